@@ -1,1 +1,11 @@
-fn main(){}
+//! Builds the built-in plugins (`plugins/*`) as WASI components for `src/builtin.rs` to embed.
+
+#[path = "wasm_build.rs"]
+mod wasm_build;
+
+fn main() {
+    let dir = wasm_build::build_plugins(&[
+        "bitbucket-pipelines",
+    ]);
+    println!("cargo:rustc-env=HOOKGATE_PLUGIN_DIR={}", dir.display());
+}

@@ -382,6 +382,9 @@ impl<T: Notifier, P: Package>
 #[macro_export]
 macro_rules! __export_plugin {
     ($plugin:ty, $adapter:ident, $world:ident, $world_macro:ident) => {
+        // Only a wasm32 build is a component; native builds (the plugin's unit tests) link the
+        // plugin's logic without the component exports, whose names no native linker accepts.
+        #[cfg(target_arch = "wasm32")]
         const _: () = {
             struct HookgatePackage;
             impl $crate::__private::Package for HookgatePackage {

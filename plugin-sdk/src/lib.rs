@@ -74,10 +74,10 @@ pub mod prelude {
         Action, Alert, AlertMapper, AlertNotice, AlertState, Config, Destination, Embed, Event,
         EventType, Formatter, HttpRequest, JsonPath, Message, Notification, NotificationContext,
         Notifier, PluginError, PluginInfo, Provider, ProviderDescription, SignatureScheme, colour,
-        export_alert_mapper, export_formatter, export_notifier, export_provider, limits,
-        render_template,
+        display_value, export_alert_mapper, export_formatter, export_notifier, export_provider,
+        limits, render_template, truncate,
     };
-    pub use serde_json::{Value, json};
+    pub use serde_json::{self, Value, json};
 }
 
 /// Used by the export macros; not part of the API.

@@ -1,0 +1,134 @@
+//! The one wasmtime `Engine`: component model, pooling allocator sized from the limits, epoch
+//! interruption driven by a ticker thread, and the on-disk compile cache.
+
+use super::RuntimeError;
+use super::bindings;
+use super::host::HostState;
+use crate::config::PluginLimits;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// How often the epoch advances; a call's deadline is its timeout in ticks.
+pub const EPOCH_TICK: Duration = Duration::from_millis(1);
+
+/// Plugin instances that may exist at once (calls in flight). Each call holds one for a few
+/// microseconds, so this is far above what the worker pool can use; past it, a call fails
+/// rather than the process growing.
+const MAX_CONCURRENT_INSTANCES: u32 = 256;
+
+/// The engine and its epoch ticker. Cloning shares both; the ticker stops with the last clone.
+#[derive(Clone)]
+pub struct PluginEngine {
+    engine: Engine,
+    linker: Arc<Linker<HostState>>,
+    limits: PluginLimits,
+    _ticker: Arc<EpochTicker>,
+}
+
+impl PluginEngine {
+    /// An engine for these limits. With `cache_dir`, compiled code is cached there, keyed by
+    /// the module's hash and the engine's configuration, so a restart does not recompile.
+    pub fn new(limits: PluginLimits, cache_dir: Option<&Path>) -> Result<Self, RuntimeError> {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.epoch_interruption(true);
+
+        let mut pool = PoolingAllocationConfig::new();
+        pool.total_component_instances(MAX_CONCURRENT_INSTANCES);
+        // A Rust wasm32-wasip2 component is one main module plus small shims.
+        pool.max_core_instances_per_component(16);
+        pool.max_memories_per_component(2);
+        pool.max_tables_per_component(8);
+        pool.total_core_instances(MAX_CONCURRENT_INSTANCES * 16);
+        pool.total_memories(MAX_CONCURRENT_INSTANCES * 2);
+        pool.total_tables(MAX_CONCURRENT_INSTANCES * 8);
+        pool.max_memory_size(limits.memory_bytes);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+
+        if let Some(dir) = cache_dir {
+            std::fs::create_dir_all(dir).map_err(|error| {
+                RuntimeError::Cache(format!("cannot create {}: {error}", dir.display()))
+            })?;
+            let mut cache_config = wasmtime::CacheConfig::new();
+            cache_config.with_directory(dir);
+            let cache = wasmtime::Cache::new(cache_config)
+                .map_err(|error| RuntimeError::Cache(error.to_string()))?;
+            config.cache(Some(cache));
+        }
+
+        let engine =
+            Engine::new(&config).map_err(|error| RuntimeError::Engine(error.to_string()))?;
+        let linker = Arc::new(host_linker(&engine)?);
+        let ticker = EpochTicker::start(engine.clone());
+        Ok(Self {
+            engine,
+            linker,
+            limits,
+            _ticker: Arc::new(ticker),
+        })
+    }
+
+    /// The wasmtime engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The linker every plugin is instantiated with: WASI (with an empty context) and `log`.
+    pub(crate) fn linker(&self) -> &Linker<HostState> {
+        &self.linker
+    }
+
+    /// The per-call limits.
+    pub fn limits(&self) -> PluginLimits {
+        self.limits
+    }
+
+    /// The epoch deadline, in ticks, for one call.
+    pub(crate) fn deadline_ticks(&self) -> u64 {
+        let ticks = self.limits.timeout.as_micros() / EPOCH_TICK.as_micros();
+        (ticks as u64).max(1)
+    }
+}
+
+/// The host side of every world: WASI p2 (what Rust's std needs; the context itself grants
+/// nothing) and the one hookgate import, `log`.
+fn host_linker(engine: &Engine) -> Result<Linker<HostState>, RuntimeError> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+        .map_err(|error| RuntimeError::Engine(format!("linking WASI: {error:#}")))?;
+    bindings::log::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)
+        .map_err(|error| RuntimeError::Engine(format!("linking log: {error:#}")))?;
+    Ok(linker)
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] until dropped.
+struct EpochTicker {
+    stop: Arc<AtomicBool>,
+}
+
+impl EpochTicker {
+    fn start(engine: Engine) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        std::thread::Builder::new()
+            .name("hookgate-epoch".into())
+            .spawn(move || {
+                while !stopped.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            })
+            .expect("spawning the epoch ticker thread");
+        Self { stop }
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,372 @@
+//! The loaded plugins: the built-ins compiled into the binary, overlaid by drop-ins from
+//! `<data-dir>/plugins/*.wasm`. The current set sits behind an atomically swapped pointer, so a
+//! reload never blocks a call and a call never sees half a reload; a call keeps the `Arc` of the
+//! plugin it started with.
+
+use super::engine::PluginEngine;
+use super::plugin::{LoadedPlugin, PluginSource};
+use super::{PluginKind, RuntimeError};
+use arc_swap::ArcSwap;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// How long the drop-in folder must be quiet before a reload, so that a file being copied is
+/// read once, whole.
+const RELOAD_SETTLE: Duration = Duration::from_millis(200);
+
+/// A plugin compiled into the binary.
+#[derive(Debug, Clone, Copy)]
+pub struct BuiltinPlugin {
+    /// The file it was built as, for messages.
+    pub file_name: &'static str,
+    /// The component.
+    pub bytes: &'static [u8],
+}
+
+/// A file that could not be loaded, and why. The plugin previously loaded from it, if any,
+/// stays in use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoadError {
+    /// The file.
+    pub file: PathBuf,
+    /// Why it was refused.
+    pub error: String,
+    /// When, in ms since the Unix epoch.
+    pub at: u64,
+}
+
+/// One drop-in file as last seen.
+#[derive(Clone)]
+struct DropinFile {
+    sha256: String,
+    /// The plugin in use from this file: the last version that loaded.
+    plugin: Option<Arc<LoadedPlugin>>,
+    /// The error of the current bytes, if they did not load.
+    error: Option<LoadError>,
+}
+
+/// A consistent view of the loaded plugins.
+#[derive(Clone, Default)]
+pub struct PluginSet {
+    by_name: BTreeMap<String, Arc<LoadedPlugin>>,
+    errors: Vec<LoadError>,
+}
+
+impl PluginSet {
+    /// The plugin with this name.
+    pub fn get(&self, name: &str) -> Option<&Arc<LoadedPlugin>> {
+        self.by_name.get(name)
+    }
+
+    /// The plugin with this name and kind, or an error saying what is there instead.
+    pub fn get_kind(&self, name: &str, kind: PluginKind) -> Result<&Arc<LoadedPlugin>, RuntimeError> {
+        let plugin = self
+            .get(name)
+            .ok_or_else(|| RuntimeError::NotFound(name.to_string()))?;
+        if plugin.kind() != kind {
+            return Err(RuntimeError::WrongKind {
+                plugin: name.to_string(),
+                expected: kind,
+                actual: plugin.kind(),
+            });
+        }
+        Ok(plugin)
+    }
+
+    /// Every plugin in use, by name.
+    pub fn plugins(&self) -> impl Iterator<Item = &Arc<LoadedPlugin>> {
+        self.by_name.values()
+    }
+
+    /// Files that were refused at the last reload.
+    pub fn errors(&self) -> &[LoadError] {
+        &self.errors
+    }
+}
+
+/// The registry: built-ins, drop-ins, and the current [`PluginSet`].
+pub struct PluginRegistry {
+    engine: PluginEngine,
+    builtins: Vec<Arc<LoadedPlugin>>,
+    dropin_dir: Option<PathBuf>,
+    dropins: Mutex<BTreeMap<PathBuf, DropinFile>>,
+    current: ArcSwap<PluginSet>,
+}
+
+impl PluginRegistry {
+    /// Loads the built-ins and, when `dropin_dir` is given, the drop-ins in it (creating it
+    /// when missing). A built-in that does not load is an error: it is a broken build.
+    pub fn new(
+        engine: PluginEngine,
+        builtins: &[BuiltinPlugin],
+        dropin_dir: Option<PathBuf>,
+    ) -> Result<Arc<Self>, RuntimeError> {
+        let builtins = builtins
+            .iter()
+            .map(|builtin| {
+                LoadedPlugin::load(&engine, builtin.bytes, PluginSource::Builtin)
+                    .map(Arc::new)
+                    .map_err(|error| {
+                        RuntimeError::NotAComponent(format!(
+                            "built-in {}: {error}",
+                            builtin.file_name
+                        ))
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(dir) = &dropin_dir {
+            std::fs::create_dir_all(dir).map_err(|error| RuntimeError::Io {
+                path: dir.display().to_string(),
+                reason: error.to_string(),
+            })?;
+        }
+        let registry = Arc::new(Self {
+            engine,
+            builtins,
+            dropin_dir,
+            dropins: Mutex::new(BTreeMap::new()),
+            current: ArcSwap::from_pointee(PluginSet::default()),
+        });
+        registry.reload();
+        Ok(registry)
+    }
+
+    /// The current set. Hold it (or a plugin from it) for the length of a call.
+    pub fn snapshot(&self) -> Arc<PluginSet> {
+        self.current.load_full()
+    }
+
+    /// The plugin with this name in the current set.
+    pub fn get(&self, name: &str) -> Option<Arc<LoadedPlugin>> {
+        self.current.load().get(name).cloned()
+    }
+
+    /// The engine plugins run on.
+    pub fn engine(&self) -> &PluginEngine {
+        &self.engine
+    }
+
+    /// The drop-in folder.
+    pub fn dropin_dir(&self) -> Option<&Path> {
+        self.dropin_dir.as_deref()
+    }
+
+    /// Rescans the drop-in folder and swaps in the new set. Unchanged files are not reloaded;
+    /// a file that fails keeps the version loaded before from it, if any. Returns the new set.
+    pub fn reload(&self) -> Arc<PluginSet> {
+        // One reload at a time; calls are never blocked by this lock.
+        let mut dropins = match self.dropins.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let files = self.scan_dropin_dir();
+        let mut next: BTreeMap<PathBuf, DropinFile> = BTreeMap::new();
+        for (path, read) in files {
+            let bytes = match read {
+                Ok(bytes) => bytes,
+                Err(reason) => {
+                    let previous = dropins.get(&path).and_then(|file| file.plugin.clone());
+                    next.insert(
+                        path.clone(),
+                        DropinFile {
+                            sha256: String::new(),
+                            plugin: previous,
+                            error: Some(load_error(&path, reason)),
+                        },
+                    );
+                    continue;
+                }
+            };
+            let sha256 = sha256_hex(&bytes);
+            if let Some(known) = dropins.get(&path).filter(|file| file.sha256 == sha256) {
+                next.insert(path, known.clone());
+                continue;
+            }
+            let previous = dropins.get(&path).and_then(|file| file.plugin.clone());
+            let loaded = LoadedPlugin::load(&self.engine, &bytes, PluginSource::Dropin(path.clone()));
+            let file = match loaded {
+                Ok(plugin) => DropinFile {
+                    sha256,
+                    plugin: Some(Arc::new(plugin)),
+                    error: None,
+                },
+                Err(error) => {
+                    tracing::warn!(file = %path.display(), %error, "plugin refused");
+                    DropinFile {
+                        sha256,
+                        plugin: previous,
+                        error: Some(load_error(&path, error.to_string())),
+                    }
+                }
+            };
+            next.insert(path, file);
+        }
+        for path in dropins.keys().filter(|path| !next.contains_key(*path)) {
+            tracing::info!(file = %path.display(), "drop-in removed");
+        }
+        let set = self.compose(&next);
+        *dropins = next;
+        let set = Arc::new(set);
+        let previous = self.current.swap(set.clone());
+        log_changes(&previous, &set);
+        set
+    }
+
+    /// Built-ins by name, overlaid by drop-ins by name (files in path order; a second file
+    /// claiming a name already taken by a drop-in is refused).
+    fn compose(&self, dropins: &BTreeMap<PathBuf, DropinFile>) -> PluginSet {
+        let mut by_name: BTreeMap<String, Arc<LoadedPlugin>> = self
+            .builtins
+            .iter()
+            .map(|plugin| (plugin.name().to_string(), plugin.clone()))
+            .collect();
+        let mut errors = Vec::new();
+        let mut claimed: BTreeMap<String, &Path> = BTreeMap::new();
+        for (path, file) in dropins {
+            if let Some(error) = &file.error {
+                errors.push(error.clone());
+            }
+            let Some(plugin) = &file.plugin else { continue };
+            if let Some(owner) = claimed.get(plugin.name()) {
+                errors.push(load_error(
+                    path,
+                    format!(
+                        "plugin name {:?} is already provided by {}",
+                        plugin.name(),
+                        owner.display()
+                    ),
+                ));
+                continue;
+            }
+            claimed.insert(plugin.name().to_string(), path);
+            by_name.insert(plugin.name().to_string(), plugin.clone());
+        }
+        PluginSet { by_name, errors }
+    }
+
+    fn scan_dropin_dir(&self) -> Vec<(PathBuf, Result<Vec<u8>, String>)> {
+        let Some(dir) = &self.dropin_dir else {
+            return Vec::new();
+        };
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(error) => {
+                tracing::warn!(dir = %dir.display(), %error, "cannot read the plugin folder");
+                return Vec::new();
+            }
+        };
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+            .filter(|path| path.extension().is_some_and(|ext| ext == "wasm") && path.is_file())
+            .collect();
+        files.sort();
+        files
+            .into_iter()
+            .map(|path| {
+                let read = std::fs::read(&path).map_err(|error| error.to_string());
+                (path, read)
+            })
+            .collect()
+    }
+
+    /// Watches the drop-in folder and reloads within [`RELOAD_SETTLE`] of the last change.
+    /// Stops when the returned handle or the registry is dropped.
+    pub fn watch(self: &Arc<Self>) -> Result<WatchHandle, RuntimeError> {
+        use notify::Watcher;
+        let Some(dir) = self.dropin_dir.clone() else {
+            return Ok(WatchHandle { _watcher: None });
+        };
+        let (changes, changed) = mpsc::channel::<()>();
+        let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+            if event.is_ok() {
+                let _ = changes.send(());
+            }
+        })
+        .map_err(|error| RuntimeError::Io {
+            path: dir.display().to_string(),
+            reason: format!("cannot watch: {error}"),
+        })?;
+        watcher
+            .watch(&dir, notify::RecursiveMode::NonRecursive)
+            .map_err(|error| RuntimeError::Io {
+                path: dir.display().to_string(),
+                reason: format!("cannot watch: {error}"),
+            })?;
+        let registry: Weak<Self> = Arc::downgrade(self);
+        std::thread::Builder::new()
+            .name("hookgate-plugin-watch".into())
+            .spawn(move || {
+                // Each change starts a quiet period; reload when it passes without another.
+                while changed.recv().is_ok() {
+                    loop {
+                        match changed.recv_timeout(RELOAD_SETTLE) {
+                            Ok(()) => continue,
+                            Err(RecvTimeoutError::Timeout) => break,
+                            Err(RecvTimeoutError::Disconnected) => return,
+                        }
+                    }
+                    let Some(registry) = registry.upgrade() else { return };
+                    registry.reload();
+                }
+            })
+            .map_err(|error| RuntimeError::Io {
+                path: dir.display().to_string(),
+                reason: format!("cannot start the watcher thread: {error}"),
+            })?;
+        Ok(WatchHandle {
+            _watcher: Some(Box::new(watcher)),
+        })
+    }
+}
+
+/// Keeps the drop-in folder watched while alive.
+pub struct WatchHandle {
+    _watcher: Option<Box<dyn notify::Watcher + Send>>,
+}
+
+fn load_error(path: &Path, error: String) -> LoadError {
+    LoadError {
+        file: path.to_path_buf(),
+        error,
+        at: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_millis() as u64),
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Logs what a reload changed: plugins added, replaced (and whether a drop-in now shadows a
+/// built-in), removed.
+fn log_changes(previous: &PluginSet, next: &PluginSet) {
+    for plugin in next.plugins() {
+        let before = previous.get(plugin.name());
+        if before.is_some_and(|before| Arc::ptr_eq(before, plugin)) {
+            continue;
+        }
+        let info = plugin.info();
+        match (before, plugin.source()) {
+            (Some(before), PluginSource::Dropin(path)) if *before.source() == PluginSource::Builtin => {
+                tracing::info!(plugin = %info.name, version = %info.version, file = %path.display(), "drop-in replaces the built-in plugin");
+            }
+            (Some(_), _) => {
+                tracing::info!(plugin = %info.name, version = %info.version, source = plugin.source().as_str(), "plugin replaced");
+            }
+            (None, _) => {
+                tracing::info!(plugin = %info.name, version = %info.version, kind = %info.kind, source = plugin.source().as_str(), "plugin loaded");
+            }
+        }
+    }
+    for plugin in previous.plugins() {
+        if next.get(plugin.name()).is_none() {
+            tracing::info!(plugin = %plugin.name(), "plugin removed");
+        }
+    }
+}
