@@ -5,7 +5,10 @@ mod wasm_build;
 
 fn main() {
     let dir = wasm_build::build_plugins(&[
+        "bitbucket",
         "bitbucket-pipelines",
+        "bitbucket-embeds",
+        "notifier",
     ]);
     println!("cargo:rustc-env=HOOKGATE_PLUGIN_DIR={}", dir.display());
 }

@@ -41,6 +41,12 @@ impl PluginInfo {
         self
     }
 
+    /// Sets the version (the default is the crate's `Cargo.toml` version).
+    pub fn version_text(mut self, version: impl Into<String>) -> Self {
+        self.version = version.into();
+        self
+    }
+
     /// Sets the description.
     pub fn description(mut self, description: impl Into<String>) -> Self {
         self.description = description.into();

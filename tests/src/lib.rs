@@ -1,0 +1,63 @@
+//! Shared helpers for hookgate's end-to-end tests: plugin files, fixtures, events.
+
+use hookgate::config::PluginLimits;
+use hookgate::runtime::{LoadedPlugin, PluginEngine, PluginEvent, PluginSource};
+use serde_json::Value;
+use std::path::PathBuf;
+
+/// A plugin component built for the tests (test-only plugins and the built-ins), by file stem:
+/// `hostile`, `impostor`, `other_world`, `future_api`, `bitbucket_pipelines`, ...
+pub fn plugin_file(stem: &str) -> PathBuf {
+    PathBuf::from(env!("HOOKGATE_TEST_PLUGIN_DIR")).join(format!("{stem}.wasm"))
+}
+
+/// The bytes of [`plugin_file`].
+pub fn plugin_bytes(stem: &str) -> Vec<u8> {
+    let path = plugin_file(stem);
+    std::fs::read(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+/// An engine with the default limits and no compile cache.
+pub fn engine() -> PluginEngine {
+    PluginEngine::new(PluginLimits::default(), None).expect("engine")
+}
+
+/// Loads a test plugin on `engine`.
+pub fn load(engine: &PluginEngine, stem: &str) -> LoadedPlugin {
+    LoadedPlugin::load(engine, &plugin_bytes(stem), PluginSource::Dropin(plugin_file(stem)))
+        .unwrap_or_else(|error| panic!("loading {stem}: {error}"))
+}
+
+/// The folder of real Bitbucket Cloud payloads (see its SOURCES.md for attribution).
+pub fn fixtures_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../plugins/bitbucket/samples")
+}
+
+/// A real Bitbucket payload by file name, e.g. `repo_push.json`.
+pub fn fixture(name: &str) -> String {
+    let path = fixtures_dir().join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+/// The real commit-status payload with `commit_status.state` set to `state` (no real FAILED or
+/// STOPPED capture exists; SOURCES.md says to derive them this way).
+pub fn commit_status_payload(state: &str) -> String {
+    let mut payload: Value =
+        serde_json::from_str(&fixture("repo_commit_status_updated.json")).expect("fixture JSON");
+    payload["commit_status"]["state"] = Value::String(state.to_string());
+    payload.to_string()
+}
+
+/// A verified event as the gateway would hand it to plugins.
+pub fn event(event_key: &str, body: &str) -> PluginEvent {
+    PluginEvent {
+        inbound_id: "in_test".into(),
+        endpoint_id: "ep_test".into(),
+        provider: "bitbucket".into(),
+        event_key: event_key.into(),
+        headers: vec![("x-event-key".into(), event_key.into())],
+        body: body.into(),
+        received_at: 1_700_000_000_000,
+        attempt: 1,
+    }
+}

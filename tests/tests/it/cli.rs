@@ -1,0 +1,117 @@
+//! `hookgate plugin check|run`, run as a real process on real plugin files and fixtures.
+
+use hookgate_tests::{commit_status_payload, fixture, fixtures_dir, plugin_file};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn hookgate(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hookgate-e2e"))
+        .args(args)
+        .output()
+        .expect("running hookgate")
+}
+
+fn stdout_json(output: &Output) -> Value {
+    assert!(
+        output.status.success(),
+        "exit {:?}: {}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("JSON on stdout")
+}
+
+fn path(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// Writes `text` to a file in `dir` and returns its path.
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let file = dir.join(name);
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
+fn run_mapper(body: &Path, extra: &[&str]) -> Value {
+    let mapper = plugin_file("bitbucket_pipelines");
+    let mut args = vec!["plugin", "run", path(&mapper), "--event", "repo:commit_status_updated", "--body", path(body)];
+    args.extend_from_slice(extra);
+    stdout_json(&hookgate(&args))
+}
+
+#[test]
+fn plugin_check_prints_the_plugin_info() {
+    let mapper = plugin_file("bitbucket_pipelines");
+    let output = hookgate(&["plugin", "check", path(&mapper)]);
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("bitbucket-pipelines 0.1.0 (alert-mapper, WIT API 0.1.0)"), "{text}");
+    assert!(text.contains("status_field"), "{text}");
+
+    let info = stdout_json(&hookgate(&["plugin", "check", path(&mapper), "--json"]));
+    assert_eq!(info["name"], "bitbucket-pipelines");
+    assert_eq!(info["kind"], "alert-mapper");
+    assert_eq!(info["sha256"].as_str().unwrap().len(), 64);
+}
+
+#[test]
+fn plugin_run_maps_commit_statuses_as_alertops_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = "automationtestharness/testrepo:main";
+    let actions = |state: &str| {
+        let body = write(dir.path(), &format!("{state}.json"), &commit_status_payload(state));
+        run_mapper(&body, &[])["actions"].clone()
+    };
+
+    let failed = actions("FAILED");
+    assert_eq!(failed[0]["action"], "open");
+    assert_eq!(failed[0]["alert"]["key"], key);
+    assert_eq!(
+        failed[0]["alert"]["title"],
+        "Pipeline #4 for main failed — automationtestharness/testrepo"
+    );
+    for state in ["SUCCESSFUL", "INPROGRESS"] {
+        let closed = actions(state);
+        assert_eq!(closed[0]["action"], "close", "{state}");
+        assert_eq!(closed[0]["key"], key, "{state}");
+    }
+    let stopped = actions("STOPPED");
+    assert_eq!(stopped[0]["action"], "ignore");
+}
+
+#[test]
+fn plugin_run_passes_config_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = write(dir.path(), "stopped.json", &commit_status_payload("STOPPED"));
+    let result = run_mapper(&body, &["--config", r#"open=["FAILED","STOPPED"]"#, "--config", "key={repository.name}"]);
+    assert_eq!(result["actions"][0]["action"], "open");
+    assert_eq!(result["actions"][0]["alert"]["key"], "testRepo");
+}
+
+#[test]
+fn plugin_run_fails_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let garbage = write(dir.path(), "garbage.wasm", "not wasm");
+    let not_json = write(dir.path(), "body.json", "{ not json");
+    let mapper = plugin_file("bitbucket_pipelines");
+    let hostile = plugin_file("hostile");
+    let push = fixtures_dir().join("repo_push.json");
+
+    let bad_file = hookgate(&["plugin", "run", path(&garbage), "--event", "repo:push", "--body", path(&push)]);
+    assert_eq!(bad_file.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad_file.stderr).contains("not a WebAssembly file"));
+
+    let bad_payload = hookgate(&["plugin", "run", path(&mapper), "--event", "repo:push", "--body", path(&not_json)]);
+    assert_eq!(bad_payload.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad_payload.stderr).contains("not valid JSON"));
+
+    let missing_event = hookgate(&["plugin", "run", path(&mapper), "--body", path(&push)]);
+    assert_eq!(missing_event.status.code(), Some(2));
+
+    let trapped = hookgate(&["plugin", "run", path(&hostile), "--event", "repo:push", "--body", path(&push), "--config", "behaviour=loop"]);
+    assert_eq!(trapped.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&trapped.stderr);
+    assert!(stderr.contains("plugin hostile failed: timeout"), "{stderr}");
+    assert!(fixture("repo_push.json").contains("push"));
+}
