@@ -21,8 +21,18 @@ pub fn build_plugins(packages: &[&str]) -> PathBuf {
         .parent()
         .expect("the crate lives one folder below the workspace root")
         .to_path_buf();
-    for watched in ["wit", "plugin-sdk", "plugins", "tests/plugins", "Cargo.toml", "Cargo.lock"] {
-        println!("cargo:rerun-if-changed={}", workspace.join(watched).display());
+    for watched in [
+        "wit",
+        "plugin-sdk",
+        "plugins",
+        "tests/plugins",
+        "Cargo.toml",
+        "Cargo.lock",
+    ] {
+        println!(
+            "cargo:rerun-if-changed={}",
+            workspace.join(watched).display()
+        );
     }
 
     let target_dir = outer_target_dir().join("wasm-plugins");
@@ -32,7 +42,14 @@ pub fn build_plugins(packages: &[&str]) -> PathBuf {
     let mut command = Command::new(cargo);
     command
         .current_dir(&workspace)
-        .args(["build", "--locked", "--target", WASM_TARGET, "--profile", PLUGIN_PROFILE])
+        .args([
+            "build",
+            "--locked",
+            "--target",
+            WASM_TARGET,
+            "--profile",
+            PLUGIN_PROFILE,
+        ])
         .arg("--target-dir")
         .arg(&target_dir);
     for package in packages {

@@ -14,7 +14,8 @@ use hookgate::runtime::{
 use hookgate_plugin_sdk::{AlertMapper, Config, Event};
 use std::hint::black_box;
 
-const STATUS: &str = include_str!("../../plugins/bitbucket/samples/repo_commit_status_updated.json");
+const STATUS: &str =
+    include_str!("../../plugins/bitbucket/samples/repo_commit_status_updated.json");
 const PUSH: &str = include_str!("../../plugins/bitbucket/samples/repo_push.json");
 const PR_CREATED: &str = include_str!("../../plugins/bitbucket/samples/pullrequest_created.json");
 

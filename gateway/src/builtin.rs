@@ -18,7 +18,10 @@ pub const BUILTIN_PLUGINS: &[BuiltinPlugin] = &[
     },
     BuiltinPlugin {
         file_name: "bitbucket_embeds.wasm",
-        bytes: include_bytes!(concat!(env!("HOOKGATE_PLUGIN_DIR"), "/bitbucket_embeds.wasm")),
+        bytes: include_bytes!(concat!(
+            env!("HOOKGATE_PLUGIN_DIR"),
+            "/bitbucket_embeds.wasm"
+        )),
     },
     BuiltinPlugin {
         file_name: "notifier.wasm",

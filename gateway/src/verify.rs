@@ -53,7 +53,14 @@ pub fn verify<'a>(
             encoding,
         } => {
             let value = header(name).ok_or(SignatureError::Missing)?;
-            verify_hmac(*algorithm, *encoding, prefix, secret.as_bytes(), body, value)
+            verify_hmac(
+                *algorithm,
+                *encoding,
+                prefix,
+                secret.as_bytes(),
+                body,
+                value,
+            )
         }
         SignatureScheme::Token { header: name } => {
             let value = header(name).ok_or(SignatureError::Missing)?;
@@ -96,7 +103,9 @@ pub fn verify_hmac(
             }
             hex::decode(encoded).map_err(|_| SignatureError::Mismatch)?
         }
-        DigestEncoding::Base64 => BASE64.decode(encoded).map_err(|_| SignatureError::Mismatch)?,
+        DigestEncoding::Base64 => BASE64
+            .decode(encoded)
+            .map_err(|_| SignatureError::Mismatch)?,
     };
     let expected = hmac_digest(algorithm, secret, &[body]);
     if provided.len() == expected.len() && bool::from(provided.ct_eq(&expected)) {
@@ -109,7 +118,8 @@ pub fn verify_hmac(
 /// HMAC of the concatenated `parts`.
 pub fn hmac_digest(algorithm: HmacAlgorithm, secret: &[u8], parts: &[&[u8]]) -> Vec<u8> {
     fn run<M: Mac + KeyInit>(secret: &[u8], parts: &[&[u8]]) -> Vec<u8> {
-        let mut mac = <M as KeyInit>::new_from_slice(secret).expect("HMAC takes keys of any length");
+        let mut mac =
+            <M as KeyInit>::new_from_slice(secret).expect("HMAC takes keys of any length");
         for part in parts {
             mac.update(part);
         }
@@ -126,7 +136,11 @@ pub fn hmac_digest(algorithm: HmacAlgorithm, secret: &[u8], parts: &[&[u8]]) -> 
 pub fn sign_hub_sha256(secret: &str, body: &[u8]) -> String {
     format!(
         "sha256={}",
-        hex::encode(hmac_digest(HmacAlgorithm::Sha256, secret.as_bytes(), &[body]))
+        hex::encode(hmac_digest(
+            HmacAlgorithm::Sha256,
+            secret.as_bytes(),
+            &[body]
+        ))
     )
 }
 
@@ -184,7 +198,10 @@ pub fn verify_standard_webhooks(
     signatures: &str,
     now_secs: i64,
 ) -> Result<(), SignatureError> {
-    let sent_at: i64 = timestamp.trim().parse().map_err(|_| SignatureError::Mismatch)?;
+    let sent_at: i64 = timestamp
+        .trim()
+        .parse()
+        .map_err(|_| SignatureError::Mismatch)?;
     if (now_secs - sent_at).abs() > STANDARD_WEBHOOKS_TOLERANCE_SECS {
         return Err(SignatureError::Stale);
     }
@@ -194,7 +211,9 @@ pub fn verify_standard_webhooks(
         .split_whitespace()
         .filter(|candidate| candidate.starts_with("v1,"))
         .fold(false, |found, candidate| {
-            found | (candidate.len() == expected.len() && bool::from(candidate.as_bytes().ct_eq(expected)))
+            found
+                | (candidate.len() == expected.len()
+                    && bool::from(candidate.as_bytes().ct_eq(expected)))
         });
     if matched {
         Ok(())
@@ -225,17 +244,38 @@ mod tests {
     #[test]
     fn published_hub_signature_vector_verifies() {
         assert_eq!(hub(HUB_VECTOR, b"Hello, World!"), Ok(()));
-        assert_eq!(sign_hub_sha256("It's a Secret to Everybody", b"Hello, World!"), HUB_VECTOR);
+        assert_eq!(
+            sign_hub_sha256("It's a Secret to Everybody", b"Hello, World!"),
+            HUB_VECTOR
+        );
     }
 
     #[test]
     fn hub_signature_refusals() {
         let body = b"Hello, World!";
-        assert_eq!(hub(&HUB_VECTOR.to_uppercase(), body), Err(SignatureError::Mismatch));
-        assert_eq!(hub(&HUB_VECTOR.replace("sha256=75", "sha256=75".to_uppercase().as_str()), body), Err(SignatureError::Mismatch));
-        assert_eq!(hub(&HUB_VECTOR[..HUB_VECTOR.len() - 2], body), Err(SignatureError::Mismatch));
-        assert_eq!(hub(HUB_VECTOR.trim_start_matches("sha256="), body), Err(SignatureError::Mismatch));
-        assert_eq!(hub(HUB_VECTOR, b"Hello, World?"), Err(SignatureError::Mismatch));
+        assert_eq!(
+            hub(&HUB_VECTOR.to_uppercase(), body),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            hub(
+                &HUB_VECTOR.replace("sha256=75", "sha256=75".to_uppercase().as_str()),
+                body
+            ),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            hub(&HUB_VECTOR[..HUB_VECTOR.len() - 2], body),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            hub(HUB_VECTOR.trim_start_matches("sha256="), body),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            hub(HUB_VECTOR, b"Hello, World?"),
+            Err(SignatureError::Mismatch)
+        );
         assert_eq!(hub("sha256=", body), Err(SignatureError::Mismatch));
     }
 
@@ -246,14 +286,26 @@ mod tests {
         let id = "msg_p5jXN8AQM9LWM0D4loKWxJek";
         let body = br#"{"test": 2432232314}"#;
         let expected = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
-        assert_eq!(sign_standard_webhooks(secret, id, 1614265330, body), expected);
+        assert_eq!(
+            sign_standard_webhooks(secret, id, 1614265330, body),
+            expected
+        );
         let verify = |signatures: &str, now| {
             verify_standard_webhooks(secret, id, "1614265330", body, signatures, now)
         };
         assert_eq!(verify(expected, 1614265330), Ok(()));
-        assert_eq!(verify(&format!("v1,bm9wZQ== {expected}"), 1614265330 + 299), Ok(()));
-        assert_eq!(verify(expected, 1614265330 + 301), Err(SignatureError::Stale));
-        assert_eq!(verify("v1,bm9wZQ==", 1614265330), Err(SignatureError::Mismatch));
+        assert_eq!(
+            verify(&format!("v1,bm9wZQ== {expected}"), 1614265330 + 299),
+            Ok(())
+        );
+        assert_eq!(
+            verify(expected, 1614265330 + 301),
+            Err(SignatureError::Stale)
+        );
+        assert_eq!(
+            verify("v1,bm9wZQ==", 1614265330),
+            Err(SignatureError::Mismatch)
+        );
     }
 
     #[test]
@@ -261,9 +313,16 @@ mod tests {
         let scheme = SignatureScheme::Token {
             header: "X-Gitlab-Token".into(),
         };
-        let with = |value: &'static str| move |name: &str| (name == "X-Gitlab-Token").then_some(value);
+        let with =
+            |value: &'static str| move |name: &str| (name == "X-Gitlab-Token").then_some(value);
         assert_eq!(verify(&scheme, "s3cret", b"{}", with("s3cret"), 0), Ok(()));
-        assert_eq!(verify(&scheme, "s3cret", b"{}", with("s3cre"), 0), Err(SignatureError::Mismatch));
-        assert_eq!(verify(&scheme, "s3cret", b"{}", |_| None, 0), Err(SignatureError::Missing));
+        assert_eq!(
+            verify(&scheme, "s3cret", b"{}", with("s3cre"), 0),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify(&scheme, "s3cret", b"{}", |_| None, 0),
+            Err(SignatureError::Missing)
+        );
     }
 }

@@ -269,7 +269,8 @@ fn error_text(error: PluginError) -> String {
 #[doc(hidden)]
 pub struct ProviderExport<T, P>(PhantomData<(T, P)>);
 
-impl<T: Provider, P: Package> crate::bindings::provider::exports::hookgate::plugin::provider_api::Guest
+impl<T: Provider, P: Package>
+    crate::bindings::provider::exports::hookgate::plugin::provider_api::Guest
     for ProviderExport<T, P>
 {
     fn info() -> wit::PluginInfo {

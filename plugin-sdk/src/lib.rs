@@ -64,7 +64,9 @@ pub use message::{Embed, EmbedAuthor, EmbedField, Message, colour, limits};
 pub use notify::{
     AlertNotice, AlertState, Destination, HttpRequest, Notification, NotificationContext,
 };
-pub use provider::{DigestEncoding, EventType, HmacAlgorithm, ProviderDescription, SignatureScheme};
+pub use provider::{
+    DigestEncoding, EventType, HmacAlgorithm, ProviderDescription, SignatureScheme,
+};
 /// The `serde_json` crate, so plugins need no direct dependency to build or read JSON.
 pub use serde_json;
 

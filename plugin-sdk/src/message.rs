@@ -144,8 +144,19 @@ impl Embed {
     }
 
     /// Adds a field. Empty names or values are replaced by `-`, as Discord refuses them.
-    pub fn field(mut self, name: impl Into<String>, value: impl Into<String>, inline: bool) -> Self {
-        let non_empty = |text: String| if text.trim().is_empty() { "-".to_string() } else { text };
+    pub fn field(
+        mut self,
+        name: impl Into<String>,
+        value: impl Into<String>,
+        inline: bool,
+    ) -> Self {
+        let non_empty = |text: String| {
+            if text.trim().is_empty() {
+                "-".to_string()
+            } else {
+                text
+            }
+        };
         self.fields.push(EmbedField {
             name: non_empty(name.into()),
             value: non_empty(value.into()),
@@ -302,7 +313,12 @@ mod tests {
         assert_eq!(embed.title.as_ref().unwrap().chars().count(), limits::TITLE);
         assert!(embed.fields.len() <= limits::FIELDS);
         assert!(embed.counted_chars() <= limits::TOTAL);
-        assert!(embed.fields.iter().all(|f| f.value.chars().count() <= limits::FIELD_VALUE));
+        assert!(
+            embed
+                .fields
+                .iter()
+                .all(|f| f.value.chars().count() <= limits::FIELD_VALUE)
+        );
     }
 
     #[test]

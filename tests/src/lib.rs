@@ -24,8 +24,12 @@ pub fn engine() -> PluginEngine {
 
 /// Loads a test plugin on `engine`.
 pub fn load(engine: &PluginEngine, stem: &str) -> LoadedPlugin {
-    LoadedPlugin::load(engine, &plugin_bytes(stem), PluginSource::Dropin(plugin_file(stem)))
-        .unwrap_or_else(|error| panic!("loading {stem}: {error}"))
+    LoadedPlugin::load(
+        engine,
+        &plugin_bytes(stem),
+        PluginSource::Dropin(plugin_file(stem)),
+    )
+    .unwrap_or_else(|error| panic!("loading {stem}: {error}"))
 }
 
 /// The folder of real Bitbucket Cloud payloads (see its SOURCES.md for attribution).

@@ -89,14 +89,22 @@ fn check(file: &Path, as_json: bool) -> Result<(), CliError> {
         print_json(&value);
         return Ok(());
     }
-    println!("{} {} ({}, WIT API {})", info.name, info.version, info.kind, info.api_version);
+    println!(
+        "{} {} ({}, WIT API {})",
+        info.name, info.version, info.kind, info.api_version
+    );
     println!("sha256       {}", plugin.sha256());
     if !info.description.is_empty() {
         println!("description  {}", info.description);
     }
     if !info.config_keys.is_empty() {
         println!("config keys");
-        let width = info.config_keys.iter().map(|key| key.name.len()).max().unwrap_or(0);
+        let width = info
+            .config_keys
+            .iter()
+            .map(|key| key.name.len())
+            .max()
+            .unwrap_or(0);
         for key in &info.config_keys {
             println!("  {:width$}  {}", key.name, key.description);
         }
@@ -133,7 +141,12 @@ fn run_once(args: RunArgs) -> Result<(), CliError> {
                         CliError::input(format!(
                             "{} does not know event {key:?}; it knows: {}",
                             plugin.name(),
-                            description.events.iter().map(|e| e.key.as_str()).collect::<Vec<_>>().join(", ")
+                            description
+                                .events
+                                .iter()
+                                .map(|e| e.key.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         ))
                     })?;
                     json!({"plugin": header, "event": event})
@@ -244,7 +257,9 @@ fn destination_from(
 ) -> Result<(PluginDestination, Option<String>), CliError> {
     let mut take = |key: &str| match config.remove(key) {
         Some(Value::String(text)) => Ok(Some(text)),
-        Some(other) => Err(CliError::input(format!("--config {key} must be text, not {other}"))),
+        Some(other) => Err(CliError::input(format!(
+            "--config {key} must be text, not {other}"
+        ))),
         None => Ok(None),
     };
     let kind = take("kind")?

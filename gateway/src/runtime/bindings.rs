@@ -6,7 +6,6 @@
 
 use super::types;
 
-
 pub mod provider {
     wasmtime::component::bindgen!({
         world: "provider",

@@ -112,7 +112,10 @@ impl log::Host for HostState {
             Level::Error => tracing::error!(plugin, "{message}"),
         }
         if self.log_lines_left == 0 {
-            tracing::warn!(plugin, "log budget of {LOG_LINES_PER_CALL} lines per call spent; further lines dropped");
+            tracing::warn!(
+                plugin,
+                "log budget of {LOG_LINES_PER_CALL} lines per call spent; further lines dropped"
+            );
         }
     }
 }

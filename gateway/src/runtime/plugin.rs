@@ -102,9 +102,9 @@ impl LoadedPlugin {
             PluginKind::AlertMapper => KindPre::AlertMapper(
                 alert_mapper::AlertMapperPre::new(instance_pre).map_err(wrong_world)?,
             ),
-            PluginKind::Formatter => KindPre::Formatter(
-                formatter::FormatterPre::new(instance_pre).map_err(wrong_world)?,
-            ),
+            PluginKind::Formatter => {
+                KindPre::Formatter(formatter::FormatterPre::new(instance_pre).map_err(wrong_world)?)
+            }
             PluginKind::Notifier => {
                 KindPre::Notifier(notifier::NotifierPre::new(instance_pre).map_err(wrong_world)?)
             }

@@ -63,7 +63,11 @@ impl PluginSet {
     }
 
     /// The plugin with this name and kind, or an error saying what is there instead.
-    pub fn get_kind(&self, name: &str, kind: PluginKind) -> Result<&Arc<LoadedPlugin>, RuntimeError> {
+    pub fn get_kind(
+        &self,
+        name: &str,
+        kind: PluginKind,
+    ) -> Result<&Arc<LoadedPlugin>, RuntimeError> {
         let plugin = self
             .get(name)
             .ok_or_else(|| RuntimeError::NotFound(name.to_string()))?;
@@ -187,7 +191,8 @@ impl PluginRegistry {
                 continue;
             }
             let previous = dropins.get(&path).and_then(|file| file.plugin.clone());
-            let loaded = LoadedPlugin::load(&self.engine, &bytes, PluginSource::Dropin(path.clone()));
+            let loaded =
+                LoadedPlugin::load(&self.engine, &bytes, PluginSource::Dropin(path.clone()));
             let file = match loaded {
                 Ok(plugin) => DropinFile {
                     sha256,
@@ -281,15 +286,16 @@ impl PluginRegistry {
             return Ok(WatchHandle { _watcher: None });
         };
         let (changes, changed) = mpsc::channel::<()>();
-        let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-            if event.is_ok() {
-                let _ = changes.send(());
-            }
-        })
-        .map_err(|error| RuntimeError::Io {
-            path: dir.display().to_string(),
-            reason: format!("cannot watch: {error}"),
-        })?;
+        let mut watcher =
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                if event.is_ok() {
+                    let _ = changes.send(());
+                }
+            })
+            .map_err(|error| RuntimeError::Io {
+                path: dir.display().to_string(),
+                reason: format!("cannot watch: {error}"),
+            })?;
         watcher
             .watch(&dir, notify::RecursiveMode::NonRecursive)
             .map_err(|error| RuntimeError::Io {
@@ -309,7 +315,9 @@ impl PluginRegistry {
                             Err(RecvTimeoutError::Disconnected) => return,
                         }
                     }
-                    let Some(registry) = registry.upgrade() else { return };
+                    let Some(registry) = registry.upgrade() else {
+                        return;
+                    };
                     registry.reload();
                 }
             })
@@ -353,7 +361,9 @@ fn log_changes(previous: &PluginSet, next: &PluginSet) {
         }
         let info = plugin.info();
         match (before, plugin.source()) {
-            (Some(before), PluginSource::Dropin(path)) if *before.source() == PluginSource::Builtin => {
+            (Some(before), PluginSource::Dropin(path))
+                if *before.source() == PluginSource::Builtin =>
+            {
                 tracing::info!(plugin = %info.name, version = %info.version, file = %path.display(), "drop-in replaces the built-in plugin");
             }
             (Some(_), _) => {

@@ -34,7 +34,10 @@ pub struct Pipelines;
 impl AlertMapper for Pipelines {
     fn info(package: PluginInfo) -> PluginInfo {
         package
-            .config_key("status_field", "JSON path of the status (default commit_status^state)")
+            .config_key(
+                "status_field",
+                "JSON path of the status (default commit_status^state)",
+            )
             .config_key("open", "statuses that open an alert (default [\"FAILED\"])")
             .config_key(
                 "close",
@@ -162,7 +165,8 @@ export_alert_mapper!(Pipelines);
 mod tests {
     use super::*;
 
-    const STATUS_UPDATED: &str = include_str!("../../bitbucket/samples/repo_commit_status_updated.json");
+    const STATUS_UPDATED: &str =
+        include_str!("../../bitbucket/samples/repo_commit_status_updated.json");
     const PUSH: &str = include_str!("../../bitbucket/samples/repo_push.json");
 
     fn status_event(state: &str) -> Event {
@@ -193,12 +197,24 @@ mod tests {
             "Pipeline #4 for main failed — automationtestharness/testrepo"
         );
         assert_eq!(alert.source_status, "FAILED");
-        assert!(alert.url.as_deref().unwrap().contains("/addon/pipelines/home"));
+        assert!(
+            alert
+                .url
+                .as_deref()
+                .unwrap()
+                .contains("/addon/pipelines/home")
+        );
         assert_eq!(
             alert.commit_hash.as_deref(),
             Some("bdf6fac0519ffd1562461eb82e018ff62efffbc9")
         );
-        assert!(alert.commit_message.as_deref().unwrap().starts_with("Merged in"));
+        assert!(
+            alert
+                .commit_message
+                .as_deref()
+                .unwrap()
+                .starts_with("Merged in")
+        );
         assert_eq!(alert.actor.as_deref(), Some("Automationtestharness"));
     }
 
@@ -227,24 +243,39 @@ mod tests {
         let [Action::Open(alert)] = actions.as_slice() else {
             panic!("expected open, got {actions:?}");
         };
-        assert_eq!((alert.key.as_str(), alert.title.as_str()), ("testRepo", "testRepo is red"));
-        assert!(matches!(&map(&status_event("INPROGRESS"), config)[..], [Action::Ignore(_)]));
+        assert_eq!(
+            (alert.key.as_str(), alert.title.as_str()),
+            ("testRepo", "testRepo is red")
+        );
+        assert!(matches!(
+            &map(&status_event("INPROGRESS"), config)[..],
+            [Action::Ignore(_)]
+        ));
     }
 
     #[test]
     fn filters_must_all_match() {
         let on_main = json!({"filters": [{"field": "commit_status^refname", "regex": "^main$"}]});
-        assert!(matches!(&map(&status_event("FAILED"), on_main)[..], [Action::Open(_)]));
-        let on_release = json!({"filters": [{"field": "commit_status^refname", "regex": "^release/"}]});
+        assert!(matches!(
+            &map(&status_event("FAILED"), on_main)[..],
+            [Action::Open(_)]
+        ));
+        let on_release =
+            json!({"filters": [{"field": "commit_status^refname", "regex": "^release/"}]});
         let actions = map(&status_event("FAILED"), on_release);
-        assert!(matches!(&actions[..], [Action::Ignore(reason)] if reason.contains("does not match")));
+        assert!(
+            matches!(&actions[..], [Action::Ignore(reason)] if reason.contains("does not match"))
+        );
     }
 
     #[test]
     fn events_without_a_status_are_ignored_and_bad_config_fails() {
         let push = Event::new("repo:push", PUSH);
-        assert!(matches!(&map(&push, json!({}))[..], [Action::Ignore(reason)] if reason.contains("commit_status^state")));
-        let bad_regex = Config::from_json(r#"{"filters": [{"field": "a", "regex": "("}]}"#).unwrap();
+        assert!(
+            matches!(&map(&push, json!({}))[..], [Action::Ignore(reason)] if reason.contains("commit_status^state"))
+        );
+        let bad_regex =
+            Config::from_json(r#"{"filters": [{"field": "a", "regex": "("}]}"#).unwrap();
         assert!(Pipelines::map(&status_event("FAILED"), &bad_regex).is_err());
         let bad_key = Config::from_json(r#"{"key": "{nope}"}"#).unwrap();
         let error = Pipelines::map(&status_event("FAILED"), &bad_key).unwrap_err();

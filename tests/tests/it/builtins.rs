@@ -4,8 +4,7 @@
 use hookgate::builtin::BUILTIN_PLUGINS;
 use hookgate::runtime::{
     AlertAction, DigestEncoding, HmacAlgorithm, LoadedPlugin, Message, Notification,
-    NotificationContext, PluginDestination, PluginKind, PluginRegistry, PluginSet,
-    SignatureScheme,
+    NotificationContext, PluginDestination, PluginKind, PluginRegistry, PluginSet, SignatureScheme,
 };
 use hookgate::verify;
 use hookgate_tests::{commit_status_payload, engine, event, fixture};
@@ -43,15 +42,23 @@ fn all_four_builtins_load_with_their_kinds() {
     ] {
         let plugin = set.get_kind(name, kind).unwrap();
         assert_eq!(plugin.info().api_version, "0.1.0");
-        assert!(!plugin.info().description.is_empty(), "{name} has a description");
+        assert!(
+            !plugin.info().description.is_empty(),
+            "{name} has a description"
+        );
     }
 }
 
 #[test]
 fn bitbucket_provider_describes_headers_signature_and_events() {
-    let description = plugin("bitbucket", PluginKind::Provider).description().unwrap();
+    let description = plugin("bitbucket", PluginKind::Provider)
+        .description()
+        .unwrap();
     assert_eq!(description.event_header, "X-Event-Key");
-    assert_eq!(description.delivery_id_header.as_deref(), Some("X-Request-UUID"));
+    assert_eq!(
+        description.delivery_id_header.as_deref(),
+        Some("X-Request-UUID")
+    );
     assert_eq!(
         description.signature,
         Some(SignatureScheme::Hmac {
@@ -80,7 +87,12 @@ fn bitbucket_provider_describes_headers_signature_and_events() {
             "repo:commit_status_updated",
         ]
     );
-    let pushes: Vec<&str> = description.events.iter().filter(|e| e.push).map(|e| e.key.as_str()).collect();
+    let pushes: Vec<&str> = description
+        .events
+        .iter()
+        .filter(|e| e.push)
+        .map(|e| e.key.as_str())
+        .collect();
     assert_eq!(pushes, ["repo:push"]);
     for event in &description.events {
         serde_json::from_str::<Value>(&event.sample)
@@ -93,7 +105,10 @@ fn pipelines_mapper_opens_closes_and_ignores() {
     let mapper = plugin("bitbucket-pipelines", PluginKind::AlertMapper);
     let map = |state: &str| {
         mapper
-            .map_event(&event("repo:commit_status_updated", &commit_status_payload(state)), "{}")
+            .map_event(
+                &event("repo:commit_status_updated", &commit_status_payload(state)),
+                "{}",
+            )
             .unwrap()
     };
     let key = "automationtestharness/testrepo:main";
@@ -102,7 +117,10 @@ fn pipelines_mapper_opens_closes_and_ignores() {
     };
     assert_eq!(alert.key, key);
     assert_eq!(alert.source_status, "FAILED");
-    assert_eq!(alert.commit_hash.as_deref(), Some("bdf6fac0519ffd1562461eb82e018ff62efffbc9"));
+    assert_eq!(
+        alert.commit_hash.as_deref(),
+        Some("bdf6fac0519ffd1562461eb82e018ff62efffbc9")
+    );
     assert_eq!(map("SUCCESSFUL"), [AlertAction::Close { key: key.into() }]);
     assert_eq!(map("INPROGRESS"), [AlertAction::Close { key: key.into() }]);
     assert!(matches!(&map("STOPPED")[..], [AlertAction::Ignore { .. }]));
@@ -117,9 +135,15 @@ fn push_becomes_an_embed_listing_the_commits() {
     assert!(!commits.is_empty());
     for commit in commits.iter().take(10) {
         let hash = commit["hash"].as_str().unwrap();
-        assert!(rendered.contains(&hash[..7]), "commit {hash} listed: {rendered}");
+        assert!(
+            rendered.contains(&hash[..7]),
+            "commit {hash} listed: {rendered}"
+        );
         let first_line = commit["message"].as_str().unwrap().lines().next().unwrap();
-        assert!(rendered.contains(first_line.trim()), "message {first_line:?} listed");
+        assert!(
+            rendered.contains(first_line.trim()),
+            "message {first_line:?} listed"
+        );
     }
     let repository = push["repository"]["full_name"].as_str().unwrap();
     assert!(rendered.contains(repository));
@@ -128,15 +152,28 @@ fn push_becomes_an_embed_listing_the_commits() {
 #[test]
 fn pull_requests_are_coloured_by_action() {
     let colour = |key: &str, file: &str| format(key, file).embeds[0].colour;
-    assert_eq!(colour("pullrequest:created", "pullrequest_created.json"), Some(0x2ECC71));
-    assert_eq!(colour("pullrequest:fulfilled", "pullrequest_fulfilled.json"), Some(0x9B59B6));
-    assert_eq!(colour("pullrequest:rejected", "pullrequest_rejected.json"), Some(0xE74C3C));
+    assert_eq!(
+        colour("pullrequest:created", "pullrequest_created.json"),
+        Some(0x2ECC71)
+    );
+    assert_eq!(
+        colour("pullrequest:fulfilled", "pullrequest_fulfilled.json"),
+        Some(0x9B59B6)
+    );
+    assert_eq!(
+        colour("pullrequest:rejected", "pullrequest_rejected.json"),
+        Some(0xE74C3C)
+    );
 
     let created: Value = serde_json::from_str(&fixture("pullrequest_created.json")).unwrap();
     let message = format("pullrequest:created", "pullrequest_created.json");
     let embed = &message.embeds[0];
     let title = created["pullrequest"]["title"].as_str().unwrap();
-    assert!(embed.title.as_deref().unwrap().contains(title), "{:?}", embed.title);
+    assert!(
+        embed.title.as_deref().unwrap().contains(title),
+        "{:?}",
+        embed.title
+    );
     assert_eq!(
         embed.url.as_deref(),
         created["pullrequest"]["links"]["html"]["href"].as_str()
@@ -145,9 +182,14 @@ fn pull_requests_are_coloured_by_action() {
 
 #[test]
 fn a_pull_request_comment_carries_its_text() {
-    let payload: Value = serde_json::from_str(&fixture("pullrequest_comment_created.json")).unwrap();
+    let payload: Value =
+        serde_json::from_str(&fixture("pullrequest_comment_created.json")).unwrap();
     let comment = payload["comment"]["content"]["raw"].as_str().unwrap();
-    let rendered = serde_json::to_string(&format("pullrequest:comment_created", "pullrequest_comment_created.json")).unwrap();
+    let rendered = serde_json::to_string(&format(
+        "pullrequest:comment_created",
+        "pullrequest_comment_created.json",
+    ))
+    .unwrap();
     assert!(rendered.contains(comment.trim()), "{rendered}");
 }
 
@@ -213,7 +255,13 @@ fn a_signed_webhook_verifies_with_standard_webhooks() {
         .unwrap();
     let request = &mut requests[0];
     let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-    verify::add_standard_webhooks_headers(&mut request.headers, secret, "dl_signed", 1_700_000_000, &request.body);
+    verify::add_standard_webhooks_headers(
+        &mut request.headers,
+        secret,
+        "dl_signed",
+        1_700_000_000,
+        &request.body,
+    );
     let header = |name: &str| {
         request
             .headers

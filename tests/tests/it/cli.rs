@@ -35,7 +35,15 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 
 fn run_mapper(body: &Path, extra: &[&str]) -> Value {
     let mapper = plugin_file("bitbucket_pipelines");
-    let mut args = vec!["plugin", "run", path(&mapper), "--event", "repo:commit_status_updated", "--body", path(body)];
+    let mut args = vec![
+        "plugin",
+        "run",
+        path(&mapper),
+        "--event",
+        "repo:commit_status_updated",
+        "--body",
+        path(body),
+    ];
     args.extend_from_slice(extra);
     stdout_json(&hookgate(&args))
 }
@@ -46,7 +54,10 @@ fn plugin_check_prints_the_plugin_info() {
     let output = hookgate(&["plugin", "check", path(&mapper)]);
     assert!(output.status.success());
     let text = String::from_utf8_lossy(&output.stdout);
-    assert!(text.contains("bitbucket-pipelines 0.1.0 (alert-mapper, WIT API 0.1.0)"), "{text}");
+    assert!(
+        text.contains("bitbucket-pipelines 0.1.0 (alert-mapper, WIT API 0.1.0)"),
+        "{text}"
+    );
     assert!(text.contains("status_field"), "{text}");
 
     let info = stdout_json(&hookgate(&["plugin", "check", path(&mapper), "--json"]));
@@ -60,7 +71,11 @@ fn plugin_run_maps_commit_statuses_as_alertops_does() {
     let dir = tempfile::tempdir().unwrap();
     let key = "automationtestharness/testrepo:main";
     let actions = |state: &str| {
-        let body = write(dir.path(), &format!("{state}.json"), &commit_status_payload(state));
+        let body = write(
+            dir.path(),
+            &format!("{state}.json"),
+            &commit_status_payload(state),
+        );
         run_mapper(&body, &[])["actions"].clone()
     };
 
@@ -83,8 +98,20 @@ fn plugin_run_maps_commit_statuses_as_alertops_does() {
 #[test]
 fn plugin_run_passes_config_values() {
     let dir = tempfile::tempdir().unwrap();
-    let body = write(dir.path(), "stopped.json", &commit_status_payload("STOPPED"));
-    let result = run_mapper(&body, &["--config", r#"open=["FAILED","STOPPED"]"#, "--config", "key={repository.name}"]);
+    let body = write(
+        dir.path(),
+        "stopped.json",
+        &commit_status_payload("STOPPED"),
+    );
+    let result = run_mapper(
+        &body,
+        &[
+            "--config",
+            r#"open=["FAILED","STOPPED"]"#,
+            "--config",
+            "key={repository.name}",
+        ],
+    );
     assert_eq!(result["actions"][0]["action"], "open");
     assert_eq!(result["actions"][0]["alert"]["key"], "testRepo");
 }
@@ -98,20 +125,49 @@ fn plugin_run_fails_clearly() {
     let hostile = plugin_file("hostile");
     let push = fixtures_dir().join("repo_push.json");
 
-    let bad_file = hookgate(&["plugin", "run", path(&garbage), "--event", "repo:push", "--body", path(&push)]);
+    let bad_file = hookgate(&[
+        "plugin",
+        "run",
+        path(&garbage),
+        "--event",
+        "repo:push",
+        "--body",
+        path(&push),
+    ]);
     assert_eq!(bad_file.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad_file.stderr).contains("not a WebAssembly file"));
 
-    let bad_payload = hookgate(&["plugin", "run", path(&mapper), "--event", "repo:push", "--body", path(&not_json)]);
+    let bad_payload = hookgate(&[
+        "plugin",
+        "run",
+        path(&mapper),
+        "--event",
+        "repo:push",
+        "--body",
+        path(&not_json),
+    ]);
     assert_eq!(bad_payload.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad_payload.stderr).contains("not valid JSON"));
 
     let missing_event = hookgate(&["plugin", "run", path(&mapper), "--body", path(&push)]);
     assert_eq!(missing_event.status.code(), Some(2));
 
-    let trapped = hookgate(&["plugin", "run", path(&hostile), "--event", "repo:push", "--body", path(&push), "--config", "behaviour=loop"]);
+    let trapped = hookgate(&[
+        "plugin",
+        "run",
+        path(&hostile),
+        "--event",
+        "repo:push",
+        "--body",
+        path(&push),
+        "--config",
+        "behaviour=loop",
+    ]);
     assert_eq!(trapped.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&trapped.stderr);
-    assert!(stderr.contains("plugin hostile failed: timeout"), "{stderr}");
+    assert!(
+        stderr.contains("plugin hostile failed: timeout"),
+        "{stderr}"
+    );
     assert!(fixture("repo_push.json").contains("push"));
 }

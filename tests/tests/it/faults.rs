@@ -16,7 +16,13 @@ fn run_hostile(engine: &PluginEngine, behaviour: &str) -> Result<String, Runtime
 fn assert_good_plugin_still_works(engine: &PluginEngine) {
     let mapper = load(engine, "bitbucket_pipelines");
     let actions = mapper
-        .map_event(&event("repo:commit_status_updated", &commit_status_payload("FAILED")), "{}")
+        .map_event(
+            &event(
+                "repo:commit_status_updated",
+                &commit_status_payload("FAILED"),
+            ),
+            "{}",
+        )
         .expect("a good plugin works after a failing one");
     assert_eq!(actions.len(), 1);
 }
@@ -83,7 +89,11 @@ fn a_huge_plugin_error_is_cut_for_the_log() {
     let RuntimeError::Plugin(message) = &error else {
         panic!("expected the plugin's own error, got {error:?}");
     };
-    assert!(message.len() <= 1024 + '…'.len_utf8(), "{} bytes", message.len());
+    assert!(
+        message.len() <= 1024 + '…'.len_utf8(),
+        "{} bytes",
+        message.len()
+    );
     assert!(message.starts_with("eeee"));
 }
 
@@ -140,18 +150,33 @@ fn refusal(bytes: &[u8]) -> RuntimeError {
 #[test]
 fn files_that_are_not_plugins_are_refused_with_a_reason() {
     let corrupt = refusal(b"\0asm\x0d\0\x01\0this is not a component");
-    assert!(matches!(corrupt, RuntimeError::NotAComponent(_)), "{corrupt:?}");
+    assert!(
+        matches!(corrupt, RuntimeError::NotAComponent(_)),
+        "{corrupt:?}"
+    );
     let text = refusal(b"hello");
-    assert!(text.to_string().contains("not a WebAssembly file"), "{text}");
+    assert!(
+        text.to_string().contains("not a WebAssembly file"),
+        "{text}"
+    );
     let core_module = refusal(b"\0asm\x01\0\0\0");
-    assert!(core_module.to_string().contains("core WebAssembly module"), "{core_module}");
+    assert!(
+        core_module.to_string().contains("core WebAssembly module"),
+        "{core_module}"
+    );
 
     let mut truncated = plugin_bytes("bitbucket_pipelines");
     truncated.truncate(truncated.len() / 2);
-    assert!(matches!(refusal(&truncated), RuntimeError::NotAComponent(_)));
+    assert!(matches!(
+        refusal(&truncated),
+        RuntimeError::NotAComponent(_)
+    ));
 
     let other_world = refusal(&plugin_bytes("other_world"));
-    assert!(matches!(other_world, RuntimeError::WrongWorld(_)), "{other_world:?}");
+    assert!(
+        matches!(other_world, RuntimeError::WrongWorld(_)),
+        "{other_world:?}"
+    );
     assert!(other_world.to_string().contains("greet"), "{other_world}");
 
     let future = refusal(&plugin_bytes("future_api"));

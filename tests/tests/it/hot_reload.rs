@@ -45,14 +45,26 @@ fn drop_ins_replace_and_restore_builtins_while_calls_run() {
     let calls = Arc::new(AtomicUsize::new(0));
     let impostor_answers = Arc::new(AtomicUsize::new(0));
     let caller = {
-        let (registry, stop, calls, impostor_answers) =
-            (registry.clone(), stop.clone(), calls.clone(), impostor_answers.clone());
+        let (registry, stop, calls, impostor_answers) = (
+            registry.clone(),
+            stop.clone(),
+            calls.clone(),
+            impostor_answers.clone(),
+        );
         std::thread::spawn(move || {
-            let failed = event("repo:commit_status_updated", &commit_status_payload("FAILED"));
+            let failed = event(
+                "repo:commit_status_updated",
+                &commit_status_payload("FAILED"),
+            );
             while !stop.load(Ordering::Relaxed) {
-                let plugin = registry.get("bitbucket-pipelines").expect("always a plugin of that name");
-                let actions = plugin.map_event(&failed, "{}").expect("no call fails during reloads");
-                if matches!(&actions[..], [AlertAction::Ignore { reason }] if reason.starts_with("impostor")) {
+                let plugin = registry
+                    .get("bitbucket-pipelines")
+                    .expect("always a plugin of that name");
+                let actions = plugin
+                    .map_event(&failed, "{}")
+                    .expect("no call fails during reloads");
+                if matches!(&actions[..], [AlertAction::Ignore { reason }] if reason.starts_with("impostor"))
+                {
                     impostor_answers.fetch_add(1, Ordering::Relaxed);
                 }
                 calls.fetch_add(1, Ordering::Relaxed);
@@ -66,10 +78,16 @@ fn drop_ins_replace_and_restore_builtins_while_calls_run() {
     });
     assert!(took <= RELOAD_DEADLINE, "add took {took:?}");
     let seen = impostor_answers.load(Ordering::Relaxed);
-    wait_until("calls served by the impostor", || impostor_answers.load(Ordering::Relaxed) > seen);
+    wait_until("calls served by the impostor", || {
+        impostor_answers.load(Ordering::Relaxed) > seen
+    });
 
     // Replace the drop-in with another build (the built-in's bytes, now as a drop-in).
-    drop_in(dir.path(), "pipelines.wasm", &plugin_bytes("bitbucket_pipelines"));
+    drop_in(
+        dir.path(),
+        "pipelines.wasm",
+        &plugin_bytes("bitbucket_pipelines"),
+    );
     let took = wait_until("the replacement", || {
         let plugin = registry.get("bitbucket-pipelines").unwrap();
         plugin.info().version != "9.9.9-test" && matches!(plugin.source(), PluginSource::Dropin(_))
@@ -92,7 +110,10 @@ fn a_bad_file_is_refused_and_the_version_in_use_stays() {
     let dir = tempfile::tempdir().unwrap();
     drop_in(dir.path(), "mine.wasm", &plugin_bytes("impostor"));
     let registry = PluginRegistry::new(engine(), BUILTIN_PLUGINS, Some(dir.path().into())).unwrap();
-    assert_eq!(registry.get("bitbucket-pipelines").unwrap().info().version, "9.9.9-test");
+    assert_eq!(
+        registry.get("bitbucket-pipelines").unwrap().info().version,
+        "9.9.9-test"
+    );
 
     drop_in(dir.path(), "mine.wasm", b"\0asm garbage");
     drop_in(dir.path(), "other.wasm", &plugin_bytes("other_world"));
@@ -100,7 +121,11 @@ fn a_bad_file_is_refused_and_the_version_in_use_stays() {
     let set = registry.reload();
 
     let in_use = set.get("bitbucket-pipelines").unwrap();
-    assert_eq!(in_use.info().version, "9.9.9-test", "the last good version stays in use");
+    assert_eq!(
+        in_use.info().version,
+        "9.9.9-test",
+        "the last good version stays in use"
+    );
     let error_for = |file: &str| {
         set.errors()
             .iter()
@@ -109,8 +134,16 @@ fn a_bad_file_is_refused_and_the_version_in_use_stays() {
             .error
             .clone()
     };
-    assert!(error_for("mine.wasm").contains("not a"), "{}", error_for("mine.wasm"));
-    assert!(error_for("other.wasm").contains("wrong world"), "{}", error_for("other.wasm"));
+    assert!(
+        error_for("mine.wasm").contains("not a"),
+        "{}",
+        error_for("mine.wasm")
+    );
+    assert!(
+        error_for("other.wasm").contains("wrong world"),
+        "{}",
+        error_for("other.wasm")
+    );
     assert!(error_for("future.wasm").contains("unsupported WIT API version"));
 
     // Fixing the file clears its error.

@@ -8,7 +8,9 @@ pub struct Impostor;
 
 impl AlertMapper for Impostor {
     fn info(package: PluginInfo) -> PluginInfo {
-        package.name("bitbucket-pipelines").version_text("9.9.9-test")
+        package
+            .name("bitbucket-pipelines")
+            .version_text("9.9.9-test")
     }
 
     fn map(_event: &Event, _config: &Config) -> Result<Vec<Action>, PluginError> {
