@@ -171,3 +171,106 @@ fn plugin_run_fails_clearly() {
     );
     assert!(fixture("repo_push.json").contains("push"));
 }
+
+#[test]
+fn plugin_run_chains_formatter_and_notifier_and_signs_webhooks() {
+    let dir = tempfile::tempdir().unwrap();
+    let push = fixtures_dir().join("repo_push.json");
+    let embeds = plugin_file("bitbucket_embeds");
+    let notifier = plugin_file("notifier");
+
+    let formatted = stdout_json(&hookgate(&[
+        "plugin",
+        "run",
+        path(&embeds),
+        "--event",
+        "repo:push",
+        "--body",
+        path(&push),
+    ]));
+    assert!(
+        formatted["message"]["embeds"][0]["description"]
+            .as_str()
+            .unwrap()
+            .contains("c14c1bb")
+    );
+    let message = write(dir.path(), "message.json", &formatted.to_string());
+
+    let discord = stdout_json(&hookgate(&[
+        "plugin",
+        "run",
+        path(&notifier),
+        "--body",
+        path(&message),
+        "--config",
+        "kind=discord",
+        "--config",
+        "url=https://discord.com/api/webhooks/1/x",
+    ]));
+    let body: Value =
+        serde_json::from_str(discord["requests"][0]["body"].as_str().unwrap()).unwrap();
+    assert!(
+        body["embeds"][0]["title"]
+            .as_str()
+            .unwrap()
+            .contains("new commit"),
+        "{body}"
+    );
+
+    let slack = stdout_json(&hookgate(&[
+        "plugin",
+        "run",
+        path(&notifier),
+        "--body",
+        path(&message),
+        "--config",
+        "kind=slack",
+        "--config",
+        "url=https://hooks.slack.com/services/x",
+    ]));
+    let body: Value = serde_json::from_str(slack["requests"][0]["body"].as_str().unwrap()).unwrap();
+    assert!(
+        body["text"].is_string() && body["attachments"].is_array(),
+        "{body}"
+    );
+
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let webhook = stdout_json(&hookgate(&[
+        "plugin",
+        "run",
+        path(&notifier),
+        "--body",
+        path(&message),
+        "--config",
+        "kind=webhook",
+        "--config",
+        "url=https://example.com/hook",
+        "--config",
+        &format!("secret={secret}"),
+    ]));
+    let request = &webhook["requests"][0];
+    let header = |name: &str| {
+        request["headers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|pair| pair[0] == name)
+            .and_then(|pair| pair[1].as_str())
+            .unwrap_or_else(|| panic!("header {name} in {request}"))
+            .to_string()
+    };
+    let body = request["body"].as_str().unwrap();
+    let verified = hookgate::verify::verify_standard_webhooks(
+        secret,
+        &header("webhook-id"),
+        &header("webhook-timestamp"),
+        body.as_bytes(),
+        &header("webhook-signature"),
+        header("webhook-timestamp").parse().unwrap(),
+    );
+    assert_eq!(verified, Ok(()));
+    assert!(
+        !webhook.to_string().contains("MfKQ9r8G"),
+        "the secret is never printed"
+    );
+}
