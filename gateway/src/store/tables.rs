@@ -1,0 +1,24 @@
+//! Every redb table, in one place. Values are JSON (serde) so records can grow fields without
+//! a migration; keys are what the queries need to range over.
+
+use redb::TableDefinition;
+
+/// Endpoint id → endpoint record.
+pub const ENDPOINTS: TableDefinition<&str, &[u8]> = TableDefinition::new("endpoints");
+/// Inbound sequence number → inbound record. Sequence order is arrival order.
+pub const INBOUND: TableDefinition<u64, &[u8]> = TableDefinition::new("inbound");
+/// `endpoint \n X-Request-UUID` → inbound sequence, for accepted records (repeat detection).
+pub const INBOUND_BY_REQUEST: TableDefinition<&str, u64> =
+    TableDefinition::new("inbound_by_request");
+/// The durable processing queue: inbound sequences still to run through the plugins.
+pub const PROCESSING_QUEUE: TableDefinition<u64, ()> = TableDefinition::new("processing_queue");
+/// Alert sequence → alert record.
+pub const ALERTS: TableDefinition<u64, &[u8]> = TableDefinition::new("alerts");
+/// `endpoint \n key` → sequence of the open (or acknowledged) alert with that key.
+pub const OPEN_ALERTS: TableDefinition<&str, u64> = TableDefinition::new("open_alerts");
+/// Delivery sequence → delivery record (with its attempts).
+pub const DELIVERIES: TableDefinition<u64, &[u8]> = TableDefinition::new("deliveries");
+/// `(due at ms, delivery sequence)` for deliveries waiting for their next attempt.
+pub const DUE_DELIVERIES: TableDefinition<(u64, u64), ()> = TableDefinition::new("due_deliveries");
+/// Named counters: the next sequence of each record kind.
+pub const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
