@@ -52,9 +52,10 @@ fn plugin_calls(c: &mut Criterion) {
     if let Some(mapper) = set.get("bitbucket-pipelines") {
         // The fixed cost of a call: a fresh store and instance, a tiny event, an `ignore`.
         let minimal = event("repo:push", "{}");
-        group.bench_function("bitbucket-pipelines/wasm, empty body (call overhead)", |b| {
-            b.iter(|| black_box(mapper.map_event(black_box(&minimal), "{}").unwrap()))
-        });
+        group.bench_function(
+            "bitbucket-pipelines/wasm, empty body (call overhead)",
+            |b| b.iter(|| black_box(mapper.map_event(black_box(&minimal), "{}").unwrap())),
+        );
     }
     group.bench_function("bitbucket-pipelines/native", |b| {
         let config = Config::default();

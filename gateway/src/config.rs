@@ -1,7 +1,244 @@
 //! Configuration: every limit and default of SPEC §2 and §10 lives here, with the spec's numbers.
 
 use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+/// Everything `hookgate serve` reads: flags, `HOOKGATE_*` variables and `hookgate.toml`, with
+/// the defaults of SPEC §2.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatewayConfig {
+    /// Address for webhooks, API and UI.
+    pub listen: String,
+    /// redb file, admin token, plugin drop-in folder, compile cache.
+    pub data_dir: PathBuf,
+    /// Base of printed endpoint URLs; `http://<listen>` when absent.
+    pub public_url: Option<String>,
+    /// `[ingest]`.
+    pub ingest: IngestConfig,
+    /// `[plugins]`.
+    pub plugins: PluginsConfig,
+    /// `[delivery]`.
+    pub delivery: DeliveryConfig,
+    /// `[retention]`.
+    pub retention: RetentionConfig,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./hookgate-data"),
+            public_url: None,
+            ingest: IngestConfig::default(),
+            plugins: PluginsConfig::default(),
+            delivery: DeliveryConfig::default(),
+            retention: RetentionConfig::default(),
+        }
+    }
+}
+
+impl GatewayConfig {
+    /// Reads a `hookgate.toml`; unknown keys and bad values are errors naming the key.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|error| {
+            ConfigError::invalid("config", format!("cannot read {}: {error}", path.display()))
+        })?;
+        toml::from_str(&text).map_err(|error| {
+            let message = error.message().to_string();
+            let key = message
+                .split('`')
+                .nth(1)
+                .map_or_else(|| "config".to_string(), str::to_string);
+            ConfigError::invalid(key, format!("{} ({})", message.trim(), path.display()))
+        })
+    }
+
+    /// Checks every value, so that bad configuration fails at start, never on a request.
+    pub fn validate(&self) -> Result<ValidatedConfig, ConfigError> {
+        let listen: SocketAddr = self.listen.parse().map_err(|_| {
+            ConfigError::invalid(
+                "listen",
+                format!("{:?} is not an address like 127.0.0.1:8080", self.listen),
+            )
+        })?;
+        let public_url = self
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen));
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(ConfigError::invalid(
+                "public_url",
+                "must start with http:// or https://",
+            ));
+        }
+        if self.ingest.max_body_bytes == 0 || self.ingest.max_body_bytes > 64 * 1024 * 1024 {
+            return Err(ConfigError::invalid(
+                "ingest.max_body_bytes",
+                "must be between 1 and 67108864",
+            ));
+        }
+        if self.ingest.max_backlog == 0 {
+            return Err(ConfigError::invalid(
+                "ingest.max_backlog",
+                "must be at least 1",
+            ));
+        }
+        if !(1..=300).contains(&self.delivery.timeout_secs) {
+            return Err(ConfigError::invalid(
+                "delivery.timeout_secs",
+                "must be between 1 and 300",
+            ));
+        }
+        if self.delivery.retry_schedule.is_empty() {
+            return Err(ConfigError::invalid(
+                "delivery.retry_schedule",
+                "must list at least one delay",
+            ));
+        }
+        let retry_schedule = self
+            .delivery
+            .retry_schedule
+            .iter()
+            .map(|text| {
+                parse_duration(text).ok_or_else(|| {
+                    ConfigError::invalid(
+                        "delivery.retry_schedule",
+                        format!("{text:?} is not a duration like 500ms, 10s, 2m or 1h"),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if self.retention.days == 0 {
+            return Err(ConfigError::invalid("retention.days", "must be at least 1"));
+        }
+        if self.retention.max_records == 0 {
+            return Err(ConfigError::invalid(
+                "retention.max_records",
+                "must be at least 1",
+            ));
+        }
+        Ok(ValidatedConfig {
+            listen,
+            data_dir: self.data_dir.clone(),
+            public_url: public_url.trim_end_matches('/').to_string(),
+            max_body_bytes: self.ingest.max_body_bytes,
+            max_backlog: self.ingest.max_backlog,
+            plugin_limits: self.plugins.limits()?,
+            delivery_timeout: Duration::from_secs(self.delivery.timeout_secs),
+            retry_schedule,
+            allow_private_destinations: self.delivery.allow_private_destinations,
+            retention: Duration::from_secs(self.retention.days * 86_400),
+            retention_max_records: self.retention.max_records,
+        })
+    }
+}
+
+/// Configuration checked and converted to the types the gateway uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidatedConfig {
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Data folder.
+    pub data_dir: PathBuf,
+    /// Base of endpoint URLs, without a trailing slash.
+    pub public_url: String,
+    /// Largest accepted body.
+    pub max_body_bytes: usize,
+    /// Pending records before ingest answers 503.
+    pub max_backlog: u64,
+    /// Per-call plugin limits.
+    pub plugin_limits: PluginLimits,
+    /// Delivery request timeout.
+    pub delivery_timeout: Duration,
+    /// Delays between delivery attempts.
+    pub retry_schedule: Vec<Duration>,
+    /// Whether destinations may resolve to private addresses.
+    pub allow_private_destinations: bool,
+    /// Inbound log age limit.
+    pub retention: Duration,
+    /// Inbound log size limit.
+    pub retention_max_records: u64,
+}
+
+/// `[ingest]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    /// Largest accepted body, bytes.
+    pub max_body_bytes: usize,
+    /// Pending records before ingest answers 503.
+    pub max_backlog: u64,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+            max_backlog: 100_000,
+        }
+    }
+}
+
+/// `[delivery]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliveryConfig {
+    /// Request timeout, seconds.
+    pub timeout_secs: u64,
+    /// Delays before the 2nd, 3rd, ... attempts.
+    pub retry_schedule: Vec<String>,
+    /// Allow loopback, private, link-local and unspecified destinations (tests).
+    pub allow_private_destinations: bool,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            timeout_secs: 10,
+            retry_schedule: ["10s", "30s", "2m", "10m", "30m", "1h"]
+                .map(String::from)
+                .to_vec(),
+            allow_private_destinations: false,
+        }
+    }
+}
+
+/// `[retention]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Days of inbound log kept.
+    pub days: u64,
+    /// Inbound records kept.
+    pub max_records: u64,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            days: 30,
+            max_records: 1_000_000,
+        }
+    }
+}
+
+/// `500ms`, `10s`, `2m`, `1h`.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().ok()?;
+    match unit {
+        "ms" => Some(Duration::from_millis(number)),
+        "s" => Some(Duration::from_secs(number)),
+        "m" => Some(Duration::from_secs(number * 60)),
+        "h" => Some(Duration::from_secs(number * 3600)),
+        _ => None,
+    }
+}
 
 /// Plugin call limits: `[plugins]` in `hookgate.toml`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,5 +334,75 @@ impl ConfigError {
             key: key.into(),
             reason: reason.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_specs() {
+        let config = GatewayConfig::default().validate().unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.public_url, "http://127.0.0.1:8080");
+        assert_eq!(config.max_body_bytes, 1_048_576);
+        assert_eq!(config.retry_schedule.len(), 6);
+        assert_eq!(config.retry_schedule[5], Duration::from_secs(3600));
+        assert_eq!(config.plugin_limits, PluginLimits::default());
+    }
+
+    #[test]
+    fn the_spec_example_file_parses() {
+        let text = r#"
+listen = "127.0.0.1:8080"
+data_dir = "./hookgate-data"
+public_url = "http://127.0.0.1:8080"
+
+[ingest]
+max_body_bytes = 1048576
+max_backlog = 100000
+
+[plugins]
+timeout_ms = 50
+memory_mib = 32
+output_kib = 1024
+
+[delivery]
+timeout_secs = 10
+retry_schedule = ["10s", "30s", "2m", "10m", "30m", "1h"]
+allow_private_destinations = false
+
+[retention]
+days = 30
+max_records = 1000000
+"#;
+        let parsed: GatewayConfig = toml::from_str(text).unwrap();
+        assert_eq!(
+            parsed.validate().unwrap(),
+            GatewayConfig::default().validate().unwrap()
+        );
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hookgate.toml");
+        std::fs::write(&file, "[plugins]\ntimeout = 5\n").unwrap();
+        let error = GatewayConfig::from_file(&file).unwrap_err();
+        assert!(error.to_string().contains("timeout"), "{error}");
+
+        let mut config = GatewayConfig::default();
+        config.delivery.retry_schedule = vec!["soon".into()];
+        assert_eq!(
+            config.validate().unwrap_err().key,
+            "delivery.retry_schedule"
+        );
+        let mut config = GatewayConfig::default();
+        config.listen = "localhost".into();
+        assert_eq!(config.validate().unwrap_err().key, "listen");
+        let mut config = GatewayConfig::default();
+        config.plugins.timeout_ms = 0;
+        assert_eq!(config.validate().unwrap_err().key, "plugins.timeout_ms");
     }
 }

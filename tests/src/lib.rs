@@ -1,4 +1,7 @@
-//! Shared helpers for hookgate's end-to-end tests: plugin files, fixtures, events.
+//! Shared helpers for hookgate's end-to-end tests: plugin files, fixtures, events, a running
+//! gateway and a capture receiver.
+
+pub mod gateway;
 
 use hookgate::config::PluginLimits;
 use hookgate::runtime::{LoadedPlugin, PluginEngine, PluginEvent, PluginSource};

@@ -1,7 +1,9 @@
 //! The command line: `hookgate serve` and the subcommands that talk to a gateway, plus the
 //! plugin-author commands that need no server.
 
+mod client;
 mod plugin;
+mod serve;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -16,9 +18,36 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Work with plugin files: validate and run them locally.
-    #[command(subcommand)]
-    Plugin(plugin::PluginCommand),
+    /// Run the gateway.
+    Serve(serve::ServeArgs),
+    /// Create and manage endpoints (talks to a running gateway).
+    Endpoint {
+        #[command(subcommand)]
+        command: client::EndpointCommand,
+        #[command(flatten)]
+        connection: client::Connection,
+    },
+    /// The inbound log (talks to a running gateway).
+    Inbound {
+        #[command(subcommand)]
+        command: client::InboundCommand,
+        #[command(flatten)]
+        connection: client::Connection,
+    },
+    /// Alerts (talks to a running gateway).
+    Alerts {
+        #[command(subcommand)]
+        command: client::AlertsCommand,
+        #[command(flatten)]
+        connection: client::Connection,
+    },
+    /// Plugins: list a gateway's, or validate and run plugin files locally.
+    Plugin {
+        #[command(subcommand)]
+        command: plugin::PluginCommand,
+        #[command(flatten)]
+        connection: client::Connection,
+    },
 }
 
 /// A failure the CLI reports with its exit code: 1 when a plugin failed, 2 when the input
@@ -48,8 +77,28 @@ impl CliError {
 /// Parses the arguments and runs the command.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_tracing();
     let outcome = match cli.command {
-        Command::Plugin(command) => plugin::run(command),
+        Command::Serve(args) => serve::run(args),
+        Command::Endpoint {
+            command,
+            connection,
+        } => client::endpoint(command, connection),
+        Command::Inbound {
+            command,
+            connection,
+        } => client::inbound(command, connection),
+        Command::Alerts {
+            command,
+            connection,
+        } => client::alerts(command, connection),
+        Command::Plugin {
+            command,
+            connection,
+        } => match command {
+            plugin::PluginCommand::List => client::plugin_list(connection),
+            command => plugin::run(command, connection.json_output()),
+        },
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -58,4 +107,15 @@ pub fn main() -> ExitCode {
             ExitCode::from(error.exit_code)
         }
     }
+}
+
+/// Logs to stderr; `RUST_LOG` overrides the default level.
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,wasmtime=warn,cranelift=warn")
+    });
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

@@ -13,13 +13,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 #[derive(Debug, Subcommand)]
 pub enum PluginCommand {
+    /// List the plugins a running gateway has loaded, with load errors.
+    List,
     /// Validate a plugin file and print its info.
     Check {
         /// The component (.wasm).
         file: PathBuf,
-        /// Print JSON instead of text.
-        #[arg(long)]
-        json: bool,
     },
     /// Run one call of a plugin on a payload and print what it returns, as JSON.
     Run(RunArgs),
@@ -44,10 +43,11 @@ pub struct RunArgs {
     config: Vec<String>,
 }
 
-pub fn run(command: PluginCommand) -> Result<(), CliError> {
+pub fn run(command: PluginCommand, json: bool) -> Result<(), CliError> {
     match command {
-        PluginCommand::Check { file, json } => check(&file, json),
+        PluginCommand::Check { file } => check(&file, json),
         PluginCommand::Run(args) => run_once(args),
+        PluginCommand::List => Err(CliError::input("plugin list talks to a gateway")),
     }
 }
 

@@ -11,9 +11,9 @@ pub mod tables;
 pub use alerts::{AlertRecord, AlertState};
 pub use deliveries::{DeliveryAttempt, DeliveryRecord, DeliveryStatus};
 pub use endpoints::{Destination, EndpointRecord, EventSelection, FormatSpec, PluginRef};
-pub use inbound::{InboundFilter, InboundRecord, InboundStatus, Outcome};
+pub use inbound::{Appended, InboundFilter, InboundRecord, InboundStatus, Outcome};
 
-use redb::{Database, ReadableDatabase, ReadableTable, WriteTransaction};
+use redb::{Database, ReadableDatabase, ReadableTable, Table, WriteTransaction};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::path::Path;
@@ -82,6 +82,48 @@ impl Store {
     fn write(&self) -> Result<WriteTransaction, StoreError> {
         Ok(self.db.begin_write()?)
     }
+
+    /// Runs `work` in one write transaction, committed durably when it returns `Ok`: what it
+    /// changes (inbound status, alerts, deliveries, the queue) lands together or not at all.
+    pub fn transaction<T>(
+        &self,
+        work: impl FnOnce(&mut StoreTxn<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let txn = self.write()?;
+        let result = {
+            let mut tables = StoreTxn {
+                inbound: txn.open_table(tables::INBOUND)?,
+                queue: txn.open_table(tables::PROCESSING_QUEUE)?,
+                alerts: txn.open_table(tables::ALERTS)?,
+                open_alerts: txn.open_table(tables::OPEN_ALERTS)?,
+                deliveries: txn.open_table(tables::DELIVERIES)?,
+                due: txn.open_table(tables::DUE_DELIVERIES)?,
+                counters: txn.open_table(tables::COUNTERS)?,
+            };
+            work(&mut tables)?
+        };
+        txn.commit()?;
+        Ok(result)
+    }
+}
+
+/// The tables of one write transaction (see [`Store::transaction`]).
+pub struct StoreTxn<'t> {
+    inbound: Table<'t, u64, &'static [u8]>,
+    queue: Table<'t, u64, ()>,
+    alerts: Table<'t, u64, &'static [u8]>,
+    open_alerts: Table<'t, &'static str, u64>,
+    deliveries: Table<'t, u64, &'static [u8]>,
+    due: Table<'t, (u64, u64), ()>,
+    counters: Table<'t, &'static str, u64>,
+}
+
+impl StoreTxn<'_> {
+    fn next_sequence(&mut self, counter: &str) -> Result<u64, StoreError> {
+        let next = self.counters.get(counter)?.map_or(1, |value| value.value());
+        self.counters.insert(counter, next + 1)?;
+        Ok(next)
+    }
 }
 
 /// Reserves the next sequence of a counter inside a transaction.
@@ -111,6 +153,3 @@ pub fn now_ms() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_millis() as u64)
 }
-
-#[allow(unused_imports)]
-use ReadableTable as _;

@@ -2,5 +2,7 @@
 
 mod builtins;
 mod cli;
+mod crash;
 mod faults;
+mod gateway;
 mod hot_reload;

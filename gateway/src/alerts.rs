@@ -1,0 +1,206 @@
+//! The alert state machine (SPEC §6), as pure functions over store records: an `open` for a key
+//! with an open or acknowledged alert is appended to it; otherwise it opens a new alert; a
+//! `close` closes the open one or is `Close Unmatched`. Operators acknowledge and close by hand.
+
+use crate::runtime::Alert;
+use crate::store::{AlertRecord, AlertState};
+
+/// What an action did to alert state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlertChange {
+    /// A new alert (destinations are notified).
+    Opened(AlertRecord),
+    /// Appended to the open alert: count + 1, no notification.
+    Appended(AlertRecord),
+    /// The open alert closed (destinations are notified).
+    Closed(AlertRecord),
+    /// A close with no open alert for the key: nothing changes.
+    CloseUnmatched,
+}
+
+impl AlertChange {
+    /// The inbound-log wording (AlertOps').
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            Self::Opened(_) => "Mapped Opened",
+            Self::Appended(_) => "Mapped Appended",
+            Self::Closed(_) => "Mapped Closed",
+            Self::CloseUnmatched => "Close Unmatched",
+        }
+    }
+
+    /// The alert changed, if any.
+    pub fn record(&self) -> Option<&AlertRecord> {
+        match self {
+            Self::Opened(record) | Self::Appended(record) | Self::Closed(record) => Some(record),
+            Self::CloseUnmatched => None,
+        }
+    }
+}
+
+/// Applies `open(alert)` from inbound record `inbound_id` at `now` to the endpoint's current
+/// open alert with that key (`existing`). A new alert has id 0 until the store assigns one.
+pub fn apply_open(
+    existing: Option<AlertRecord>,
+    endpoint: &str,
+    alert: Alert,
+    inbound_id: u64,
+    now: u64,
+) -> AlertChange {
+    match existing {
+        Some(mut record) if record.state != AlertState::Closed => {
+            record.count += 1;
+            record.last_seen_at = now;
+            record.history.push(inbound_id);
+            record.alert = alert;
+            AlertChange::Appended(record)
+        }
+        _ => AlertChange::Opened(AlertRecord {
+            id: 0,
+            endpoint: endpoint.to_string(),
+            key: alert.key.clone(),
+            state: AlertState::Open,
+            alert,
+            count: 1,
+            opened_at: now,
+            last_seen_at: now,
+            acknowledged_at: None,
+            closed_at: None,
+            closed_by: None,
+            history: vec![inbound_id],
+        }),
+    }
+}
+
+/// Applies `close(key)` from inbound record `inbound_id` at `now`.
+pub fn apply_close(existing: Option<AlertRecord>, inbound_id: u64, now: u64) -> AlertChange {
+    match existing {
+        Some(mut record) if record.state != AlertState::Closed => {
+            record.state = AlertState::Closed;
+            record.closed_at = Some(now);
+            record.closed_by = Some("source".into());
+            record.last_seen_at = now;
+            record.history.push(inbound_id);
+            AlertChange::Closed(record)
+        }
+        _ => AlertChange::CloseUnmatched,
+    }
+}
+
+/// Why an operator action was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AlertActionError {
+    /// Acknowledging or closing a closed alert.
+    #[error("the alert is closed")]
+    AlreadyClosed,
+}
+
+/// An operator acknowledges an open alert (acknowledging twice is harmless).
+pub fn acknowledge(mut record: AlertRecord, now: u64) -> Result<AlertRecord, AlertActionError> {
+    match record.state {
+        AlertState::Closed => Err(AlertActionError::AlreadyClosed),
+        AlertState::Acknowledged => Ok(record),
+        AlertState::Open => {
+            record.state = AlertState::Acknowledged;
+            record.acknowledged_at = Some(now);
+            Ok(record)
+        }
+    }
+}
+
+/// An operator closes an alert.
+pub fn close_by_operator(
+    mut record: AlertRecord,
+    now: u64,
+) -> Result<AlertRecord, AlertActionError> {
+    if record.state == AlertState::Closed {
+        return Err(AlertActionError::AlreadyClosed);
+    }
+    record.state = AlertState::Closed;
+    record.closed_at = Some(now);
+    record.closed_by = Some("operator".into());
+    Ok(record)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert(key: &str) -> Alert {
+        Alert {
+            key: key.into(),
+            title: "Pipeline #4 for main failed — acme/widgets".into(),
+            source_status: "FAILED".into(),
+            url: None,
+            description: None,
+            commit_hash: None,
+            commit_message: None,
+            actor: None,
+            labels: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn open_then_repeat_then_close_then_reopen() {
+        let opened = apply_open(None, "ep", alert("k"), 1, 100);
+        assert_eq!(opened.outcome(), "Mapped Opened");
+        let AlertChange::Opened(record) = opened else {
+            unreachable!()
+        };
+        assert_eq!((record.count, record.state), (1, AlertState::Open));
+
+        let appended = apply_open(Some(record), "ep", alert("k"), 2, 200);
+        assert_eq!(appended.outcome(), "Mapped Appended");
+        let AlertChange::Appended(record) = appended else {
+            unreachable!()
+        };
+        assert_eq!(
+            (record.count, record.last_seen_at, record.opened_at),
+            (2, 200, 100)
+        );
+        assert_eq!(record.history, [1, 2]);
+
+        let closed = apply_close(Some(record), 3, 300);
+        assert_eq!(closed.outcome(), "Mapped Closed");
+        let AlertChange::Closed(record) = closed else {
+            unreachable!()
+        };
+        assert_eq!(
+            (record.state, record.closed_at),
+            (AlertState::Closed, Some(300))
+        );
+
+        assert_eq!(
+            apply_close(Some(record.clone()), 4, 400),
+            AlertChange::CloseUnmatched
+        );
+        assert_eq!(apply_close(None, 4, 400), AlertChange::CloseUnmatched);
+        let reopened = apply_open(Some(record), "ep", alert("k"), 5, 500);
+        assert!(matches!(reopened, AlertChange::Opened(ref r) if r.count == 1 && r.history == [5]));
+    }
+
+    #[test]
+    fn acknowledged_alerts_still_append_and_close() {
+        let AlertChange::Opened(record) = apply_open(None, "ep", alert("k"), 1, 100) else {
+            unreachable!()
+        };
+        let acknowledged = acknowledge(record, 150).unwrap();
+        assert_eq!(acknowledged.state, AlertState::Acknowledged);
+        let AlertChange::Appended(record) =
+            apply_open(Some(acknowledged), "ep", alert("k"), 2, 200)
+        else {
+            panic!("an acknowledged alert is appended to");
+        };
+        assert_eq!(record.state, AlertState::Acknowledged);
+        let closed = close_by_operator(record, 300).unwrap();
+        assert_eq!(closed.closed_by.as_deref(), Some("operator"));
+        assert_eq!(
+            acknowledge(closed.clone(), 400),
+            Err(AlertActionError::AlreadyClosed)
+        );
+        assert_eq!(
+            close_by_operator(closed, 400),
+            Err(AlertActionError::AlreadyClosed)
+        );
+    }
+}

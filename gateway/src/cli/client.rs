@@ -1,0 +1,494 @@
+//! The subcommands that talk to a running gateway through the admin API: `endpoint`,
+//! `inbound`, `alerts`, `plugin list`. `--url` and `--token` default to the local gateway and
+//! `<data-dir>/admin-token`. Tables for people, `--json` for scripts.
+
+use super::CliError;
+use clap::{Args, Subcommand};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+
+/// Where the gateway is and how to sign in.
+#[derive(Debug, Args)]
+pub struct Connection {
+    /// The gateway's address.
+    #[arg(
+        long,
+        env = "HOOKGATE_URL",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
+    url: String,
+    /// The admin token [default: the HOOKGATE_ADMIN_TOKEN variable, else <data-dir>/admin-token].
+    #[arg(
+        long,
+        env = "HOOKGATE_ADMIN_TOKEN",
+        global = true,
+        hide_env_values = true
+    )]
+    token: Option<String>,
+    /// Where to find the admin-token file.
+    #[arg(
+        long,
+        env = "HOOKGATE_DATA_DIR",
+        default_value = "./hookgate-data",
+        global = true
+    )]
+    data_dir: PathBuf,
+    /// Print the API's JSON instead of a table.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EndpointCommand {
+    /// Create an endpoint; prints its URL and secret (shown this once).
+    Create {
+        /// Name for people.
+        #[arg(long)]
+        name: Option<String>,
+        /// Provider plugin.
+        #[arg(long, default_value = "bitbucket")]
+        provider: String,
+        /// `push`, `all`, or event keys separated by commas.
+        #[arg(long, default_value = "all")]
+        events: String,
+        /// Alert mapper plugin, e.g. bitbucket-pipelines.
+        #[arg(long)]
+        alerts: Option<String>,
+        /// Formatter plugin, e.g. bitbucket-embeds.
+        #[arg(long)]
+        format: Option<String>,
+        /// A Handlebars template instead of a formatter.
+        #[arg(long, conflicts_with = "format")]
+        template: Option<String>,
+        /// A destination, `KIND=URL` (discord, slack, webhook); repeatable.
+        #[arg(long = "destination", value_name = "KIND=URL")]
+        destinations: Vec<String>,
+        /// The whole endpoint as a JSON file (SPEC §3 shape) instead of the flags.
+        #[arg(long, conflicts_with_all = ["name", "alerts", "format", "template", "destinations"])]
+        from: Option<PathBuf>,
+    },
+    /// List endpoints.
+    List,
+    /// Show one endpoint.
+    Show { id: String },
+    /// Disable an endpoint (its URL then answers 410; history is kept).
+    Disable { id: String },
+    /// Generate a new secret (shown this once).
+    RotateSecret { id: String },
+    /// Dry-run an event through the endpoint's plugins; nothing stored or sent.
+    Test {
+        id: String,
+        /// Event key.
+        #[arg(long)]
+        event: String,
+        /// Payload file; the provider's sample when absent.
+        #[arg(long)]
+        body: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InboundCommand {
+    /// The inbound log, newest first.
+    List {
+        #[arg(long)]
+        endpoint: Option<String>,
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        event: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// One record with headers, body and outcomes.
+    Show { id: String },
+    /// Run a stored record through today's plugins again.
+    Replay { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// Alerts, newest first.
+    List {
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        endpoint: Option<String>,
+    },
+    /// Acknowledge an alert.
+    Ack { id: String },
+    /// Close an alert by hand.
+    Close { id: String },
+}
+
+impl Connection {
+    /// Whether `--json` was given.
+    pub fn json_output(&self) -> bool {
+        self.json
+    }
+}
+
+struct Api {
+    url: String,
+    token: String,
+    json: bool,
+    runtime: tokio::runtime::Runtime,
+    client: reqwest::Client,
+}
+
+impl Api {
+    fn connect(connection: Connection) -> Result<Self, CliError> {
+        let token = match connection.token {
+            Some(token) => token,
+            None => {
+                let path = connection.data_dir.join("admin-token");
+                std::fs::read_to_string(&path)
+                    .map(|token| token.trim().to_string())
+                    .map_err(|error| CliError::input(format!(
+                        "no admin token: set --token or HOOKGATE_ADMIN_TOKEN, or run where {} exists ({error})",
+                        path.display()
+                    )))?
+            }
+        };
+        crate::install_tls_provider();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|error| CliError::input(error.to_string()))?;
+        Ok(Self {
+            url: connection.url.trim_end_matches('/').to_string(),
+            token,
+            json: connection.json,
+            runtime,
+            client: reqwest::Client::new(),
+        })
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, CliError> {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("valid method");
+        let mut request = self
+            .client
+            .request(method, format!("{}/api/v1{path}", self.url))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        self.runtime.block_on(async {
+            let response = request
+                .send()
+                .await
+                .map_err(|error| CliError::input(format!("cannot reach {}: {error}", self.url)))?;
+            let status = response.status();
+            let answer: Value = response.json().await.unwrap_or(Value::Null);
+            if status.is_success() {
+                Ok(answer)
+            } else {
+                let reason = answer["error"].as_str().unwrap_or("request failed");
+                Err(CliError::plugin(format!("{status}: {reason}")))
+            }
+        })
+    }
+
+    fn print(&self, value: &Value, table: impl FnOnce(&Value)) {
+        if self.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(value).unwrap_or_default()
+            );
+        } else {
+            table(value);
+        }
+    }
+}
+
+fn text(value: &Value) -> String {
+    match value {
+        Value::Null => "-".into(),
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Prints rows under a header, columns padded to their widest cell.
+fn table(header: &[&str], rows: Vec<Vec<String>>) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:width$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    println!("{}", line(header.iter().map(|h| h.to_string()).collect()));
+    for row in rows {
+        println!("{}", line(row));
+    }
+}
+
+fn print_endpoint(endpoint: &Value) {
+    for key in ["id", "name", "provider", "url", "enabled", "secret_set"] {
+        println!("{key:12} {}", text(&endpoint[key]));
+    }
+    println!(
+        "{:12} {}",
+        "events",
+        endpoint["events"]
+            .as_array()
+            .map(|events| events.iter().map(text).collect::<Vec<_>>().join(", "))
+            .unwrap_or_default()
+    );
+    if let Some(secret) = endpoint["secret"].as_str() {
+        println!(
+            "{:12} {secret}   (shown once: configure it in Bitbucket now)",
+            "secret"
+        );
+    }
+}
+
+pub fn endpoint(command: EndpointCommand, connection: Connection) -> Result<(), CliError> {
+    let api = Api::connect(connection)?;
+    match command {
+        EndpointCommand::Create {
+            name,
+            provider,
+            events,
+            alerts,
+            format,
+            template,
+            destinations,
+            from,
+        } => {
+            let body = match from {
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path)
+                        .map_err(|error| CliError::input(format!("{}: {error}", path.display())))?;
+                    serde_json::from_str(&text)
+                        .map_err(|error| CliError::input(format!("{}: {error}", path.display())))?
+                }
+                None => {
+                    let events = match events.as_str() {
+                        "push" | "all" => json!(events),
+                        list => json!(list.split(',').map(str::trim).collect::<Vec<_>>()),
+                    };
+                    let destinations = destinations
+                        .iter()
+                        .map(|spec| {
+                            spec.split_once('=')
+                                .map(|(kind, url)| json!({"kind": kind, "url": url}))
+                                .ok_or_else(|| {
+                                    CliError::input(format!(
+                                        "--destination {spec:?}: expected KIND=URL"
+                                    ))
+                                })
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
+                    let mut body = json!({
+                        "name": name.ok_or_else(|| CliError::input("--name is required"))?,
+                        "provider": provider,
+                        "events": events,
+                        "destinations": destinations,
+                    });
+                    if let Some(plugin) = alerts {
+                        body["alerts"] = json!({"plugin": plugin});
+                    }
+                    if let Some(plugin) = format {
+                        body["format"] = json!({"plugin": plugin});
+                    }
+                    if let Some(template) = template {
+                        body["format"] = json!({"template": template});
+                    }
+                    body
+                }
+            };
+            let answer = api.call("POST", "/endpoints", Some(body))?;
+            api.print(&answer, print_endpoint);
+        }
+        EndpointCommand::List => {
+            let answer = api.call("GET", "/endpoints", None)?;
+            api.print(&answer, |answer| {
+                let rows = answer["items"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|e| {
+                        vec![
+                            text(&e["id"]),
+                            text(&e["name"]),
+                            text(&e["provider"]),
+                            text(&e["enabled"]),
+                            text(&e["url"]),
+                        ]
+                    })
+                    .collect();
+                table(&["ID", "NAME", "PROVIDER", "ENABLED", "URL"], rows);
+            });
+        }
+        EndpointCommand::Show { id } => {
+            let answer = api.call("GET", &format!("/endpoints/{id}"), None)?;
+            api.print(&answer, print_endpoint);
+        }
+        EndpointCommand::Disable { id } => {
+            let answer = api.call("DELETE", &format!("/endpoints/{id}"), None)?;
+            api.print(&answer, |_| println!("disabled {id}"));
+        }
+        EndpointCommand::RotateSecret { id } => {
+            let answer = api.call("POST", &format!("/endpoints/{id}/rotate-secret"), None)?;
+            api.print(&answer, print_endpoint);
+        }
+        EndpointCommand::Test { id, event, body } => {
+            let mut request = json!({"event": event});
+            if let Some(path) = body {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|error| CliError::input(format!("{}: {error}", path.display())))?;
+                request["body"] = json!(text);
+            }
+            let answer = api.call("POST", &format!("/endpoints/{id}/test"), Some(request))?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&answer).unwrap_or_default()
+            );
+        }
+    }
+    Ok(())
+}
+
+pub fn inbound(command: InboundCommand, connection: Connection) -> Result<(), CliError> {
+    let api = Api::connect(connection)?;
+    match command {
+        InboundCommand::List {
+            endpoint,
+            status,
+            event,
+            limit,
+        } => {
+            let mut query = format!("/inbound?limit={limit}");
+            for (key, value) in [("endpoint", endpoint), ("status", status), ("event", event)] {
+                if let Some(value) = value {
+                    query.push_str(&format!("&{key}={value}"));
+                }
+            }
+            let answer = api.call("GET", &query, None)?;
+            api.print(&answer, |answer| {
+                let rows = answer["items"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|r| {
+                        let outcome = r["outcomes"]
+                            .as_array()
+                            .and_then(|o| o.first())
+                            .map(|o| text(&o["outcome"]))
+                            .unwrap_or_else(|| text(&r["reason"]));
+                        vec![
+                            text(&r["id"]),
+                            text(&r["received_at"]),
+                            text(&r["endpoint"]),
+                            text(&r["event"]),
+                            text(&r["status"]),
+                            outcome,
+                        ]
+                    })
+                    .collect();
+                table(
+                    &[
+                        "ID",
+                        "RECEIVED_MS",
+                        "ENDPOINT",
+                        "EVENT",
+                        "STATUS",
+                        "OUTCOME",
+                    ],
+                    rows,
+                );
+            });
+        }
+        InboundCommand::Show { id } => {
+            let answer = api.call("GET", &format!("/inbound/{id}"), None)?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&answer).unwrap_or_default()
+            );
+        }
+        InboundCommand::Replay { id } => {
+            let answer = api.call("POST", &format!("/inbound/{id}/replay"), None)?;
+            api.print(&answer, |_| println!("queued {id} for processing"));
+        }
+    }
+    Ok(())
+}
+
+pub fn alerts(command: AlertsCommand, connection: Connection) -> Result<(), CliError> {
+    let api = Api::connect(connection)?;
+    let print_alerts = |answer: &Value| {
+        let items = answer["items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_else(|| vec![answer.clone()]);
+        let rows = items
+            .iter()
+            .map(|a| {
+                vec![
+                    text(&a["id"]),
+                    text(&a["state"]),
+                    text(&a["count"]),
+                    text(&a["key"]),
+                    text(&a["title"]),
+                ]
+            })
+            .collect();
+        table(&["ID", "STATE", "COUNT", "KEY", "TITLE"], rows);
+    };
+    match command {
+        AlertsCommand::List { state, endpoint } => {
+            let mut query = "/alerts?limit=500".to_string();
+            for (key, value) in [("state", state), ("endpoint", endpoint)] {
+                if let Some(value) = value {
+                    query.push_str(&format!("&{key}={value}"));
+                }
+            }
+            let answer = api.call("GET", &query, None)?;
+            api.print(&answer, print_alerts);
+        }
+        AlertsCommand::Ack { id } => {
+            let answer = api.call("POST", &format!("/alerts/{id}/ack"), None)?;
+            api.print(&answer, print_alerts);
+        }
+        AlertsCommand::Close { id } => {
+            let answer = api.call("POST", &format!("/alerts/{id}/close"), None)?;
+            api.print(&answer, print_alerts);
+        }
+    }
+    Ok(())
+}
+
+pub fn plugin_list(connection: Connection) -> Result<(), CliError> {
+    let api = Api::connect(connection)?;
+    let answer = api.call("GET", "/plugins", None)?;
+    api.print(&answer, |answer| {
+        let rows = answer["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| {
+                vec![
+                    text(&p["name"]),
+                    text(&p["version"]),
+                    text(&p["kind"]),
+                    text(&p["source"]),
+                    text(&p["error"]),
+                ]
+            })
+            .collect();
+        table(&["NAME", "VERSION", "KIND", "SOURCE", "ERROR"], rows);
+    });
+    Ok(())
+}

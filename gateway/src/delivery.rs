@@ -1,0 +1,316 @@
+//! The outbox: sends due deliveries with reqwest, logs every attempt, retries on the schedule
+//! (with jitter, honouring `Retry-After`), and refuses destinations that resolve to private
+//! addresses unless allowed. Deliveries pending at a stop are simply still due at the next start
+//! (at-least-once); every request carries `Idempotency-Key: <delivery id>` so receivers can drop
+//! repeats.
+
+use crate::config::ValidatedConfig;
+use crate::pipeline::format_delivery_id;
+use crate::server::AppState;
+use crate::store::{DeliveryAttempt, DeliveryRecord, DeliveryStatus, now_ms};
+use rand::Rng;
+use std::collections::HashSet;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Deliveries sent at once.
+const CONCURRENT_SENDS: usize = 32;
+/// Bytes of the receiver's answer kept with an attempt.
+const RESPONSE_BYTES: usize = 1024;
+/// The longest `Retry-After` honoured.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
+/// Builds the HTTP client: timeout from the config, no redirects (each hop would need the
+/// address check again), and a resolver that refuses private addresses unless allowed.
+pub fn client(config: &ValidatedConfig) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(config.delivery_timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("hookgate/", env!("CARGO_PKG_VERSION")))
+        .dns_resolver(Arc::new(CheckedResolver {
+            allow_private: config.allow_private_destinations,
+        }))
+        .build()
+        .expect("building the HTTP client")
+}
+
+/// Whether an address is one a public webhook must never reach: loopback, private,
+/// link-local (cloud metadata), unspecified, unique-local, or an IPv4 one mapped into IPv6.
+pub fn is_private(address: IpAddr) -> bool {
+    match address {
+        IpAddr::V4(v4) => {
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.octets()[0] == 0
+                || (v4.octets()[0] == 100 && (v4.octets()[1] & 0xC0) == 64)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_private(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (first & 0xFE00) == 0xFC00
+                || (first & 0xFFC0) == 0xFE80
+        }
+    }
+}
+
+/// Resolves names and refuses any that lead to a private address, so the address checked is
+/// the address connected to.
+struct CheckedResolver {
+    allow_private: bool,
+}
+
+impl reqwest::dns::Resolve for CheckedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let allow_private = self.allow_private;
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let addresses: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            if !allow_private && addresses.iter().any(|address| is_private(address.ip())) {
+                return Err(
+                    format!("destination refused: {host} resolves to a private address").into(),
+                );
+            }
+            let addresses: reqwest::dns::Addrs = Box::new(addresses.into_iter());
+            Ok(addresses)
+        })
+    }
+}
+
+/// Runs until the process stops: sends what is due, sleeps until the next is due or it is
+/// woken.
+pub async fn run(state: Arc<AppState>, client: reqwest::Client) {
+    let in_flight: Arc<Mutex<HashSet<u64>>> = Arc::default();
+    let permits = Arc::new(tokio::sync::Semaphore::new(CONCURRENT_SENDS));
+    loop {
+        let store = state.store.clone();
+        let due = tokio::task::spawn_blocking(move || store.due_deliveries(now_ms(), 256)).await;
+        let due = match due {
+            Ok(Ok(due)) => due,
+            Ok(Err(error)) => {
+                tracing::error!(%error, "reading due deliveries");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+            Err(_) => return,
+        };
+        for delivery in due {
+            if !in_flight
+                .lock()
+                .map(|mut set| set.insert(delivery.id))
+                .unwrap_or(false)
+            {
+                continue;
+            }
+            let Ok(permit) = permits.clone().acquire_owned().await else {
+                return;
+            };
+            let (state, client, in_flight) = (state.clone(), client.clone(), in_flight.clone());
+            tokio::spawn(async move {
+                let id = delivery.id;
+                attempt(&state, &client, delivery).await;
+                if let Ok(mut set) = in_flight.lock() {
+                    set.remove(&id);
+                }
+                drop(permit);
+            });
+        }
+        let store = state.store.clone();
+        let next_due = tokio::task::spawn_blocking(move || store.next_due_at())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .flatten();
+        let wait = next_due
+            .map(|at| Duration::from_millis(at.saturating_sub(now_ms())))
+            .unwrap_or(Duration::from_secs(1))
+            .clamp(Duration::from_millis(5), Duration::from_secs(1));
+        let _ = tokio::time::timeout(wait, state.delivery_wake.notified()).await;
+    }
+}
+
+/// One attempt of one delivery, recorded.
+async fn attempt(state: &AppState, client: &reqwest::Client, mut delivery: DeliveryRecord) {
+    let was_due_at = delivery.next_attempt_at;
+    let started_at = now_ms();
+    let started = Instant::now();
+    let sent = send(state, client, &delivery).await;
+    let duration_ms = started.elapsed().as_millis() as u64;
+    let attempt_number = delivery.attempts.len() + 1;
+    let schedule = &state.config.retry_schedule;
+    let (status_code, error, response, verdict) = match sent {
+        Ok((status, retry_after, body)) => {
+            let verdict = if (200..300).contains(&status) {
+                Verdict::Delivered
+            } else if status == 408 || status == 429 || status >= 500 {
+                Verdict::Retry(retry_after)
+            } else {
+                Verdict::Fail
+            };
+            (Some(status), None, Some(body), verdict)
+        }
+        Err(SendError::Refused(reason)) => (None, Some(reason), None, Verdict::Fail),
+        Err(SendError::Transport(reason)) => (None, Some(reason), None, Verdict::Retry(None)),
+    };
+    delivery.attempts.push(DeliveryAttempt {
+        at: started_at,
+        status_code,
+        duration_ms,
+        error,
+        response,
+    });
+    match verdict {
+        Verdict::Delivered => {
+            delivery.status = DeliveryStatus::Delivered;
+            delivery.next_attempt_at = None;
+            state.metrics.count_delivery("delivered");
+        }
+        Verdict::Retry(retry_after) if attempt_number <= schedule.len() => {
+            let delay = schedule[attempt_number - 1];
+            // Up to 10% jitter so retries of many deliveries do not arrive together.
+            let jitter = rand::rng().random_range(0..=delay.as_millis() as u64 / 10);
+            let mut wait = delay + Duration::from_millis(jitter);
+            if let Some(asked) = retry_after {
+                wait = wait.max(asked.min(MAX_RETRY_AFTER));
+            }
+            delivery.status = DeliveryStatus::Retrying;
+            delivery.next_attempt_at = Some(now_ms() + wait.as_millis() as u64);
+            state.metrics.count_delivery("retrying");
+        }
+        Verdict::Retry(_) | Verdict::Fail => {
+            delivery.status = DeliveryStatus::Failed;
+            delivery.next_attempt_at = None;
+            state.metrics.count_delivery("failed");
+        }
+    }
+    let store = state.store.clone();
+    let saved =
+        tokio::task::spawn_blocking(move || store.save_delivery(&delivery, was_due_at)).await;
+    if let Ok(Err(error)) = saved {
+        tracing::error!(%error, "recording a delivery attempt");
+    }
+}
+
+enum Verdict {
+    Delivered,
+    Retry(Option<Duration>),
+    Fail,
+}
+
+enum SendError {
+    /// Not sent, and never will be (address refused, bad URL).
+    Refused(String),
+    /// Connection error or timeout.
+    Transport(String),
+}
+
+async fn send(
+    state: &AppState,
+    client: &reqwest::Client,
+    delivery: &DeliveryRecord,
+) -> Result<(u16, Option<Duration>, String), SendError> {
+    let request = &delivery.request;
+    let url = reqwest::Url::parse(&request.url)
+        .map_err(|error| SendError::Refused(format!("invalid URL: {error}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(SendError::Refused(
+            "only http and https URLs are delivered".into(),
+        ));
+    }
+    // Literal IP addresses never reach the resolver: check them here.
+    if let Some(host) = url.host_str() {
+        let literal = host.trim_start_matches('[').trim_end_matches(']');
+        if let Ok(address) = literal.parse::<IpAddr>() {
+            if !state.config.allow_private_destinations && is_private(address) {
+                return Err(SendError::Refused(format!(
+                    "destination refused: {address} is a private address"
+                )));
+            }
+        }
+    }
+    let method = reqwest::Method::from_bytes(request.method.as_bytes())
+        .map_err(|_| SendError::Refused(format!("invalid method {:?}", request.method)))?;
+    let delivery_id = format_delivery_id(delivery.id);
+    let mut headers = request.headers.clone();
+    headers.retain(|(name, _)| !name.eq_ignore_ascii_case("idempotency-key"));
+    headers.push(("Idempotency-Key".into(), delivery_id.clone()));
+    let secret = state
+        .store
+        .endpoint(&delivery.endpoint)
+        .ok()
+        .flatten()
+        .and_then(|endpoint| endpoint.destinations.get(delivery.destination).cloned())
+        .and_then(|destination| destination.secret);
+    if let Some(secret) = secret {
+        let now_secs = (now_ms() / 1000) as i64;
+        crate::verify::add_standard_webhooks_headers(
+            &mut headers,
+            &secret,
+            &delivery_id,
+            now_secs,
+            &request.body,
+        );
+    }
+    let mut builder = client.request(method, url).body(request.body.clone());
+    for (name, value) in &headers {
+        builder = builder.header(name.as_str(), value.as_str());
+    }
+    let response = builder.send().await.map_err(|error| {
+        let text = format!("{error:#}");
+        if text.contains("destination refused") {
+            SendError::Refused(text)
+        } else if error.is_timeout() {
+            SendError::Transport(format!("timeout after {:?}", state.config.delivery_timeout))
+        } else {
+            SendError::Transport(text)
+        }
+    })?;
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let body = response.bytes().await.unwrap_or_default();
+    let body = String::from_utf8_lossy(&body[..body.len().min(RESPONSE_BYTES)]).into_owned();
+    Ok((status, retry_after, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_addresses_are_recognised() {
+        for address in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "::",
+            "fc00::1",
+            "fd12::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(is_private(address.parse().unwrap()), "{address}");
+        }
+        for address in ["8.8.8.8", "162.159.128.233", "2606:4700::6810:85e5"] {
+            assert!(!is_private(address.parse().unwrap()), "{address}");
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! Alerts: list, show, acknowledge and close by hand.
+
+use super::{Paging, not_found, parse_id, store_failed};
+use crate::alerts::{self, AlertActionError};
+use crate::http::error_response;
+use crate::http::ingest::format_inbound_id;
+use crate::pipeline::format_alert_id;
+use crate::server::AppState;
+use crate::store::{AlertRecord, AlertState, StoreError, now_ms};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+pub fn routes(config: &mut web::ServiceConfig) {
+    config
+        .route("/alerts", web::get().to(list))
+        .route("/alerts/{id}", web::get().to(show))
+        .route("/alerts/{id}/ack", web::post().to(acknowledge))
+        .route("/alerts/{id}/close", web::post().to(close));
+}
+
+#[derive(Debug, Deserialize)]
+struct AlertQuery {
+    state: Option<String>,
+    endpoint: Option<String>,
+    #[serde(flatten)]
+    paging: Paging,
+}
+
+/// The alert as the API shows it.
+pub fn view(record: &AlertRecord) -> Value {
+    json!({
+        "id": format_alert_id(record.id),
+        "endpoint": record.endpoint,
+        "key": record.key,
+        "state": record.state,
+        "title": record.alert.title,
+        "source_status": record.alert.source_status,
+        "url": record.alert.url,
+        "description": record.alert.description,
+        "commit_hash": record.alert.commit_hash,
+        "commit_message": record.alert.commit_message,
+        "actor": record.alert.actor,
+        "labels": record.alert.labels.iter()
+            .map(|(name, value)| (name.clone(), Value::String(value.clone())))
+            .collect::<serde_json::Map<String, Value>>(),
+        "count": record.count,
+        "opened_at": record.opened_at,
+        "last_seen_at": record.last_seen_at,
+        "acknowledged_at": record.acknowledged_at,
+        "closed_at": record.closed_at,
+        "closed_by": record.closed_by,
+        "history": record.history.iter().map(|id| format_inbound_id(*id)).collect::<Vec<_>>(),
+    })
+}
+
+async fn list(state: web::Data<AppState>, query: web::Query<AlertQuery>) -> HttpResponse {
+    let alert_state = match query.state.as_deref() {
+        None => None,
+        Some(text) => match serde_json::from_value::<AlertState>(json!(text)) {
+            Ok(value) => Some(value),
+            Err(_) => {
+                return error_response(
+                    StatusCode::BAD_REQUEST,
+                    "state must be open, acknowledged or closed",
+                );
+            }
+        },
+    };
+    match state.store.list_alerts(
+        alert_state,
+        query.endpoint.as_deref(),
+        query.paging.before(),
+        query.paging.limit(),
+    ) {
+        Ok(page) => HttpResponse::Ok().json(json!({
+            "items": page.items.iter().map(view).collect::<Vec<_>>(),
+            "next": page.next,
+        })),
+        Err(error) => store_failed(error),
+    }
+}
+
+async fn show(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
+    let Some(id) = parse_id("al", &id) else {
+        return not_found("alert");
+    };
+    match state.store.alert(id) {
+        Ok(Some(record)) => HttpResponse::Ok().json(view(&record)),
+        Ok(None) => not_found("alert"),
+        Err(error) => store_failed(error),
+    }
+}
+
+async fn acknowledge(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
+    operator_action(&state, &id, alerts::acknowledge)
+}
+
+async fn close(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
+    operator_action(&state, &id, alerts::close_by_operator)
+}
+
+enum Refusal {
+    NotFound,
+    Action(AlertActionError),
+}
+
+fn operator_action(
+    state: &AppState,
+    id: &str,
+    action: fn(AlertRecord, u64) -> Result<AlertRecord, AlertActionError>,
+) -> HttpResponse {
+    let Some(id) = parse_id("al", id) else {
+        return not_found("alert");
+    };
+    let result: Result<Result<AlertRecord, Refusal>, StoreError> = state.store.transaction(|txn| {
+        let Some(record) = txn.alert(id)? else {
+            return Ok(Err(Refusal::NotFound));
+        };
+        match action(record, now_ms()) {
+            Ok(updated) => {
+                txn.save_alert(&updated)?;
+                Ok(Ok(updated))
+            }
+            Err(error) => Ok(Err(Refusal::Action(error))),
+        }
+    });
+    match result {
+        Ok(Ok(record)) => HttpResponse::Ok().json(view(&record)),
+        Ok(Err(Refusal::NotFound)) => not_found("alert"),
+        Ok(Err(Refusal::Action(error))) => error_response(StatusCode::CONFLICT, error.to_string()),
+        Err(error) => store_failed(error),
+    }
+}

@@ -1,0 +1,65 @@
+//! `GET /plugins`, `POST /plugins/reload`.
+
+use crate::runtime::PluginSet;
+use crate::server::AppState;
+use actix_web::{HttpResponse, web};
+use serde_json::{Value, json};
+
+pub fn routes(config: &mut web::ServiceConfig) {
+    config
+        .route("/plugins", web::get().to(list))
+        .route("/plugins/reload", web::post().to(reload));
+}
+
+fn view(set: &PluginSet) -> Value {
+    let mut items: Vec<Value> = set
+        .plugins()
+        .map(|plugin| {
+            let info = plugin.info();
+            let mut item = json!({
+                "name": info.name,
+                "version": info.version,
+                "kind": info.kind,
+                "api_version": info.api_version,
+                "source": plugin.source().as_str(),
+                "sha256": plugin.sha256(),
+                "description": info.description,
+                "config_keys": info.config_keys,
+                "error": Value::Null,
+            });
+            if let crate::runtime::PluginSource::Dropin(path) = plugin.source() {
+                item["file"] = json!(path.display().to_string());
+            }
+            if let Ok(description) = plugin.description() {
+                item["events"] = description
+                    .events
+                    .iter()
+                    .map(|event| json!({"key": event.key, "push": event.push, "description": event.description}))
+                    .collect();
+            }
+            item
+        })
+        .collect();
+    for error in set.errors() {
+        items.push(json!({
+            "name": Value::Null,
+            "source": "dropin",
+            "file": error.file.display().to_string(),
+            "error": error.error,
+            "at": error.at,
+        }));
+    }
+    json!({"items": items, "next": Value::Null})
+}
+
+async fn list(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(view(&state.registry.snapshot()))
+}
+
+async fn reload(state: web::Data<AppState>) -> HttpResponse {
+    let registry = state.registry.clone();
+    match web::block(move || registry.reload()).await {
+        Ok(set) => HttpResponse::Ok().json(view(&set)),
+        Err(error) => super::super::internal_error("reloading plugins", error),
+    }
+}

@@ -1,0 +1,286 @@
+//! `POST /hooks/{endpoint-id}`: the checks of SPEC §4, in order. Every request to a known
+//! endpoint leaves one inbound-log record; the 202 goes out only after the record is on disk.
+
+use super::error_response;
+use crate::server::AppState;
+use crate::store::{Appended, EndpointRecord, InboundRecord, InboundStatus, now_ms};
+use crate::verify::{self, SignatureError};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::StreamExt;
+use serde_json::json;
+use std::sync::atomic::Ordering;
+
+/// Body bytes kept on rejected records.
+const REJECTED_BODY_BYTES: usize = 4096;
+/// Headers whose values are never stored.
+const ALWAYS_REDACTED: &[&str] = &["authorization", "cookie", "x-gitlab-token"];
+
+/// The ingest handler.
+pub async fn ingest(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    request: HttpRequest,
+    mut payload: web::Payload,
+) -> HttpResponse {
+    let endpoint_id = path.into_inner();
+    let endpoint = match state.store.endpoint(&endpoint_id) {
+        Ok(Some(endpoint)) => endpoint,
+        Ok(None) => {
+            state.metrics.count_request("unknown", 404);
+            return error_response(StatusCode::NOT_FOUND, "unknown endpoint");
+        }
+        Err(error) => {
+            tracing::error!(%error, "reading the endpoint");
+            return unavailable(&state, "storage unavailable");
+        }
+    };
+    let received_at = now_ms();
+    let description = state
+        .registry
+        .get(&endpoint.provider)
+        .and_then(|plugin| plugin.description().ok().cloned());
+    let redacted: Vec<String> = description
+        .as_ref()
+        .and_then(|d| d.signature.as_ref())
+        .map(|scheme| {
+            verify::signature_headers(scheme)
+                .into_iter()
+                .map(str::to_ascii_lowercase)
+                .collect()
+        })
+        .unwrap_or_default();
+    let headers = stored_headers(&request, &redacted);
+    let header = |name: &str| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+    };
+    let event_key = description
+        .as_ref()
+        .and_then(|d| header(&d.event_header))
+        .map(str::to_string);
+    let request_uuid = description
+        .as_ref()
+        .and_then(|d| d.delivery_id_header.as_deref())
+        .and_then(header)
+        .map(str::to_string);
+    let attempt = description
+        .as_ref()
+        .and_then(|d| d.attempt_header.as_deref())
+        .and_then(header)
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or(1);
+    let record = InboundRecord {
+        id: 0,
+        endpoint: endpoint.id.clone(),
+        received_at,
+        event: event_key.clone(),
+        request_uuid,
+        attempt,
+        status: InboundStatus::Rejected,
+        reason: None,
+        outcomes: Vec::new(),
+        headers,
+        body: String::new(),
+        body_truncated: false,
+        processed_at: None,
+        duplicate_of: None,
+    };
+
+    if !endpoint.enabled {
+        return reject(&state, record, StatusCode::GONE, "endpoint disabled", &[]).await;
+    }
+
+    // Read the body, refusing it as soon as it passes the limit.
+    let limit = state.config.max_body_bytes;
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let Ok(chunk) = chunk else {
+            return reject(
+                &state,
+                record,
+                StatusCode::BAD_REQUEST,
+                "body could not be read",
+                &body,
+            )
+            .await;
+        };
+        if body.len() + chunk.len() > limit {
+            return reject(
+                &state,
+                record,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("body over {limit} bytes"),
+                &[],
+            )
+            .await;
+        }
+        body.extend_from_slice(&chunk);
+    }
+
+    let Some(description) = description else {
+        return reject(
+            &state,
+            record,
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!("provider plugin {:?} is not loaded", endpoint.provider),
+            &body,
+        )
+        .await;
+    };
+
+    // The signature, on the raw bytes, before any parsing.
+    if let (Some(secret), Some(scheme)) = (&endpoint.secret, &description.signature) {
+        let now_secs = (received_at / 1000) as i64;
+        if let Err(error) = verify::verify(scheme, secret, &body, header, now_secs) {
+            let reason = match error {
+                SignatureError::Missing => "signature missing",
+                SignatureError::Mismatch => "signature mismatch",
+                SignatureError::Stale => "signature timestamp outside the tolerance",
+            };
+            return reject(&state, record, StatusCode::UNAUTHORIZED, reason, &body).await;
+        }
+    }
+
+    let Some(event_key) = event_key else {
+        let reason = format!("{} header missing", description.event_header);
+        return reject(&state, record, StatusCode::BAD_REQUEST, &reason, &body).await;
+    };
+    let Ok(text) = std::str::from_utf8(&body) else {
+        return reject(
+            &state,
+            record,
+            StatusCode::BAD_REQUEST,
+            "body is not UTF-8",
+            &body,
+        )
+        .await;
+    };
+    if let Err(error) = serde_json::from_str::<serde::de::IgnoredAny>(text) {
+        let reason = format!("body is not JSON: {error}");
+        return reject(&state, record, StatusCode::BAD_REQUEST, &reason, &body).await;
+    }
+
+    let mut record = record;
+    record.body = text.to_string();
+    if !endpoint.events.contains(&event_key) || description.event(&event_key).is_none() {
+        record.status = InboundStatus::Filtered;
+        record.reason = Some(if description.event(&event_key).is_none() {
+            format!("event {event_key} is not known to {}", endpoint.provider)
+        } else {
+            format!("event {event_key} is not selected by the endpoint")
+        });
+        return match state.committer.append(record).await {
+            Ok(appended) => {
+                state.metrics.count_request(&endpoint.id, 202);
+                HttpResponse::Accepted()
+                    .json(json!({"status": "filtered", "id": inbound_id(appended)}))
+            }
+            Err(error) => stored_failure(&state, &endpoint, error),
+        };
+    }
+
+    if state.backlog.load(Ordering::Relaxed) >= state.config.max_backlog {
+        state.metrics.count_request(&endpoint.id, 503);
+        return HttpResponse::ServiceUnavailable()
+            .insert_header(("Retry-After", "30"))
+            .json(json!({"error": "processing backlog is full; retry later"}));
+    }
+
+    record.status = InboundStatus::Pending;
+    match state.committer.append(record).await {
+        Ok(Appended::Accepted(id)) => {
+            state.backlog.fetch_add(1, Ordering::Relaxed);
+            state.pipeline_wake.notify_one();
+            state.metrics.count_request(&endpoint.id, 202);
+            HttpResponse::Accepted()
+                .json(json!({"status": "accepted", "id": format_inbound_id(id)}))
+        }
+        Ok(Appended::Duplicate(original)) => {
+            state.metrics.count_request(&endpoint.id, 200);
+            HttpResponse::Ok()
+                .json(json!({"status": "duplicate", "id": format_inbound_id(original)}))
+        }
+        Ok(Appended::Logged(id)) => {
+            state.metrics.count_request(&endpoint.id, 202);
+            HttpResponse::Accepted()
+                .json(json!({"status": "accepted", "id": format_inbound_id(id)}))
+        }
+        Err(error) => stored_failure(&state, &endpoint, error),
+    }
+}
+
+/// `in_<sequence>`, the inbound id as the API shows it.
+pub fn format_inbound_id(id: u64) -> String {
+    format!("in_{id}")
+}
+
+fn inbound_id(appended: Appended) -> String {
+    match appended {
+        Appended::Accepted(id) | Appended::Duplicate(id) | Appended::Logged(id) => {
+            format_inbound_id(id)
+        }
+    }
+}
+
+/// Stores a rejected record (headers and at most the first 4 KiB of the body) and answers.
+async fn reject(
+    state: &AppState,
+    mut record: InboundRecord,
+    status: StatusCode,
+    reason: &str,
+    body: &[u8],
+) -> HttpResponse {
+    record.status = InboundStatus::Rejected;
+    record.reason = Some(reason.to_string());
+    record.body_truncated = body.len() > REJECTED_BODY_BYTES;
+    record.body =
+        String::from_utf8_lossy(&body[..body.len().min(REJECTED_BODY_BYTES)]).into_owned();
+    let endpoint = record.endpoint.clone();
+    state.metrics.count_request(&endpoint, status.as_u16());
+    match state.committer.append(record).await {
+        Ok(appended) => {
+            HttpResponse::build(status).json(json!({"error": reason, "id": inbound_id(appended)}))
+        }
+        Err(error) => {
+            tracing::error!(%error, "storing a rejected request");
+            error_response(status, reason)
+        }
+    }
+}
+
+/// The record could not be stored: never acknowledge it.
+fn stored_failure(
+    state: &AppState,
+    endpoint: &EndpointRecord,
+    error: impl std::fmt::Display,
+) -> HttpResponse {
+    tracing::error!(%error, endpoint = %endpoint.id, "the inbound record could not be stored");
+    state.metrics.count_request(&endpoint.id, 503);
+    unavailable(state, "storage unavailable")
+}
+
+fn unavailable(_state: &AppState, message: &str) -> HttpResponse {
+    HttpResponse::ServiceUnavailable()
+        .insert_header(("Retry-After", "10"))
+        .json(json!({ "error": message }))
+}
+
+/// Request headers with lower-cased names and secret-bearing values redacted.
+fn stored_headers(request: &HttpRequest, redacted: &[String]) -> Vec<(String, String)> {
+    request
+        .headers()
+        .iter()
+        .map(|(name, value)| {
+            let name = name.as_str().to_ascii_lowercase();
+            let value = if redacted.contains(&name) || ALWAYS_REDACTED.contains(&name.as_str()) {
+                "[redacted]".to_string()
+            } else {
+                String::from_utf8_lossy(value.as_bytes()).into_owned()
+            };
+            (name, value)
+        })
+        .collect()
+}

@@ -1,0 +1,451 @@
+//! The processing worker: takes pending inbound records from the durable queue, runs the
+//! endpoint's alert mapper and formatter (or template), applies the alert actions to alert
+//! state, asks the notifier for the requests, and stores outcomes, alert changes and
+//! deliveries in one transaction — so each record is applied exactly once, even across a crash
+//! (plugins are pure: a record interrupted before its commit is simply run again).
+//!
+//! One worker, in arrival order: a FAILED and the SUCCESSFUL after it must reach alert state in
+//! that order.
+
+use crate::alerts::{self, AlertChange};
+use crate::runtime::{
+    AlertAction, AlertNotice, LoadedPlugin, Message, Notification, NotificationContext,
+    PluginDestination, PluginEvent, PluginKind, PluginSet, RuntimeError,
+};
+use crate::server::AppState;
+use crate::store::{
+    AlertRecord, AlertState, DeliveryRecord, DeliveryStatus, EndpointRecord, FormatSpec,
+    InboundRecord, InboundStatus, Outcome, StoreError, StoreTxn, now_ms,
+};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+/// Records taken from the queue per pass.
+const BATCH: usize = 64;
+
+/// Runs until the process stops: processes what is queued, then waits to be woken (or polls).
+pub async fn run(state: Arc<AppState>) {
+    loop {
+        let queued = {
+            let store = state.store.clone();
+            tokio::task::spawn_blocking(move || store.queued_inbound(BATCH)).await
+        };
+        let ids = match queued {
+            Ok(Ok(ids)) => ids,
+            Ok(Err(error)) => {
+                tracing::error!(%error, "reading the processing queue");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+            Err(_) => return,
+        };
+        if ids.is_empty() {
+            let _ =
+                tokio::time::timeout(Duration::from_secs(1), state.pipeline_wake.notified()).await;
+            continue;
+        }
+        for id in ids {
+            let worker_state = state.clone();
+            let processed = tokio::task::spawn_blocking(move || process(&worker_state, id)).await;
+            match processed {
+                Ok(Ok(())) => {
+                    state.backlog.fetch_sub(1, Ordering::Relaxed);
+                }
+                Ok(Err(error)) => {
+                    tracing::error!(%error, inbound = id, "processing failed; will retry");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    break;
+                }
+                Err(_) => return,
+            }
+        }
+        state.delivery_wake.notify_one();
+    }
+}
+
+/// What the plugins made of a record, before it is applied.
+pub struct Evaluation {
+    /// Outcomes of the mapper and formatter.
+    pub outcomes: Vec<Outcome>,
+    /// Alert actions to apply.
+    pub actions: Vec<AlertAction>,
+    /// The message, if the endpoint formats one.
+    pub message: Option<Message>,
+    /// Whether a plugin failed.
+    pub failed: bool,
+}
+
+/// Runs the endpoint's mapper and formatter (or template) on an event. Pure: nothing stored.
+pub fn evaluate(plugins: &PluginSet, endpoint: &EndpointRecord, event: &PluginEvent) -> Evaluation {
+    let mut evaluation = Evaluation {
+        outcomes: Vec::new(),
+        actions: Vec::new(),
+        message: None,
+        failed: false,
+    };
+    if let Some(mapping) = &endpoint.alerts {
+        let result = plugins
+            .get_kind(&mapping.plugin, PluginKind::AlertMapper)
+            .and_then(|plugin| plugin.map_event(event, &mapping.config.to_string()));
+        match result {
+            Ok(actions) => evaluation.actions = actions,
+            Err(error) => evaluation.plugin_failed(&mapping.plugin, &error),
+        }
+    }
+    match &endpoint.format {
+        None => {}
+        Some(FormatSpec::Plugin(format)) => {
+            let result = plugins
+                .get_kind(&format.plugin, PluginKind::Formatter)
+                .and_then(|plugin| plugin.format(event, &format.config.to_string()));
+            match result {
+                Ok(Some(message)) => {
+                    evaluation.outcome(&format.plugin, "Formatted", None);
+                    evaluation.message = Some(message);
+                }
+                Ok(None) => evaluation.outcome(
+                    &format.plugin,
+                    "Not Formatted",
+                    Some("the formatter posts nothing for this event".into()),
+                ),
+                Err(error) => evaluation.plugin_failed(&format.plugin, &error),
+            }
+        }
+        Some(FormatSpec::Template { template }) => {
+            match crate::template::render(template, endpoint, event) {
+                Ok(message) => {
+                    evaluation.outcome("template", "Formatted", None);
+                    evaluation.message = Some(message);
+                }
+                Err(error) => {
+                    evaluation.failed = true;
+                    evaluation.outcome("template", &format!("Plugin Failed: {error}"), None);
+                }
+            }
+        }
+    }
+    evaluation
+}
+
+impl Evaluation {
+    fn outcome(&mut self, plugin: &str, outcome: &str, detail: Option<String>) {
+        self.outcomes.push(Outcome {
+            plugin: plugin.to_string(),
+            outcome: outcome.to_string(),
+            detail,
+            alert: None,
+        });
+    }
+
+    fn plugin_failed(&mut self, plugin: &str, error: &RuntimeError) {
+        self.failed = true;
+        tracing::warn!(plugin, %error, "plugin failed");
+        self.outcome(plugin, &format!("Plugin Failed: {error}"), None);
+    }
+}
+
+/// The event plugins see for a stored record.
+pub fn plugin_event(endpoint: &EndpointRecord, record: &InboundRecord) -> PluginEvent {
+    PluginEvent {
+        inbound_id: crate::http::ingest::format_inbound_id(record.id),
+        endpoint_id: endpoint.id.clone(),
+        provider: endpoint.provider.clone(),
+        event_key: record.event.clone().unwrap_or_default(),
+        headers: record.headers.clone(),
+        body: record.body.clone(),
+        received_at: record.received_at,
+        attempt: record.attempt,
+    }
+}
+
+/// Processes one queued record.
+fn process(state: &AppState, id: u64) -> Result<(), StoreError> {
+    let Some(record) = state.store.inbound(id)? else {
+        return state.store.transaction(|txn| txn.dequeue(id));
+    };
+    let Some(endpoint) = state.store.endpoint(&record.endpoint)? else {
+        return state.store.transaction(|txn| txn.dequeue(id));
+    };
+    let plugins = state.registry.snapshot();
+    let event = plugin_event(&endpoint, &record);
+    let evaluation = evaluate(&plugins, &endpoint, &event);
+    let started = now_ms();
+    state.store.transaction(|txn| {
+        let Some(mut record) = txn.inbound(id)? else {
+            return txn.dequeue(id);
+        };
+        let mut outcomes = Vec::new();
+        let mut notifications = Vec::new();
+        let mapper = endpoint
+            .alerts
+            .as_ref()
+            .map_or("", |mapping| mapping.plugin.as_str());
+        for action in &evaluation.actions {
+            match action {
+                AlertAction::Ignore { reason } => outcomes.push(Outcome {
+                    plugin: mapper.to_string(),
+                    outcome: format!("Ignored: {reason}"),
+                    detail: None,
+                    alert: None,
+                }),
+                AlertAction::Open { alert } => {
+                    let existing = txn.open_alert(&endpoint.id, &alert.key)?;
+                    let change =
+                        alerts::apply_open(existing, &endpoint.id, alert.clone(), id, started);
+                    outcomes.push(apply_change(
+                        txn,
+                        mapper,
+                        &alert.key,
+                        change,
+                        &mut notifications,
+                    )?);
+                }
+                AlertAction::Close { key } => {
+                    let existing = txn.open_alert(&endpoint.id, key)?;
+                    let change = alerts::apply_close(existing, id, started);
+                    outcomes.push(apply_change(txn, mapper, key, change, &mut notifications)?);
+                }
+            }
+        }
+        outcomes.extend(evaluation.outcomes.iter().cloned());
+        if let Some(message) = &evaluation.message {
+            notifications.push(Notification::Message(message.clone()));
+        }
+        let mut failed = evaluation.failed;
+        for notification in &notifications {
+            if let Err(outcome) = queue_deliveries(txn, &plugins, &endpoint, &record, notification)
+            {
+                failed = true;
+                outcomes.push(outcome);
+            }
+        }
+        record.outcomes = outcomes;
+        record.status = if failed {
+            InboundStatus::Failed
+        } else {
+            InboundStatus::Processed
+        };
+        record.processed_at = Some(now_ms());
+        txn.save_inbound(&record)?;
+        txn.dequeue(id)
+    })
+}
+
+/// Stores an alert change and returns its outcome; opened and closed alerts are notified.
+fn apply_change(
+    txn: &mut StoreTxn<'_>,
+    mapper: &str,
+    key: &str,
+    change: AlertChange,
+    notifications: &mut Vec<Notification>,
+) -> Result<Outcome, StoreError> {
+    let outcome = change.outcome().to_string();
+    let alert_id = match change {
+        AlertChange::Opened(mut record) => {
+            txn.insert_alert(&mut record)?;
+            notifications.push(Notification::AlertOpened(notice(&record)));
+            Some(record.id)
+        }
+        AlertChange::Appended(record) => {
+            txn.save_alert(&record)?;
+            Some(record.id)
+        }
+        AlertChange::Closed(record) => {
+            txn.save_alert(&record)?;
+            notifications.push(Notification::AlertClosed(notice(&record)));
+            Some(record.id)
+        }
+        AlertChange::CloseUnmatched => None,
+    };
+    Ok(Outcome {
+        plugin: mapper.to_string(),
+        outcome,
+        detail: Some(key.to_string()),
+        alert: alert_id.map(format_alert_id),
+    })
+}
+
+/// `al_<sequence>`.
+pub fn format_alert_id(id: u64) -> String {
+    format!("al_{id}")
+}
+
+/// `dl_<sequence>`.
+pub fn format_delivery_id(id: u64) -> String {
+    format!("dl_{id}")
+}
+
+/// The notifier's view of an alert.
+pub fn notice(record: &AlertRecord) -> AlertNotice {
+    AlertNotice {
+        id: format_alert_id(record.id),
+        alert: record.alert.clone(),
+        state: match record.state {
+            AlertState::Open => crate::runtime::AlertState::Open,
+            AlertState::Acknowledged => crate::runtime::AlertState::Acknowledged,
+            AlertState::Closed => crate::runtime::AlertState::Closed,
+        },
+        count: record.count,
+        opened_at: record.opened_at,
+        closed_at: record.closed_at,
+    }
+}
+
+/// The notifier's view of a destination: everything but the secret.
+pub fn plugin_destination(destination: &crate::store::Destination) -> PluginDestination {
+    PluginDestination {
+        kind: destination.kind.clone(),
+        url: destination.url.clone(),
+        config: Value::Object(destination.config.clone()).to_string(),
+    }
+}
+
+/// Asks each destination's notifier for its requests and stores one delivery per request,
+/// due now. A notifier failure is the record's outcome.
+fn queue_deliveries(
+    txn: &mut StoreTxn<'_>,
+    plugins: &PluginSet,
+    endpoint: &EndpointRecord,
+    record: &InboundRecord,
+    notification: &Notification,
+) -> Result<(), Outcome> {
+    let now = now_ms();
+    for (index, destination) in endpoint.destinations.iter().enumerate() {
+        let notifier = plugins
+            .get_kind(&destination.notifier, PluginKind::Notifier)
+            .map_err(|error| failed_outcome(&destination.notifier, &error))?;
+        let first_id = txn.reserve_delivery_id().map_err(|error| Outcome {
+            plugin: destination.notifier.clone(),
+            outcome: format!("Plugin Failed: storing the delivery: {error}"),
+            detail: None,
+            alert: None,
+        })?;
+        let requests = shape(
+            notifier,
+            notification,
+            endpoint,
+            record,
+            destination,
+            first_id,
+        )
+        .map_err(|error| failed_outcome(&destination.notifier, &error))?;
+        for (position, request) in requests.into_iter().enumerate() {
+            let mut delivery = DeliveryRecord {
+                id: if position == 0 { first_id } else { 0 },
+                endpoint: endpoint.id.clone(),
+                inbound_id: Some(record.id),
+                destination: index,
+                kind: destination.kind.clone(),
+                notification: notification_type(notification).to_string(),
+                status: DeliveryStatus::Pending,
+                request,
+                attempts: Vec::new(),
+                next_attempt_at: Some(now),
+                created_at: now,
+            };
+            txn.insert_delivery(&mut delivery)
+                .map_err(|error| Outcome {
+                    plugin: destination.notifier.clone(),
+                    outcome: format!("Plugin Failed: storing the delivery: {error}"),
+                    detail: None,
+                    alert: None,
+                })?;
+        }
+    }
+    Ok(())
+}
+
+fn shape(
+    notifier: &Arc<LoadedPlugin>,
+    notification: &Notification,
+    endpoint: &EndpointRecord,
+    record: &InboundRecord,
+    destination: &crate::store::Destination,
+    delivery_id: u64,
+) -> Result<Vec<crate::runtime::OutboundRequest>, RuntimeError> {
+    let context = NotificationContext {
+        endpoint_id: endpoint.id.clone(),
+        endpoint_name: endpoint.name.clone(),
+        event_key: record.event.clone().unwrap_or_default(),
+        inbound_id: crate::http::ingest::format_inbound_id(record.id),
+        delivery_id: format_delivery_id(delivery_id),
+    };
+    notifier.notify(notification, &context, &plugin_destination(destination))
+}
+
+fn notification_type(notification: &Notification) -> &'static str {
+    match notification {
+        Notification::Message(_) => "message",
+        Notification::AlertOpened(_) => "alert.opened",
+        Notification::AlertClosed(_) => "alert.closed",
+    }
+}
+
+fn failed_outcome(plugin: &str, error: &RuntimeError) -> Outcome {
+    Outcome {
+        plugin: plugin.to_string(),
+        outcome: format!("Plugin Failed: {error}"),
+        detail: None,
+        alert: None,
+    }
+}
+
+/// A dry run (`POST /endpoints/{id}/test`): the alert actions, the message and the requests
+/// that would be sent; nothing stored or sent.
+pub fn dry_run(plugins: &PluginSet, endpoint: &EndpointRecord, event: &PluginEvent) -> Value {
+    let evaluation = evaluate(plugins, endpoint, event);
+    let mut requests = Vec::new();
+    let mut errors = Vec::new();
+    let record = InboundRecord {
+        id: 0,
+        endpoint: endpoint.id.clone(),
+        received_at: event.received_at,
+        event: Some(event.event_key.clone()),
+        request_uuid: None,
+        attempt: 1,
+        status: InboundStatus::Pending,
+        reason: None,
+        outcomes: Vec::new(),
+        headers: Vec::new(),
+        body: String::new(),
+        body_truncated: false,
+        processed_at: None,
+        duplicate_of: None,
+    };
+    let mut notifications: Vec<Notification> = Vec::new();
+    for action in &evaluation.actions {
+        if let AlertAction::Open { alert } = action {
+            let AlertChange::Opened(preview) =
+                alerts::apply_open(None, &endpoint.id, alert.clone(), 0, event.received_at)
+            else {
+                continue;
+            };
+            notifications.push(Notification::AlertOpened(notice(&preview)));
+        }
+    }
+    if let Some(message) = &evaluation.message {
+        notifications.push(Notification::Message(message.clone()));
+    }
+    for notification in &notifications {
+        for destination in &endpoint.destinations {
+            match plugins
+                .get_kind(&destination.notifier, PluginKind::Notifier)
+                .and_then(|notifier| {
+                    shape(notifier, notification, endpoint, &record, destination, 0)
+                }) {
+                Ok(shaped) => requests.extend(shaped),
+                Err(error) => errors.push(format!("{}: {error}", destination.notifier)),
+            }
+        }
+    }
+    json!({
+        "event": event.event_key,
+        "actions": evaluation.actions,
+        "message": evaluation.message,
+        "outcomes": evaluation.outcomes,
+        "requests": requests,
+        "errors": errors,
+    })
+}

@@ -1,0 +1,244 @@
+//! The running gateway: opens the store, loads the plugins, starts the workers (processing,
+//! deliveries, retention) and serves HTTP until SIGINT/SIGTERM.
+
+use crate::builtin::BUILTIN_PLUGINS;
+use crate::committer::InboundCommitter;
+use crate::config::ValidatedConfig;
+use crate::http;
+use crate::runtime::{PluginEngine, PluginRegistry};
+use crate::store::{Store, now_ms};
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// What every handler and worker shares.
+pub struct AppState {
+    /// Validated configuration.
+    pub config: ValidatedConfig,
+    /// The database.
+    pub store: Store,
+    /// Loaded plugins.
+    pub registry: Arc<PluginRegistry>,
+    /// The admin API's bearer token.
+    pub admin_token: String,
+    /// Group commit of inbound records.
+    pub committer: InboundCommitter,
+    /// Records waiting for processing.
+    pub backlog: AtomicU64,
+    /// Wakes the processing worker.
+    pub pipeline_wake: Notify,
+    /// Wakes the delivery worker.
+    pub delivery_wake: Notify,
+    /// Counters for `/metrics`.
+    pub metrics: Metrics,
+}
+
+/// Prometheus counters.
+#[derive(Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<(String, u16), u64>>,
+    deliveries: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+impl Metrics {
+    /// Counts an ingest answer.
+    pub fn count_request(&self, endpoint: &str, status: u16) {
+        if let Ok(mut counts) = self.requests.lock() {
+            *counts.entry((endpoint.to_string(), status)).or_default() += 1;
+        }
+    }
+
+    /// Counts a delivery attempt outcome.
+    pub fn count_delivery(&self, outcome: &'static str) {
+        if let Ok(mut counts) = self.deliveries.lock() {
+            *counts.entry(outcome).or_default() += 1;
+        }
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self, queue_depth: u64) -> String {
+        let mut text = String::from(
+            "# HELP hookgate_ingest_requests_total Webhook requests by endpoint and answer.\n\
+             # TYPE hookgate_ingest_requests_total counter\n",
+        );
+        if let Ok(counts) = self.requests.lock() {
+            for ((endpoint, status), count) in counts.iter() {
+                text.push_str(&format!(
+                    "hookgate_ingest_requests_total{{endpoint=\"{endpoint}\",status=\"{status}\"}} {count}\n"
+                ));
+            }
+        }
+        text.push_str(
+            "# HELP hookgate_queue_depth Inbound records waiting for processing.\n\
+             # TYPE hookgate_queue_depth gauge\n",
+        );
+        text.push_str(&format!("hookgate_queue_depth {queue_depth}\n"));
+        text.push_str(
+            "# HELP hookgate_delivery_attempts_total Delivery attempts by outcome.\n\
+             # TYPE hookgate_delivery_attempts_total counter\n",
+        );
+        if let Ok(counts) = self.deliveries.lock() {
+            for (outcome, count) in counts.iter() {
+                text.push_str(&format!(
+                    "hookgate_delivery_attempts_total{{outcome=\"{outcome}\"}} {count}\n"
+                ));
+            }
+        }
+        text
+    }
+}
+
+/// Runs the gateway until it is stopped. With `listener`, serves on it (tests bind port 0);
+/// otherwise binds `config.listen`. `admin_token` overrides the token file.
+pub async fn run(
+    config: ValidatedConfig,
+    listener: Option<TcpListener>,
+    admin_token: Option<String>,
+) -> anyhow::Result<()> {
+    crate::install_tls_provider();
+    let data_dir = config.data_dir.clone();
+    create_private_dir(&data_dir)?;
+    let store = Store::open(&data_dir.join("hookgate.redb"))
+        .with_context(|| format!("opening the database in {}", data_dir.display()))?;
+    let engine = PluginEngine::new(config.plugin_limits, Some(&data_dir.join("cache")))
+        .context("starting the plugin engine")?;
+    let registry = PluginRegistry::new(engine, BUILTIN_PLUGINS, Some(data_dir.join("plugins")))
+        .context("loading the plugins")?;
+    let _watch = registry.watch().context("watching the plugin folder")?;
+    let (admin_token, token_source) = match admin_token {
+        Some(token) => (token, "HOOKGATE_ADMIN_TOKEN".to_string()),
+        None => {
+            let path = data_dir.join("admin-token");
+            (admin_token_file(&path)?, path.display().to_string())
+        }
+    };
+
+    let listener = match listener {
+        Some(listener) => listener,
+        None => TcpListener::bind(config.listen)
+            .with_context(|| format!("listening on {}", config.listen))?,
+    };
+    let address = listener.local_addr()?;
+    tracing::info!("hookgate listening on http://{address}");
+    tracing::info!("admin token: {token_source}");
+    let snapshot = registry.snapshot();
+    for plugin in snapshot.plugins() {
+        let info = plugin.info();
+        tracing::info!(
+            "plugin {} {} ({}, {})",
+            info.name,
+            info.version,
+            info.kind,
+            plugin.source().as_str()
+        );
+    }
+    for error in snapshot.errors() {
+        tracing::warn!(
+            "plugin file {} refused: {}",
+            error.file.display(),
+            error.error
+        );
+    }
+
+    let backlog = store
+        .queue_depth()
+        .context("reading the processing queue")?;
+    if backlog > 0 {
+        tracing::info!("resuming {backlog} inbound records left pending at the last stop");
+    }
+    let state = Arc::new(AppState {
+        committer: InboundCommitter::start(store.clone()),
+        store,
+        registry,
+        admin_token,
+        backlog: AtomicU64::new(backlog),
+        pipeline_wake: Notify::new(),
+        delivery_wake: Notify::new(),
+        metrics: Metrics::default(),
+        config,
+    });
+
+    let client = crate::delivery::client(&state.config);
+    let workers = [
+        tokio::spawn(crate::pipeline::run(state.clone())),
+        tokio::spawn(crate::delivery::run(state.clone(), client)),
+        tokio::spawn(retention(state.clone())),
+    ];
+
+    let data = web::Data::from(state.clone());
+    let max_body = state.config.max_body_bytes;
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(web::PayloadConfig::new(max_body + 1))
+            .configure(http::routes)
+    })
+    .shutdown_timeout(10)
+    .listen(listener)?
+    .run();
+    let result = server.await;
+    for worker in workers {
+        worker.abort();
+    }
+    tracing::info!("hookgate stopped");
+    result.context("serving HTTP")
+}
+
+/// Prunes the inbound log hourly to the retention bounds.
+async fn retention(state: Arc<AppState>) {
+    loop {
+        let store = state.store.clone();
+        let older_than = now_ms().saturating_sub(state.config.retention.as_millis() as u64);
+        let max_records = state.config.retention_max_records;
+        match tokio::task::spawn_blocking(move || store.prune_inbound(older_than, max_records))
+            .await
+        {
+            Ok(Ok(0)) => {}
+            Ok(Ok(removed)) => tracing::info!("retention: removed {removed} inbound records"),
+            Ok(Err(error)) => tracing::error!(%error, "retention failed"),
+            Err(_) => return,
+        }
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+    }
+}
+
+fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("restricting {}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// Reads the admin token, creating it (32 random bytes, hex, mode 0600) at first start.
+fn admin_token_file(path: &Path) -> anyhow::Result<String> {
+    if let Ok(token) = std::fs::read_to_string(path) {
+        let token = token.trim().to_string();
+        if !token.is_empty() {
+            return Ok(token);
+        }
+    }
+    let token = crate::http::api::random_hex(32);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    use std::io::Write;
+    options
+        .open(path)
+        .and_then(|mut file| file.write_all(format!("{token}\n").as_bytes()))
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(token)
+}

@@ -1,0 +1,133 @@
+//! Alerts and the index of open ones by endpoint and key.
+
+use super::{Page, Store, StoreError, StoreTxn, decode, encode, scoped_key, tables};
+use crate::runtime::Alert;
+use redb::{ReadableDatabase, ReadableTable};
+use serde::{Deserialize, Serialize};
+
+/// Alert state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertState {
+    /// Firing.
+    Open,
+    /// Firing; someone is on it.
+    Acknowledged,
+    /// Resolved.
+    Closed,
+}
+
+/// One alert, with the inbound records mapped onto it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertRecord {
+    /// Sequence.
+    pub id: u64,
+    /// Endpoint id (the key's scope).
+    pub endpoint: String,
+    /// Dedup key.
+    pub key: String,
+    /// State.
+    pub state: AlertState,
+    /// The alert as last mapped.
+    pub alert: Alert,
+    /// Events mapped onto it.
+    pub count: u32,
+    /// Opened, ms.
+    pub opened_at: u64,
+    /// Last mapped, ms.
+    pub last_seen_at: u64,
+    /// Acknowledged, ms.
+    pub acknowledged_at: Option<u64>,
+    /// Closed, ms.
+    pub closed_at: Option<u64>,
+    /// `source` (a mapped close) or `operator`.
+    pub closed_by: Option<String>,
+    /// Inbound records, oldest first.
+    pub history: Vec<u64>,
+}
+
+impl Store {
+    /// One alert.
+    pub fn alert(&self, id: u64) -> Result<Option<AlertRecord>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(tables::ALERTS)?;
+        let Some(bytes) = table.get(id)? else {
+            return Ok(None);
+        };
+        decode("alert", bytes.value()).map(Some)
+    }
+
+    /// Alerts, newest first.
+    pub fn list_alerts(
+        &self,
+        state: Option<AlertState>,
+        endpoint: Option<&str>,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Page<AlertRecord>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(tables::ALERTS)?;
+        let mut items = Vec::new();
+        let mut next = None;
+        for entry in table.range(..before.unwrap_or(u64::MAX))?.rev() {
+            let (id, bytes) = entry?;
+            let record: AlertRecord = decode("alert", bytes.value())?;
+            if state.is_some_and(|s| s != record.state)
+                || endpoint.is_some_and(|e| e != record.endpoint)
+            {
+                continue;
+            }
+            if items.len() == limit {
+                next = Some(format!("{}", id.value() + 1));
+                break;
+            }
+            items.push(record);
+        }
+        Ok(Page { items, next })
+    }
+}
+
+impl StoreTxn<'_> {
+    /// The open or acknowledged alert with this key on this endpoint.
+    pub fn open_alert(&self, endpoint: &str, key: &str) -> Result<Option<AlertRecord>, StoreError> {
+        let Some(id) = self.open_alerts.get(scoped_key(endpoint, key).as_str())? else {
+            return Ok(None);
+        };
+        self.alert(id.value())
+    }
+
+    /// One alert, inside the transaction.
+    pub fn alert(&self, id: u64) -> Result<Option<AlertRecord>, StoreError> {
+        let Some(bytes) = self.alerts.get(id)? else {
+            return Ok(None);
+        };
+        decode("alert", bytes.value()).map(Some)
+    }
+
+    /// Stores a new alert, giving it its id.
+    pub fn insert_alert(&mut self, alert: &mut AlertRecord) -> Result<(), StoreError> {
+        alert.id = self.next_sequence("alert")?;
+        self.save_alert(alert)
+    }
+
+    /// Writes an alert back and keeps the open-alert index in step with its state.
+    pub fn save_alert(&mut self, alert: &AlertRecord) -> Result<(), StoreError> {
+        self.alerts.insert(alert.id, encode(alert).as_slice())?;
+        let index_key = scoped_key(&alert.endpoint, &alert.key);
+        match alert.state {
+            AlertState::Open | AlertState::Acknowledged => {
+                self.open_alerts.insert(index_key.as_str(), alert.id)?;
+            }
+            AlertState::Closed => {
+                let indexed = self
+                    .open_alerts
+                    .get(index_key.as_str())?
+                    .map(|id| id.value());
+                if indexed == Some(alert.id) {
+                    self.open_alerts.remove(index_key.as_str())?;
+                }
+            }
+        }
+        Ok(())
+    }
+}

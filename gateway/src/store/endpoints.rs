@@ -1,0 +1,131 @@
+//! Endpoints: one inbound integration each.
+
+use super::{Store, StoreError, decode, encode, tables};
+use redb::{ReadableDatabase, ReadableTable};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Which events an endpoint takes: the provider's push events, all of them, or a list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum EventSelection {
+    /// `"push"` or `"all"`.
+    Keyword(String),
+    /// Exactly these event keys.
+    List(Vec<String>),
+}
+
+/// A plugin and its config, as an endpoint's `alerts` or `format`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginRef {
+    /// Plugin name.
+    pub plugin: String,
+    /// Its config object.
+    #[serde(default = "empty_object", skip_serializing_if = "is_empty_object")]
+    pub config: Value,
+}
+
+/// An endpoint's `format`: a formatter plugin or a Handlebars template.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FormatSpec {
+    /// `{"template": "..."}`, rendered by the host.
+    Template {
+        /// Handlebars source.
+        template: String,
+    },
+    /// `{"plugin": "bitbucket-embeds", "config": {...}}`.
+    Plugin(PluginRef),
+}
+
+/// Where notifications go.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Destination {
+    /// The notifier plugin.
+    #[serde(default = "default_notifier")]
+    pub notifier: String,
+    /// `discord`, `slack`, `webhook`, ...
+    pub kind: String,
+    /// Receiver URL.
+    pub url: String,
+    /// Signs requests with Standard Webhooks when set. Never shown after creation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    /// Other settings, passed to the notifier.
+    #[serde(flatten)]
+    pub config: Map<String, Value>,
+}
+
+fn default_notifier() -> String {
+    "notifier".into()
+}
+
+fn empty_object() -> Value {
+    Value::Object(Map::new())
+}
+
+fn is_empty_object(value: &Value) -> bool {
+    value.as_object().is_some_and(Map::is_empty)
+}
+
+/// An endpoint as stored (with its secret).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EndpointRecord {
+    /// Unguessable id (the URL is `/hooks/{id}`).
+    pub id: String,
+    /// Name for people.
+    pub name: String,
+    /// Provider plugin.
+    pub provider: String,
+    /// The selection as given.
+    pub selection: EventSelection,
+    /// The selection resolved against the provider's events.
+    pub events: Vec<String>,
+    /// Signing secret.
+    pub secret: Option<String>,
+    /// Disabled endpoints answer 410.
+    pub enabled: bool,
+    /// Alert mapping.
+    pub alerts: Option<PluginRef>,
+    /// Message formatting.
+    pub format: Option<FormatSpec>,
+    /// Destinations.
+    pub destinations: Vec<Destination>,
+    /// Creation time, ms.
+    pub created_at: u64,
+}
+
+impl Store {
+    /// Inserts or replaces an endpoint.
+    pub fn save_endpoint(&self, endpoint: &EndpointRecord) -> Result<(), StoreError> {
+        let txn = self.write()?;
+        txn.open_table(tables::ENDPOINTS)?
+            .insert(endpoint.id.as_str(), encode(endpoint).as_slice())?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// The endpoint with this id.
+    pub fn endpoint(&self, id: &str) -> Result<Option<EndpointRecord>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(tables::ENDPOINTS)?;
+        let Some(bytes) = table.get(id)? else {
+            return Ok(None);
+        };
+        decode("endpoint", bytes.value()).map(Some)
+    }
+
+    /// Every endpoint, newest first.
+    pub fn endpoints(&self) -> Result<Vec<EndpointRecord>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(tables::ENDPOINTS)?;
+        let mut endpoints = Vec::new();
+        for entry in table.iter()? {
+            let (_, bytes) = entry?;
+            endpoints.push(decode::<EndpointRecord>("endpoint", bytes.value())?);
+        }
+        endpoints.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+        Ok(endpoints)
+    }
+}
