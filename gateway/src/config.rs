@@ -398,8 +398,10 @@ max_records = 1000000
             config.validate().unwrap_err().key,
             "delivery.retry_schedule"
         );
-        let mut config = GatewayConfig::default();
-        config.listen = "localhost".into();
+        let config = GatewayConfig {
+            listen: "localhost".into(),
+            ..GatewayConfig::default()
+        };
         assert_eq!(config.validate().unwrap_err().key, "listen");
         let mut config = GatewayConfig::default();
         config.plugins.timeout_ms = 0;

@@ -228,12 +228,13 @@ async fn send(
     // Literal IP addresses never reach the resolver: check them here.
     if let Some(host) = url.host_str() {
         let literal = host.trim_start_matches('[').trim_end_matches(']');
-        if let Ok(address) = literal.parse::<IpAddr>() {
-            if !state.config.allow_private_destinations && is_private(address) {
-                return Err(SendError::Refused(format!(
-                    "destination refused: {address} is a private address"
-                )));
-            }
+        if let Ok(address) = literal.parse::<IpAddr>()
+            && !state.config.allow_private_destinations
+            && is_private(address)
+        {
+            return Err(SendError::Refused(format!(
+                "destination refused: {address} is a private address"
+            )));
         }
     }
     let method = reqwest::Method::from_bytes(request.method.as_bytes())

@@ -35,12 +35,11 @@ pub fn render(
         .render_template(template, &data)
         .map_err(|error| format!("template: {error}"))?;
     let trimmed = text.trim();
-    if trimmed.starts_with('{') {
-        if let Ok(message) = serde_json::from_str::<Message>(trimmed) {
-            if !message.embeds.is_empty() {
-                return Ok(message);
-            }
-        }
+    if trimmed.starts_with('{')
+        && let Ok(message) = serde_json::from_str::<Message>(trimmed)
+        && !message.embeds.is_empty()
+    {
+        return Ok(message);
     }
     Ok(Message {
         text: trimmed.to_string(),

@@ -75,7 +75,7 @@ impl Store {
     pub fn is_healthy(&self) -> bool {
         self.db
             .begin_read()
-            .and_then(|txn| Ok(txn.open_table(tables::COUNTERS).is_ok()))
+            .map(|txn| txn.open_table(tables::COUNTERS).is_ok())
             .unwrap_or(false)
     }
 

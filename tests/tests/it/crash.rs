@@ -146,12 +146,12 @@ fn acknowledged_webhooks_survive_kill_9() {
                         )
                         .body(body.clone())
                         .send();
-                    if let Ok(response) = response {
-                        if response.status().as_u16() == 202 {
-                            let answer: Value = response.json().unwrap_or(Value::Null);
-                            if let Some(id) = answer["id"].as_str() {
-                                acknowledged.lock().unwrap().insert(id.to_string());
-                            }
+                    if let Ok(response) = response
+                        && response.status().as_u16() == 202
+                    {
+                        let answer: Value = response.json().unwrap_or(Value::Null);
+                        if let Some(id) = answer["id"].as_str() {
+                            acknowledged.lock().unwrap().insert(id.to_string());
                         }
                     }
                     answered.fetch_add(1, Ordering::Relaxed);

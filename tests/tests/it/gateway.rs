@@ -242,7 +242,9 @@ fn every_ingest_check_answers_and_logs_as_the_spec_says() {
         .unwrap();
     assert_eq!(unknown.status().as_u16(), 404);
 
-    let cases: Vec<(&str, Vec<(&str, String)>, Vec<u8>, u16, &str)> = vec![
+    // (what, headers, body, expected status, expected reason)
+    type Case<'a> = (&'a str, Vec<(&'a str, String)>, Vec<u8>, u16, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "missing signature",
             vec![event.clone()],
