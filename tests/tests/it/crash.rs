@@ -85,6 +85,7 @@ fn all_inbound(client: &reqwest::blocking::Client, base: &str) -> Vec<Value> {
 
 #[test]
 fn acknowledged_webhooks_survive_kill_9() {
+    hookgate::install_tls_provider();
     let data_dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
