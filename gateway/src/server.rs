@@ -102,8 +102,10 @@ pub async fn run(
     admin_token: Option<String>,
 ) -> anyhow::Result<()> {
     crate::install_tls_provider();
-    let data_dir = config.data_dir.clone();
-    create_private_dir(&data_dir)?;
+    create_private_dir(&config.data_dir)?;
+    // Absolute from here on: the compile cache requires it, and logs are clearer.
+    let data_dir = std::fs::canonicalize(&config.data_dir)
+        .with_context(|| format!("resolving {}", config.data_dir.display()))?;
     let store = Store::open(&data_dir.join("hookgate.redb"))
         .with_context(|| format!("opening the database in {}", data_dir.display()))?;
     let engine = PluginEngine::new(config.plugin_limits, Some(&data_dir.join("cache")))
@@ -127,17 +129,8 @@ pub async fn run(
     let address = listener.local_addr()?;
     tracing::info!("hookgate listening on http://{address}");
     tracing::info!("admin token: {token_source}");
+    // The registry has logged each plugin as it loaded; repeat only the refusals here.
     let snapshot = registry.snapshot();
-    for plugin in snapshot.plugins() {
-        let info = plugin.info();
-        tracing::info!(
-            "plugin {} {} ({}, {})",
-            info.name,
-            info.version,
-            info.kind,
-            plugin.source().as_str()
-        );
-    }
     for error in snapshot.errors() {
         tracing::warn!(
             "plugin file {} refused: {}",
