@@ -737,3 +737,121 @@ fn the_dry_run_uses_the_providers_sample_and_stores_nothing() {
         "nothing is sent by a dry run"
     );
 }
+
+#[test]
+fn operators_acknowledge_close_and_replay() {
+    let gateway = TestGateway::start(|_| {});
+    let receiver = CaptureReceiver::start();
+    let (url, secret) = seeds_endpoint(&gateway, &receiver);
+    let (_, posted) = gateway.post_hook(
+        &url,
+        "repo:commit_status_updated",
+        &commit_status_payload("FAILED"),
+        Some(&secret),
+        &uuid(1),
+    );
+    let inbound_id = posted["id"].as_str().unwrap().to_string();
+    gateway.processed(&inbound_id);
+    let (_, alerts) = gateway.api("GET", "/alerts", None);
+    let alert_id = alerts["items"][0]["id"].as_str().unwrap().to_string();
+
+    let (status, acknowledged) = gateway.api("POST", &format!("/alerts/{alert_id}/ack"), None);
+    assert_eq!(
+        (status, acknowledged["state"].as_str()),
+        (200, Some("acknowledged"))
+    );
+    // A repeat failure is still appended to an acknowledged alert.
+    let (_, again) = gateway.post_hook(
+        &url,
+        "repo:commit_status_updated",
+        &commit_status_payload("FAILED"),
+        Some(&secret),
+        &uuid(2),
+    );
+    assert_eq!(
+        gateway.processed(again["id"].as_str().unwrap())["outcomes"][0]["outcome"],
+        "Mapped Appended"
+    );
+    let (status, closed) = gateway.api("POST", &format!("/alerts/{alert_id}/close"), None);
+    assert_eq!(
+        (
+            status,
+            closed["state"].as_str(),
+            closed["closed_by"].as_str()
+        ),
+        (200, Some("closed"), Some("operator"))
+    );
+    let (status, _) = gateway.api("POST", &format!("/alerts/{alert_id}/ack"), None);
+    assert_eq!(status, 409, "a closed alert cannot be acknowledged");
+
+    // Replay runs the first record through the plugins again: a closed key opens a new alert.
+    let (status, _) = gateway.api("POST", &format!("/inbound/{inbound_id}/replay"), None);
+    assert_eq!(status, 202);
+    wait_for("the replay", Duration::from_secs(30), || {
+        let (_, record) = gateway.api("GET", &format!("/inbound/{inbound_id}"), None);
+        record["status"] == "processed" && record["outcomes"][0]["outcome"] == "Mapped Opened"
+    });
+    let (_, open) = gateway.api("GET", "/alerts?state=open", None);
+    assert_eq!(open["items"].as_array().unwrap().len(), 1);
+    assert_ne!(open["items"][0]["id"].as_str().unwrap(), alert_id);
+}
+
+#[test]
+fn a_hostile_plugin_fails_its_records_and_a_full_backlog_answers_503() {
+    let gateway = TestGateway::start(|config| config.ingest.max_backlog = 1);
+    let plugins = gateway.data_path().join("plugins");
+    std::fs::write(
+        plugins.join(".hostile.partial"),
+        hookgate_tests::plugin_bytes("hostile"),
+    )
+    .unwrap();
+    std::fs::rename(
+        plugins.join(".hostile.partial"),
+        plugins.join("hostile.wasm"),
+    )
+    .unwrap();
+    wait_for("the drop-in", Duration::from_secs(10), || {
+        gateway
+            .api("GET", "/plugins", None)
+            .1
+            .to_string()
+            .contains("\"hostile\"")
+    });
+    let answer = gateway.create_endpoint(json!({
+        "name": "hostile",
+        "events": ["repo:commit_status_updated"],
+        "alerts": {"plugin": "hostile", "config": {"behaviour": "loop"}},
+    }));
+    let url = answer["url"].as_str().unwrap();
+    let secret = answer["secret"].as_str().unwrap();
+    let statuses: Vec<(u16, Value)> = (0..6)
+        .map(|n| {
+            gateway.post_hook(
+                url,
+                "repo:commit_status_updated",
+                &commit_status_payload("FAILED"),
+                Some(secret),
+                &uuid(n),
+            )
+        })
+        .collect();
+    assert_eq!(statuses[0].0, 202);
+    let refused = statuses
+        .iter()
+        .find(|(status, _)| *status == 503)
+        .expect("a 503 once the backlog is full");
+    assert!(refused.1["error"].as_str().unwrap().contains("backlog"));
+    let record = gateway.processed(statuses[0].1["id"].as_str().unwrap());
+    assert_eq!(record["status"], "failed");
+    assert_eq!(
+        record["outcomes"][0]["outcome"],
+        "Plugin Failed: timeout: the call ran past 50 ms"
+    );
+    // The gateway carries on.
+    assert!(
+        reqwest::blocking::get(format!("{}/readyz", gateway.url))
+            .unwrap()
+            .status()
+            .is_success()
+    );
+}
