@@ -75,6 +75,8 @@ pub struct Evaluation {
     pub message: Option<Message>,
     /// Whether a plugin failed.
     pub failed: bool,
+    /// Each plugin call: plugin, duration, whether it failed (for `/metrics`).
+    pub calls: Vec<(String, Duration, bool)>,
 }
 
 /// Runs the endpoint's mapper and formatter (or template) on an event. Pure: nothing stored.
@@ -84,11 +86,16 @@ pub fn evaluate(plugins: &PluginSet, endpoint: &EndpointRecord, event: &PluginEv
         actions: Vec::new(),
         message: None,
         failed: false,
+        calls: Vec::new(),
     };
     if let Some(mapping) = &endpoint.alerts {
+        let started = std::time::Instant::now();
         let result = plugins
             .get_kind(&mapping.plugin, PluginKind::AlertMapper)
             .and_then(|plugin| plugin.map_event(event, &mapping.config.to_string()));
+        evaluation
+            .calls
+            .push((mapping.plugin.clone(), started.elapsed(), result.is_err()));
         match result {
             Ok(actions) => evaluation.actions = actions,
             Err(error) => evaluation.plugin_failed(&mapping.plugin, &error),
@@ -97,9 +104,13 @@ pub fn evaluate(plugins: &PluginSet, endpoint: &EndpointRecord, event: &PluginEv
     match &endpoint.format {
         None => {}
         Some(FormatSpec::Plugin(format)) => {
+            let started = std::time::Instant::now();
             let result = plugins
                 .get_kind(&format.plugin, PluginKind::Formatter)
                 .and_then(|plugin| plugin.format(event, &format.config.to_string()));
+            evaluation
+                .calls
+                .push((format.plugin.clone(), started.elapsed(), result.is_err()));
             match result {
                 Ok(Some(message)) => {
                     evaluation.outcome(&format.plugin, "Formatted", None);
@@ -171,6 +182,11 @@ fn process(state: &AppState, id: u64) -> Result<(), StoreError> {
     let plugins = state.registry.snapshot();
     let event = plugin_event(&endpoint, &record);
     let evaluation = evaluate(&plugins, &endpoint, &event);
+    for (plugin, duration, failed) in &evaluation.calls {
+        state
+            .metrics
+            .observe_plugin_call(plugin, *duration, *failed);
+    }
     let started = now_ms();
     state.store.transaction(|txn| {
         let Some(mut record) = txn.inbound(id)? else {

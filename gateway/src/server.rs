@@ -44,6 +44,8 @@ pub struct AppState {
 pub struct Metrics {
     requests: Mutex<BTreeMap<(String, u16), u64>>,
     deliveries: Mutex<BTreeMap<&'static str, u64>>,
+    /// Per plugin: calls, failures, total seconds.
+    plugin_calls: Mutex<BTreeMap<String, (u64, u64, f64)>>,
 }
 
 impl Metrics {
@@ -58,6 +60,16 @@ impl Metrics {
     pub fn count_delivery(&self, outcome: &'static str) {
         if let Ok(mut counts) = self.deliveries.lock() {
             *counts.entry(outcome).or_default() += 1;
+        }
+    }
+
+    /// Counts a plugin call, its duration and whether it failed.
+    pub fn observe_plugin_call(&self, plugin: &str, duration: Duration, failed: bool) {
+        if let Ok(mut calls) = self.plugin_calls.lock() {
+            let entry = calls.entry(plugin.to_string()).or_default();
+            entry.0 += 1;
+            entry.1 += u64::from(failed);
+            entry.2 += duration.as_secs_f64();
         }
     }
 
@@ -87,6 +99,23 @@ impl Metrics {
             for (outcome, count) in counts.iter() {
                 text.push_str(&format!(
                     "hookgate_delivery_attempts_total{{outcome=\"{outcome}\"}} {count}\n"
+                ));
+            }
+        }
+        text.push_str(
+            "# HELP hookgate_plugin_calls_total Plugin calls made while processing records.\n\
+             # TYPE hookgate_plugin_calls_total counter\n\
+             # HELP hookgate_plugin_failures_total Plugin calls that failed (limit, trap or error).\n\
+             # TYPE hookgate_plugin_failures_total counter\n\
+             # HELP hookgate_plugin_call_seconds_total Time spent in plugin calls.\n\
+             # TYPE hookgate_plugin_call_seconds_total counter\n",
+        );
+        if let Ok(calls) = self.plugin_calls.lock() {
+            for (plugin, (count, failures, seconds)) in calls.iter() {
+                text.push_str(&format!(
+                    "hookgate_plugin_calls_total{{plugin=\"{plugin}\"}} {count}\n\
+                     hookgate_plugin_failures_total{{plugin=\"{plugin}\"}} {failures}\n\
+                     hookgate_plugin_call_seconds_total{{plugin=\"{plugin}\"}} {seconds:.6}\n"
                 ));
             }
         }

@@ -854,4 +854,13 @@ fn a_hostile_plugin_fails_its_records_and_a_full_backlog_answers_503() {
             .status()
             .is_success()
     );
+    let metrics = reqwest::blocking::get(format!("{}/metrics", gateway.url))
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        metrics.contains("hookgate_plugin_failures_total{plugin=\"hostile\"} "),
+        "{metrics}"
+    );
+    assert!(metrics.contains("status=\"503\""), "{metrics}");
 }
