@@ -289,3 +289,100 @@ impl StoreTxn<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(
+        endpoint: &str,
+        uuid: &str,
+        status: InboundStatus,
+        received_at: u64,
+    ) -> InboundRecord {
+        InboundRecord {
+            id: 0,
+            endpoint: endpoint.into(),
+            received_at,
+            event: Some("repo:push".into()),
+            request_uuid: Some(uuid.into()),
+            attempt: 1,
+            status,
+            reason: None,
+            outcomes: Vec::new(),
+            headers: Vec::new(),
+            body: "{}".into(),
+            body_truncated: false,
+            processed_at: None,
+            duplicate_of: None,
+        }
+    }
+
+    #[test]
+    fn repeats_are_scoped_per_endpoint_and_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("test.redb");
+        {
+            let store = Store::open(&path).unwrap();
+            let results = store
+                .append_inbound(vec![
+                    record("a", "u1", InboundStatus::Pending, 1),
+                    record("a", "u1", InboundStatus::Pending, 2),
+                    record("b", "u1", InboundStatus::Pending, 3),
+                    record("a", "u2", InboundStatus::Rejected, 4),
+                ])
+                .unwrap();
+            assert_eq!(
+                results,
+                [
+                    Appended::Accepted(1),
+                    Appended::Duplicate(1),
+                    Appended::Accepted(3),
+                    Appended::Logged(4)
+                ]
+            );
+            assert_eq!(store.queue_depth().unwrap(), 2);
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(
+            store
+                .append_inbound(vec![record("a", "u1", InboundStatus::Pending, 5)])
+                .unwrap(),
+            [Appended::Duplicate(1)]
+        );
+        assert_eq!(store.queued_inbound(10).unwrap(), [1, 3]);
+        assert_eq!(store.inbound(2).unwrap().unwrap().duplicate_of, Some(1));
+    }
+
+    #[test]
+    fn retention_prunes_old_and_excess_records_but_not_queued_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("test.redb")).unwrap();
+        let mut batch = vec![record("a", "queued", InboundStatus::Pending, 10)];
+        for n in 0..10 {
+            batch.push(record(
+                "a",
+                &format!("u{n}"),
+                InboundStatus::Filtered,
+                100 + n,
+            ));
+        }
+        store.append_inbound(batch).unwrap();
+        // Older than 105: the queued record (10) stays, 100..=104 go.
+        assert_eq!(store.prune_inbound(105, 1000).unwrap(), 5);
+        assert!(
+            store.inbound(1).unwrap().is_some(),
+            "queued records are kept"
+        );
+        // At most 3 records: the oldest unqueued ones go.
+        assert_eq!(store.prune_inbound(0, 3).unwrap(), 3);
+        let page = store
+            .list_inbound(&InboundFilter {
+                limit: 50,
+                ..InboundFilter::default()
+            })
+            .unwrap();
+        let ids: Vec<u64> = page.items.iter().map(|r| r.id).collect();
+        assert_eq!(ids, [11, 10, 1]);
+    }
+}
