@@ -274,3 +274,82 @@ fn plugin_run_chains_formatter_and_notifier_and_signs_webhooks() {
         "the secret is never printed"
     );
 }
+
+#[test]
+fn the_cli_manages_a_running_gateway() {
+    use hookgate_tests::gateway::{ADMIN_TOKEN, TestGateway};
+    let gateway = TestGateway::start(|_| {});
+    let connect = ["--url", gateway.url.as_str(), "--token", ADMIN_TOKEN];
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend_from_slice(&connect);
+        hookgate(&all)
+    };
+
+    let created = run(&[
+        "endpoint",
+        "create",
+        "--name",
+        "from the CLI",
+        "--events",
+        "push",
+        "--alerts",
+        "bitbucket-pipelines",
+        "--format",
+        "bitbucket-embeds",
+        "--destination",
+        "discord=http://127.0.0.1:9/discord",
+    ]);
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let text = String::from_utf8_lossy(&created.stdout);
+    assert!(
+        text.contains("/hooks/") && text.contains("shown once"),
+        "{text}"
+    );
+
+    let listed = stdout_json(&run(&["endpoint", "list", "--json"]));
+    let endpoint = &listed["items"][0];
+    assert_eq!(endpoint["name"], "from the CLI");
+    assert_eq!(endpoint["events"], serde_json::json!(["repo:push"]));
+    let id = endpoint["id"].as_str().unwrap();
+
+    let plugins = run(&["plugin", "list"]);
+    let text = String::from_utf8_lossy(&plugins.stdout);
+    assert!(
+        text.contains("bitbucket-pipelines") && text.contains("builtin"),
+        "{text}"
+    );
+
+    let dry_run = stdout_json(&run(&["endpoint", "test", id, "--event", "repo:push"]));
+    assert_eq!(
+        dry_run["requests"].as_array().unwrap().len(),
+        1,
+        "{dry_run}"
+    );
+
+    let inbound = run(&["inbound", "list"]);
+    assert!(inbound.status.success());
+    assert!(String::from_utf8_lossy(&inbound.stdout).starts_with("ID"));
+
+    let refused = hookgate(&[
+        "endpoint",
+        "list",
+        "--url",
+        gateway.url.as_str(),
+        "--token",
+        "wrong",
+    ]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("401"));
+
+    let disabled = run(&["endpoint", "disable", id]);
+    assert!(disabled.status.success());
+    assert_eq!(
+        stdout_json(&run(&["endpoint", "show", id, "--json"]))["enabled"],
+        false
+    );
+}
