@@ -420,7 +420,7 @@ pub fn inbound(command: InboundCommand, connection: Connection) -> Result<(), Cl
                             .unwrap_or_else(|| text(&r["reason"]));
                         vec![
                             text(&r["id"]),
-                            text(&r["received_at"]),
+                            time(&r["received_at"]),
                             text(&r["endpoint"]),
                             text(&r["event"]),
                             text(&r["status"]),
@@ -431,7 +431,7 @@ pub fn inbound(command: InboundCommand, connection: Connection) -> Result<(), Cl
                 table(
                     &[
                         "ID",
-                        "RECEIVED_MS",
+                        "RECEIVED (UTC)",
                         "ENDPOINT",
                         "EVENT",
                         "STATUS",
@@ -470,12 +470,16 @@ pub fn alerts(command: AlertsCommand, connection: Connection) -> Result<(), CliE
                     text(&a["id"]),
                     text(&a["state"]),
                     text(&a["count"]),
+                    time(&a["last_seen_at"]),
                     text(&a["key"]),
                     text(&a["title"]),
                 ]
             })
             .collect();
-        table(&["ID", "STATE", "COUNT", "KEY", "TITLE"], rows);
+        table(
+            &["ID", "STATE", "COUNT", "LAST SEEN (UTC)", "KEY", "TITLE"],
+            rows,
+        );
     };
     match command {
         AlertsCommand::List { state, endpoint } => {

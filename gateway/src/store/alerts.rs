@@ -1,6 +1,6 @@
 //! Alerts and the index of open ones by endpoint and key.
 
-use super::{Page, Store, StoreError, StoreTxn, decode, encode, scoped_key, tables};
+use super::{Page, Store, StoreError, StoreTxn, decode, encode, newest_first, scoped_key, tables};
 use crate::runtime::Alert;
 use redb::{ReadableDatabase, ReadableTable};
 use serde::{Deserialize, Serialize};
@@ -67,23 +67,9 @@ impl Store {
     ) -> Result<Page<AlertRecord>, StoreError> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(tables::ALERTS)?;
-        let mut items = Vec::new();
-        let mut next = None;
-        for entry in table.range(..before.unwrap_or(u64::MAX))?.rev() {
-            let (id, bytes) = entry?;
-            let record: AlertRecord = decode("alert", bytes.value())?;
-            if state.is_some_and(|s| s != record.state)
-                || endpoint.is_some_and(|e| e != record.endpoint)
-            {
-                continue;
-            }
-            if items.len() == limit {
-                next = Some(format!("{}", id.value() + 1));
-                break;
-            }
-            items.push(record);
-        }
-        Ok(Page { items, next })
+        newest_first(&table, "alert", before, limit, |record: &AlertRecord| {
+            state.is_none_or(|s| s == record.state) && endpoint.is_none_or(|e| e == record.endpoint)
+        })
     }
 }
 

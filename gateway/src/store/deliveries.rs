@@ -1,7 +1,7 @@
 //! Deliveries: each notification × destination, stored before it is attempted, with every
 //! attempt, and the index of those due for an attempt.
 
-use super::{Page, Store, StoreError, StoreTxn, decode, encode, tables};
+use super::{Page, Store, StoreError, StoreTxn, decode, encode, newest_first, tables};
 use crate::runtime::OutboundRequest;
 use redb::{ReadableDatabase, ReadableTable};
 use serde::{Deserialize, Serialize};
@@ -110,23 +110,16 @@ impl Store {
     ) -> Result<Page<DeliveryRecord>, StoreError> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(tables::DELIVERIES)?;
-        let mut items = Vec::new();
-        let mut next = None;
-        for entry in table.range(..before.unwrap_or(u64::MAX))?.rev() {
-            let (id, bytes) = entry?;
-            let record: DeliveryRecord = decode("delivery", bytes.value())?;
-            if status.is_some_and(|s| s != record.status)
-                || endpoint.is_some_and(|e| e != record.endpoint)
-            {
-                continue;
-            }
-            if items.len() == limit {
-                next = Some(format!("{}", id.value() + 1));
-                break;
-            }
-            items.push(record);
-        }
-        Ok(Page { items, next })
+        newest_first(
+            &table,
+            "delivery",
+            before,
+            limit,
+            |record: &DeliveryRecord| {
+                status.is_none_or(|s| s == record.status)
+                    && endpoint.is_none_or(|e| e == record.endpoint)
+            },
+        )
     }
 
     /// Records an attempt's result (the delivery carries its new status, attempts and next

@@ -1,6 +1,9 @@
 //! The inbound log: every request to `/hooks/{id}`, accepted or not, and the processing queue.
 
-use super::{Page, Store, StoreError, StoreTxn, decode, encode, next_sequence, scoped_key, tables};
+use super::{
+    Page, Store, StoreError, StoreTxn, decode, encode, newest_first, next_sequence, scoped_key,
+    tables,
+};
 use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
 use serde::{Deserialize, Serialize};
 
@@ -167,31 +170,23 @@ impl Store {
     pub fn list_inbound(&self, filter: &InboundFilter) -> Result<Page<InboundRecord>, StoreError> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(tables::INBOUND)?;
-        let upper = filter.before.unwrap_or(u64::MAX);
-        let mut items = Vec::new();
-        let mut next = None;
-        for entry in table.range(..upper)?.rev() {
-            let (id, bytes) = entry?;
-            let record: InboundRecord = decode("inbound", bytes.value())?;
-            let matches = filter
-                .endpoint
-                .as_ref()
-                .is_none_or(|e| *e == record.endpoint)
-                && filter.status.is_none_or(|s| s == record.status)
-                && filter
-                    .event
+        newest_first(
+            &table,
+            "inbound",
+            filter.before,
+            filter.limit,
+            |record: &InboundRecord| {
+                filter
+                    .endpoint
                     .as_ref()
-                    .is_none_or(|e| record.event.as_ref() == Some(e));
-            if !matches {
-                continue;
-            }
-            if items.len() == filter.limit {
-                next = Some(format!("{}", id.value() + 1));
-                break;
-            }
-            items.push(record);
-        }
-        Ok(Page { items, next })
+                    .is_none_or(|e| *e == record.endpoint)
+                    && filter.status.is_none_or(|s| s == record.status)
+                    && filter
+                        .event
+                        .as_ref()
+                        .is_none_or(|e| record.event.as_ref() == Some(e))
+            },
+        )
     }
 
     /// Sequences waiting in the processing queue, oldest first.

@@ -142,6 +142,32 @@ fn decode<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T, StoreError
     serde_json::from_slice(bytes).map_err(|error| StoreError::Corrupt(format!("{what}: {error}")))
 }
 
+/// A page of a sequence-keyed table, newest first: records below `before` that `keep` accepts,
+/// at most `limit`, with the cursor of the next page.
+fn newest_first<T: DeserializeOwned>(
+    table: &redb::ReadOnlyTable<u64, &'static [u8]>,
+    what: &str,
+    before: Option<u64>,
+    limit: usize,
+    keep: impl Fn(&T) -> bool,
+) -> Result<Page<T>, StoreError> {
+    let mut items = Vec::new();
+    let mut next = None;
+    for entry in table.range(..before.unwrap_or(u64::MAX))?.rev() {
+        let (id, bytes) = entry?;
+        let record: T = decode(what, bytes.value())?;
+        if !keep(&record) {
+            continue;
+        }
+        if items.len() == limit {
+            next = Some((id.value() + 1).to_string());
+            break;
+        }
+        items.push(record);
+    }
+    Ok(Page { items, next })
+}
+
 /// `endpoint \n suffix`: composite keys of the index tables.
 fn scoped_key(endpoint: &str, suffix: &str) -> String {
     format!("{endpoint}\n{suffix}")
