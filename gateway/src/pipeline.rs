@@ -18,6 +18,7 @@ use crate::store::{
     InboundRecord, InboundStatus, Outcome, StoreError, StoreTxn, now_ms,
 };
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -46,20 +47,20 @@ pub async fn run(state: Arc<AppState>) {
                 tokio::time::timeout(Duration::from_secs(1), state.pipeline_wake.notified()).await;
             continue;
         }
-        for id in ids {
-            let worker_state = state.clone();
-            let processed = tokio::task::spawn_blocking(move || process(&worker_state, id)).await;
-            match processed {
-                Ok(Ok(())) => {
-                    state.backlog.fetch_sub(1, Ordering::Relaxed);
-                }
-                Ok(Err(error)) => {
-                    tracing::error!(%error, inbound = id, "processing failed; will retry");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                    break;
-                }
-                Err(_) => return,
+        let worker_state = state.clone();
+        let first = ids[0];
+        let processed =
+            tokio::task::spawn_blocking(move || process_batch(&worker_state, &ids)).await;
+        match processed {
+            Ok(Ok(count)) => {
+                state.backlog.fetch_sub(count as u64, Ordering::Relaxed);
             }
+            Ok(Err(error)) => {
+                // Nothing of the batch was committed: it is still queued and runs again.
+                tracing::error!(%error, first_inbound = first, "processing failed; will retry");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(_) => return,
         }
         state.delivery_wake.notify_one();
     }
@@ -172,81 +173,119 @@ pub fn plugin_event(endpoint: &EndpointRecord, record: &InboundRecord) -> Plugin
 }
 
 /// Processes one queued record.
-fn process(state: &AppState, id: u64) -> Result<(), StoreError> {
-    let Some(record) = state.store.inbound(id)? else {
-        return state.store.transaction(|txn| txn.dequeue(id));
-    };
-    let Some(endpoint) = state.store.endpoint(&record.endpoint)? else {
-        return state.store.transaction(|txn| txn.dequeue(id));
-    };
+/// Processes a batch of queued records: each is evaluated by its plugins outside any
+/// transaction (plugins are pure), then all are applied in one transaction and one durable
+/// commit, in arrival order — later records see the alert changes of earlier ones. Returns how
+/// many records left the queue.
+fn process_batch(state: &AppState, ids: &[u64]) -> Result<usize, StoreError> {
     let plugins = state.registry.snapshot();
-    let event = plugin_event(&endpoint, &record);
-    let evaluation = evaluate(&plugins, &endpoint, &event);
-    for (plugin, duration, failed) in &evaluation.calls {
-        state
-            .metrics
-            .observe_plugin_call(plugin, *duration, *failed);
+    let mut endpoints: HashMap<String, Option<EndpointRecord>> = HashMap::new();
+    let mut evaluated = Vec::with_capacity(ids.len());
+    for &id in ids {
+        let Some(record) = state.store.inbound(id)? else {
+            evaluated.push((id, None));
+            continue;
+        };
+        let endpoint = match endpoints.get(&record.endpoint) {
+            Some(endpoint) => endpoint.clone(),
+            None => {
+                let endpoint = state.store.endpoint(&record.endpoint)?;
+                endpoints.insert(record.endpoint.clone(), endpoint.clone());
+                endpoint
+            }
+        };
+        let Some(endpoint) = endpoint else {
+            evaluated.push((id, None));
+            continue;
+        };
+        let evaluation = evaluate(&plugins, &endpoint, &plugin_event(&endpoint, &record));
+        for (plugin, duration, failed) in &evaluation.calls {
+            state
+                .metrics
+                .observe_plugin_call(plugin, *duration, *failed);
+        }
+        evaluated.push((id, Some((endpoint, evaluation))));
     }
     let started = now_ms();
     state.store.transaction(|txn| {
-        let Some(mut record) = txn.inbound(id)? else {
-            return txn.dequeue(id);
-        };
-        let mut outcomes = Vec::new();
-        let mut notifications = Vec::new();
-        let mapper = endpoint
-            .alerts
-            .as_ref()
-            .map_or("", |mapping| mapping.plugin.as_str());
-        for action in &evaluation.actions {
-            match action {
-                AlertAction::Ignore { reason } => outcomes.push(Outcome {
-                    plugin: mapper.to_string(),
-                    outcome: format!("Ignored: {reason}"),
-                    detail: None,
-                    alert: None,
-                }),
-                AlertAction::Open { alert } => {
-                    let existing = txn.open_alert(&endpoint.id, &alert.key)?;
-                    let change =
-                        alerts::apply_open(existing, &endpoint.id, alert.clone(), id, started);
-                    outcomes.push(apply_change(
-                        txn,
-                        mapper,
-                        &alert.key,
-                        change,
-                        &mut notifications,
-                    )?);
+        for (id, work) in &evaluated {
+            match work {
+                Some((endpoint, evaluation)) => {
+                    apply(txn, &plugins, endpoint, evaluation, *id, started)?
                 }
-                AlertAction::Close { key } => {
-                    let existing = txn.open_alert(&endpoint.id, key)?;
-                    let change = alerts::apply_close(existing, id, started);
-                    outcomes.push(apply_change(txn, mapper, key, change, &mut notifications)?);
-                }
+                None => txn.dequeue(*id)?,
             }
         }
-        outcomes.extend(evaluation.outcomes.iter().cloned());
-        if let Some(message) = &evaluation.message {
-            notifications.push(Notification::Message(message.clone()));
-        }
-        let mut failed = evaluation.failed;
-        for notification in &notifications {
-            if let Err(outcome) = queue_deliveries(txn, &plugins, &endpoint, &record, notification)
-            {
-                failed = true;
-                outcomes.push(outcome);
+        Ok(())
+    })?;
+    Ok(ids.len())
+}
+
+/// Applies one evaluated record: alert actions to alert state, deliveries for the notifications,
+/// outcomes and status on the record, and takes it off the queue.
+fn apply(
+    txn: &mut StoreTxn<'_>,
+    plugins: &PluginSet,
+    endpoint: &EndpointRecord,
+    evaluation: &Evaluation,
+    id: u64,
+    started: u64,
+) -> Result<(), StoreError> {
+    let Some(mut record) = txn.inbound(id)? else {
+        return txn.dequeue(id);
+    };
+    let mut outcomes = Vec::new();
+    let mut notifications = Vec::new();
+    let mapper = endpoint
+        .alerts
+        .as_ref()
+        .map_or("", |mapping| mapping.plugin.as_str());
+    for action in &evaluation.actions {
+        match action {
+            AlertAction::Ignore { reason } => outcomes.push(Outcome {
+                plugin: mapper.to_string(),
+                outcome: format!("Ignored: {reason}"),
+                detail: None,
+                alert: None,
+            }),
+            AlertAction::Open { alert } => {
+                let existing = txn.open_alert(&endpoint.id, &alert.key)?;
+                let change = alerts::apply_open(existing, &endpoint.id, alert.clone(), id, started);
+                outcomes.push(apply_change(
+                    txn,
+                    mapper,
+                    &alert.key,
+                    change,
+                    &mut notifications,
+                )?);
+            }
+            AlertAction::Close { key } => {
+                let existing = txn.open_alert(&endpoint.id, key)?;
+                let change = alerts::apply_close(existing, id, started);
+                outcomes.push(apply_change(txn, mapper, key, change, &mut notifications)?);
             }
         }
-        record.outcomes = outcomes;
-        record.status = if failed {
-            InboundStatus::Failed
-        } else {
-            InboundStatus::Processed
-        };
-        record.processed_at = Some(now_ms());
-        txn.save_inbound(&record)?;
-        txn.dequeue(id)
-    })
+    }
+    outcomes.extend(evaluation.outcomes.iter().cloned());
+    if let Some(message) = &evaluation.message {
+        notifications.push(Notification::Message(message.clone()));
+    }
+    let mut failed = evaluation.failed;
+    for notification in &notifications {
+        if let Err(outcome) = queue_deliveries(txn, &plugins, &endpoint, &record, notification) {
+            failed = true;
+            outcomes.push(outcome);
+        }
+    }
+    record.outcomes = outcomes;
+    record.status = if failed {
+        InboundStatus::Failed
+    } else {
+        InboundStatus::Processed
+    };
+    record.processed_at = Some(now_ms());
+    txn.save_inbound(&record)?;
+    txn.dequeue(id)
 }
 
 /// Stores an alert change and returns its outcome; opened and closed alerts are notified.
