@@ -36,10 +36,12 @@ pub async fn ingest(
         }
     };
     let received_at = now_ms();
-    let description = state
-        .registry
-        .get(&endpoint.provider)
-        .and_then(|plugin| plugin.description().ok().cloned());
+    // Borrowed from the loaded provider (held for this request), never copied: the
+    // description carries every sample payload.
+    let provider = state.registry.get(&endpoint.provider);
+    let description = provider
+        .as_ref()
+        .and_then(|plugin| plugin.description().ok());
     let redacted: Vec<String> = description
         .as_ref()
         .and_then(|d| d.signature.as_ref())

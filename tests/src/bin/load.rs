@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 struct Measured {
     requests: usize,
     errors: usize,
+    /// Answers other than 202 by status (0: no answer).
+    error_statuses: std::collections::BTreeMap<u16, usize>,
     elapsed: Duration,
     latencies: Vec<Duration>,
 }
@@ -53,7 +55,7 @@ async fn drive(
                 (client.clone(), url.clone(), body.clone(), signature.clone());
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
-                let mut errors = 0;
+                let mut errors: Vec<u16> = Vec::new();
                 let mut n = 0u64;
                 while Instant::now() < deadline {
                     n += 1;
@@ -72,7 +74,8 @@ async fn drive(
                             let _ = response.bytes().await;
                             latencies.push(sent.elapsed());
                         }
-                        _ => errors += 1,
+                        Ok(response) => errors.push(response.status().as_u16()),
+                        Err(_) => errors.push(0),
                     }
                 }
                 (latencies, errors)
@@ -80,17 +83,21 @@ async fn drive(
         })
         .collect();
     let mut latencies = Vec::new();
-    let mut errors = 0;
+    let mut error_statuses = std::collections::BTreeMap::new();
     for task in tasks {
         let (mut worker_latencies, worker_errors) = task.await.unwrap();
         latencies.append(&mut worker_latencies);
-        errors += worker_errors;
+        for status in worker_errors {
+            *error_statuses.entry(status).or_insert(0) += 1;
+        }
     }
+    let errors = error_statuses.values().sum();
     let elapsed = started.elapsed();
     latencies.sort();
     Measured {
         requests: latencies.len(),
         errors,
+        error_statuses,
         elapsed,
         latencies,
     }
@@ -126,12 +133,13 @@ fn start_bare() -> String {
 
 fn print(name: &str, measured: &Measured) {
     println!(
-        "{name:32} {:>9.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   ({} ok, {} errors, {:.1} s)",
+        "{name:32} {:>9.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   ({} ok, {} errors {:?}, {:.1} s)",
         measured.rate(),
         measured.percentile(0.50).as_secs_f64() * 1000.0,
         measured.percentile(0.99).as_secs_f64() * 1000.0,
         measured.requests,
         measured.errors,
+        measured.error_statuses,
         measured.elapsed.as_secs_f64(),
     );
 }
