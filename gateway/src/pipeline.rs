@@ -272,7 +272,7 @@ fn apply(
     }
     let mut failed = evaluation.failed;
     for notification in &notifications {
-        if let Err(outcome) = queue_deliveries(txn, &plugins, &endpoint, &record, notification) {
+        if let Err(outcome) = queue_deliveries(txn, plugins, endpoint, &record, notification) {
             failed = true;
             outcomes.push(outcome);
         }
