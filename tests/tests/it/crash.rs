@@ -242,3 +242,69 @@ fn acknowledged_webhooks_survive_kill_9() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn sigterm_stops_gracefully_and_keeps_what_was_acknowledged() {
+    hookgate::install_tls_provider();
+    let data_dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+
+    let mut child = start(data_dir.path(), port);
+    wait_ready(&client, &base);
+    let endpoint = api(
+        &client,
+        &base,
+        "POST",
+        "/endpoints",
+        Some(json!({"name": "stop", "events": ["repo:commit_status_updated"]})),
+    );
+    let body = commit_status_payload("FAILED");
+    let secret = endpoint["secret"].as_str().unwrap();
+    let response = client
+        .post(endpoint["url"].as_str().unwrap())
+        .header("X-Event-Key", "repo:commit_status_updated")
+        .header("X-Request-UUID", "stop-1")
+        .header(
+            "X-Hub-Signature",
+            hookgate::verify::sign_hub_sha256(secret, body.as_bytes()),
+        )
+        .body(body.clone())
+        .send()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 202);
+    let id = response.json::<Value>().unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let terminated = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(terminated.success());
+    let mut exit = None;
+    wait_for("a graceful exit", Duration::from_secs(30), || {
+        exit = child.try_wait().unwrap();
+        exit.is_some()
+    });
+    assert!(exit.unwrap().success(), "exit status {exit:?}");
+
+    let mut child = start(data_dir.path(), port);
+    wait_ready(&client, &base);
+    wait_for(
+        "the record to be processed",
+        Duration::from_secs(30),
+        || api(&client, &base, "GET", &format!("/inbound/{id}"), None)["status"] == "processed",
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
