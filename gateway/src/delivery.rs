@@ -5,7 +5,7 @@
 //! repeats.
 
 use crate::config::ValidatedConfig;
-use crate::pipeline::format_delivery_id;
+use crate::ids::format_delivery_id;
 use crate::server::AppState;
 use crate::store::{DeliveryAttempt, DeliveryRecord, DeliveryStatus, now_ms};
 use rand::Rng;

@@ -15,6 +15,7 @@ pub mod committer;
 pub mod config;
 pub mod delivery;
 pub mod http;
+pub mod ids;
 pub mod pipeline;
 pub mod runtime;
 pub mod server;

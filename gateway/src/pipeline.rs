@@ -8,6 +8,7 @@
 //! that order.
 
 use crate::alerts::{self, AlertChange};
+use crate::ids::{format_alert_id, format_delivery_id, format_inbound_id};
 use crate::runtime::{
     AlertAction, AlertNotice, LoadedPlugin, Message, Notification, NotificationContext,
     PluginDestination, PluginEvent, PluginKind, PluginSet, RuntimeError,
@@ -161,7 +162,7 @@ impl Evaluation {
 /// The event plugins see for a stored record.
 pub fn plugin_event(endpoint: &EndpointRecord, record: &InboundRecord) -> PluginEvent {
     PluginEvent {
-        inbound_id: crate::http::ingest::format_inbound_id(record.id),
+        inbound_id: format_inbound_id(record.id),
         endpoint_id: endpoint.id.clone(),
         provider: endpoint.provider.clone(),
         event_key: record.event.clone().unwrap_or_default(),
@@ -322,16 +323,6 @@ fn apply_change(
     })
 }
 
-/// `al_<sequence>`.
-pub fn format_alert_id(id: u64) -> String {
-    format!("al_{id}")
-}
-
-/// `dl_<sequence>`.
-pub fn format_delivery_id(id: u64) -> String {
-    format!("dl_{id}")
-}
-
 /// The notifier's view of an alert.
 pub fn notice(record: &AlertRecord) -> AlertNotice {
     AlertNotice {
@@ -424,7 +415,7 @@ fn shape(
         endpoint_id: endpoint.id.clone(),
         endpoint_name: endpoint.name.clone(),
         event_key: record.event.clone().unwrap_or_default(),
-        inbound_id: crate::http::ingest::format_inbound_id(record.id),
+        inbound_id: format_inbound_id(record.id),
         delivery_id: format_delivery_id(delivery_id),
     };
     notifier.notify(notification, &context, &plugin_destination(destination))

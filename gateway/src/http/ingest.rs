@@ -2,6 +2,7 @@
 //! endpoint leaves one inbound-log record; the 202 goes out only after the record is on disk.
 
 use super::error_response;
+use crate::ids::format_inbound_id;
 use crate::server::AppState;
 use crate::store::{Appended, EndpointRecord, InboundRecord, InboundStatus, now_ms};
 use crate::verify::{self, SignatureError};
@@ -32,7 +33,7 @@ pub async fn ingest(
         }
         Err(error) => {
             tracing::error!(%error, "reading the endpoint");
-            return unavailable(&state, "storage unavailable");
+            return unavailable("storage unavailable");
         }
     };
     let received_at = now_ms();
@@ -214,11 +215,6 @@ pub async fn ingest(
     }
 }
 
-/// `in_<sequence>`, the inbound id as the API shows it.
-pub fn format_inbound_id(id: u64) -> String {
-    format!("in_{id}")
-}
-
 fn inbound_id(appended: Appended) -> String {
     match appended {
         Appended::Accepted(id) | Appended::Duplicate(id) | Appended::Logged(id) => {
@@ -261,10 +257,10 @@ fn stored_failure(
 ) -> HttpResponse {
     tracing::error!(%error, endpoint = %endpoint.id, "the inbound record could not be stored");
     state.metrics.count_request(&endpoint.id, 503);
-    unavailable(state, "storage unavailable")
+    unavailable("storage unavailable")
 }
 
-fn unavailable(_state: &AppState, message: &str) -> HttpResponse {
+fn unavailable(message: &str) -> HttpResponse {
     HttpResponse::ServiceUnavailable()
         .insert_header(("Retry-After", "10"))
         .json(json!({ "error": message }))

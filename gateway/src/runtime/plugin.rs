@@ -77,7 +77,7 @@ impl LoadedPlugin {
         source: PluginSource,
     ) -> Result<Self, RuntimeError> {
         let sha256 = hex::encode(Sha256::digest(bytes));
-        if !wasmparser_is_component(bytes) {
+        if !is_component_binary(bytes) {
             return Err(RuntimeError::NotAComponent(
                 if bytes.starts_with(b"\0asm") {
                     "a core WebAssembly module, not a component (build for wasm32-wasip2)"
@@ -324,7 +324,7 @@ fn placeholder_info(kind: PluginKind) -> PluginInfo {
 
 /// A component starts with `\0asm` and a version word whose layer half is 1; a core module's
 /// layer is 0. Checked first so that a core module gets a plain-words refusal.
-fn wasmparser_is_component(bytes: &[u8]) -> bool {
+fn is_component_binary(bytes: &[u8]) -> bool {
     bytes.len() >= 8 && bytes.starts_with(b"\0asm") && bytes[6..8] == [1, 0]
 }
 
@@ -405,7 +405,7 @@ trait OutputSize {
     fn into_result(self) -> Result<Self::Ok, String>;
 }
 
-impl<T: Sized_> OutputSize for Result<T, String> {
+impl<T: ByteSize> OutputSize for Result<T, String> {
     type Ok = T;
     fn output_size(&self) -> usize {
         match self {
@@ -434,41 +434,41 @@ macro_rules! infallible_output {
 infallible_output!(wit::PluginInfo, wit::ProviderDescription);
 
 /// Byte size of a WIT value's strings and lists.
-trait Sized_ {
+trait ByteSize {
     fn size(&self) -> usize;
 }
 
-impl Sized_ for String {
+impl ByteSize for String {
     fn size(&self) -> usize {
         self.len()
     }
 }
 
-impl Sized_ for Vec<u8> {
+impl ByteSize for Vec<u8> {
     fn size(&self) -> usize {
         self.len()
     }
 }
 
-impl<T: Sized_> Sized_ for Option<T> {
+impl<T: ByteSize> ByteSize for Option<T> {
     fn size(&self) -> usize {
-        self.as_ref().map_or(0, Sized_::size)
+        self.as_ref().map_or(0, ByteSize::size)
     }
 }
 
-impl<A: Sized_, B: Sized_> Sized_ for (A, B) {
+impl<A: ByteSize, B: ByteSize> ByteSize for (A, B) {
     fn size(&self) -> usize {
         self.0.size() + self.1.size()
     }
 }
 
-impl Sized_ for Vec<wit::AlertAction> {
+impl ByteSize for Vec<wit::AlertAction> {
     fn size(&self) -> usize {
-        self.iter().map(Sized_::size).sum()
+        self.iter().map(ByteSize::size).sum()
     }
 }
 
-impl Sized_ for Vec<wit::HttpRequest> {
+impl ByteSize for Vec<wit::HttpRequest> {
     fn size(&self) -> usize {
         self.iter()
             .map(|request| {
@@ -485,7 +485,7 @@ impl Sized_ for Vec<wit::HttpRequest> {
     }
 }
 
-impl Sized_ for wit::AlertAction {
+impl ByteSize for wit::AlertAction {
     fn size(&self) -> usize {
         match self {
             wit::AlertAction::Open(alert) => {
@@ -497,14 +497,14 @@ impl Sized_ for wit::AlertAction {
                     + alert.commit_hash.size()
                     + alert.commit_message.size()
                     + alert.actor.size()
-                    + alert.labels.iter().map(Sized_::size).sum::<usize>()
+                    + alert.labels.iter().map(ByteSize::size).sum::<usize>()
             }
             wit::AlertAction::Close(text) | wit::AlertAction::Ignore(text) => text.len(),
         }
     }
 }
 
-impl Sized_ for wit::Message {
+impl ByteSize for wit::Message {
     fn size(&self) -> usize {
         self.text.len()
             + self
@@ -529,7 +529,7 @@ impl Sized_ for wit::Message {
     }
 }
 
-impl Sized_ for wit::PluginInfo {
+impl ByteSize for wit::PluginInfo {
     fn size(&self) -> usize {
         self.name.len()
             + self.version.len()
@@ -543,7 +543,7 @@ impl Sized_ for wit::PluginInfo {
     }
 }
 
-impl Sized_ for wit::ProviderDescription {
+impl ByteSize for wit::ProviderDescription {
     fn size(&self) -> usize {
         self.event_header.len()
             + self.delivery_id_header.size()

@@ -1,9 +1,6 @@
 //! The inbound log: every request to `/hooks/{id}`, accepted or not, and the processing queue.
 
-use super::{
-    Page, Store, StoreError, StoreTxn, decode, encode, newest_first, next_sequence, scoped_key,
-    tables,
-};
+use super::{Page, Store, StoreError, StoreTxn, decode, encode, newest_first, scoped_key, tables};
 use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
 use serde::{Deserialize, Serialize};
 
@@ -117,14 +114,10 @@ impl Store {
     /// next sequence; a `pending` record whose request UUID was already accepted for its
     /// endpoint is stored as `duplicate` instead, and accepted ones join the processing queue.
     pub fn append_inbound(&self, records: Vec<InboundRecord>) -> Result<Vec<Appended>, StoreError> {
-        let txn = self.write()?;
-        let mut results = Vec::with_capacity(records.len());
-        {
-            let mut inbound = txn.open_table(tables::INBOUND)?;
-            let mut by_request = txn.open_table(tables::INBOUND_BY_REQUEST)?;
-            let mut queue = txn.open_table(tables::PROCESSING_QUEUE)?;
+        self.transaction(|txn| {
+            let mut results = Vec::with_capacity(records.len());
             for mut record in records {
-                let id = next_sequence(&txn, "inbound")?;
+                let id = txn.next_sequence("inbound")?;
                 record.id = id;
                 let mut result = Appended::Logged(id);
                 if record.status == InboundStatus::Pending {
@@ -133,7 +126,7 @@ impl Store {
                         .as_deref()
                         .map(|uuid| scoped_key(&record.endpoint, uuid));
                     let original = match &request_key {
-                        Some(key) => by_request.get(key.as_str())?.map(|id| id.value()),
+                        Some(key) => txn.by_request.get(key.as_str())?.map(|id| id.value()),
                         None => None,
                     };
                     if let Some(original) = original {
@@ -142,18 +135,17 @@ impl Store {
                         result = Appended::Duplicate(original);
                     } else {
                         if let Some(key) = &request_key {
-                            by_request.insert(key.as_str(), id)?;
+                            txn.by_request.insert(key.as_str(), id)?;
                         }
-                        queue.insert(id, ())?;
+                        txn.queue.insert(id, ())?;
                         result = Appended::Accepted(id);
                     }
                 }
-                inbound.insert(id, encode(&record).as_slice())?;
+                txn.save_inbound(&record)?;
                 results.push(result);
             }
-        }
-        txn.commit()?;
-        Ok(results)
+            Ok(results)
+        })
     }
 
     /// One record.

@@ -93,6 +93,7 @@ impl Store {
         let result = {
             let mut tables = StoreTxn {
                 inbound: txn.open_table(tables::INBOUND)?,
+                by_request: txn.open_table(tables::INBOUND_BY_REQUEST)?,
                 queue: txn.open_table(tables::PROCESSING_QUEUE)?,
                 alerts: txn.open_table(tables::ALERTS)?,
                 open_alerts: txn.open_table(tables::OPEN_ALERTS)?,
@@ -110,6 +111,7 @@ impl Store {
 /// The tables of one write transaction (see [`Store::transaction`]).
 pub struct StoreTxn<'t> {
     inbound: Table<'t, u64, &'static [u8]>,
+    by_request: Table<'t, &'static str, u64>,
     queue: Table<'t, u64, ()>,
     alerts: Table<'t, u64, &'static [u8]>,
     open_alerts: Table<'t, &'static str, u64>,
@@ -124,14 +126,6 @@ impl StoreTxn<'_> {
         self.counters.insert(counter, next + 1)?;
         Ok(next)
     }
-}
-
-/// Reserves the next sequence of a counter inside a transaction.
-fn next_sequence(txn: &WriteTransaction, counter: &str) -> Result<u64, StoreError> {
-    let mut counters = txn.open_table(tables::COUNTERS)?;
-    let next = counters.get(counter)?.map_or(1, |value| value.value());
-    counters.insert(counter, next + 1)?;
-    Ok(next)
 }
 
 fn encode<T: Serialize>(record: &T) -> Vec<u8> {

@@ -38,6 +38,26 @@ fn start(data_dir: &Path, port: u16) -> Child {
         .expect("starting hookgate")
 }
 
+/// Posts a commit-status payload as Bitbucket does, signed with `secret`.
+fn post_status(
+    client: &reqwest::blocking::Client,
+    url: &str,
+    secret: &str,
+    body: &str,
+    request_uuid: &str,
+) -> reqwest::Result<reqwest::blocking::Response> {
+    client
+        .post(url)
+        .header("X-Event-Key", "repo:commit_status_updated")
+        .header("X-Request-UUID", request_uuid)
+        .header(
+            "X-Hub-Signature",
+            hookgate::verify::sign_hub_sha256(secret, body.as_bytes()),
+        )
+        .body(body.to_string())
+        .send()
+}
+
 fn api(
     client: &reqwest::blocking::Client,
     base: &str,
@@ -137,16 +157,8 @@ fn acknowledged_webhooks_survive_kill_9() {
                     .unwrap();
                 for n in (thread..POSTS).step_by(THREADS) {
                     let body = &bodies[n % KEYS];
-                    let response = client
-                        .post(&hook_url)
-                        .header("X-Event-Key", "repo:commit_status_updated")
-                        .header("X-Request-UUID", format!("crash-{n}"))
-                        .header(
-                            "X-Hub-Signature",
-                            hookgate::verify::sign_hub_sha256(&secret, body.as_bytes()),
-                        )
-                        .body(body.clone())
-                        .send();
+                    let response =
+                        post_status(&client, &hook_url, &secret, body, &format!("crash-{n}"));
                     if let Ok(response) = response
                         && response.status().as_u16() == 202
                     {
@@ -269,17 +281,14 @@ fn sigterm_stops_gracefully_and_keeps_what_was_acknowledged() {
     );
     let body = commit_status_payload("FAILED");
     let secret = endpoint["secret"].as_str().unwrap();
-    let response = client
-        .post(endpoint["url"].as_str().unwrap())
-        .header("X-Event-Key", "repo:commit_status_updated")
-        .header("X-Request-UUID", "stop-1")
-        .header(
-            "X-Hub-Signature",
-            hookgate::verify::sign_hub_sha256(secret, body.as_bytes()),
-        )
-        .body(body.clone())
-        .send()
-        .unwrap();
+    let response = post_status(
+        &client,
+        endpoint["url"].as_str().unwrap(),
+        secret,
+        &body,
+        "stop-1",
+    )
+    .unwrap();
     assert_eq!(response.status().as_u16(), 202);
     let id = response.json::<Value>().unwrap()["id"]
         .as_str()

@@ -1,10 +1,11 @@
 //! Alerts: list, show, acknowledge and close by hand.
 
-use super::{Paging, not_found, parse_id, store_failed};
+use super::{Paging, not_found, parse_filter, store_failed};
 use crate::alerts::{self, AlertActionError};
 use crate::http::error_response;
-use crate::http::ingest::format_inbound_id;
-use crate::pipeline::format_alert_id;
+use crate::ids::format_alert_id;
+use crate::ids::format_inbound_id;
+use crate::ids::parse_id;
 use crate::server::AppState;
 use crate::store::{AlertRecord, AlertState, StoreError, now_ms};
 use actix_web::http::StatusCode;
@@ -56,17 +57,12 @@ pub fn view(record: &AlertRecord) -> Value {
 }
 
 async fn list(state: web::Data<AppState>, query: web::Query<AlertQuery>) -> HttpResponse {
-    let alert_state = match query.state.as_deref() {
-        None => None,
-        Some(text) => match serde_json::from_value::<AlertState>(json!(text)) {
-            Ok(value) => Some(value),
-            Err(_) => {
-                return error_response(
-                    StatusCode::BAD_REQUEST,
-                    "state must be open, acknowledged or closed",
-                );
-            }
-        },
+    let alert_state = match parse_filter::<AlertState>(
+        query.state.as_deref(),
+        "state must be open, acknowledged or closed",
+    ) {
+        Ok(value) => value,
+        Err(response) => return response,
     };
     match state.store.list_alerts(
         alert_state,

@@ -1,9 +1,10 @@
 //! Deliveries with their attempts; retry by hand.
 
-use super::{Paging, not_found, parse_id, store_failed};
+use super::{Paging, not_found, parse_filter, store_failed};
 use crate::http::error_response;
-use crate::http::ingest::format_inbound_id;
-use crate::pipeline::format_delivery_id;
+use crate::ids::format_delivery_id;
+use crate::ids::format_inbound_id;
+use crate::ids::parse_id;
 use crate::server::AppState;
 use crate::store::{DeliveryRecord, DeliveryStatus, now_ms};
 use actix_web::http::StatusCode;
@@ -44,17 +45,12 @@ pub fn view(record: &DeliveryRecord) -> Value {
 }
 
 async fn list(state: web::Data<AppState>, query: web::Query<DeliveryQuery>) -> HttpResponse {
-    let status = match query.status.as_deref() {
-        None => None,
-        Some(text) => match serde_json::from_value::<DeliveryStatus>(json!(text)) {
-            Ok(value) => Some(value),
-            Err(_) => {
-                return error_response(
-                    StatusCode::BAD_REQUEST,
-                    "status must be pending, delivered, retrying or failed",
-                );
-            }
-        },
+    let status = match parse_filter::<DeliveryStatus>(
+        query.status.as_deref(),
+        "status must be pending, delivered, retrying or failed",
+    ) {
+        Ok(value) => value,
+        Err(response) => return response,
     };
     match state.store.list_deliveries(
         status,

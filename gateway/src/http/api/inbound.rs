@@ -1,8 +1,9 @@
 //! The inbound log: list with filters, one record with headers and body, replay.
 
-use super::{Paging, not_found, parse_id, store_failed};
+use super::{Paging, not_found, parse_filter, store_failed};
 use crate::http::error_response;
-use crate::http::ingest::format_inbound_id;
+use crate::ids::format_inbound_id;
+use crate::ids::parse_id;
 use crate::server::AppState;
 use crate::store::{InboundFilter, InboundRecord, InboundStatus};
 use actix_web::http::StatusCode;
@@ -67,17 +68,12 @@ pub fn view(record: &InboundRecord, full: bool) -> Value {
 }
 
 async fn list(state: web::Data<AppState>, query: web::Query<InboundQuery>) -> HttpResponse {
-    let status = match query.status.as_deref() {
-        None => None,
-        Some(text) => match serde_json::from_value::<InboundStatus>(json!(text)) {
-            Ok(status) => Some(status),
-            Err(_) => {
-                return error_response(
-                    StatusCode::BAD_REQUEST,
-                    "status must be one of rejected, filtered, duplicate, pending, processed, failed",
-                );
-            }
-        },
+    let status = match parse_filter::<InboundStatus>(
+        query.status.as_deref(),
+        "status must be one of rejected, filtered, duplicate, pending, processed, failed",
+    ) {
+        Ok(value) => value,
+        Err(response) => return response,
     };
     let filter = InboundFilter {
         endpoint: query.endpoint.clone(),

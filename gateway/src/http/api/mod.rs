@@ -96,15 +96,6 @@ impl Paging {
     }
 }
 
-/// Parses `prefix_<n>` ids (`in_12`, `al_3`, `dl_7`); a bare number is accepted too.
-fn parse_id(prefix: &str, text: &str) -> Option<u64> {
-    text.strip_prefix(prefix)
-        .and_then(|rest| rest.strip_prefix('_'))
-        .unwrap_or(text)
-        .parse()
-        .ok()
-}
-
 /// `n` random bytes, hex.
 pub fn random_hex(bytes: usize) -> String {
     let mut buffer = vec![0u8; bytes];
@@ -117,6 +108,20 @@ pub fn random_id() -> String {
     let mut buffer = [0u8; 18];
     rand::rng().fill_bytes(&mut buffer);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buffer)
+}
+
+/// Parses an enum-valued query filter (`?status=`, `?state=`) by its serde name; a 400 with
+/// `expected` when it is not one of them.
+#[allow(clippy::result_large_err)]
+fn parse_filter<T: serde::de::DeserializeOwned>(
+    text: Option<&str>,
+    expected: &str,
+) -> Result<Option<T>, HttpResponse> {
+    text.map(|text| {
+        serde_json::from_value(serde_json::Value::String(text.to_string()))
+            .map_err(|_| error_response(StatusCode::BAD_REQUEST, expected))
+    })
+    .transpose()
 }
 
 fn not_found(what: &str) -> HttpResponse {
