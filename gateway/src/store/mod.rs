@@ -93,7 +93,6 @@ impl Store {
         let result = {
             let mut tables = StoreTxn {
                 inbound: txn.open_table(tables::INBOUND)?,
-                by_request: txn.open_table(tables::INBOUND_BY_REQUEST)?,
                 queue: txn.open_table(tables::PROCESSING_QUEUE)?,
                 alerts: txn.open_table(tables::ALERTS)?,
                 open_alerts: txn.open_table(tables::OPEN_ALERTS)?,
@@ -111,7 +110,6 @@ impl Store {
 /// The tables of one write transaction (see [`Store::transaction`]).
 pub struct StoreTxn<'t> {
     inbound: Table<'t, u64, &'static [u8]>,
-    by_request: Table<'t, &'static str, u64>,
     queue: Table<'t, u64, ()>,
     alerts: Table<'t, u64, &'static [u8]>,
     open_alerts: Table<'t, &'static str, u64>,
@@ -122,10 +120,18 @@ pub struct StoreTxn<'t> {
 
 impl StoreTxn<'_> {
     fn next_sequence(&mut self, counter: &str) -> Result<u64, StoreError> {
-        let next = self.counters.get(counter)?.map_or(1, |value| value.value());
-        self.counters.insert(counter, next + 1)?;
-        Ok(next)
+        take_sequence(&mut self.counters, counter)
     }
+}
+
+/// Takes the next value of a named counter.
+fn take_sequence(
+    counters: &mut Table<'_, &'static str, u64>,
+    counter: &str,
+) -> Result<u64, StoreError> {
+    let next = counters.get(counter)?.map_or(1, |value| value.value());
+    counters.insert(counter, next + 1)?;
+    Ok(next)
 }
 
 fn encode<T: Serialize>(record: &T) -> Vec<u8> {
