@@ -24,6 +24,8 @@ pub struct GatewayConfig {
     pub delivery: DeliveryConfig,
     /// `[retention]`.
     pub retention: RetentionConfig,
+    /// `[http]`.
+    pub http: HttpConfig,
 }
 
 impl Default for GatewayConfig {
@@ -36,6 +38,7 @@ impl Default for GatewayConfig {
             plugins: PluginsConfig::default(),
             delivery: DeliveryConfig::default(),
             retention: RetentionConfig::default(),
+            http: HttpConfig::default(),
         }
     }
 }
@@ -132,6 +135,7 @@ impl GatewayConfig {
             allow_private_destinations: self.delivery.allow_private_destinations,
             retention: Duration::from_secs(self.retention.days * 86_400),
             retention_max_records: self.retention.max_records,
+            abuse: self.abuse_limits()?,
         })
     }
 }
@@ -161,6 +165,8 @@ pub struct ValidatedConfig {
     pub retention: Duration,
     /// Inbound log size limit.
     pub retention_max_records: u64,
+    /// Rate limits, the rejected-record cap and connection limits.
+    pub abuse: AbuseLimits,
 }
 
 /// `[ingest]`.
@@ -171,6 +177,12 @@ pub struct IngestConfig {
     pub max_body_bytes: usize,
     /// Pending records before ingest answers 503.
     pub max_backlog: u64,
+    /// Requests per second per endpoint (token bucket); 0 = no limit.
+    pub rate_limit_per_second: u32,
+    /// Requests an endpoint may take at once above the rate.
+    pub rate_limit_burst: u32,
+    /// Rejected-request records one client address may create per minute.
+    pub rejected_records_per_minute: u32,
 }
 
 impl Default for IngestConfig {
@@ -178,6 +190,9 @@ impl Default for IngestConfig {
         Self {
             max_body_bytes: 1024 * 1024,
             max_backlog: 100_000,
+            rate_limit_per_second: 0,
+            rate_limit_burst: 20,
+            rejected_records_per_minute: 60,
         }
     }
 }
@@ -222,6 +237,111 @@ impl Default for RetentionConfig {
             days: 30,
             max_records: 1_000_000,
         }
+    }
+}
+
+/// `[http]`: connection limits and read deadlines against slow or numerous clients.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Open connections served at once; more wait in the listen backlog.
+    pub max_connections: usize,
+    /// Seconds a new connection has to send its request headers (else 408).
+    pub header_timeout_secs: u64,
+    /// Seconds a webhook has to send its whole body (else 408).
+    pub body_timeout_secs: u64,
+    /// Seconds an idle keep-alive connection stays open.
+    pub keep_alive_secs: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            max_connections: 1024,
+            header_timeout_secs: 5,
+            body_timeout_secs: 30,
+            keep_alive_secs: 5,
+        }
+    }
+}
+
+/// A token bucket: `per_second` requests a second on average, `burst` at once; `per_second = 0`
+/// means no limit. Also an endpoint's optional `rate_limit`, overriding `[ingest]`'s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    /// Average requests per second.
+    pub per_second: u32,
+    /// Requests allowed at once.
+    pub burst: u32,
+}
+
+impl RateLimit {
+    /// Checks the values; `key` names them in the error.
+    pub fn check(self, key: &str) -> Result<Self, ConfigError> {
+        if self.per_second > 0 && self.burst == 0 {
+            return Err(ConfigError::invalid(
+                key,
+                "burst must be at least 1 when a rate is set",
+            ));
+        }
+        Ok(self)
+    }
+}
+
+/// Validated limits against abusive clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AbuseLimits {
+    /// The default per-endpoint rate limit.
+    pub rate_limit: RateLimit,
+    /// Rejected-request records per client address per minute.
+    pub rejected_records_per_minute: u32,
+    /// Connections served at once, in all.
+    pub max_connections: usize,
+    /// Deadline for a new connection's request headers.
+    pub header_timeout: Duration,
+    /// Deadline for a webhook's body.
+    pub body_timeout: Duration,
+    /// Idle keep-alive time.
+    pub keep_alive: Duration,
+}
+
+impl GatewayConfig {
+    fn abuse_limits(&self) -> Result<AbuseLimits, ConfigError> {
+        let rate_limit = RateLimit {
+            per_second: self.ingest.rate_limit_per_second,
+            burst: self.ingest.rate_limit_burst,
+        }
+        .check("ingest.rate_limit_burst")?;
+        if self.ingest.rejected_records_per_minute == 0 {
+            return Err(ConfigError::invalid(
+                "ingest.rejected_records_per_minute",
+                "must be at least 1",
+            ));
+        }
+        if self.http.max_connections == 0 {
+            return Err(ConfigError::invalid(
+                "http.max_connections",
+                "must be at least 1",
+            ));
+        }
+        for (key, secs) in [
+            ("http.header_timeout_secs", self.http.header_timeout_secs),
+            ("http.body_timeout_secs", self.http.body_timeout_secs),
+            ("http.keep_alive_secs", self.http.keep_alive_secs),
+        ] {
+            if !(1..=3600).contains(&secs) {
+                return Err(ConfigError::invalid(key, "must be between 1 and 3600"));
+            }
+        }
+        Ok(AbuseLimits {
+            rate_limit,
+            rejected_records_per_minute: self.ingest.rejected_records_per_minute,
+            max_connections: self.http.max_connections,
+            header_timeout: Duration::from_secs(self.http.header_timeout_secs),
+            body_timeout: Duration::from_secs(self.http.body_timeout_secs),
+            keep_alive: Duration::from_secs(self.http.keep_alive_secs),
+        })
     }
 }
 

@@ -5,6 +5,7 @@ use crate::builtin::BUILTIN_PLUGINS;
 use crate::committer::InboundCommitter;
 use crate::config::ValidatedConfig;
 use crate::http;
+use crate::http::abuse::AbuseGuards;
 use crate::runtime::{PluginEngine, PluginRegistry};
 use crate::store::{Store, now_ms};
 use actix_web::{App, HttpServer, web};
@@ -37,6 +38,8 @@ pub struct AppState {
     pub delivery_wake: Notify,
     /// Counters for `/metrics`.
     pub metrics: Metrics,
+    /// Rate limits and the rejected-record cap of the ingest path.
+    pub abuse: AbuseGuards,
 }
 
 /// Prometheus counters.
@@ -183,6 +186,7 @@ pub async fn run(
         pipeline_wake: Notify::new(),
         delivery_wake: Notify::new(),
         metrics: Metrics::default(),
+        abuse: AbuseGuards::new(&config.abuse),
         config,
     });
 
@@ -191,16 +195,31 @@ pub async fn run(
         tokio::spawn(crate::pipeline::run(state.clone())),
         tokio::spawn(crate::delivery::run(state.clone(), client)),
         tokio::spawn(retention(state.clone())),
+        tokio::spawn({
+            let state = state.clone();
+            async move {
+                let per_minute = state.config.abuse.rejected_records_per_minute;
+                http::abuse::report_suppressed_records(&state.abuse, per_minute).await
+            }
+        }),
     ];
 
     let data = web::Data::from(state.clone());
     let max_body = state.config.max_body_bytes;
+    let limits = state.config.abuse;
+    // actix counts connections per worker; the configured bound is for the whole server.
+    let http_workers = std::thread::available_parallelism().map_or(1, usize::from);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
             .app_data(web::PayloadConfig::new(max_body + 1))
             .configure(http::routes)
     })
+    .workers(http_workers)
+    .max_connections(limits.max_connections.div_ceil(http_workers))
+    .client_request_timeout(limits.header_timeout)
+    .client_disconnect_timeout(Duration::from_secs(1))
+    .keep_alive(limits.keep_alive)
     .shutdown_timeout(10)
     .listen(listener)?
     .run();

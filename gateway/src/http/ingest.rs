@@ -10,6 +10,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 use serde_json::json;
+use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 
 /// Body bytes kept on rejected records.
@@ -92,17 +93,50 @@ pub async fn ingest(
         duplicate_of: None,
     };
 
+    // Rejections are recorded per client address, up to the per-minute cap.
+    let peer = request.peer_addr().map(|address| address.ip());
+    let reject = async |record, status, reason: &str, body: &[u8]| {
+        store_rejection(&state, peer, record, status, reason, body).await
+    };
     if !endpoint.enabled {
-        return reject(&state, record, StatusCode::GONE, "endpoint disabled", &[]).await;
+        return reject(record, StatusCode::GONE, "endpoint disabled", &[]).await;
+    }
+    let rate_limit = endpoint
+        .rate_limit
+        .unwrap_or(state.config.abuse.rate_limit);
+    if let Err(wait) = state.abuse.rate.check(&endpoint.id, rate_limit) {
+        let reason = format!(
+            "rate limit of {} requests per second (burst {}) exceeded",
+            rate_limit.per_second, rate_limit.burst
+        );
+        let mut response = reject(record, StatusCode::TOO_MANY_REQUESTS, &reason, &[]).await;
+        let retry_after = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        response.headers_mut().insert(
+            actix_web::http::header::RETRY_AFTER,
+            retry_after.into(),
+        );
+        return response;
     }
 
-    // Read the body, refusing it as soon as it passes the limit.
+    // Read the body before its deadline, refusing it as soon as it passes the limit.
     let limit = state.config.max_body_bytes;
+    let body_timeout = state.config.abuse.body_timeout;
+    let deadline = tokio::time::Instant::now() + body_timeout;
     let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
+    loop {
+        let chunk = match tokio::time::timeout_at(deadline, payload.next()).await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            Err(_) => {
+                let reason = format!(
+                    "body not received within {} s",
+                    body_timeout.as_secs()
+                );
+                return reject(record, StatusCode::REQUEST_TIMEOUT, &reason, &body).await;
+            }
+        };
         let Ok(chunk) = chunk else {
             return reject(
-                &state,
                 record,
                 StatusCode::BAD_REQUEST,
                 "body could not be read",
@@ -112,7 +146,6 @@ pub async fn ingest(
         };
         if body.len() + chunk.len() > limit {
             return reject(
-                &state,
                 record,
                 StatusCode::PAYLOAD_TOO_LARGE,
                 &format!("body over {limit} bytes"),
@@ -125,7 +158,6 @@ pub async fn ingest(
 
     let Some(description) = description else {
         return reject(
-            &state,
             record,
             StatusCode::SERVICE_UNAVAILABLE,
             &format!("provider plugin {:?} is not loaded", endpoint.provider),
@@ -143,17 +175,16 @@ pub async fn ingest(
                 SignatureError::Mismatch => "signature mismatch",
                 SignatureError::Stale => "signature timestamp outside the tolerance",
             };
-            return reject(&state, record, StatusCode::UNAUTHORIZED, reason, &body).await;
+            return reject(record, StatusCode::UNAUTHORIZED, reason, &body).await;
         }
     }
 
     let Some(event_key) = event_key else {
         let reason = format!("{} header missing", description.event_header);
-        return reject(&state, record, StatusCode::BAD_REQUEST, &reason, &body).await;
+        return reject(record, StatusCode::BAD_REQUEST, &reason, &body).await;
     };
     let Ok(text) = std::str::from_utf8(&body) else {
         return reject(
-            &state,
             record,
             StatusCode::BAD_REQUEST,
             "body is not UTF-8",
@@ -163,7 +194,7 @@ pub async fn ingest(
     };
     if let Err(error) = serde_json::from_str::<serde::de::IgnoredAny>(text) {
         let reason = format!("body is not JSON: {error}");
-        return reject(&state, record, StatusCode::BAD_REQUEST, &reason, &body).await;
+        return reject(record, StatusCode::BAD_REQUEST, &reason, &body).await;
     }
 
     let mut record = record;
@@ -223,9 +254,11 @@ fn inbound_id(appended: Appended) -> String {
     }
 }
 
-/// Stores a rejected record (headers and at most the first 4 KiB of the body) and answers.
-async fn reject(
+/// Stores a rejected record (headers and at most the first 4 KiB of the body) and answers;
+/// past the client's per-minute cap, answers without storing (the cap counts it).
+async fn store_rejection(
     state: &AppState,
+    peer: Option<IpAddr>,
     mut record: InboundRecord,
     status: StatusCode,
     reason: &str,
@@ -238,6 +271,9 @@ async fn reject(
         String::from_utf8_lossy(&body[..body.len().min(REJECTED_BODY_BYTES)]).into_owned();
     let endpoint = record.endpoint.clone();
     state.metrics.count_request(&endpoint, status.as_u16());
+    if !state.abuse.rejected_records.admit(peer) {
+        return error_response(status, reason);
+    }
     match state.committer.append(record).await {
         Ok(appended) => {
             HttpResponse::build(status).json(json!({"error": reason, "id": inbound_id(appended)}))

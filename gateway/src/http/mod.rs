@@ -1,6 +1,7 @@
 //! The HTTP surface: `/hooks/{id}` (ingest), `/api/v1` (admin, bearer token), health and
 //! metrics. Errors are JSON `{"error": ...}`; a 500 never carries internals.
 
+pub mod abuse;
 pub mod api;
 pub mod ingest;
 
@@ -27,7 +28,12 @@ async fn healthz() -> HttpResponse {
 }
 
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let database = state.store.is_healthy();
+    // After a failed write this commits a probe as large as the largest accepted body.
+    let store = state.store.clone();
+    let probe_bytes = state.config.max_body_bytes;
+    let database = web::block(move || store.is_healthy(probe_bytes))
+        .await
+        .unwrap_or(false);
     let plugins = state.registry.snapshot().plugins().count();
     if database && plugins > 0 {
         HttpResponse::Ok().json(json!({"status": "ready", "plugins": plugins}))
@@ -41,7 +47,7 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let depth = state.backlog.load(std::sync::atomic::Ordering::Relaxed);
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render(depth))
+        .body(state.metrics.render(depth) + &state.abuse.render_metrics())
 }
 
 /// A JSON error answer.

@@ -2,7 +2,7 @@
 
 use super::{Page, Store, StoreError, StoreTxn, decode, encode, newest_first, scoped_key, tables};
 use crate::runtime::Alert;
-use redb::{ReadableDatabase, ReadableTable};
+use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
 /// Alert state.
@@ -49,7 +49,7 @@ pub struct AlertRecord {
 impl Store {
     /// One alert.
     pub fn alert(&self, id: u64) -> Result<Option<AlertRecord>, StoreError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.read()?;
         let table = txn.open_table(tables::ALERTS)?;
         let Some(bytes) = table.get(id)? else {
             return Ok(None);
@@ -65,7 +65,7 @@ impl Store {
         before: Option<u64>,
         limit: usize,
     ) -> Result<Page<AlertRecord>, StoreError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.read()?;
         let table = txn.open_table(tables::ALERTS)?;
         newest_first(&table, "alert", before, limit, |record: &AlertRecord| {
             state.is_none_or(|s| s == record.state) && endpoint.is_none_or(|e| e == record.endpoint)

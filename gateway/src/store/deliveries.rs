@@ -3,7 +3,7 @@
 
 use super::{Page, Store, StoreError, StoreTxn, decode, encode, newest_first, tables};
 use crate::runtime::OutboundRequest;
-use redb::{ReadableDatabase, ReadableTable};
+use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
 /// Delivery status.
@@ -65,7 +65,7 @@ pub struct DeliveryRecord {
 impl Store {
     /// One delivery.
     pub fn delivery(&self, id: u64) -> Result<Option<DeliveryRecord>, StoreError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.read()?;
         let table = txn.open_table(tables::DELIVERIES)?;
         let Some(bytes) = table.get(id)? else {
             return Ok(None);
@@ -79,7 +79,7 @@ impl Store {
         now_ms: u64,
         limit: usize,
     ) -> Result<Vec<DeliveryRecord>, StoreError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.read()?;
         let due = txn.open_table(tables::DUE_DELIVERIES)?;
         let deliveries = txn.open_table(tables::DELIVERIES)?;
         let mut records = Vec::new();
@@ -95,7 +95,7 @@ impl Store {
 
     /// When the soonest delivery is due, if any is.
     pub fn next_due_at(&self) -> Result<Option<u64>, StoreError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.read()?;
         let due = txn.open_table(tables::DUE_DELIVERIES)?;
         Ok(due.first()?.map(|(key, _)| key.value().0))
     }
@@ -108,7 +108,7 @@ impl Store {
         before: Option<u64>,
         limit: usize,
     ) -> Result<Page<DeliveryRecord>, StoreError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.read()?;
         let table = txn.open_table(tables::DELIVERIES)?;
         newest_first(
             &table,

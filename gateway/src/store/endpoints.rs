@@ -1,7 +1,8 @@
 //! Endpoints: one inbound integration each.
 
 use super::{Store, StoreError, decode, encode, tables};
-use redb::{ReadableDatabase, ReadableTable};
+use crate::config::RateLimit;
+use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -94,6 +95,9 @@ pub struct EndpointRecord {
     pub destinations: Vec<Destination>,
     /// Creation time, ms.
     pub created_at: u64,
+    /// This endpoint's rate limit; `[ingest]`'s when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimit>,
 }
 
 impl Store {
@@ -102,13 +106,13 @@ impl Store {
         let txn = self.write()?;
         txn.open_table(tables::ENDPOINTS)?
             .insert(endpoint.id.as_str(), encode(endpoint).as_slice())?;
-        txn.commit()?;
+        self.commit(txn)?;
         Ok(())
     }
 
     /// The endpoint with this id.
     pub fn endpoint(&self, id: &str) -> Result<Option<EndpointRecord>, StoreError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.read()?;
         let table = txn.open_table(tables::ENDPOINTS)?;
         let Some(bytes) = table.get(id)? else {
             return Ok(None);
@@ -118,7 +122,7 @@ impl Store {
 
     /// Every endpoint, newest first.
     pub fn endpoints(&self) -> Result<Vec<EndpointRecord>, StoreError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.read()?;
         let table = txn.open_table(tables::ENDPOINTS)?;
         let mut endpoints = Vec::new();
         for entry in table.iter()? {

@@ -4,7 +4,7 @@ use super::{
     Page, Store, StoreError, StoreTxn, decode, encode, newest_first, scoped_key, tables,
     take_sequence,
 };
-use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
+use redb::{ReadableTable, ReadableTableMetadata};
 use serde::{Deserialize, Serialize};
 
 /// Where a record is in its life.
@@ -154,13 +154,13 @@ impl Store {
                 results.push(result);
             }
         }
-        txn.commit()?;
+        self.commit(txn)?;
         Ok(results)
     }
 
     /// One record.
     pub fn inbound(&self, id: u64) -> Result<Option<InboundRecord>, StoreError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.read()?;
         let table = txn.open_table(tables::INBOUND)?;
         let Some(bytes) = table.get(id)? else {
             return Ok(None);
@@ -170,7 +170,7 @@ impl Store {
 
     /// The log, newest first, filtered.
     pub fn list_inbound(&self, filter: &InboundFilter) -> Result<Page<InboundRecord>, StoreError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.read()?;
         let table = txn.open_table(tables::INBOUND)?;
         newest_first(
             &table,
@@ -193,7 +193,7 @@ impl Store {
 
     /// Sequences waiting in the processing queue, oldest first.
     pub fn queued_inbound(&self, limit: usize) -> Result<Vec<u64>, StoreError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.read()?;
         let queue = txn.open_table(tables::PROCESSING_QUEUE)?;
         let mut ids = Vec::new();
         for entry in queue.iter()?.take(limit) {
@@ -204,7 +204,7 @@ impl Store {
 
     /// How many records wait for processing.
     pub fn queue_depth(&self) -> Result<u64, StoreError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.read()?;
         Ok(txn.open_table(tables::PROCESSING_QUEUE)?.len()?)
     }
 
@@ -260,7 +260,7 @@ impl Store {
                 removed += 1;
             }
         }
-        txn.commit()?;
+        self.commit(txn)?;
         Ok(removed)
     }
 }

@@ -13,11 +13,17 @@ pub use deliveries::{DeliveryAttempt, DeliveryRecord, DeliveryStatus};
 pub use endpoints::{Destination, EndpointRecord, EventSelection, FormatSpec, PluginRef};
 pub use inbound::{Appended, InboundFilter, InboundRecord, InboundStatus, Outcome};
 
-use redb::{Database, ReadableDatabase, ReadableTable, Table, WriteTransaction};
+use arc_swap::ArcSwapOption;
+use redb::{
+    Database, DatabaseError, ReadTransaction, ReadableDatabase, ReadableTable, StorageError, Table,
+    TransactionError, WriteTransaction,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// A store failure. Handlers answer 503 (or 500) for these and log the detail.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +42,25 @@ impl<E: Into<redb::Error>> From<E> for StoreError {
     }
 }
 
+/// Why the database file cannot be opened, naming it and saying what to do.
+fn open_error(path: &Path, error: DatabaseError) -> StoreError {
+    let file = path.display();
+    StoreError::Database(match error {
+        DatabaseError::DatabaseAlreadyOpen => format!(
+            "{file} is in use by another process (another hookgate on the same data dir?); \
+             stop it, or give this one another --data-dir"
+        ),
+        DatabaseError::UpgradeRequired(version) => format!(
+            "{file} has redb file format version {version}, older than this hookgate reads; \
+             upgrade it with the hookgate version that wrote it, or move it aside to start empty"
+        ),
+        other => format!(
+            "{file} cannot be opened ({other}); if it is corrupt or was written by a newer \
+             hookgate, restore it from a backup or move it aside to start empty"
+        ),
+    })
+}
+
 /// A page of records, newest first, and the cursor for the next page.
 #[derive(Debug, Clone, Serialize)]
 pub struct Page<T> {
@@ -48,13 +73,30 @@ pub struct Page<T> {
 /// The database.
 #[derive(Clone)]
 pub struct Store {
-    db: Arc<Database>,
+    shared: Arc<SharedDatabase>,
 }
 
+/// The open database, and what it takes to reopen it. redb latches a failed write (a full disk,
+/// an I/O error): every later transaction fails with `PreviousIo` until the file is closed and
+/// opened again, which also repairs it back to the last durable commit.
+struct SharedDatabase {
+    path: PathBuf,
+    /// `None` between closing after a failure and a successful reopen.
+    db: ArcSwapOption<Database>,
+    /// The last write failed and no write has succeeded since.
+    failing: AtomicBool,
+    /// When the last reopen was tried: at most one try per [`REOPEN_INTERVAL`].
+    last_reopen: Mutex<Option<Instant>>,
+}
+
+/// How often a closed database is tried again; a reopen repairs the file, which reads all of it.
+const REOPEN_INTERVAL: Duration = Duration::from_secs(1);
+
 impl Store {
-    /// Opens (or creates) the database file and its tables.
+    /// Opens (or creates) the database file and its tables. The error names the file and says
+    /// what to do: another process holds it, it is corrupt, or it is from another redb version.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let db = Database::create(path)?;
+        let db = Database::create(path).map_err(|error| open_error(path, error))?;
         let txn = db.begin_write()?;
         {
             txn.open_table(tables::ENDPOINTS)?;
@@ -66,21 +108,101 @@ impl Store {
             txn.open_table(tables::DELIVERIES)?;
             txn.open_table(tables::DUE_DELIVERIES)?;
             txn.open_table(tables::COUNTERS)?;
+            txn.open_table(tables::STORAGE_PROBE)?;
         }
         txn.commit()?;
-        Ok(Self { db: Arc::new(db) })
+        Ok(Self {
+            shared: Arc::new(SharedDatabase {
+                path: path.to_path_buf(),
+                db: ArcSwapOption::from_pointee(db),
+                failing: AtomicBool::new(false),
+                last_reopen: Mutex::new(None),
+            }),
+        })
     }
 
-    /// Whether the database answers a read.
-    pub fn is_healthy(&self) -> bool {
-        self.db
-            .begin_read()
-            .map(|txn| txn.open_table(tables::COUNTERS).is_ok())
-            .unwrap_or(false)
+    /// Whether the database takes writes. While the last write failed, this tries one of
+    /// `probe_bytes` (a value that needs new space, kept until the next probe replaces it), so
+    /// readiness comes back once the disk does, even with no traffic.
+    pub fn is_healthy(&self, probe_bytes: usize) -> bool {
+        if !self.shared.failing.load(Ordering::Acquire) {
+            return self.shared.db.load().is_some();
+        }
+        let probe = vec![0u8; probe_bytes];
+        self.write()
+            .and_then(|txn| {
+                txn.open_table(tables::STORAGE_PROBE)?
+                    .insert(0, probe.as_slice())?;
+                self.commit(txn)
+            })
+            .is_ok()
+    }
+
+    /// The open database, reopening it after a failure (at most once per second).
+    fn database(&self) -> Result<Arc<Database>, StoreError> {
+        if let Some(db) = self.shared.db.load_full() {
+            return Ok(db);
+        }
+        let mut last_reopen = self
+            .shared
+            .last_reopen
+            .lock()
+            .map_err(|_| StoreError::Database("the database lock is poisoned".into()))?;
+        if let Some(db) = self.shared.db.load_full() {
+            return Ok(db);
+        }
+        if last_reopen.is_some_and(|at| at.elapsed() < REOPEN_INTERVAL) {
+            return Err(StoreError::Database(
+                "the database is closed after a write failure; reopening".into(),
+            ));
+        }
+        *last_reopen = Some(Instant::now());
+        // Fails with "already open" while a transaction of the old handle is still alive; the
+        // next try succeeds once it has ended.
+        let db = Arc::new(Database::create(&self.shared.path).map_err(|error| {
+            self.shared.failing.store(true, Ordering::Release);
+            StoreError::Database(format!("reopening after a write failure: {error}"))
+        })?);
+        tracing::warn!(file = %self.shared.path.display(), "database reopened after a write failure");
+        self.shared.db.store(Some(db.clone()));
+        Ok(db)
+    }
+
+    /// Drops this handle's database after a failed write, so the next use reopens it.
+    fn close_after_failure(&self, error: &dyn std::fmt::Display) {
+        self.shared.failing.store(true, Ordering::Release);
+        if self.shared.db.swap(None).is_some() {
+            tracing::error!(%error, file = %self.shared.path.display(), "database write failed; closing it to reopen");
+        }
+    }
+
+    fn read(&self) -> Result<ReadTransaction, StoreError> {
+        Ok(self.database()?.begin_read()?)
     }
 
     fn write(&self) -> Result<WriteTransaction, StoreError> {
-        Ok(self.db.begin_write()?)
+        match self.database()?.begin_write() {
+            Ok(txn) => Ok(txn),
+            Err(error @ TransactionError::Storage(StorageError::PreviousIo)) => {
+                self.close_after_failure(&error);
+                Ok(self.database()?.begin_write()?)
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Commits durably; a failure closes the database so the next transaction reopens it.
+    fn commit(&self, txn: WriteTransaction) -> Result<(), StoreError> {
+        match txn.commit() {
+            Ok(()) => {
+                self.shared.failing.store(false, Ordering::Release);
+                Ok(())
+            }
+            Err(error) => {
+                self.close_after_failure(&error);
+                Err(error.into())
+            }
+        }
     }
 
     /// Runs `work` in one write transaction, committed durably when it returns `Ok`: what it
@@ -102,7 +224,7 @@ impl Store {
             };
             work(&mut tables)?
         };
-        txn.commit()?;
+        self.commit(txn)?;
         Ok(result)
     }
 }

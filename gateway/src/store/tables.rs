@@ -22,3 +22,5 @@ pub const DELIVERIES: TableDefinition<u64, &[u8]> = TableDefinition::new("delive
 pub const DUE_DELIVERIES: TableDefinition<(u64, u64), ()> = TableDefinition::new("due_deliveries");
 /// Named counters: the next sequence of each record kind.
 pub const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
+/// One scratch row, rewritten to check that the disk takes writes again after a failure.
+pub const STORAGE_PROBE: TableDefinition<u64, &[u8]> = TableDefinition::new("storage_probe");

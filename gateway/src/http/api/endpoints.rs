@@ -2,6 +2,7 @@
 //! the dry run.
 
 use super::{not_found, random_hex, random_id, store_failed};
+use crate::config::RateLimit;
 use crate::http::error_response;
 use crate::pipeline;
 use crate::runtime::{PluginEvent, PluginKind, PluginSet};
@@ -45,6 +46,8 @@ struct EndpointInput {
     destinations: Vec<Destination>,
     #[serde(default)]
     enabled: Option<bool>,
+    #[serde(default)]
+    rate_limit: Option<RateLimit>,
 }
 
 fn default_provider() -> String {
@@ -105,6 +108,11 @@ fn validate(
             list.clone()
         }
     };
+    if let Some(limit) = input.rate_limit {
+        limit
+            .check("rate_limit")
+            .map_err(|error| invalid(error.to_string()))?;
+    }
     if let Some(alerts) = &input.alerts {
         plugins
             .get_kind(&alerts.plugin, PluginKind::AlertMapper)
@@ -183,6 +191,7 @@ fn view(state: &AppState, endpoint: &EndpointRecord) -> Value {
         "format": endpoint.format,
         "destinations": destinations,
         "created_at": endpoint.created_at,
+        "rate_limit": endpoint.rate_limit,
     })
 }
 
@@ -209,6 +218,7 @@ async fn create(state: web::Data<AppState>, body: web::Json<Value>) -> HttpRespo
         format: input.format,
         destinations: input.destinations,
         created_at: now_ms(),
+        rate_limit: input.rate_limit,
     };
     if let Err(error) = state.store.save_endpoint(&endpoint) {
         return store_failed(error);
@@ -264,6 +274,7 @@ async fn change(
     merged.insert("format".into(), json!(current.format));
     merged.insert("destinations".into(), json!(current.destinations));
     merged.insert("enabled".into(), json!(current.enabled));
+    merged.insert("rate_limit".into(), json!(current.rate_limit));
     merged.extend(patch);
     let input: EndpointInput = match serde_json::from_value(Value::Object(merged)) {
         Ok(input) => input,
@@ -296,6 +307,7 @@ async fn change(
         alerts: input.alerts,
         format: input.format,
         destinations,
+        rate_limit: input.rate_limit,
         ..current
     };
     match state.store.save_endpoint(&endpoint) {
