@@ -136,7 +136,9 @@ impl RejectedRecordCap {
     pub fn roll_minute(&self) -> SuppressedSummary {
         let mut clients = 0;
         for shard in &self.counts.shards {
-            let mut counts = shard.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut counts = shard
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             clients += counts
                 .values()
                 .filter(|count| **count > self.per_minute)
@@ -221,7 +223,10 @@ mod tests {
             assert_eq!(limiter.check("ep_a", limit), Ok(()));
         }
         let wait = limiter.check("ep_a", limit).unwrap_err();
-        assert!(wait > Duration::ZERO && wait <= Duration::from_secs(1), "{wait:?}");
+        assert!(
+            wait > Duration::ZERO && wait <= Duration::from_secs(1),
+            "{wait:?}"
+        );
         // Another endpoint has its own bucket; no limit means no bucket at all.
         assert_eq!(limiter.check("ep_b", limit), Ok(()));
         let unlimited = RateLimit {

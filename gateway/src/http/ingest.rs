@@ -101,9 +101,7 @@ pub async fn ingest(
     if !endpoint.enabled {
         return reject(record, StatusCode::GONE, "endpoint disabled", &[]).await;
     }
-    let rate_limit = endpoint
-        .rate_limit
-        .unwrap_or(state.config.abuse.rate_limit);
+    let rate_limit = endpoint.rate_limit.unwrap_or(state.config.abuse.rate_limit);
     if let Err(wait) = state.abuse.rate.check(&endpoint.id, rate_limit) {
         let reason = format!(
             "rate limit of {} requests per second (burst {}) exceeded",
@@ -111,10 +109,9 @@ pub async fn ingest(
         );
         let mut response = reject(record, StatusCode::TOO_MANY_REQUESTS, &reason, &[]).await;
         let retry_after = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        response.headers_mut().insert(
-            actix_web::http::header::RETRY_AFTER,
-            retry_after.into(),
-        );
+        response
+            .headers_mut()
+            .insert(actix_web::http::header::RETRY_AFTER, retry_after.into());
         return response;
     }
 
@@ -128,10 +125,7 @@ pub async fn ingest(
             Ok(Some(chunk)) => chunk,
             Ok(None) => break,
             Err(_) => {
-                let reason = format!(
-                    "body not received within {} s",
-                    body_timeout.as_secs()
-                );
+                let reason = format!("body not received within {} s", body_timeout.as_secs());
                 return reject(record, StatusCode::REQUEST_TIMEOUT, &reason, &body).await;
             }
         };
@@ -184,13 +178,7 @@ pub async fn ingest(
         return reject(record, StatusCode::BAD_REQUEST, &reason, &body).await;
     };
     let Ok(text) = std::str::from_utf8(&body) else {
-        return reject(
-            record,
-            StatusCode::BAD_REQUEST,
-            "body is not UTF-8",
-            &body,
-        )
-        .await;
+        return reject(record, StatusCode::BAD_REQUEST, "body is not UTF-8", &body).await;
     };
     if let Err(error) = serde_json::from_str::<serde::de::IgnoredAny>(text) {
         let reason = format!("body is not JSON: {error}");

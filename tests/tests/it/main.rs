@@ -1,8 +1,10 @@
 //! hookgate's end-to-end tests: one binary, a module per area.
 
+mod abuse;
 mod builtins;
 mod cli;
 mod crash;
 mod faults;
 mod gateway;
 mod hot_reload;
+mod storage_faults;

@@ -111,7 +111,7 @@ fn validate(
     if let Some(limit) = input.rate_limit {
         limit
             .check("rate_limit")
-            .map_err(|error| invalid(error.to_string()))?;
+            .map_err(|error| invalid(format!("rate_limit: {}", error.reason)))?;
     }
     if let Some(alerts) = &input.alerts {
         plugins

@@ -1,0 +1,355 @@
+//! Storage faults, with the real binary as a child process: a full filesystem (a small tmpfs
+//! mounted for the test, then filled) makes ingest answer 503 and never 202 for a record it
+//! could not store, and ingest recovers when space comes back; a corrupt database file, one from
+//! a newer redb file format, or one another gateway holds stops start-up with a message naming
+//! the file.
+
+use hookgate_tests::commit_status_payload;
+use hookgate_tests::gateway::{ADMIN_TOKEN, wait_for};
+use serde_json::{Value, json};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// A tmpfs of `size` mounted on a temporary folder for the life of the value.
+struct Tmpfs {
+    dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    fn mount(size: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .expect("running mount");
+        assert!(
+            status.success(),
+            "this test fills a small tmpfs to make the disk refuse writes; mounting one needs \
+             root (CAP_SYS_ADMIN)"
+        );
+        Self { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+/// The real binary serving `data_dir` on a free port, its log in `log`.
+struct ChildGateway {
+    child: Child,
+    base: String,
+}
+
+impl ChildGateway {
+    fn start(data_dir: &Path, log: &Path) -> Self {
+        let port = free_port();
+        let child = serve_command(data_dir, port, log)
+            .spawn()
+            .expect("starting hookgate");
+        let gateway = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        wait_for("hookgate to be ready", Duration::from_secs(120), || {
+            gateway.ready() == Some(200)
+        });
+        gateway
+    }
+
+    fn ready(&self) -> Option<u16> {
+        client()
+            .get(format!("{}/readyz", self.base))
+            .send()
+            .ok()
+            .map(|response| response.status().as_u16())
+    }
+
+    fn api(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = client()
+            .request(
+                method.parse().unwrap(),
+                format!("{}/api/v1{path}", self.base),
+            )
+            .bearer_auth(ADMIN_TOKEN);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().expect("API request");
+        (
+            response.status().as_u16(),
+            response.json().unwrap_or(Value::Null),
+        )
+    }
+}
+
+impl Drop for ChildGateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn serve_command(data_dir: &Path, port: u16, log: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hookgate-e2e"));
+    command
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("HOOKGATE_ADMIN_TOKEN", ADMIN_TOKEN)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap());
+    command
+}
+
+/// Runs `hookgate serve` on `data_dir`, expecting it to stop by itself; returns its exit status
+/// and what it wrote to stderr.
+fn serve_until_exit(data_dir: &Path) -> (ExitStatus, String) {
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("stderr");
+    let mut child = serve_command(data_dir, free_port(), &log)
+        .spawn()
+        .expect("starting hookgate");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!(
+                "hookgate did not stop: {}",
+                std::fs::read_to_string(&log).unwrap()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    (status, std::fs::read_to_string(&log).unwrap())
+}
+
+/// Posts a signed commit status padded to about `size` bytes; returns the status, the JSON
+/// answer and the `Retry-After` header.
+fn post_padded(url: &str, secret: &str, n: usize, size: usize) -> (u16, Value, Option<String>) {
+    let mut payload: Value = serde_json::from_str(&commit_status_payload("FAILED")).unwrap();
+    payload["padding"] = json!("x".repeat(size));
+    let body = payload.to_string();
+    let response = client()
+        .post(url)
+        .header("X-Event-Key", "repo:commit_status_updated")
+        .header("X-Request-UUID", format!("00000000-0000-4000-8000-{n:012}"))
+        .header(
+            "X-Hub-Signature",
+            hookgate::verify::sign_hub_sha256(secret, body.as_bytes()),
+        )
+        .body(body)
+        .send()
+        .expect("posting");
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .map(|value| value.to_str().unwrap().to_string());
+    (
+        response.status().as_u16(),
+        response.json().unwrap_or(Value::Null),
+        retry_after,
+    )
+}
+
+/// Writes a file until the filesystem refuses more; returns its path.
+fn fill(dir: &Path) -> PathBuf {
+    let path = dir.join("filler");
+    let mut file = std::fs::File::create(&path).unwrap();
+    for chunk in [1 << 20, 4096] {
+        let bytes = vec![0xA5u8; chunk];
+        while file.write_all(&bytes).is_ok() {}
+    }
+    path
+}
+
+/// Every acknowledged id is in the inbound log, accepted (pending or processed).
+fn assert_all_logged(gateway: &ChildGateway, acknowledged: &[String]) {
+    for id in acknowledged {
+        let (status, record) = gateway.api("GET", &format!("/inbound/{id}"), None);
+        assert_eq!(status, 200, "acknowledged {id} is missing: {record}");
+        assert!(
+            ["pending", "processed"].contains(&record["status"].as_str().unwrap()),
+            "{record}"
+        );
+    }
+}
+
+#[test]
+fn a_full_disk_answers_503_and_loses_nothing_acknowledged() {
+    hookgate::install_tls_provider();
+    let disk = Tmpfs::mount("64m");
+    let data_dir = disk.path().join("data");
+    let logs = tempfile::tempdir().unwrap();
+    let gateway = ChildGateway::start(&data_dir, &logs.path().join("first.log"));
+    let (status, endpoint) = gateway.api(
+        "POST",
+        "/endpoints",
+        Some(json!({"name": "full disk", "provider": "bitbucket", "events": "all"})),
+    );
+    assert_eq!(status, 201, "{endpoint}");
+    let url = endpoint["url"].as_str().unwrap();
+    let secret = endpoint["secret"].as_str().unwrap();
+
+    let mut acknowledged = Vec::new();
+    let mut post = |n: usize| {
+        let (status, answer, retry_after) = post_padded(url, secret, n, 32 * 1024);
+        if status == 202 {
+            acknowledged.push(answer["id"].as_str().unwrap().to_string());
+        }
+        (status, answer, retry_after)
+    };
+    for n in 0..3 {
+        assert_eq!(post(n).0, 202);
+    }
+
+    // Fill the disk: posts go on being acknowledged while redb finds space in its file, then
+    // the first commit that needs more is refused with a 503, never a 202.
+    let filler = fill(disk.path());
+    let mut refused = None;
+    for n in 3..500 {
+        let (status, answer, retry_after) = post(n);
+        match status {
+            202 => {}
+            503 => {
+                refused = Some((answer, retry_after));
+                break;
+            }
+            other => panic!("unexpected {other}: {answer}"),
+        }
+    }
+    let (answer, retry_after) = refused.expect("no 503 from a full disk");
+    assert_eq!(answer["error"], "storage unavailable");
+    assert!(retry_after.is_some());
+    for n in 500..505 {
+        let (status, answer, _) = post(n);
+        assert!(status == 503 || status == 202, "{status}: {answer}");
+    }
+    assert_eq!(gateway.ready(), Some(503), "readyz while the disk is full");
+
+    // Space comes back: readiness and ingest recover without a restart, and nothing
+    // acknowledged was lost, then or across a kill -9.
+    std::fs::remove_file(filler).unwrap();
+    wait_for(
+        "readyz after freeing space",
+        Duration::from_secs(30),
+        || gateway.ready() == Some(200),
+    );
+    assert_eq!(post(1000).0, 202);
+    assert!(acknowledged.len() >= 4);
+    assert_all_logged(&gateway, &acknowledged);
+    drop(gateway);
+    let gateway = ChildGateway::start(&data_dir, &logs.path().join("second.log"));
+    assert_all_logged(&gateway, &acknowledged);
+}
+
+/// A real database file, written by the gateway's store, with `damage` applied.
+fn damaged_database(damage: impl FnOnce(&mut Vec<u8>)) -> tempfile::TempDir {
+    let data_dir = tempfile::tempdir().unwrap();
+    let file = data_dir.path().join("hookgate.redb");
+    drop(hookgate::store::Store::open(&file).unwrap());
+    let mut bytes = std::fs::read(&file).unwrap();
+    damage(&mut bytes);
+    std::fs::write(&file, bytes).unwrap();
+    data_dir
+}
+
+#[test]
+fn a_corrupt_or_newer_database_stops_start_up_naming_the_file() {
+    // redb's commit slots start at bytes 64 and 192 with the file format version (3 today).
+    let newer: fn(&mut Vec<u8>) = |bytes| {
+        bytes[64] = 4;
+        bytes[192] = 4;
+    };
+    let garbage_header: fn(&mut Vec<u8>) = |bytes| bytes[..512].fill(0x5A);
+    let truncated: fn(&mut Vec<u8>) = |bytes| bytes.truncate(1000);
+    for (what, damage, detail) in [
+        (
+            "newer format",
+            newer,
+            "Expected file format version <= 3, found 4",
+        ),
+        ("garbage header", garbage_header, "Not a redb database"),
+        ("truncated", truncated, "truncated"),
+    ] {
+        let data_dir = damaged_database(damage);
+        let file = std::fs::canonicalize(data_dir.path())
+            .unwrap()
+            .join("hookgate.redb");
+        let before = std::fs::read(&file).unwrap();
+        let (status, stderr) = serve_until_exit(data_dir.path());
+        assert!(!status.success(), "{what}: exit {status}");
+        assert_eq!(status.code(), Some(2), "{what}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{what}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{} cannot be opened", file.display())),
+            "{what}: {stderr}"
+        );
+        assert!(stderr.contains(detail), "{what}: {stderr}");
+        assert!(stderr.contains("move it aside"), "{what}: {stderr}");
+        assert_eq!(
+            std::fs::read(&file).unwrap(),
+            before,
+            "{what}: the file was changed"
+        );
+    }
+}
+
+#[test]
+fn a_second_gateway_on_the_same_data_dir_is_refused() {
+    hookgate::install_tls_provider();
+    let data_dir = tempfile::tempdir().unwrap();
+    let logs = tempfile::tempdir().unwrap();
+    let first = ChildGateway::start(data_dir.path(), &logs.path().join("first.log"));
+
+    let (status, stderr) = serve_until_exit(data_dir.path());
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    let file = std::fs::canonicalize(data_dir.path())
+        .unwrap()
+        .join("hookgate.redb");
+    assert!(
+        stderr.contains(&format!(
+            "{} is in use by another process (another hookgate on the same data dir?)",
+            file.display()
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(
+        first.ready(),
+        Some(200),
+        "the first gateway goes on serving"
+    );
+}
