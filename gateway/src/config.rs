@@ -527,4 +527,32 @@ max_records = 1000000
         config.plugins.timeout_ms = 0;
         assert_eq!(config.validate().unwrap_err().key, "plugins.timeout_ms");
     }
+
+    #[test]
+    fn abuse_limits_name_their_key() {
+        let mut config = GatewayConfig::default();
+        config.ingest.rate_limit_per_second = 10;
+        config.ingest.rate_limit_burst = 0;
+        assert_eq!(
+            config.validate().unwrap_err().key,
+            "ingest.rate_limit_burst"
+        );
+        let mut config = GatewayConfig::default();
+        config.http.max_connections = 0;
+        assert_eq!(config.validate().unwrap_err().key, "http.max_connections");
+        let mut config = GatewayConfig::default();
+        config.http.body_timeout_secs = 0;
+        assert_eq!(config.validate().unwrap_err().key, "http.body_timeout_secs");
+        let text = "[http]\nmax_connections = 8\n[ingest]\nrate_limit_per_second = 5\n";
+        let parsed: GatewayConfig = toml::from_str(text).unwrap();
+        let limits = parsed.validate().unwrap().abuse;
+        assert_eq!(limits.max_connections, 8);
+        assert_eq!(
+            limits.rate_limit,
+            RateLimit {
+                per_second: 5,
+                burst: 20
+            }
+        );
+    }
 }
