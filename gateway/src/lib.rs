@@ -8,6 +8,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod alerts;
 pub mod builtin;
 pub mod cli;

@@ -249,7 +249,7 @@ fn admin_token_file(path: &Path) -> anyhow::Result<String> {
             return Ok(token);
         }
     }
-    let token = crate::http::api::random_hex(32);
+    let token = crate::admin::random_hex(32);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
