@@ -316,7 +316,9 @@ fn payload_or_sample(
             .and_then(|description| description.event(event).map(|event| event.sample.clone()))
             .filter(|sample| !sample.is_empty())
             .ok_or_else(|| {
-                AdminError::Invalid(format!("{provider} has no sample for {event:?}; give a body"))
+                AdminError::Invalid(format!(
+                    "{provider} has no sample for {event:?}; give a body"
+                ))
             })?,
     };
     if serde_json::from_str::<serde::de::IgnoredAny>(&payload).is_err() {
@@ -447,7 +449,9 @@ pub fn retry_delivery(state: &AppState, id: &str) -> Result<DeliveryRecord, Admi
             return Ok(Err(AdminError::NotFound("delivery")));
         };
         if record.status == DeliveryStatus::Delivered {
-            return Ok(Err(AdminError::Conflict("the delivery was delivered".into())));
+            return Ok(Err(AdminError::Conflict(
+                "the delivery was delivered".into(),
+            )));
         }
         let was_due = record.next_attempt_at;
         record.status = DeliveryStatus::Pending;

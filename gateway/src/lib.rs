@@ -22,6 +22,7 @@ pub mod runtime;
 pub mod server;
 pub mod store;
 pub mod template;
+pub mod utc;
 pub mod verify;
 
 pub use server::run;

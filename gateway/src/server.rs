@@ -37,6 +37,8 @@ pub struct AppState {
     pub delivery_wake: Notify,
     /// Counters for `/metrics`.
     pub metrics: Metrics,
+    /// The web console's templates and sessions.
+    pub console: http::ui::Console,
 }
 
 /// Prometheus counters.
@@ -183,6 +185,7 @@ pub async fn run(
         pipeline_wake: Notify::new(),
         delivery_wake: Notify::new(),
         metrics: Metrics::default(),
+        console: http::ui::Console::new().context("compiling the console templates")?,
         config,
     });
 

@@ -2,6 +2,7 @@
 
 mod builtins;
 mod cli;
+mod console;
 mod crash;
 mod faults;
 mod gateway;
