@@ -337,6 +337,12 @@ impl ConfigError {
     }
 }
 
+/// How long a web console sign-in lasts before the operator signs in again.
+pub const CONSOLE_SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
+
+/// Rows per page of the web console's tables.
+pub const CONSOLE_PAGE_SIZE: usize = 50;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -408,9 +414,3 @@ max_records = 1000000
         assert_eq!(config.validate().unwrap_err().key, "plugins.timeout_ms");
     }
 }
-
-/// How long a web console sign-in lasts before the operator signs in again.
-pub const CONSOLE_SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
-
-/// Rows per page of the web console's tables.
-pub const CONSOLE_PAGE_SIZE: usize = 50;

@@ -539,6 +539,79 @@ fn console_sessions_csrf_secrets_and_escaping() {
     );
     assert_eq!(status, 202);
 
+    // The edit form maps to the endpoint: events, alert mapping with filters, a template,
+    // destinations; a template that does not compile is refused with the reason.
+    let edit = ui(&format!("/sources/{rotating}/edit"));
+    let fields = |template: &str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("name", "rotating".into()),
+            ("provider", "bitbucket".into()),
+            ("events_mode", "list".into()),
+            ("event", "repo:push".into()),
+            ("event", "repo:commit_status_updated".into()),
+            ("alerts_plugin", "bitbucket-pipelines".into()),
+            ("open", "FAILED, STOPPED".into()),
+            ("close", "".into()),
+            ("filters", "commit_status^refname=^main$".into()),
+            ("format_mode", "template".into()),
+            ("template", template.into()),
+            ("dest_notifier", "notifier".into()),
+            ("dest_kind", "slack".into()),
+            ("dest_url", "http://127.0.0.1:9/slack".into()),
+            ("dest_notifier", "notifier".into()),
+            ("dest_kind", "discord".into()),
+            ("dest_url", "".into()),
+            ("enabled", "on".into()),
+        ]
+    };
+    let answer = client
+        .post(&edit)
+        .header("Cookie", &cookie)
+        .form(&fields("{{#if}}"))
+        .send()
+        .unwrap();
+    assert_eq!(answer.status(), 422);
+    assert!(answer.text().unwrap().contains("format.template"));
+    let answer = client
+        .post(&edit)
+        .header("Cookie", &cookie)
+        .form(&fields("{{actor.display_name}} pushed"))
+        .send()
+        .unwrap();
+    assert_eq!(answer.status(), 303);
+    let saved = gateway
+        .api("GET", &format!("/endpoints/{rotating}"), None)
+        .1;
+    assert_eq!(
+        saved["events"],
+        json!(["repo:push", "repo:commit_status_updated"])
+    );
+    assert_eq!(
+        saved["alerts"],
+        json!({"plugin": "bitbucket-pipelines", "config": {
+            "open": ["FAILED", "STOPPED"],
+            "filters": [{"field": "commit_status^refname", "regex": "^main$"}],
+        }})
+    );
+    assert_eq!(
+        saved["format"],
+        json!({"template": "{{actor.display_name}} pushed"})
+    );
+    assert_eq!(saved["destinations"].as_array().unwrap().len(), 1);
+    assert_eq!(saved["destinations"][0]["kind"], "slack");
+    let page = client
+        .get(&edit)
+        .header("Cookie", &cookie)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        page.contains("value=\"FAILED, STOPPED\""),
+        "the form shows what was saved"
+    );
+
     // Sign-out ends the session.
     let answer = client
         .post(ui("/logout"))
