@@ -27,6 +27,14 @@ fn row(record: &AlertRecord, endpoint_name: Option<&String>) -> Value {
     row["endpoint_name"] = json!(endpoint_name);
     row["can_ack"] = json!(record.state == AlertState::Open);
     row["can_close"] = json!(record.state != AlertState::Closed);
+    // The link comes from the webhook's payload: only web addresses become links.
+    row["link"] = json!(
+        record
+            .alert
+            .url
+            .as_deref()
+            .filter(|url| url.starts_with("https://") || url.starts_with("http://"))
+    );
     row
 }
 
