@@ -457,6 +457,12 @@ impl ConfigError {
     }
 }
 
+/// How long a web console sign-in lasts before the operator signs in again.
+pub const CONSOLE_SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
+
+/// Rows per page of the web console's tables.
+pub const CONSOLE_PAGE_SIZE: usize = 50;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,6 +8,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod alerts;
 pub mod builtin;
 pub mod cli;
@@ -21,6 +22,7 @@ pub mod runtime;
 pub mod server;
 pub mod store;
 pub mod template;
+pub mod utc;
 pub mod verify;
 
 pub use server::run;

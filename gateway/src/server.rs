@@ -40,6 +40,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Rate limits and the rejected-record cap of the ingest path.
     pub abuse: AbuseGuards,
+    /// The web console's templates and sessions.
+    pub console: http::ui::Console,
 }
 
 /// Prometheus counters.
@@ -187,6 +189,7 @@ pub async fn run(
         delivery_wake: Notify::new(),
         metrics: Metrics::default(),
         abuse: AbuseGuards::new(&config.abuse),
+        console: http::ui::Console::new().context("compiling the console templates")?,
         config,
     });
 
@@ -268,7 +271,7 @@ fn admin_token_file(path: &Path) -> anyhow::Result<String> {
             return Ok(token);
         }
     }
-    let token = crate::http::api::random_hex(32);
+    let token = crate::admin::random_hex(32);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]

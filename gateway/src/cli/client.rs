@@ -212,32 +212,9 @@ fn text(value: &Value) -> String {
 
 /// Milliseconds since the Unix epoch as `YYYY-MM-DD hh:mm:ss` UTC, for tables.
 fn time(value: &Value) -> String {
-    let Some(ms) = value.as_u64() else {
-        return "-".into();
-    };
-    let seconds = ms / 1000;
-    let (days, rest) = (seconds / 86_400, seconds % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
+    value
+        .as_u64()
+        .map_or_else(|| "-".into(), crate::utc::utc_text)
 }
 
 /// Prints rows under a header, columns padded to their widest cell.

@@ -1,9 +1,10 @@
-//! The HTTP surface: `/hooks/{id}` (ingest), `/api/v1` (admin, bearer token), health and
-//! metrics. Errors are JSON `{"error": ...}`; a 500 never carries internals.
+//! The HTTP surface: `/hooks/{id}` (ingest), `/api/v1` (admin, bearer token), `/ui/` (the web
+//! console, signed-in sessions), health and metrics. Errors are JSON `{"error": ...}`; a 500 never carries internals.
 
 pub mod abuse;
 pub mod api;
 pub mod ingest;
+pub mod ui;
 
 use crate::server::AppState;
 use actix_web::http::StatusCode;
@@ -18,6 +19,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(readyz))
         .route("/metrics", web::get().to(metrics))
         .service(api::scope())
+        .service(ui::scope())
         .default_service(web::to(|| async {
             error_response(StatusCode::NOT_FOUND, "no such route")
         }));

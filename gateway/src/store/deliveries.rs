@@ -122,6 +122,30 @@ impl Store {
         )
     }
 
+    /// The deliveries an inbound record caused (replays included), oldest first. They are all
+    /// created after the record arrived, so the newest-first scan stops at the first older one.
+    pub fn deliveries_for_inbound(
+        &self,
+        inbound_id: u64,
+        received_at: u64,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        let txn = self.read()?;
+        let table = txn.open_table(tables::DELIVERIES)?;
+        let mut records = Vec::new();
+        for entry in table.iter()?.rev() {
+            let (_, bytes) = entry?;
+            let record: DeliveryRecord = decode("delivery", bytes.value())?;
+            if record.created_at < received_at {
+                break;
+            }
+            if record.inbound_id == Some(inbound_id) {
+                records.push(record);
+            }
+        }
+        records.reverse();
+        Ok(records)
+    }
+
     /// Records an attempt's result (the delivery carries its new status, attempts and next
     /// time) and moves it in the due index.
     pub fn save_delivery(

@@ -3,6 +3,7 @@
 mod abuse;
 mod builtins;
 mod cli;
+mod console;
 mod crash;
 mod faults;
 mod gateway;

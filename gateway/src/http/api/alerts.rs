@@ -1,14 +1,11 @@
 //! Alerts: list, show, acknowledge and close by hand.
 
-use super::{Paging, not_found, parse_filter, store_failed};
-use crate::alerts::{self, AlertActionError};
-use crate::http::error_response;
+use super::{Paging, not_found, parse_filter, refused, store_failed};
 use crate::ids::format_alert_id;
 use crate::ids::format_inbound_id;
 use crate::ids::parse_id;
 use crate::server::AppState;
-use crate::store::{AlertRecord, AlertState, StoreError, now_ms};
-use actix_web::http::StatusCode;
+use crate::store::{AlertRecord, AlertState};
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -90,42 +87,15 @@ async fn show(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse
 }
 
 async fn acknowledge(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
-    operator_action(&state, &id, alerts::acknowledge)
+    match crate::admin::acknowledge_alert(&state, &id) {
+        Ok(record) => HttpResponse::Ok().json(view(&record)),
+        Err(error) => refused(error),
+    }
 }
 
 async fn close(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
-    operator_action(&state, &id, alerts::close_by_operator)
-}
-
-enum Refusal {
-    NotFound,
-    Action(AlertActionError),
-}
-
-fn operator_action(
-    state: &AppState,
-    id: &str,
-    action: fn(AlertRecord, u64) -> Result<AlertRecord, AlertActionError>,
-) -> HttpResponse {
-    let Some(id) = parse_id("al", id) else {
-        return not_found("alert");
-    };
-    let result: Result<Result<AlertRecord, Refusal>, StoreError> = state.store.transaction(|txn| {
-        let Some(record) = txn.alert(id)? else {
-            return Ok(Err(Refusal::NotFound));
-        };
-        match action(record, now_ms()) {
-            Ok(updated) => {
-                txn.save_alert(&updated)?;
-                Ok(Ok(updated))
-            }
-            Err(error) => Ok(Err(Refusal::Action(error))),
-        }
-    });
-    match result {
-        Ok(Ok(record)) => HttpResponse::Ok().json(view(&record)),
-        Ok(Err(Refusal::NotFound)) => not_found("alert"),
-        Ok(Err(Refusal::Action(error))) => error_response(StatusCode::CONFLICT, error.to_string()),
-        Err(error) => store_failed(error),
+    match crate::admin::close_alert(&state, &id) {
+        Ok(record) => HttpResponse::Ok().json(view(&record)),
+        Err(error) => refused(error),
     }
 }

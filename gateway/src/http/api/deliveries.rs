@@ -1,13 +1,11 @@
 //! Deliveries with their attempts; retry by hand.
 
-use super::{Paging, not_found, parse_filter, store_failed};
-use crate::http::error_response;
+use super::{Paging, not_found, parse_filter, refused, store_failed};
 use crate::ids::format_delivery_id;
 use crate::ids::format_inbound_id;
 use crate::ids::parse_id;
 use crate::server::AppState;
-use crate::store::{DeliveryRecord, DeliveryStatus, now_ms};
-use actix_web::http::StatusCode;
+use crate::store::{DeliveryRecord, DeliveryStatus};
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -79,29 +77,8 @@ async fn show(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse
 
 /// Schedules a failed delivery for an attempt now.
 async fn retry(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
-    let Some(id) = parse_id("dl", &id) else {
-        return not_found("delivery");
-    };
-    let result = state.store.transaction(|txn| {
-        let Some(mut record) = txn.delivery(id)? else {
-            return Ok(None);
-        };
-        if record.status == DeliveryStatus::Delivered {
-            return Ok(Some(Err(record)));
-        }
-        let was_due = record.next_attempt_at;
-        record.status = DeliveryStatus::Pending;
-        record.next_attempt_at = Some(now_ms());
-        txn.save_delivery(&record, was_due)?;
-        Ok(Some(Ok(record)))
-    });
-    match result {
-        Ok(Some(Ok(record))) => {
-            state.delivery_wake.notify_one();
-            HttpResponse::Accepted().json(view(&record))
-        }
-        Ok(Some(Err(_))) => error_response(StatusCode::CONFLICT, "the delivery was delivered"),
-        Ok(None) => not_found("delivery"),
-        Err(error) => store_failed(error),
+    match crate::admin::retry_delivery(&state, &id) {
+        Ok(record) => HttpResponse::Accepted().json(view(&record)),
+        Err(error) => refused(error),
     }
 }

@@ -1,16 +1,13 @@
 //! The inbound log: list with filters, one record with headers and body, replay.
 
-use super::{Paging, not_found, parse_filter, store_failed};
-use crate::http::error_response;
+use super::{Paging, not_found, parse_filter, refused, store_failed};
 use crate::ids::format_inbound_id;
 use crate::ids::parse_id;
 use crate::server::AppState;
 use crate::store::{InboundFilter, InboundRecord, InboundStatus};
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::sync::atomic::Ordering;
 
 pub fn routes(config: &mut web::ServiceConfig) {
     config
@@ -104,34 +101,12 @@ async fn show(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse
     }
 }
 
-/// Runs a stored record through today's plugins again. Only records that were accepted (or
-/// failed) can be replayed: rejected and filtered ones never passed the checks.
+/// Runs a stored record through today's plugins again.
 async fn replay(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
-    let Some(id) = parse_id("in", &id) else {
-        return not_found("inbound record");
-    };
-    match state.store.inbound(id) {
-        Ok(Some(record)) => {
-            if !matches!(
-                record.status,
-                InboundStatus::Processed | InboundStatus::Failed
-            ) {
-                return error_response(
-                    StatusCode::CONFLICT,
-                    format!("a {} record cannot be replayed", record.status.as_str()),
-                );
-            }
-        }
-        Ok(None) => return not_found("inbound record"),
-        Err(error) => return store_failed(error),
-    }
-    match state.store.requeue_inbound(id) {
-        Ok(true) => {
-            state.backlog.fetch_add(1, Ordering::Relaxed);
-            state.pipeline_wake.notify_one();
+    match crate::admin::replay(&state, &id) {
+        Ok(id) => {
             HttpResponse::Accepted().json(json!({"status": "queued", "id": format_inbound_id(id)}))
         }
-        Ok(false) => not_found("inbound record"),
-        Err(error) => store_failed(error),
+        Err(error) => refused(error),
     }
 }

@@ -1,23 +1,22 @@
 //! `/api/v1`: the admin API. Every route needs `Authorization: Bearer <token>`, compared in
 //! constant time; list answers are `{"items": [...], "next": cursor}`, newest first.
 
-mod alerts;
-mod deliveries;
-mod endpoints;
-mod inbound;
-mod plugins;
+pub mod alerts;
+pub mod deliveries;
+pub mod endpoints;
+pub mod inbound;
+pub mod plugins;
 
 use super::error_response;
+use crate::admin::AdminError;
 use crate::server::AppState;
 use actix_web::body::{BoxBody, EitherBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{HttpResponse, web};
-use base64::Engine as _;
-use rand::RngCore;
 use serde::Deserialize;
-use subtle::ConstantTimeEq;
+use serde_json::json;
 
 /// The scope with the token check in front of every route.
 pub fn scope() -> actix_web::Scope<
@@ -55,10 +54,7 @@ async fn require_token(
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "))
         .unwrap_or("");
-    let valid = !expected.is_empty()
-        && presented.len() == expected.len()
-        && bool::from(presented.as_bytes().ct_eq(expected.as_bytes()));
-    if !valid {
+    if !crate::admin::admin_token_matches(&expected, presented) {
         let response = error_response(
             StatusCode::UNAUTHORIZED,
             "a valid admin token is required (Authorization: Bearer <token>)",
@@ -96,20 +92,6 @@ impl Paging {
     }
 }
 
-/// `n` random bytes, hex.
-pub fn random_hex(bytes: usize) -> String {
-    let mut buffer = vec![0u8; bytes];
-    rand::rng().fill_bytes(&mut buffer);
-    hex::encode(buffer)
-}
-
-/// An unguessable URL-safe id: 144 random bits.
-pub fn random_id() -> String {
-    let mut buffer = [0u8; 18];
-    rand::rng().fill_bytes(&mut buffer);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buffer)
-}
-
 /// Parses an enum-valued query filter (`?status=`, `?state=`) by its serde name; a 400 with
 /// `expected` when it is not one of them.
 #[allow(clippy::result_large_err)]
@@ -122,6 +104,22 @@ fn parse_filter<T: serde::de::DeserializeOwned>(
             .map_err(|_| error_response(StatusCode::BAD_REQUEST, expected))
     })
     .transpose()
+}
+
+/// The JSON answer for a refused operator action: 404, 422 (with `valid_events` for an unknown
+/// event), 409, or a 500 without detail.
+fn refused(error: AdminError) -> HttpResponse {
+    match error {
+        AdminError::NotFound(what) => not_found(what),
+        AdminError::Invalid(message) => error_response(StatusCode::UNPROCESSABLE_ENTITY, message),
+        AdminError::UnknownEvent {
+            message,
+            valid_events,
+        } => HttpResponse::UnprocessableEntity()
+            .json(json!({"error": message, "valid_events": valid_events})),
+        AdminError::Conflict(message) => error_response(StatusCode::CONFLICT, message),
+        AdminError::Store(error) => store_failed(error),
+    }
 }
 
 fn not_found(what: &str) -> HttpResponse {

@@ -11,7 +11,8 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/plugins/reload", web::post().to(reload));
 }
 
-fn view(set: &PluginSet) -> Value {
+/// The listing as the API shows it: loaded plugins, then refused files.
+pub fn view(set: &PluginSet) -> Value {
     let mut items: Vec<Value> = set
         .plugins()
         .map(|plugin| {

@@ -1,0 +1,106 @@
+//! Deliveries: status, attempts with codes and durations, Retry.
+
+use super::inbound::endpoint_names;
+use super::{FormFields, Session, next_page_link, options, page, refused_page, see_other};
+use crate::admin::{self, AdminError};
+use crate::config::CONSOLE_PAGE_SIZE;
+use crate::http::api::deliveries::view;
+use crate::ids::{format_delivery_id, parse_id};
+use crate::server::AppState;
+use crate::store::{DeliveryRecord, DeliveryStatus};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use serde_json::{Value, json};
+
+pub fn routes(config: &mut web::ServiceConfig) {
+    config
+        .route("/deliveries", web::get().to(list))
+        .route("/deliveries/{id}", web::get().to(show))
+        .route("/deliveries/{id}/retry", web::post().to(retry));
+}
+
+const STATUSES: [&str; 4] = ["pending", "delivered", "retrying", "failed"];
+
+/// The delivery as the API shows it, plus its last attempt and whether it can be retried.
+fn row(record: &DeliveryRecord, endpoint_name: Option<&String>) -> Value {
+    let mut row = view(record);
+    row["endpoint_name"] = json!(endpoint_name);
+    row["last_attempt"] = json!(record.attempts.last());
+    row["attempt_count"] = json!(record.attempts.len());
+    row["can_retry"] = json!(record.status != DeliveryStatus::Delivered);
+    row
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    session: Session,
+    query: web::Query<FormFields>,
+) -> HttpResponse {
+    let status = query.get("status");
+    let names = match endpoint_names(&state) {
+        Ok(names) => names,
+        Err(error) => return refused_page(&state, &session, error),
+    };
+    let result = state.store.list_deliveries(
+        serde_json::from_value::<DeliveryStatus>(json!(status)).ok(),
+        None,
+        query.get("before").parse().ok(),
+        CONSOLE_PAGE_SIZE,
+    );
+    let page_of = match result {
+        Ok(page_of) => page_of,
+        Err(error) => return refused_page(&state, &session, error.into()),
+    };
+    let rows: Vec<Value> = page_of
+        .items
+        .iter()
+        .map(|record| row(record, names.get(&record.endpoint)))
+        .collect();
+    page(
+        &state,
+        Some(&session),
+        StatusCode::OK,
+        "deliveries",
+        "Deliveries",
+        "deliveries",
+        json!({
+            "deliveries": rows,
+            "statuses": options(STATUSES, status),
+            "next": next_page_link("/ui/deliveries", &[("status", status)], page_of.next.as_deref()),
+        }),
+    )
+}
+
+async fn show(state: web::Data<AppState>, session: Session, id: web::Path<String>) -> HttpResponse {
+    let record = match parse_id("dl", &id).map(|id| state.store.delivery(id)) {
+        Some(Ok(Some(record))) => record,
+        Some(Err(error)) => return refused_page(&state, &session, error.into()),
+        _ => return refused_page(&state, &session, AdminError::NotFound("delivery")),
+    };
+    let name = state
+        .store
+        .endpoint(&record.endpoint)
+        .ok()
+        .flatten()
+        .map(|endpoint| endpoint.name);
+    page(
+        &state,
+        Some(&session),
+        StatusCode::OK,
+        "delivery",
+        &format!("Delivery {}", format_delivery_id(record.id)),
+        "deliveries",
+        json!({"delivery": row(&record, name.as_ref())}),
+    )
+}
+
+async fn retry(
+    state: web::Data<AppState>,
+    session: Session,
+    id: web::Path<String>,
+) -> HttpResponse {
+    match admin::retry_delivery(&state, &id) {
+        Ok(record) => see_other(&format!("/ui/deliveries/{}", format_delivery_id(record.id))),
+        Err(error) => refused_page(&state, &session, error),
+    }
+}

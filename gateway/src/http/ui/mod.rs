@@ -1,0 +1,471 @@
+//! `/ui/`: the web console. Server-rendered HTML (Handlebars templates and CSS compiled into the
+//! binary); reading works without JavaScript, and a small script adds copy buttons, the live
+//! template preview and local times. One module per page; every page uses the same operator
+//! actions as the admin API (`crate::admin`).
+//!
+//! Sign-in takes the admin token and starts a session (`session.rs`). The guard in front of every
+//! route sends requests without a live session to the sign-in page (GET, 303) or refuses them
+//! (POST, 403), and refuses every POST whose `csrf` field is not the session's token.
+
+mod alerts;
+mod deliveries;
+mod dry_run;
+mod inbound;
+mod plugins;
+pub mod session;
+mod sources;
+
+use crate::admin::AdminError;
+use crate::config::CONSOLE_SESSION_TTL;
+use crate::server::AppState;
+use actix_web::body::BoxBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{HttpMessage, HttpResponse, web};
+use handlebars::{Handlebars, RenderErrorReason};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+pub use session::{Session, SessionStore};
+
+/// What the console keeps: its templates and the sessions.
+pub struct Console {
+    templates: Handlebars<'static>,
+    /// Signed-in operators.
+    pub sessions: SessionStore,
+}
+
+/// Every page template, by name (`{{#> layout}}` wraps each page).
+const TEMPLATES: &[(&str, &str)] = &[
+    ("layout", include_str!("templates/layout.hbs")),
+    ("login", include_str!("templates/login.hbs")),
+    ("message", include_str!("templates/message.hbs")),
+    ("sources", include_str!("templates/sources.hbs")),
+    ("source_form", include_str!("templates/source_form.hbs")),
+    ("source_secret", include_str!("templates/source_secret.hbs")),
+    ("inbound", include_str!("templates/inbound.hbs")),
+    (
+        "inbound_record",
+        include_str!("templates/inbound_record.hbs"),
+    ),
+    ("alerts", include_str!("templates/alerts.hbs")),
+    ("alert", include_str!("templates/alert.hbs")),
+    ("deliveries", include_str!("templates/deliveries.hbs")),
+    ("delivery", include_str!("templates/delivery.hbs")),
+    ("plugins", include_str!("templates/plugins.hbs")),
+    ("dry_run", include_str!("templates/dry_run.hbs")),
+];
+
+const STYLESHEET: &str = include_str!("assets/console.css");
+const SCRIPT: &str = include_str!("assets/console.js");
+
+impl Console {
+    /// Compiles the templates (a broken template is a build mistake: the unit tests render
+    /// every one).
+    pub fn new() -> Result<Self, handlebars::TemplateError> {
+        let mut templates = Handlebars::new();
+        templates.set_strict_mode(false);
+        for (name, source) in TEMPLATES {
+            templates.register_template_string(name, *source)?;
+        }
+        templates.register_helper("time", Box::new(time_helper));
+        Ok(Self {
+            templates,
+            sessions: SessionStore::new(CONSOLE_SESSION_TTL),
+        })
+    }
+}
+
+/// `{{time ms}}`: `<time datetime="ISO">UTC text</time>` (the script shows it in the browser's
+/// zone), or a dash. Built from a number only, so nothing needs escaping.
+fn time_helper(
+    helper: &handlebars::Helper<'_>,
+    _: &Handlebars<'_>,
+    _: &handlebars::Context,
+    _: &mut handlebars::RenderContext<'_, '_>,
+    out: &mut dyn handlebars::Output,
+) -> handlebars::HelperResult {
+    match helper.param(0).and_then(|param| param.value().as_u64()) {
+        Some(ms) => out.write(&format!(
+            "<time datetime=\"{}\">{} UTC</time>",
+            crate::utc::utc_iso(ms),
+            crate::utc::utc_text(ms)
+        ))?,
+        None => out.write("—")?,
+    }
+    Ok(())
+}
+
+/// The `/ui` scope.
+pub fn scope() -> actix_web::Scope<
+    impl actix_web::dev::ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<BoxBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    web::scope("/ui")
+        .wrap(from_fn(guard))
+        .route("", web::get().to(home))
+        .route("/", web::get().to(home))
+        .route("/login", web::get().to(login_page))
+        .route("/login", web::post().to(login))
+        .route("/logout", web::post().to(logout))
+        .route("/static/console.css", web::get().to(stylesheet))
+        .route("/static/console.js", web::get().to(script))
+        .configure(sources::routes)
+        .configure(inbound::routes)
+        .configure(alerts::routes)
+        .configure(deliveries::routes)
+        .configure(plugins::routes)
+        .configure(dry_run::routes)
+        .default_service(web::to(not_found))
+}
+
+/// Sessions and CSRF for every route but sign-in and the static files; security headers on
+/// every answer.
+async fn guard(
+    mut request: ServiceRequest,
+    next: Next<BoxBody>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let Some(state) = request.app_data::<web::Data<AppState>>().cloned() else {
+        return Err(actix_web::error::ErrorInternalServerError("no state"));
+    };
+    let path = request.path();
+    let public = path == "/ui/login" || path.starts_with("/ui/static/");
+    if !public {
+        let session = request
+            .cookie(session::COOKIE)
+            .and_then(|cookie| state.console.sessions.find(cookie.value()));
+        let Some(session) = session else {
+            let response = if request.method() == Method::GET || request.method() == Method::HEAD {
+                see_other("/ui/login")
+            } else {
+                message_page(
+                    &state,
+                    None,
+                    StatusCode::FORBIDDEN,
+                    "Not signed in",
+                    "This action needs a signed-in session, and this request has none (or it \
+                     expired). Sign in and try again.",
+                )
+            };
+            return Ok(with_headers(request.into_response(response)));
+        };
+        if request.method() == Method::POST {
+            let body = request.extract::<web::Bytes>().await?;
+            let presented = std::str::from_utf8(&body)
+                .ok()
+                .and_then(|text| web::Query::<FormFields>::from_query(text).ok())
+                .map(|fields| fields.get("csrf").to_string())
+                .unwrap_or_default();
+            if !session.csrf_matches(&presented) {
+                tracing::warn!(path = %request.path(), "console form refused: no valid CSRF token");
+                let response = message_page(
+                    &state,
+                    Some(&session),
+                    StatusCode::FORBIDDEN,
+                    "Form refused",
+                    "This form did not carry this session's CSRF token, so it was refused: it \
+                     may come from another site, or from a page opened before you signed in \
+                     again. Reload the page and submit it again.",
+                );
+                return Ok(with_headers(request.into_response(response)));
+            }
+            request.set_payload(body.into());
+        }
+        request.extensions_mut().insert(session);
+    }
+    Ok(with_headers(next.call(request).await?))
+}
+
+fn with_headers(mut response: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
+    let headers = response.headers_mut();
+    let fixed = [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "same-origin"),
+    ];
+    for (name, value) in fixed {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    // Pages can show a secret once; keep them out of caches.
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+/// A urlencoded form (or query) as its pairs, repeated names kept.
+#[derive(Debug, Default, Deserialize)]
+#[serde(transparent)]
+pub struct FormFields(Vec<(String, String)>);
+
+impl FormFields {
+    /// The first value of `name`, trimmed; empty when absent.
+    pub fn get(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(key, _)| key == name)
+            .map_or("", |(_, value)| value.trim())
+    }
+
+    /// Every value of `name`, in order, untrimmed.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+            .collect()
+    }
+
+    /// Whether `name` was sent (a checked checkbox).
+    pub fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|(key, _)| key == name)
+    }
+}
+
+/// A 303 to `location` (after a POST, and for pages that need a session).
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+/// Renders a page: `data` (an object) plus `csrf`, `title` and `nav` (the active tab).
+pub fn page(
+    state: &AppState,
+    session: Option<&Session>,
+    status: StatusCode,
+    template: &str,
+    title: &str,
+    nav: &str,
+    data: Value,
+) -> HttpResponse {
+    let mut context = match data {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    context.insert("title".into(), json!(title));
+    context.insert("nav".into(), json!({ nav: true }));
+    if let Some(session) = session {
+        context.insert("csrf".into(), json!(session.csrf));
+    }
+    match state
+        .console
+        .templates
+        .render(template, &Value::Object(context))
+    {
+        Ok(html) => HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .body(html),
+        Err(error) => {
+            let reason = match error.reason() {
+                RenderErrorReason::TemplateNotFound(name) => format!("no template {name}"),
+                other => other.to_string(),
+            };
+            crate::http::internal_error("rendering a console page", reason)
+        }
+    }
+}
+
+/// A page with a title and a sentence (errors, refusals).
+pub fn message_page(
+    state: &AppState,
+    session: Option<&Session>,
+    status: StatusCode,
+    title: &str,
+    message: &str,
+) -> HttpResponse {
+    page(
+        state,
+        session,
+        status,
+        "message",
+        title,
+        "",
+        json!({"heading": title, "message": message}),
+    )
+}
+
+/// The page for a refused operator action: 404, 422, 409, or 500 without detail.
+pub fn refused_page(state: &AppState, session: &Session, error: AdminError) -> HttpResponse {
+    let (status, title) = match &error {
+        AdminError::NotFound(_) => (StatusCode::NOT_FOUND, "Not found"),
+        AdminError::Invalid(_) | AdminError::UnknownEvent { .. } => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "Not accepted")
+        }
+        AdminError::Conflict(_) => (StatusCode::CONFLICT, "Not possible now"),
+        AdminError::Store(error) => {
+            tracing::error!(%error, "console: store");
+            return message_page(
+                state,
+                Some(session),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal error",
+                "The database failed; the gateway log has the detail.",
+            );
+        }
+    };
+    message_page(state, Some(session), status, title, &error.to_string())
+}
+
+/// A list page's "older" link: `path` with the query and `before` set to the cursor.
+pub fn next_page_link(path: &str, filters: &[(&str, &str)], next: Option<&str>) -> Value {
+    let Some(next) = next else {
+        return Value::Null;
+    };
+    let mut url = reqwest::Url::parse("http://console.invalid/").expect("static URL");
+    url.set_path(path);
+    {
+        let mut query = url.query_pairs_mut();
+        for (name, value) in filters.iter().filter(|(_, value)| !value.is_empty()) {
+            query.append_pair(name, value);
+        }
+        query.append_pair("before", next);
+    }
+    json!(format!("{}?{}", url.path(), url.query().unwrap_or("")))
+}
+
+/// The list options of a select: `[{value, selected}]`.
+pub fn options<'a>(values: impl IntoIterator<Item = &'a str>, selected: &str) -> Vec<Value> {
+    values
+        .into_iter()
+        .map(|value| json!({"value": value, "selected": value == selected}))
+        .collect()
+}
+
+async fn home() -> HttpResponse {
+    see_other("/ui/sources")
+}
+
+async fn not_found(state: web::Data<AppState>, session: Option<Session>) -> HttpResponse {
+    message_page(
+        &state,
+        session.as_ref(),
+        StatusCode::NOT_FOUND,
+        "Not found",
+        "There is no console page at this address.",
+    )
+}
+
+async fn login_page(state: web::Data<AppState>) -> HttpResponse {
+    page(
+        &state,
+        None,
+        StatusCode::OK,
+        "login",
+        "Sign in",
+        "",
+        json!({}),
+    )
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    token: String,
+}
+
+/// Checks the admin token (constant time) and starts a session.
+async fn login(state: web::Data<AppState>, form: web::Form<LoginForm>) -> HttpResponse {
+    if !crate::admin::admin_token_matches(&state.admin_token, form.token.trim()) {
+        tracing::warn!("console sign-in refused: wrong admin token");
+        return page(
+            &state,
+            None,
+            StatusCode::UNAUTHORIZED,
+            "login",
+            "Sign in",
+            "",
+            json!({"error": "That is not the admin token."}),
+        );
+    }
+    let session = state.console.sessions.start();
+    let mut response = see_other("/ui/sources");
+    if let Err(error) = response.add_cookie(&state.console.sessions.cookie(&session)) {
+        return crate::http::internal_error("console cookie", error);
+    }
+    response
+}
+
+async fn logout(state: web::Data<AppState>, session: Session) -> HttpResponse {
+    state.console.sessions.end(&session.id);
+    let mut response = see_other("/ui/login");
+    if let Err(error) = response.add_cookie(&SessionStore::removal_cookie()) {
+        return crate::http::internal_error("console cookie", error);
+    }
+    response
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .body(body)
+}
+
+async fn stylesheet() -> HttpResponse {
+    asset("text/css; charset=utf-8", STYLESHEET)
+}
+
+async fn script() -> HttpResponse {
+    asset("text/javascript; charset=utf-8", SCRIPT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_compile_escape_data_and_show_times() {
+        let console = Console::new().expect("templates compile");
+        let html = console
+            .templates
+            .render(
+                "sources",
+                &json!({
+                    "title": "Sources",
+                    "csrf": "token",
+                    "sources": [{"id": "abc", "name": "<img src=x onerror=alert(1)>",
+                                 "url": "http://h/hooks/abc", "enabled": true,
+                                 "created_at": 1_709_210_096_000u64}],
+                }),
+            )
+            .unwrap();
+        assert!(
+            html.contains("&lt;img src&#x3D;x onerror&#x3D;alert(1)&gt;"),
+            "{html}"
+        );
+        assert!(!html.contains("<img src=x"));
+        assert!(
+            html.contains("<time datetime=\"2024-02-29T12:34:56Z\">2024-02-29 12:34:56 UTC</time>")
+        );
+        assert!(html.contains("name=\"csrf\" value=\"token\""));
+    }
+
+    #[test]
+    fn older_links_keep_the_filters() {
+        assert_eq!(
+            next_page_link(
+                "/ui/inbound",
+                &[("status", "failed"), ("event", "")],
+                Some("42")
+            ),
+            json!("/ui/inbound?status=failed&before=42")
+        );
+        assert_eq!(
+            next_page_link("/ui/inbound", &[("event", "repo:push&x")], Some("7")),
+            json!("/ui/inbound?event=repo%3Apush%26x&before=7")
+        );
+        assert_eq!(next_page_link("/ui/inbound", &[], None), Value::Null);
+    }
+}

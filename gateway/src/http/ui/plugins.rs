@@ -1,0 +1,30 @@
+//! Plugins: what is loaded (version, kind, source, sha256, config keys) and the files refused.
+
+use super::{Session, page};
+use crate::server::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use serde_json::{Value, json};
+
+pub fn routes(config: &mut web::ServiceConfig) {
+    config.route("/plugins", web::get().to(list));
+}
+
+async fn list(state: web::Data<AppState>, session: Session) -> HttpResponse {
+    let listing = crate::http::api::plugins::view(&state.registry.snapshot());
+    let (loaded, refused): (Vec<Value>, Vec<Value>) = listing["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .partition(|item| item["error"].is_null());
+    page(
+        &state,
+        Some(&session),
+        StatusCode::OK,
+        "plugins",
+        "Plugins",
+        "plugins",
+        json!({"plugins": loaded, "refused": refused}),
+    )
+}

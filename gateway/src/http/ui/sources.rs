@@ -1,0 +1,580 @@
+//! Sources: the endpoints with their URLs; create and edit (events, alert mapping, format,
+//! destinations), rotate the secret (shown once), disable, and the template preview.
+
+use super::{FormFields, Session, options, page, refused_page, see_other};
+use crate::admin::{self, AdminError, EndpointInput};
+use crate::http::api::endpoints::view;
+use crate::runtime::{PluginKind, PluginSet};
+use crate::server::AppState;
+use crate::store::{EndpointRecord, EventSelection, FormatSpec};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+pub fn routes(config: &mut web::ServiceConfig) {
+    config
+        .route("/sources", web::get().to(list))
+        .route("/sources/new", web::get().to(new_form))
+        .route("/sources/new", web::post().to(create))
+        .route("/sources/preview", web::post().to(preview))
+        .route("/sources/{id}/edit", web::get().to(edit_form))
+        .route("/sources/{id}/edit", web::post().to(change))
+        .route("/sources/{id}/rotate-secret", web::post().to(rotate_secret))
+        .route("/sources/{id}/disable", web::post().to(disable));
+}
+
+/// Destination kinds the built-in notifier shapes.
+const DESTINATION_KINDS: [&str; 3] = ["discord", "slack", "webhook"];
+
+/// The endpoint form's fields, as shown and as submitted.
+#[derive(Debug, Default, Serialize)]
+struct SourceForm {
+    name: String,
+    provider: String,
+    /// `all`, `push` or `list`.
+    events_mode: String,
+    selected_events: Vec<String>,
+    /// Empty: no alert mapping.
+    alerts_plugin: String,
+    status_field: String,
+    open: String,
+    close: String,
+    key: String,
+    /// One `field=regex` per line.
+    filters: String,
+    /// `none`, `plugin` or `template`.
+    format_mode: String,
+    format_plugin: String,
+    template: String,
+    destinations: Vec<DestinationRow>,
+    enabled: bool,
+}
+
+#[derive(Debug, Default, Serialize)]
+struct DestinationRow {
+    notifier: String,
+    kind: String,
+    url: String,
+    /// Whether a secret is stored (the secret itself is never shown).
+    secret_set: bool,
+    /// A new secret typed in the form (never rendered back).
+    #[serde(skip)]
+    secret: String,
+}
+
+impl SourceForm {
+    /// A new source: every event, AlertOps' pipeline mapping, embeds.
+    fn new_source() -> Self {
+        Self {
+            provider: "bitbucket".into(),
+            events_mode: "all".into(),
+            alerts_plugin: "bitbucket-pipelines".into(),
+            format_mode: "plugin".into(),
+            format_plugin: "bitbucket-embeds".into(),
+            enabled: true,
+            ..Self::default()
+        }
+    }
+
+    fn from_record(endpoint: &EndpointRecord) -> Self {
+        let (events_mode, selected_events) = match &endpoint.selection {
+            EventSelection::Keyword(word) => (word.clone(), Vec::new()),
+            EventSelection::List(list) => ("list".into(), list.clone()),
+        };
+        let config = endpoint.alerts.as_ref().map(|alerts| &alerts.config);
+        let text = |key: &str| {
+            config
+                .and_then(|config| config.get(key))
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        let list = |key: &str| {
+            config
+                .and_then(|config| config.get(key))
+                .and_then(Value::as_array)
+                .map(|values| {
+                    values
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default()
+        };
+        let filters = config
+            .and_then(|config| config.get("filters"))
+            .and_then(Value::as_array)
+            .map(|filters| {
+                filters
+                    .iter()
+                    .map(|filter| {
+                        format!(
+                            "{}={}",
+                            filter["field"].as_str().unwrap_or(""),
+                            filter["regex"].as_str().unwrap_or("")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .unwrap_or_default();
+        let (format_mode, format_plugin, template) = match &endpoint.format {
+            None => ("none", String::new(), String::new()),
+            Some(FormatSpec::Plugin(format)) => ("plugin", format.plugin.clone(), String::new()),
+            Some(FormatSpec::Template { template }) => {
+                ("template", String::new(), template.clone())
+            }
+        };
+        Self {
+            name: endpoint.name.clone(),
+            provider: endpoint.provider.clone(),
+            events_mode,
+            selected_events,
+            alerts_plugin: endpoint
+                .alerts
+                .as_ref()
+                .map(|alerts| alerts.plugin.clone())
+                .unwrap_or_default(),
+            status_field: text("status_field"),
+            open: list("open"),
+            close: list("close"),
+            key: text("key"),
+            filters,
+            format_mode: format_mode.into(),
+            format_plugin,
+            template,
+            destinations: endpoint
+                .destinations
+                .iter()
+                .map(|destination| DestinationRow {
+                    notifier: destination.notifier.clone(),
+                    kind: destination.kind.clone(),
+                    url: destination.url.clone(),
+                    secret_set: destination.secret.is_some(),
+                    secret: String::new(),
+                })
+                .collect(),
+            enabled: endpoint.enabled,
+        }
+    }
+
+    fn from_fields(fields: &FormFields) -> Self {
+        let notifiers = fields.all("dest_notifier");
+        let kinds = fields.all("dest_kind");
+        let secrets = fields.all("dest_secret");
+        let destinations = fields
+            .all("dest_url")
+            .into_iter()
+            .enumerate()
+            .filter(|(_, url)| !url.trim().is_empty())
+            .map(|(index, url)| DestinationRow {
+                notifier: notifiers.get(index).unwrap_or(&"notifier").to_string(),
+                kind: kinds.get(index).unwrap_or(&"discord").to_string(),
+                url: url.trim().to_string(),
+                secret_set: false,
+                secret: secrets.get(index).unwrap_or(&"").trim().to_string(),
+            })
+            .collect();
+        Self {
+            name: fields.get("name").into(),
+            provider: fields.get("provider").into(),
+            events_mode: fields.get("events_mode").into(),
+            selected_events: fields
+                .all("event")
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+            alerts_plugin: fields.get("alerts_plugin").into(),
+            status_field: fields.get("status_field").into(),
+            open: fields.get("open").into(),
+            close: fields.get("close").into(),
+            key: fields.get("key").into(),
+            filters: fields.get("filters").into(),
+            format_mode: fields.get("format_mode").into(),
+            format_plugin: fields.get("format_plugin").into(),
+            template: fields.all("template").first().unwrap_or(&"").to_string(),
+            destinations,
+            enabled: fields.has("enabled"),
+        }
+    }
+
+    /// The endpoint as the admin API takes it. `current_config` keeps the alert-mapper keys
+    /// this form does not show (when the mapper stays the same).
+    fn to_input(&self, current_config: Option<&Value>) -> Result<Map<String, Value>, String> {
+        let mut input = Map::new();
+        input.insert("name".into(), json!(self.name));
+        input.insert("provider".into(), json!(self.provider));
+        input.insert(
+            "events".into(),
+            match self.events_mode.as_str() {
+                "list" => json!(self.selected_events),
+                word => json!(word),
+            },
+        );
+        input.insert(
+            "alerts".into(),
+            if self.alerts_plugin.is_empty() {
+                Value::Null
+            } else {
+                json!({"plugin": self.alerts_plugin, "config": self.alert_config(current_config)?})
+            },
+        );
+        input.insert(
+            "format".into(),
+            match self.format_mode.as_str() {
+                "plugin" => json!({"plugin": self.format_plugin}),
+                "template" => json!({"template": self.template}),
+                _ => Value::Null,
+            },
+        );
+        let destinations: Vec<Value> = self
+            .destinations
+            .iter()
+            .map(|row| {
+                let mut destination =
+                    json!({"notifier": row.notifier, "kind": row.kind, "url": row.url});
+                if !row.secret.is_empty() {
+                    destination["secret"] = json!(row.secret);
+                }
+                destination
+            })
+            .collect();
+        input.insert("destinations".into(), json!(destinations));
+        input.insert("enabled".into(), json!(self.enabled));
+        Ok(input)
+    }
+
+    fn alert_config(&self, current: Option<&Value>) -> Result<Value, String> {
+        let mut config = current
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let words = |text: &str| -> Vec<String> {
+            text.split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|word| !word.is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        let mut set = |key: &str, value: Option<Value>| match value {
+            Some(value) => {
+                config.insert(key.into(), value);
+            }
+            None => {
+                config.remove(key);
+            }
+        };
+        let text = |text: &str| (!text.is_empty()).then(|| json!(text));
+        let list = |text: &str| (!text.is_empty()).then(|| json!(words(text)));
+        set("status_field", text(&self.status_field));
+        set("open", list(&self.open));
+        set("close", list(&self.close));
+        set("key", text(&self.key));
+        let mut filters = Vec::new();
+        for line in self
+            .filters
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+        {
+            let Some((field, regex)) = line.split_once('=') else {
+                return Err(format!(
+                    "filter {line:?} must be field=regex, e.g. commit_status^refname=^main$"
+                ));
+            };
+            filters.push(json!({"field": field.trim(), "regex": regex.trim()}));
+        }
+        set("filters", (!filters.is_empty()).then(|| json!(filters)));
+        Ok(Value::Object(config))
+    }
+}
+
+/// Plugin names of one kind.
+fn names(plugins: &PluginSet, kind: PluginKind) -> Vec<String> {
+    plugins
+        .plugins()
+        .filter(|plugin| plugin.info().kind == kind)
+        .map(|plugin| plugin.info().name.clone())
+        .collect()
+}
+
+/// The events a provider declares: `(key, description)`.
+fn provider_events(plugins: &PluginSet, provider: &str) -> Vec<(String, String)> {
+    plugins
+        .get_kind(provider, PluginKind::Provider)
+        .ok()
+        .and_then(|plugin| plugin.description().ok())
+        .map(|description| {
+            description
+                .events
+                .iter()
+                .map(|event| (event.key.clone(), event.description.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Renders the form, with `error` when a save was refused.
+fn form_page(
+    state: &AppState,
+    session: &Session,
+    status: StatusCode,
+    form: SourceForm,
+    editing: Option<&str>,
+    error: Option<String>,
+) -> HttpResponse {
+    let plugins = state.registry.snapshot();
+    let notifier_names = names(&plugins, PluginKind::Notifier);
+    let events: Vec<Value> = provider_events(&plugins, &form.provider)
+        .into_iter()
+        .map(|(key, description)| {
+            json!({"key": key, "description": description,
+                   "checked": form.selected_events.contains(&key)})
+        })
+        .collect();
+    let mut rows: Vec<Value> = form
+        .destinations
+        .iter()
+        .map(|row| {
+            json!({
+                "url": row.url,
+                "secret_set": row.secret_set,
+                "notifiers": options(notifier_names.iter().map(String::as_str), &row.notifier),
+                "kinds": options(DESTINATION_KINDS, &row.kind),
+            })
+        })
+        .collect();
+    // One empty row to add a destination.
+    rows.push(json!({
+        "url": "",
+        "notifiers": options(notifier_names.iter().map(String::as_str), "notifier"),
+        "kinds": options(DESTINATION_KINDS, "discord"),
+    }));
+    let mut mappers = vec![String::new()];
+    mappers.extend(names(&plugins, PluginKind::AlertMapper));
+    let (heading, action) = match editing {
+        Some(id) => (
+            format!("Edit {}", form.name),
+            format!("/ui/sources/{id}/edit"),
+        ),
+        None => ("New source".to_string(), "/ui/sources/new".to_string()),
+    };
+    let data = json!({
+        "heading": heading,
+        "action": action,
+        "editing": editing.is_some(),
+        "error": error,
+        "providers": options(names(&plugins, PluginKind::Provider).iter().map(String::as_str), &form.provider),
+        "events": events,
+        "mappers": options(mappers.iter().map(String::as_str), &form.alerts_plugin),
+        "formatters": options(names(&plugins, PluginKind::Formatter).iter().map(String::as_str), &form.format_plugin),
+        "destination_rows": rows,
+        "mode": {
+            form.events_mode.clone(): true,
+            format!("format_{}", form.format_mode): true,
+        },
+        "form": form,
+    });
+    page(
+        state,
+        Some(session),
+        status,
+        "source_form",
+        &heading,
+        "sources",
+        data,
+    )
+}
+
+async fn list(state: web::Data<AppState>, session: Session) -> HttpResponse {
+    let endpoints = match state.store.endpoints() {
+        Ok(endpoints) => endpoints,
+        Err(error) => return refused_page(&state, &session, AdminError::Store(error)),
+    };
+    let rows: Vec<Value> = endpoints
+        .iter()
+        .map(|endpoint| {
+            let mut row = view(&state, endpoint);
+            row["events_summary"] = json!(match &endpoint.selection {
+                EventSelection::Keyword(word) => format!("{word} ({})", endpoint.events.len()),
+                EventSelection::List(list) => list.join(", "),
+            });
+            row["format_summary"] = json!(match &endpoint.format {
+                None => "—".to_string(),
+                Some(FormatSpec::Plugin(format)) => format.plugin.clone(),
+                Some(FormatSpec::Template { .. }) => "template".to_string(),
+            });
+            row["destinations_summary"] = json!(
+                endpoint
+                    .destinations
+                    .iter()
+                    .map(|destination| destination.kind.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            row
+        })
+        .collect();
+    page(
+        &state,
+        Some(&session),
+        StatusCode::OK,
+        "sources",
+        "Sources",
+        "sources",
+        json!({"sources": rows}),
+    )
+}
+
+async fn new_form(state: web::Data<AppState>, session: Session) -> HttpResponse {
+    form_page(
+        &state,
+        &session,
+        StatusCode::OK,
+        SourceForm::new_source(),
+        None,
+        None,
+    )
+}
+
+/// The page that shows a secret, this once.
+fn secret_page(
+    state: &AppState,
+    session: &Session,
+    endpoint: &EndpointRecord,
+    secret: &str,
+    heading: &str,
+) -> HttpResponse {
+    page(
+        state,
+        Some(session),
+        StatusCode::OK,
+        "source_secret",
+        heading,
+        "sources",
+        json!({"heading": heading, "source": view(state, endpoint), "secret": secret}),
+    )
+}
+
+async fn create(
+    state: web::Data<AppState>,
+    session: Session,
+    fields: web::Form<FormFields>,
+) -> HttpResponse {
+    let mut form = SourceForm::from_fields(&fields);
+    form.enabled = true;
+    let input = form.to_input(None).and_then(|input| {
+        serde_json::from_value::<EndpointInput>(Value::Object(input))
+            .map_err(|error| format!("invalid source: {error}"))
+    });
+    let result = input
+        .map_err(AdminError::Invalid)
+        .and_then(|input| admin::create_endpoint(&state, input));
+    match result {
+        Ok((endpoint, secret)) => {
+            secret_page(&state, &session, &endpoint, &secret, "Source created")
+        }
+        Err(AdminError::Store(error)) => refused_page(&state, &session, AdminError::Store(error)),
+        Err(error) => form_page(
+            &state,
+            &session,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            form,
+            None,
+            Some(error.to_string()),
+        ),
+    }
+}
+
+async fn edit_form(
+    state: web::Data<AppState>,
+    session: Session,
+    id: web::Path<String>,
+) -> HttpResponse {
+    match admin::endpoint(&state, &id) {
+        Ok(endpoint) => form_page(
+            &state,
+            &session,
+            StatusCode::OK,
+            SourceForm::from_record(&endpoint),
+            Some(&endpoint.id),
+            None,
+        ),
+        Err(error) => refused_page(&state, &session, error),
+    }
+}
+
+async fn change(
+    state: web::Data<AppState>,
+    session: Session,
+    id: web::Path<String>,
+    fields: web::Form<FormFields>,
+) -> HttpResponse {
+    let current = match admin::endpoint(&state, &id) {
+        Ok(endpoint) => endpoint,
+        Err(error) => return refused_page(&state, &session, error),
+    };
+    let form = SourceForm::from_fields(&fields);
+    let current_config = current
+        .alerts
+        .as_ref()
+        .filter(|alerts| alerts.plugin == form.alerts_plugin)
+        .map(|alerts| &alerts.config);
+    let result = form
+        .to_input(current_config)
+        .map_err(AdminError::Invalid)
+        .and_then(|input| admin::change_endpoint(&state, &id, input));
+    match result {
+        Ok(_) => see_other("/ui/sources"),
+        Err(AdminError::Store(error)) => refused_page(&state, &session, AdminError::Store(error)),
+        Err(error) => form_page(
+            &state,
+            &session,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            form,
+            Some(&current.id),
+            Some(error.to_string()),
+        ),
+    }
+}
+
+async fn rotate_secret(
+    state: web::Data<AppState>,
+    session: Session,
+    id: web::Path<String>,
+) -> HttpResponse {
+    match admin::rotate_secret(&state, &id) {
+        Ok((endpoint, secret)) => {
+            secret_page(&state, &session, &endpoint, &secret, "Secret rotated")
+        }
+        Err(error) => refused_page(&state, &session, error),
+    }
+}
+
+async fn disable(
+    state: web::Data<AppState>,
+    session: Session,
+    id: web::Path<String>,
+) -> HttpResponse {
+    match admin::disable_endpoint(&state, &id) {
+        Ok(_) => see_other("/ui/sources"),
+        Err(error) => refused_page(&state, &session, error),
+    }
+}
+
+/// The live preview of a format template on the provider's sample (JSON for the script).
+async fn preview(state: web::Data<AppState>, fields: web::Form<FormFields>) -> HttpResponse {
+    let provider = fields.get("provider").to_string();
+    let event = fields.get("event").to_string();
+    let name = fields.get("name").to_string();
+    let template = fields.all("template").first().unwrap_or(&"").to_string();
+    let result =
+        web::block(move || admin::preview_template(&state, &provider, &event, &template, &name))
+            .await;
+    match result {
+        Ok(Ok(message)) => HttpResponse::Ok().json(json!({"message": message})),
+        Ok(Err(error)) => HttpResponse::Ok().json(json!({"error": error.to_string()})),
+        Err(error) => crate::http::internal_error("template preview", error),
+    }
+}
