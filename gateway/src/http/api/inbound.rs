@@ -125,9 +125,14 @@ async fn replay(state: web::Data<AppState>, id: web::Path<String>) -> HttpRespon
         Ok(None) => return not_found("inbound record"),
         Err(error) => return store_failed(error),
     }
-    match state.store.requeue_inbound(id) {
+    // Counted before the commit, as ingest does: the worker may run the record at once.
+    state.backlog.fetch_add(1, Ordering::Relaxed);
+    let requeued = state.store.requeue_inbound(id);
+    if !matches!(requeued, Ok(true)) {
+        state.backlog.fetch_sub(1, Ordering::Relaxed);
+    }
+    match requeued {
         Ok(true) => {
-            state.backlog.fetch_add(1, Ordering::Relaxed);
             state.pipeline_wake.notify_one();
             HttpResponse::Accepted().json(json!({"status": "queued", "id": format_inbound_id(id)}))
         }
