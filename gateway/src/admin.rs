@@ -415,10 +415,15 @@ pub fn replay(state: &AppState, id: &str) -> Result<u64, AdminError> {
             record.status.as_str()
         )));
     }
-    if !state.store.requeue_inbound(id)? {
+    // Counted before the commit, as ingest does: the worker may run the record at once.
+    state.backlog.fetch_add(1, Ordering::Relaxed);
+    let requeued = state.store.requeue_inbound(id);
+    if !matches!(requeued, Ok(true)) {
+        state.backlog.fetch_sub(1, Ordering::Relaxed);
+    }
+    if !requeued? {
         return Err(AdminError::NotFound("inbound record"));
     }
-    state.backlog.fetch_add(1, Ordering::Relaxed);
     state.pipeline_wake.notify_one();
     tracing::info!(inbound = %format_inbound_id(id), "replay queued");
     Ok(id)

@@ -1,28 +1,40 @@
-//! Group commit for the inbound log: concurrent requests hand their records to one writer
-//! thread, which appends everything waiting in one transaction and one fsync, then answers
-//! each. A commit per request would cap ingest at the disk's fsync rate.
+//! Group commit: concurrent callers hand their writes to one writer thread, which applies
+//! everything waiting in one transaction (and one fsync), then answers each. A commit per write
+//! would cap ingest at the disk's commit rate.
 
-use crate::store::{Appended, InboundRecord, Store, StoreError};
+use crate::store::{Appended, DeliveryRecord, InboundRecord, Store, StoreError};
 use std::sync::mpsc;
 use tokio::sync::oneshot;
 
-/// Records committed together at most.
+/// Writes committed together at most.
 const MAX_BATCH: usize = 512;
 
-type Reply = oneshot::Sender<Result<Appended, String>>;
+type Reply<R> = oneshot::Sender<Result<R, String>>;
 
-/// Hands records to the writer thread.
-#[derive(Clone)]
-pub struct InboundCommitter {
-    queue: mpsc::Sender<(InboundRecord, Reply)>,
+/// Hands writes of type `T` to a writer thread that commits them in batches, each answered
+/// with its `R`.
+pub struct GroupCommitter<T, R> {
+    queue: mpsc::Sender<(T, Reply<R>)>,
 }
 
-impl InboundCommitter {
-    /// Starts the writer thread. It stops when every committer clone is dropped.
-    pub fn start(store: Store) -> Self {
-        let (queue, waiting) = mpsc::channel::<(InboundRecord, Reply)>();
+impl<T, R> Clone for GroupCommitter<T, R> {
+    fn clone(&self) -> Self {
+        Self {
+            queue: self.queue.clone(),
+        }
+    }
+}
+
+impl<T: Send + 'static, R: Send + 'static> GroupCommitter<T, R> {
+    /// Starts the writer thread `name`; `commit` applies one batch in one transaction and
+    /// returns one result per write, in order. The thread stops when every clone is dropped.
+    pub fn spawn(
+        name: &str,
+        commit: impl Fn(Vec<T>) -> Result<Vec<R>, StoreError> + Send + 'static,
+    ) -> Self {
+        let (queue, waiting) = mpsc::channel::<(T, Reply<R>)>();
         std::thread::Builder::new()
-            .name("hookgate-commit".into())
+            .name(name.into())
             .spawn(move || {
                 while let Ok(first) = waiting.recv() {
                     let mut batch = vec![first];
@@ -32,15 +44,15 @@ impl InboundCommitter {
                             Err(_) => break,
                         }
                     }
-                    let (records, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
-                    match store.append_inbound(records) {
+                    let (writes, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+                    match commit(writes) {
                         Ok(results) => {
                             for (reply, result) in replies.into_iter().zip(results) {
                                 let _ = reply.send(Ok(result));
                             }
                         }
                         Err(error) => {
-                            tracing::error!(%error, "appending to the inbound log failed");
+                            tracing::error!(%error, "a group commit failed");
                             for reply in replies {
                                 let _ = reply.send(Err(error.to_string()));
                             }
@@ -48,19 +60,50 @@ impl InboundCommitter {
                     }
                 }
             })
-            .expect("spawning the commit thread");
+            .expect("spawning a commit thread");
         Self { queue }
     }
 
-    /// Appends one record durably; returns once it is on disk.
-    pub async fn append(&self, record: InboundRecord) -> Result<Appended, StoreError> {
+    /// Submits one write; returns its result once its batch is committed.
+    pub async fn submit(&self, write: T) -> Result<R, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.queue
-            .send((record, reply))
+            .send((write, reply))
             .map_err(|_| StoreError::Database("the commit thread stopped".into()))?;
         answer
             .await
             .map_err(|_| StoreError::Database("the commit thread stopped".into()))?
             .map_err(StoreError::Database)
+    }
+}
+
+/// Ingest's committer: inbound records, durably appended.
+pub type InboundCommitter = GroupCommitter<InboundRecord, Appended>;
+
+impl InboundCommitter {
+    /// Starts the inbound log's writer thread.
+    pub fn start(store: Store) -> Self {
+        Self::spawn("hookgate-commit", move |records| {
+            store.append_inbound(records)
+        })
+    }
+
+    /// Appends one record durably; returns once it is on disk.
+    pub async fn append(&self, record: InboundRecord) -> Result<Appended, StoreError> {
+        self.submit(record).await
+    }
+}
+
+/// The outbox's committer: delivery attempts (the delivery with its new state, and when it was
+/// due before), recorded in batches.
+pub type AttemptRecorder = GroupCommitter<(DeliveryRecord, Option<u64>), ()>;
+
+impl AttemptRecorder {
+    /// Starts the outbox's writer thread.
+    pub fn start(store: Store) -> Self {
+        Self::spawn("hookgate-attempts", move |attempts| {
+            store.record_attempts(&attempts)?;
+            Ok(vec![(); attempts.len()])
+        })
     }
 }

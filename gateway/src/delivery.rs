@@ -4,6 +4,7 @@
 //! (at-least-once); every request carries `Idempotency-Key: <delivery id>` so receivers can drop
 //! repeats.
 
+use crate::committer::AttemptRecorder;
 use crate::config::ValidatedConfig;
 use crate::ids::format_delivery_id;
 use crate::server::AppState;
@@ -88,9 +89,19 @@ impl reqwest::dns::Resolve for CheckedResolver {
 /// Runs until the process stops: sends what is due, sleeps until the next is due or it is
 /// woken.
 pub async fn run(state: Arc<AppState>, client: reqwest::Client) {
+    let recorder = AttemptRecorder::start(state.store.clone());
+    // Deliveries being attempted, and those whose result is recorded but which may still be
+    // in a due list read before that record: they leave `in_flight` only before the next read,
+    // so a stale list cannot send one again.
     let in_flight: Arc<Mutex<HashSet<u64>>> = Arc::default();
+    let recorded: Arc<Mutex<Vec<u64>>> = Arc::default();
     let permits = Arc::new(tokio::sync::Semaphore::new(CONCURRENT_SENDS));
     loop {
+        if let (Ok(mut in_flight), Ok(mut recorded)) = (in_flight.lock(), recorded.lock()) {
+            for id in recorded.drain(..) {
+                in_flight.remove(&id);
+            }
+        }
         let store = state.store.clone();
         let due = tokio::task::spawn_blocking(move || store.due_deliveries(now_ms(), 256)).await;
         let due = match due {
@@ -113,12 +124,17 @@ pub async fn run(state: Arc<AppState>, client: reqwest::Client) {
             let Ok(permit) = permits.clone().acquire_owned().await else {
                 return;
             };
-            let (state, client, in_flight) = (state.clone(), client.clone(), in_flight.clone());
+            let (state, client, recorder, recorded) = (
+                state.clone(),
+                client.clone(),
+                recorder.clone(),
+                recorded.clone(),
+            );
             tokio::spawn(async move {
                 let id = delivery.id;
-                attempt(&state, &client, delivery).await;
-                if let Ok(mut set) = in_flight.lock() {
-                    set.remove(&id);
+                attempt(&state, &client, &recorder, delivery).await;
+                if let Ok(mut recorded) = recorded.lock() {
+                    recorded.push(id);
                 }
                 drop(permit);
             });
@@ -138,7 +154,12 @@ pub async fn run(state: Arc<AppState>, client: reqwest::Client) {
 }
 
 /// One attempt of one delivery, recorded.
-async fn attempt(state: &AppState, client: &reqwest::Client, mut delivery: DeliveryRecord) {
+async fn attempt(
+    state: &AppState,
+    client: &reqwest::Client,
+    recorder: &AttemptRecorder,
+    mut delivery: DeliveryRecord,
+) {
     let was_due_at = delivery.next_attempt_at;
     let started_at = now_ms();
     let started = Instant::now();
@@ -191,10 +212,7 @@ async fn attempt(state: &AppState, client: &reqwest::Client, mut delivery: Deliv
             state.metrics.count_delivery("failed");
         }
     }
-    let store = state.store.clone();
-    let saved =
-        tokio::task::spawn_blocking(move || store.save_delivery(&delivery, was_due_at)).await;
-    if let Ok(Err(error)) = saved {
+    if let Err(error) = recorder.submit((delivery, was_due_at)).await {
         tracing::error!(%error, "recording a delivery attempt");
     }
 }
@@ -245,11 +263,16 @@ async fn send(
     headers.push(("Idempotency-Key".into(), delivery_id.clone()));
     let secret = state
         .store
-        .endpoint(&delivery.endpoint)
+        .shared_endpoint(&delivery.endpoint)
         .ok()
         .flatten()
-        .and_then(|endpoint| endpoint.destinations.get(delivery.destination).cloned())
-        .and_then(|destination| destination.secret);
+        .and_then(|endpoint| {
+            endpoint
+                .destinations
+                .get(delivery.destination)?
+                .secret
+                .clone()
+        });
     if let Some(secret) = secret {
         let now_secs = (now_ms() / 1000) as i64;
         crate::verify::add_standard_webhooks_headers(

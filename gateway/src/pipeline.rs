@@ -2,7 +2,9 @@
 //! endpoint's alert mapper and formatter (or template), applies the alert actions to alert
 //! state, asks the notifier for the requests, and stores outcomes, alert changes and
 //! deliveries in one transaction — so each record is applied exactly once, even across a crash
-//! (plugins are pure: a record interrupted before its commit is simply run again).
+//! (plugins are pure: a record interrupted before its commit is durable is simply run again).
+//! Those commits ride on the next durable commit instead of paying an fsync each
+//! ([`crate::store::Store::transaction_deferred`]).
 //!
 //! One worker, in arrival order: a FAILED and the SUCCESSFUL after it must reach alert state in
 //! that order.
@@ -19,7 +21,6 @@ use crate::store::{
     InboundRecord, InboundStatus, Outcome, StoreError, StoreTxn, now_ms,
 };
 use serde_json::{Value, json};
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -65,6 +66,40 @@ pub async fn run(state: Arc<AppState>) {
         }
         state.delivery_wake.notify_one();
     }
+}
+
+/// Records a thread evaluates at least: below this, a second thread costs more than it saves.
+const MIN_RECORDS_PER_THREAD: usize = 4;
+
+/// A batch's events with their endpoints (`None` where the record or its endpoint is gone).
+type BatchWork = [(u64, Option<(Arc<EndpointRecord>, PluginEvent)>)];
+
+/// Evaluates a batch spread over the machine's cores: plugin calls are most of the work and
+/// independent of each other, since their results are applied in order afterwards.
+fn evaluate_batch(plugins: &PluginSet, work: &BatchWork) -> Vec<Option<Evaluation>> {
+    let evaluate_one = |(_, event): &(u64, Option<(Arc<EndpointRecord>, PluginEvent)>)| {
+        event
+            .as_ref()
+            .map(|(endpoint, event)| evaluate(plugins, endpoint, event))
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |cores| cores.get())
+        .min(work.len() / MIN_RECORDS_PER_THREAD)
+        .max(1);
+    if threads == 1 {
+        return work.iter().map(evaluate_one).collect();
+    }
+    let evaluate_one = &evaluate_one;
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = work
+            .chunks(work.len().div_ceil(threads))
+            .map(|part| scope.spawn(move || part.iter().map(evaluate_one).collect::<Vec<_>>()))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|part| part.join().expect("an evaluation thread panicked"))
+            .collect()
+    })
 }
 
 /// What the plugins made of a record, before it is applied.
@@ -173,42 +208,39 @@ pub fn plugin_event(endpoint: &EndpointRecord, record: &InboundRecord) -> Plugin
     }
 }
 
-/// Processes one queued record.
 /// Processes a batch of queued records: each is evaluated by its plugins outside any
-/// transaction (plugins are pure), then all are applied in one transaction and one durable
-/// commit, in arrival order — later records see the alert changes of earlier ones. Returns how
+/// transaction (plugins are pure, and run on every core), then all are applied in one
+/// transaction, in arrival order — later records see the alert changes of earlier ones. Returns how
 /// many records left the queue.
 fn process_batch(state: &AppState, ids: &[u64]) -> Result<usize, StoreError> {
     let plugins = state.registry.snapshot();
-    let mut endpoints: HashMap<String, Option<EndpointRecord>> = HashMap::new();
-    let mut evaluated = Vec::with_capacity(ids.len());
-    for &id in ids {
-        let Some(record) = state.store.inbound(id)? else {
-            evaluated.push((id, None));
-            continue;
+    let mut work = Vec::with_capacity(ids.len());
+    for (&id, record) in ids.iter().zip(state.store.inbound_many(ids)?) {
+        let endpoint = match &record {
+            Some(record) => state.store.shared_endpoint(&record.endpoint)?,
+            None => None,
         };
-        let endpoint = match endpoints.get(&record.endpoint) {
-            Some(endpoint) => endpoint.clone(),
-            None => {
-                let endpoint = state.store.endpoint(&record.endpoint)?;
-                endpoints.insert(record.endpoint.clone(), endpoint.clone());
-                endpoint
+        let event = record.zip(endpoint).map(|(record, endpoint)| {
+            let event = plugin_event(&endpoint, &record);
+            (endpoint, event)
+        });
+        work.push((id, event));
+    }
+    let evaluations = evaluate_batch(&plugins, &work);
+    let mut evaluated = Vec::with_capacity(work.len());
+    for ((id, event), evaluation) in work.into_iter().zip(evaluations) {
+        let applicable = event.zip(evaluation).map(|((endpoint, _), evaluation)| {
+            for (plugin, duration, failed) in &evaluation.calls {
+                state
+                    .metrics
+                    .observe_plugin_call(plugin, *duration, *failed);
             }
-        };
-        let Some(endpoint) = endpoint else {
-            evaluated.push((id, None));
-            continue;
-        };
-        let evaluation = evaluate(&plugins, &endpoint, &plugin_event(&endpoint, &record));
-        for (plugin, duration, failed) in &evaluation.calls {
-            state
-                .metrics
-                .observe_plugin_call(plugin, *duration, *failed);
-        }
-        evaluated.push((id, Some((endpoint, evaluation))));
+            (endpoint, evaluation)
+        });
+        evaluated.push((id, applicable));
     }
     let started = now_ms();
-    state.store.transaction(|txn| {
+    state.store.transaction_deferred(|txn| {
         for (id, work) in &evaluated {
             match work {
                 Some((endpoint, evaluation)) => {

@@ -74,9 +74,19 @@ impl CliError {
     }
 }
 
-/// Parses the arguments and runs the command.
+/// Parses the process's arguments and runs the command.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    main_from(std::env::args_os())
+}
+
+/// Parses `args` (the program name first) and runs the command: for programs that embed the
+/// gateway, such as the benchmark suite, which starts it as a child of itself.
+pub fn main_from<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = Cli::parse_from(args);
     init_tracing();
     let outcome = match cli.command {
         Command::Serve(args) => serve::run(args),

@@ -26,7 +26,7 @@ pub async fn ingest(
     mut payload: web::Payload,
 ) -> HttpResponse {
     let endpoint_id = path.into_inner();
-    let endpoint = match state.store.endpoint(&endpoint_id) {
+    let endpoint = match state.store.shared_endpoint(&endpoint_id) {
         Ok(Some(endpoint)) => endpoint,
         Ok(None) => {
             state.metrics.count_request("unknown", 404);
@@ -212,9 +212,15 @@ pub async fn ingest(
     }
 
     record.status = InboundStatus::Pending;
-    match state.committer.append(record).await {
+    // Counted before the commit: once committed, the worker may process the record (and
+    // uncount it) before this request runs again.
+    state.backlog.fetch_add(1, Ordering::Relaxed);
+    let appended = state.committer.append(record).await;
+    if !matches!(appended, Ok(Appended::Accepted(_))) {
+        state.backlog.fetch_sub(1, Ordering::Relaxed);
+    }
+    match appended {
         Ok(Appended::Accepted(id)) => {
-            state.backlog.fetch_add(1, Ordering::Relaxed);
             state.pipeline_wake.notify_one();
             state.metrics.count_request(&endpoint.id, 202);
             HttpResponse::Accepted()

@@ -3,7 +3,7 @@
 
 use super::{Page, Store, StoreError, StoreTxn, decode, encode, newest_first, tables};
 use crate::runtime::OutboundRequest;
-use redb::ReadableTable;
+use redb::{ReadableTable, Table};
 use serde::{Deserialize, Serialize};
 
 /// Delivery status.
@@ -73,13 +73,15 @@ impl Store {
         decode("delivery", bytes.value()).map(Some)
     }
 
-    /// Deliveries due at `now_ms`, soonest first.
+    /// Deliveries due at `now_ms`, soonest first; returns once they are durable (see
+    /// [`Store::transaction_deferred`]), so nothing is sent that a crash could take back.
     pub fn due_deliveries(
         &self,
         now_ms: u64,
         limit: usize,
     ) -> Result<Vec<DeliveryRecord>, StoreError> {
         let txn = self.read()?;
+        let mark = self.commit_mark();
         let due = txn.open_table(tables::DUE_DELIVERIES)?;
         let deliveries = txn.open_table(tables::DELIVERIES)?;
         let mut records = Vec::new();
@@ -89,6 +91,9 @@ impl Store {
             if let Some(bytes) = deliveries.get(id)? {
                 records.push(decode("delivery", bytes.value())?);
             }
+        }
+        if !records.is_empty() {
+            self.wait_durable(mark)?;
         }
         Ok(records)
     }
@@ -155,6 +160,29 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.transaction(|txn| txn.save_delivery(delivery, was_due_at))
     }
+
+    /// Records the results of many attempts (each delivery with its new state, and when it was
+    /// due before) in one commit that is made durable by the next durable commit rather than
+    /// its own fsync: a crash can forget the last few milliseconds of results, and those
+    /// deliveries are then sent again with the same `Idempotency-Key` (at-least-once), while
+    /// the outbox no longer competes with ingest for the disk once per delivery.
+    pub fn record_attempts(
+        &self,
+        attempts: &[(DeliveryRecord, Option<u64>)],
+    ) -> Result<(), StoreError> {
+        let mut txn = self.write()?;
+        txn.set_durability(redb::Durability::None)
+            .map_err(|error| StoreError::Database(error.to_string()))?;
+        {
+            let mut due = txn.open_table(tables::DUE_DELIVERIES)?;
+            let mut deliveries = txn.open_table(tables::DELIVERIES)?;
+            for (delivery, was_due_at) in attempts {
+                write_delivery(&mut deliveries, &mut due, delivery, *was_due_at)?;
+            }
+        }
+        self.commit(txn)?;
+        Ok(())
+    }
 }
 
 impl StoreTxn<'_> {
@@ -178,15 +206,7 @@ impl StoreTxn<'_> {
         delivery: &DeliveryRecord,
         was_due_at: Option<u64>,
     ) -> Result<(), StoreError> {
-        if let Some(due) = was_due_at {
-            self.due.remove((due, delivery.id))?;
-        }
-        if let Some(due) = delivery.next_attempt_at {
-            self.due.insert((due, delivery.id), ())?;
-        }
-        self.deliveries
-            .insert(delivery.id, encode(delivery).as_slice())?;
-        Ok(())
+        write_delivery(&mut self.deliveries, &mut self.due, delivery, was_due_at)
     }
 
     /// One delivery, inside the transaction.
@@ -196,4 +216,21 @@ impl StoreTxn<'_> {
         };
         decode("delivery", bytes.value()).map(Some)
     }
+}
+
+/// Writes a delivery and moves its due-index entry from `was_due_at` to its next attempt.
+fn write_delivery(
+    deliveries: &mut Table<'_, u64, &'static [u8]>,
+    due: &mut Table<'_, (u64, u64), ()>,
+    delivery: &DeliveryRecord,
+    was_due_at: Option<u64>,
+) -> Result<(), StoreError> {
+    if let Some(at) = was_due_at {
+        due.remove((at, delivery.id))?;
+    }
+    if let Some(at) = delivery.next_attempt_at {
+        due.insert((at, delivery.id), ())?;
+    }
+    deliveries.insert(delivery.id, encode(delivery).as_slice())?;
+    Ok(())
 }

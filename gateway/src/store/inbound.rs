@@ -76,7 +76,9 @@ pub struct InboundRecord {
     pub outcomes: Vec<Outcome>,
     /// Request headers, lower-cased, signatures redacted.
     pub headers: Vec<(String, String)>,
-    /// The body (UTF-8; for rejected requests the first 4 KiB, lossily decoded).
+    /// The body (UTF-8; for rejected requests the first 4 KiB, lossily decoded). Stored in
+    /// its own table; records of older versions carry it inline.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub body: String,
     /// Whether `body` was cut.
     pub body_truncated: bool,
@@ -117,11 +119,12 @@ impl Store {
     /// next sequence; a `pending` record whose request UUID was already accepted for its
     /// endpoint is stored as `duplicate` instead, and accepted ones join the processing queue.
     pub fn append_inbound(&self, records: Vec<InboundRecord>) -> Result<Vec<Appended>, StoreError> {
-        // Ingest's hot path: only the four tables it touches, not a whole StoreTxn.
-        let txn = self.write()?;
+        // Ingest's hot path: only the tables it touches, not a whole StoreTxn.
+        let (txn, ticket) = self.durable_write()?;
         let mut results = Vec::with_capacity(records.len());
         {
             let mut inbound = txn.open_table(tables::INBOUND)?;
+            let mut bodies = txn.open_table(tables::INBOUND_BODIES)?;
             let mut by_request = txn.open_table(tables::INBOUND_BY_REQUEST)?;
             let mut queue = txn.open_table(tables::PROCESSING_QUEUE)?;
             let mut counters = txn.open_table(tables::COUNTERS)?;
@@ -150,25 +153,42 @@ impl Store {
                         result = Appended::Accepted(id);
                     }
                 }
+                let body = std::mem::take(&mut record.body);
+                bodies.insert(id, body.as_bytes())?;
                 inbound.insert(id, encode(&record).as_slice())?;
                 results.push(result);
             }
         }
-        self.commit(txn)?;
+        self.commit_durable(txn, ticket)?;
         Ok(results)
     }
 
-    /// One record.
+    /// One record, with its body.
     pub fn inbound(&self, id: u64) -> Result<Option<InboundRecord>, StoreError> {
-        let txn = self.read()?;
-        let table = txn.open_table(tables::INBOUND)?;
-        let Some(bytes) = table.get(id)? else {
-            return Ok(None);
-        };
-        decode("inbound", bytes.value()).map(Some)
+        Ok(self.inbound_many(&[id])?.pop().flatten())
     }
 
-    /// The log, newest first, filtered.
+    /// Records with their bodies, in one read: `None` for ids that are gone.
+    pub fn inbound_many(&self, ids: &[u64]) -> Result<Vec<Option<InboundRecord>>, StoreError> {
+        let txn = self.read()?;
+        let table = txn.open_table(tables::INBOUND)?;
+        let bodies = txn.open_table(tables::INBOUND_BODIES)?;
+        let mut records = Vec::with_capacity(ids.len());
+        for &id in ids {
+            let Some(bytes) = table.get(id)? else {
+                records.push(None);
+                continue;
+            };
+            let mut record: InboundRecord = decode("inbound", bytes.value())?;
+            if let Some(body) = bodies.get(id)? {
+                record.body = String::from_utf8_lossy(body.value()).into_owned();
+            }
+            records.push(Some(record));
+        }
+        Ok(records)
+    }
+
+    /// The log, newest first, filtered; records without their bodies (see [`Store::inbound`]).
     pub fn list_inbound(&self, filter: &InboundFilter) -> Result<Page<InboundRecord>, StoreError> {
         let txn = self.read()?;
         let table = txn.open_table(tables::INBOUND)?;
@@ -230,6 +250,7 @@ impl Store {
         let mut removed = 0;
         {
             let mut inbound = txn.open_table(tables::INBOUND)?;
+            let mut bodies = txn.open_table(tables::INBOUND_BODIES)?;
             let mut by_request = txn.open_table(tables::INBOUND_BY_REQUEST)?;
             let queue = txn.open_table(tables::PROCESSING_QUEUE)?;
             let total = inbound.len()?;
@@ -248,6 +269,7 @@ impl Store {
             }
             for (id, record) in doomed {
                 inbound.remove(id)?;
+                bodies.remove(id)?;
                 if let Some(uuid) = &record.request_uuid {
                     let key = scoped_key(&record.endpoint, uuid);
                     if by_request
@@ -266,7 +288,8 @@ impl Store {
 }
 
 impl StoreTxn<'_> {
-    /// One record, inside the transaction.
+    /// One record without its body (which a transaction never changes), inside the
+    /// transaction.
     pub fn inbound(&self, id: u64) -> Result<Option<InboundRecord>, StoreError> {
         let Some(bytes) = self.inbound.get(id)? else {
             return Ok(None);
@@ -274,9 +297,17 @@ impl StoreTxn<'_> {
         decode("inbound", bytes.value()).map(Some)
     }
 
-    /// Writes a record back.
+    /// Writes a record back; its body stays as stored.
     pub fn save_inbound(&mut self, record: &InboundRecord) -> Result<(), StoreError> {
-        self.inbound.insert(record.id, encode(record).as_slice())?;
+        let encoded = if record.body.is_empty() {
+            encode(record)
+        } else {
+            encode(&InboundRecord {
+                body: String::new(),
+                ..record.clone()
+            })
+        };
+        self.inbound.insert(record.id, encoded.as_slice())?;
         Ok(())
     }
 
@@ -349,6 +380,7 @@ mod tests {
         );
         assert_eq!(store.queued_inbound(10).unwrap(), [1, 3]);
         assert_eq!(store.inbound(2).unwrap().unwrap().duplicate_of, Some(1));
+        assert_eq!(store.inbound(3).unwrap().unwrap().body, "{}");
     }
 
     #[test]

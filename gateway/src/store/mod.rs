@@ -20,9 +20,10 @@ use redb::{
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 /// A store failure. Handlers answer 503 (or 500) for these and log the detail.
@@ -40,6 +41,13 @@ impl<E: Into<redb::Error>> From<E> for StoreError {
     fn from(error: E) -> Self {
         Self::Database(error.into().to_string())
     }
+}
+
+/// Opens (or creates) the file with hookgate's cache size.
+fn open_database(path: &Path) -> Result<Database, DatabaseError> {
+    redb::Builder::new()
+        .set_cache_size(CACHE_BYTES)
+        .create(path)
 }
 
 /// Why the database file cannot be opened, naming it and saying what to do.
@@ -70,10 +78,61 @@ pub struct Page<T> {
     pub next: Option<String>,
 }
 
+/// Memory for redb's page cache. Ingest appends and processing reads the newest records, so a
+/// small cache holds the working set; redb's default (1 GiB) would let the process grow with
+/// the log.
+const CACHE_BYTES: usize = 64 << 20;
+
 /// The database.
 #[derive(Clone)]
 pub struct Store {
     shared: Arc<SharedDatabase>,
+    /// Endpoints by id as last read or saved: ingest looks one up on every request, and a read
+    /// transaction plus a JSON decode per request cost more than the rest of its checks.
+    /// `save_endpoint` is the one writer of the endpoints table and keeps this in step.
+    endpoint_cache: Arc<RwLock<HashMap<String, Arc<EndpointRecord>>>>,
+    clock: Arc<CommitClock>,
+}
+
+/// Orders write transactions so a reader can wait until what it saw is on disk. Processing
+/// commits without its own fsync (see [`Store::transaction_deferred`]): the next durable
+/// commit (ingest makes several a millisecond under load) carries its changes to disk. What
+/// leaves the process, a delivery, is sent only once durable ([`Store::due_deliveries`]).
+#[derive(Default)]
+struct CommitClock {
+    /// Tickets taken so far; a write transaction takes one once it holds the write lock, so
+    /// tickets follow the order in which transactions run.
+    issued: AtomicU64,
+    /// One past the highest ticket of a durable commit.
+    durable_below: Mutex<u64>,
+    durable: Condvar,
+}
+
+/// How long a reader waits for another durable commit before making one itself.
+const DURABLE_PATIENCE: Duration = Duration::from_millis(5);
+
+impl CommitClock {
+    fn ticket(&self) -> u64 {
+        self.issued.fetch_add(1, Ordering::SeqCst)
+    }
+
+    fn published(&self, ticket: u64) {
+        if let Ok(mut below) = self.durable_below.lock() {
+            *below = (*below).max(ticket + 1);
+            self.durable.notify_all();
+        }
+    }
+
+    /// Whether a durable commit with a ticket at or past `mark` happened, waiting up to
+    /// `patience` for one.
+    fn wait(&self, mark: u64, patience: Duration) -> bool {
+        let Ok(below) = self.durable_below.lock() else {
+            return false;
+        };
+        self.durable
+            .wait_timeout_while(below, patience, |below| *below <= mark)
+            .is_ok_and(|(below, _)| *below > mark)
+    }
 }
 
 /// The open database, and what it takes to reopen it. redb latches a failed write (a full disk,
@@ -96,11 +155,12 @@ impl Store {
     /// Opens (or creates) the database file and its tables. The error names the file and says
     /// what to do: another process holds it, it is corrupt, or it is from another redb version.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let db = Database::create(path).map_err(|error| open_error(path, error))?;
+        let db = open_database(path).map_err(|error| open_error(path, error))?;
         let txn = db.begin_write()?;
         {
             txn.open_table(tables::ENDPOINTS)?;
             txn.open_table(tables::INBOUND)?;
+            txn.open_table(tables::INBOUND_BODIES)?;
             txn.open_table(tables::INBOUND_BY_REQUEST)?;
             txn.open_table(tables::PROCESSING_QUEUE)?;
             txn.open_table(tables::ALERTS)?;
@@ -118,6 +178,8 @@ impl Store {
                 failing: AtomicBool::new(false),
                 last_reopen: Mutex::new(None),
             }),
+            endpoint_cache: Arc::default(),
+            clock: Arc::default(),
         })
     }
 
@@ -159,7 +221,7 @@ impl Store {
         *last_reopen = Some(Instant::now());
         // Fails with "already open" while a transaction of the old handle is still alive; the
         // next try succeeds once it has ended.
-        let db = Arc::new(Database::create(&self.shared.path).map_err(|error| {
+        let db = Arc::new(open_database(&self.shared.path).map_err(|error| {
             self.shared.failing.store(true, Ordering::Release);
             StoreError::Database(format!("reopening after a write failure: {error}"))
         })?);
@@ -191,7 +253,7 @@ impl Store {
         }
     }
 
-    /// Commits durably; a failure closes the database so the next transaction reopens it.
+    /// Commits (durably unless the transaction says otherwise); a failure closes the database so the next transaction reopens it.
     fn commit(&self, txn: WriteTransaction) -> Result<(), StoreError> {
         match txn.commit() {
             Ok(()) => {
@@ -205,13 +267,67 @@ impl Store {
         }
     }
 
+    /// A write transaction whose commit ([`Store::commit_durable`]) is durable, with its
+    /// ticket.
+    fn durable_write(&self) -> Result<(WriteTransaction, u64), StoreError> {
+        let txn = self.write()?;
+        Ok((txn, self.clock.ticket()))
+    }
+
+    fn commit_durable(&self, txn: WriteTransaction, ticket: u64) -> Result<(), StoreError> {
+        self.commit(txn)?;
+        self.clock.published(ticket);
+        Ok(())
+    }
+
+    /// The mark of everything committed so far: call it inside a read transaction, then
+    /// [`Store::wait_durable`] for what that transaction saw to be on disk.
+    fn commit_mark(&self) -> u64 {
+        self.clock.issued.load(Ordering::SeqCst)
+    }
+
+    /// Returns once every commit before `mark` is durable: at the next durable commit of
+    /// ingest, or after [`DURABLE_PATIENCE`] by committing durably itself.
+    fn wait_durable(&self, mark: u64) -> Result<(), StoreError> {
+        if self.clock.wait(mark, DURABLE_PATIENCE) {
+            return Ok(());
+        }
+        let (txn, ticket) = self.durable_write()?;
+        self.commit_durable(txn, ticket)
+    }
+
     /// Runs `work` in one write transaction, committed durably when it returns `Ok`: what it
     /// changes (inbound status, alerts, deliveries, the queue) lands together or not at all.
     pub fn transaction<T>(
         &self,
         work: impl FnOnce(&mut StoreTxn<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let txn = self.write()?;
+        let (txn, ticket) = self.durable_write()?;
+        let result = Self::run_in(&txn, work)?;
+        self.commit_durable(txn, ticket)?;
+        Ok(result)
+    }
+
+    /// Like [`Store::transaction`], all or nothing, but made durable by the next durable
+    /// commit instead of its own fsync. For processing: after a crash, work whose commit was
+    /// not yet durable is undone as a whole (the records are still queued and run again), and
+    /// the deliveries it created were not sent, since only durable ones are.
+    pub fn transaction_deferred<T>(
+        &self,
+        work: impl FnOnce(&mut StoreTxn<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut txn = self.write()?;
+        txn.set_durability(redb::Durability::None)
+            .map_err(|error| StoreError::Database(error.to_string()))?;
+        let result = Self::run_in(&txn, work)?;
+        self.commit(txn)?;
+        Ok(result)
+    }
+
+    fn run_in<T>(
+        txn: &WriteTransaction,
+        work: impl FnOnce(&mut StoreTxn<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let result = {
             let mut tables = StoreTxn {
                 inbound: txn.open_table(tables::INBOUND)?,
@@ -224,7 +340,6 @@ impl Store {
             };
             work(&mut tables)?
         };
-        self.commit(txn)?;
         Ok(result)
     }
 }

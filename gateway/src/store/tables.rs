@@ -7,6 +7,9 @@ use redb::TableDefinition;
 pub const ENDPOINTS: TableDefinition<&str, &[u8]> = TableDefinition::new("endpoints");
 /// Inbound sequence number → inbound record. Sequence order is arrival order.
 pub const INBOUND: TableDefinition<u64, &[u8]> = TableDefinition::new("inbound");
+/// Inbound sequence → the raw body, apart from the record: processing rewrites the small
+/// record (status, outcomes) and never the body, and listing the log never reads bodies.
+pub const INBOUND_BODIES: TableDefinition<u64, &[u8]> = TableDefinition::new("inbound_bodies");
 /// `endpoint \n X-Request-UUID` → inbound sequence, for accepted records (repeat detection).
 pub const INBOUND_BY_REQUEST: TableDefinition<&str, u64> =
     TableDefinition::new("inbound_by_request");
