@@ -39,6 +39,9 @@ impl TestGateway {
         config.delivery.allow_private_destinations = true;
         config.delivery.retry_schedule = vec!["200ms".into(), "400ms".into()];
         config.delivery.timeout_secs = 2;
+        // Plugin calls get 5 s, not 50 ms: a busy test machine can deschedule a call past the
+        // default and fail a record the test expects processed. Tests of the time limit set it.
+        config.plugins.timeout_ms = 5000;
         adjust(&mut config);
         let config = config.validate().expect("valid test config");
         std::thread::spawn(move || {

@@ -25,6 +25,17 @@ pub fn engine() -> PluginEngine {
     PluginEngine::new(PluginLimits::default(), None).expect("engine")
 }
 
+/// An engine whose calls may run 10 s: for tests about something other than time (memory,
+/// reloads), since a busy machine can deschedule a call past the 50 ms default and turn the
+/// fault under test into a timeout.
+pub fn patient_engine() -> PluginEngine {
+    let limits = PluginLimits {
+        timeout: std::time::Duration::from_secs(10),
+        ..PluginLimits::default()
+    };
+    PluginEngine::new(limits, None).expect("engine")
+}
+
 /// Loads a test plugin on `engine`.
 pub fn load(engine: &PluginEngine, stem: &str) -> LoadedPlugin {
     LoadedPlugin::load(

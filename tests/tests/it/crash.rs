@@ -21,7 +21,9 @@ fn start(data_dir: &Path, port: u16) -> Child {
     let config = data_dir.join("hookgate.toml");
     std::fs::write(
         &config,
-        "[delivery]\nallow_private_destinations = true\nretry_schedule = [\"200ms\", \"400ms\"]\n",
+        // Plugin calls get 5 s: on a busy machine a call descheduled past the 50 ms default
+        // would fail its record, and this test counts processed records.
+        "[delivery]\nallow_private_destinations = true\nretry_schedule = [\"200ms\", \"400ms\"]\n[plugins]\ntimeout_ms = 5000\n",
     )
     .unwrap();
     Command::new(env!("CARGO_BIN_EXE_hookgate-e2e"))

@@ -2,7 +2,7 @@
 //! promptly, and never takes the gateway or the next call down.
 
 use hookgate::runtime::{LoadedPlugin, PluginEngine, PluginSource, RuntimeError};
-use hookgate_tests::{commit_status_payload, engine, event, load, plugin_bytes};
+use hookgate_tests::{commit_status_payload, engine, event, load, patient_engine, plugin_bytes};
 use std::time::{Duration, Instant};
 
 fn run_hostile(engine: &PluginEngine, behaviour: &str) -> Result<String, RuntimeError> {
@@ -41,7 +41,7 @@ fn an_endless_loop_is_stopped_at_the_time_limit() {
 
 #[test]
 fn unbounded_allocation_hits_the_memory_limit() {
-    let engine = engine();
+    let engine = patient_engine();
     let error = run_hostile(&engine, "allocate").unwrap_err();
     assert_eq!(error, RuntimeError::MemoryLimit { limit_mib: 32 });
     assert!(error.to_string().starts_with("memory limit"), "{error}");
@@ -126,7 +126,7 @@ fn printing_and_logging_a_lot_is_capped_not_fatal() {
 #[test]
 fn failed_calls_do_not_leak_their_instances() {
     // The pool holds 256 instances: if failed stores leaked theirs, these calls would exhaust it.
-    let engine = engine();
+    let engine = patient_engine();
     let plugin = load(&engine, "hostile");
     for _ in 0..400 {
         let error = plugin

@@ -798,7 +798,10 @@ fn operators_acknowledge_close_and_replay() {
 
 #[test]
 fn a_hostile_plugin_fails_its_records_and_a_full_backlog_answers_503() {
-    let gateway = TestGateway::start(|config| config.ingest.max_backlog = 1);
+    let gateway = TestGateway::start(|config| {
+        config.ingest.max_backlog = 1;
+        config.plugins.timeout_ms = 50;
+    });
     let plugins = gateway.data_path().join("plugins");
     std::fs::write(
         plugins.join(".hostile.partial"),
