@@ -6,7 +6,7 @@ pub mod gateway;
 use hookgate::config::PluginLimits;
 use hookgate::runtime::{LoadedPlugin, PluginEngine, PluginEvent, PluginSource};
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// A plugin component built for the tests (test-only plugins and the built-ins), by file stem:
 /// `hostile`, `impostor`, `other_world`, `future_api`, `bitbucket_pipelines`, ...
@@ -67,4 +67,12 @@ pub fn event(event_key: &str, body: &str) -> PluginEvent {
         received_at: 1_700_000_000_000,
         attempt: 1,
     }
+}
+
+/// Writes a drop-in the way operators should: to a temporary name, then renamed into place.
+pub fn drop_in(dir: &Path, file: &str, bytes: &[u8]) {
+    std::fs::create_dir_all(dir).unwrap();
+    let staging = dir.join(format!(".{file}.partial"));
+    std::fs::write(&staging, bytes).unwrap();
+    std::fs::rename(&staging, dir.join(file)).unwrap();
 }

@@ -1,7 +1,7 @@
 //! `github-actions`: GitHub `workflow_run` and `check_suite` conclusions to alerts. A completed
 //! run or suite whose conclusion is in `open` opens an alert (a repeat is appended to it by the
-//! gateway), one in `close` closes it, anything else — and runs that are only requested or in
-//! progress — is ignored with the reason.
+//! gateway), one in `close` closes it, anything else — runs that are only requested or in
+//! progress, and every other event — is ignored with the reason.
 //!
 //! The dedup key is one per workflow (or checking app) and branch:
 //! `owner/repo:<workflow path>:<branch>` for runs, `owner/repo:<app slug>:<branch>` for check
@@ -101,9 +101,7 @@ impl<'a> Completed<'a> {
                 )
             }
             other => {
-                return Err(PluginError::new(format!(
-                    "github-actions maps workflow_run and check_suite, not {other}"
-                )));
+                return Ok(Err(format!("{other} is not a workflow_run or check_suite")));
             }
         };
         let object = payload.path(object_path)?;
@@ -212,6 +210,14 @@ mod tests {
         assert_eq!(
             map("workflow_run", RUN),
             vec![Action::close(alert.key.clone())]
+        );
+    }
+
+    #[test]
+    fn other_events_are_ignored_so_one_endpoint_can_take_all_events() {
+        assert_eq!(
+            map("push", "{}"),
+            vec![Action::ignore("push is not a workflow_run or check_suite")]
         );
     }
 

@@ -3,20 +3,12 @@
 
 use hookgate::builtin::BUILTIN_PLUGINS;
 use hookgate::runtime::{AlertAction, PluginRegistry, PluginSource};
-use hookgate_tests::{commit_status_payload, engine, event, plugin_bytes};
-use std::path::Path;
+use hookgate_tests::{commit_status_payload, drop_in, engine, event, plugin_bytes};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 const RELOAD_DEADLINE: Duration = Duration::from_secs(2);
-
-/// Writes a drop-in the way operators should: to a temporary name, then renamed into place.
-fn drop_in(dir: &Path, file: &str, bytes: &[u8]) {
-    let staging = dir.join(format!(".{file}.partial"));
-    std::fs::write(&staging, bytes).unwrap();
-    std::fs::rename(&staging, dir.join(file)).unwrap();
-}
 
 /// Polls until `condition` holds, returning how long it took, or panics after the deadline.
 fn wait_until(what: &str, condition: impl Fn() -> bool) -> Duration {

@@ -6,3 +6,4 @@ mod crash;
 mod faults;
 mod gateway;
 mod hot_reload;
+mod third_party;
