@@ -2,6 +2,7 @@
 //! gateway and a capture receiver.
 
 pub mod gateway;
+pub mod signing;
 
 use hookgate::config::PluginLimits;
 use hookgate::runtime::{LoadedPlugin, PluginEngine, PluginEvent, PluginSource};
@@ -75,4 +76,13 @@ pub fn drop_in(dir: &Path, file: &str, bytes: &[u8]) {
     let staging = dir.join(format!(".{file}.partial"));
     std::fs::write(&staging, bytes).unwrap();
     std::fs::rename(&staging, dir.join(file)).unwrap();
+}
+
+/// A file of the third-party examples, by path under `examples/`, e.g.
+/// `github-provider/samples/push.json` (see each `samples/SOURCES.md` for attribution).
+pub fn example_file(path: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples")
+        .join(path);
+    std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
 }

@@ -6,4 +6,6 @@ mod crash;
 mod faults;
 mod gateway;
 mod hot_reload;
+mod python_plugin;
+mod scaffold;
 mod third_party;

@@ -5,11 +5,12 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use hmac::{Hmac, KeyInit, Mac};
 use hookgate_tests::gateway::{CaptureReceiver, TestGateway};
-use hookgate_tests::plugin_bytes;
+use hookgate_tests::signing::{
+    hub_sha256 as github_signature, standard_webhooks as standard_signature,
+};
+use hookgate_tests::{example_file, plugin_bytes};
 use serde_json::{Value, json};
-use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 // GitHub's published X-Hub-Signature-256 vector ("Validating webhook deliveries").
@@ -24,34 +25,6 @@ const STANDARD_VECTOR_ID: &str = "msg_p5jXN8AQM9LWM0D4loKWxJek";
 const STANDARD_VECTOR_TIMESTAMP: i64 = 1_614_265_330;
 const STANDARD_VECTOR_BODY: &str = r#"{"test": 2432232314}"#;
 const STANDARD_VECTOR_SIGNATURE: &str = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
-
-fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
-    let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key).unwrap();
-    for part in parts {
-        mac.update(part);
-    }
-    mac.finalize().into_bytes().to_vec()
-}
-
-/// Signs as GitHub does; written here, independently of the gateway's verifier.
-fn github_signature(secret: &str, body: &[u8]) -> String {
-    let digest = hmac_sha256(secret.as_bytes(), &[body]);
-    let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
-    format!("sha256={hex}")
-}
-
-/// Signs as a Standard Webhooks sender does; written here, independently of the gateway.
-fn standard_signature(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> String {
-    let key = BASE64
-        .decode(secret.strip_prefix("whsec_").unwrap())
-        .unwrap();
-    let timestamp = timestamp.to_string();
-    let digest = hmac_sha256(
-        &key,
-        &[id.as_bytes(), b".", timestamp.as_bytes(), b".", body],
-    );
-    format!("v1,{}", BASE64.encode(digest))
-}
 
 /// A refused delivery's answer without its inbound id, after checking it has one: every
 /// refusal is logged.
@@ -76,10 +49,7 @@ fn now_secs() -> i64 {
 }
 
 fn github_sample(file: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../examples/github-provider/samples")
-        .join(file);
-    std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+    example_file(&format!("github-provider/samples/{file}"))
 }
 
 /// The real completed run with its conclusion set (no real failed run is published).
@@ -295,11 +265,7 @@ fn gitlab_tokens_are_compared_whole_and_never_stored() {
         json!({"name": "diaspora", "provider": "gitlab", "events": "push", "secret": token}),
     );
     let url = endpoint["url"].as_str().unwrap();
-    let push = std::fs::read(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../examples/gitlab-provider/samples/push.json"),
-    )
-    .unwrap();
+    let push = example_file("gitlab-provider/samples/push.json").into_bytes();
     let post = |uuid: &str, token: Option<&str>| {
         let mut headers = vec![
             ("X-Gitlab-Event", "Push Hook"),
