@@ -244,7 +244,9 @@ mod tests {
         create("red-builds", PluginKind::AlertMapper, Some(target.clone())).unwrap();
         let lib = std::fs::read_to_string(target.join("src/lib.rs")).unwrap();
         assert!(lib.contains("export_alert_mapper!(RedBuilds);"), "{lib}");
-        assert!(!lib.contains("{{"), "{lib}");
+        for placeholder in ["{{name}}", "{{type}}", "{{crate}}", "{{kind}}"] {
+            assert!(!lib.contains(placeholder), "{placeholder} left in {lib}");
+        }
         let manifest = std::fs::read_to_string(target.join("Cargo.toml")).unwrap();
         assert!(manifest.contains("name = \"red-builds\""));
         assert!(target.join("hookgate-sdk/wit/types.wit").is_file());
