@@ -389,3 +389,42 @@ fn standard_webhooks_accept_any_matching_signature_within_five_minutes() {
         (401, json!({"error": "signature mismatch"}))
     );
 }
+
+/// The refusal a plugin built for an interface version the gateway does not serve gets,
+/// naming its version and the ones served (see wit/README.md).
+const UNSERVED_VERSION: &str =
+    "unsupported WIT API version \"0.9.0\": this gateway serves hookgate:plugin 0.1.0";
+
+#[test]
+fn a_plugin_for_an_unserved_wit_version_is_refused_naming_the_served_versions() {
+    let checked = std::process::Command::new(env!("CARGO_BIN_EXE_hookgate-e2e"))
+        .args(["plugin", "check"])
+        .arg(hookgate_tests::plugin_file("future_api"))
+        .output()
+        .unwrap();
+    assert_eq!(checked.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&checked.stderr);
+    assert!(said.contains(UNSERVED_VERSION), "{said}");
+
+    let gateway = TestGateway::start(|_| {});
+    hookgate_tests::drop_in(
+        &gateway.data_path().join("plugins"),
+        "future.wasm",
+        &plugin_bytes("future_api"),
+    );
+    hookgate_tests::gateway::wait_for(
+        "the refusal in the plugin list",
+        std::time::Duration::from_secs(30),
+        || {
+            let (_, answer) = gateway.api("GET", "/plugins", None);
+            answer["items"].as_array().unwrap().iter().any(|item| {
+                item["file"]
+                    .as_str()
+                    .is_some_and(|file| file.ends_with("future.wasm"))
+                    && item["error"]
+                        .as_str()
+                        .is_some_and(|error| error.contains(UNSERVED_VERSION))
+            })
+        },
+    );
+}
