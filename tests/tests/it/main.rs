@@ -6,6 +6,4 @@ mod crash;
 mod faults;
 mod gateway;
 mod hot_reload;
-mod python_plugin;
-mod scaffold;
 mod third_party;
