@@ -26,6 +26,7 @@ pub fn build_plugins(packages: &[&str]) -> PathBuf {
         "plugin-sdk",
         "plugins",
         "tests/plugins",
+        "examples",
         "Cargo.toml",
         "Cargo.lock",
     ] {

@@ -1,4 +1,5 @@
-//! Builds the test-only plugins (`tests/plugins/*`), which are never embedded in the gateway.
+//! Builds the test-only plugins (`tests/plugins/*`) and the third-party examples (`examples/*`),
+//! which are never embedded in the gateway: the tests load them as drop-ins.
 
 #[path = "../gateway/wasm_build.rs"]
 mod wasm_build;
@@ -13,6 +14,11 @@ fn main() {
         "bitbucket-pipelines",
         "bitbucket-embeds",
         "notifier",
+        "github",
+        "github-embeds",
+        "github-actions",
+        "gitlab",
+        "hookgate-relay",
     ]);
     println!("cargo:rustc-env=HOOKGATE_TEST_PLUGIN_DIR={}", dir.display());
 }

@@ -49,6 +49,34 @@ impl Config {
         &self.values
     }
 
+    /// Refuses keys the plugin does not read, so a misspelt key (`stauts_field`) is an error
+    /// naming it and the valid keys, instead of a default silently used. Call it first, with the
+    /// keys the plugin lists in its info.
+    ///
+    /// ```
+    /// use hookgate_plugin_sdk::Config;
+    /// let config = Config::from_json(r#"{"stauts_field": "state"}"#).unwrap();
+    /// let error = config.deny_unknown_keys(&["status_field", "open"]).unwrap_err();
+    /// assert_eq!(error.to_string(), "unknown config key `stauts_field`; this plugin reads: status_field, open");
+    /// assert!(Config::default().deny_unknown_keys(&["status_field"]).is_ok());
+    /// ```
+    pub fn deny_unknown_keys(&self, known: &[&str]) -> Result<(), PluginError> {
+        match self
+            .values
+            .keys()
+            .find(|key| !known.contains(&key.as_str()))
+        {
+            None => Ok(()),
+            Some(unknown) if known.is_empty() => Err(PluginError::new(format!(
+                "unknown config key `{unknown}`; this plugin reads no config"
+            ))),
+            Some(unknown) => Err(PluginError::new(format!(
+                "unknown config key `{unknown}`; this plugin reads: {}",
+                known.join(", ")
+            ))),
+        }
+    }
+
     /// A string value.
     pub fn get_str(&self, key: &str) -> Result<Option<&str>, PluginError> {
         match self.value(key) {

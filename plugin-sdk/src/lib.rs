@@ -33,7 +33,7 @@
 //! Helpers every plugin needs are here once: JSON access by `a^b^c` / `a.b.c` path
 //! ([`JsonPath`]), key templates ([`render_template`]), typed config access ([`Config`]), an
 //! embed builder that keeps to Discord's limits ([`Message`], [`Embed`], [`limits`]) and colour
-//! constants ([`colour`]). See the crate's README for building, testing and dropping in.
+//! constants ([`colour`]), and time conversions ([`time`]). See the crate's README for building, testing and dropping in.
 
 #![deny(missing_docs)]
 
@@ -52,6 +52,7 @@ pub mod log;
 mod message;
 mod notify;
 mod provider;
+pub mod time;
 
 pub use alert::{Action, Alert};
 pub use config::Config;

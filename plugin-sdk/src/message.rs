@@ -58,7 +58,7 @@ pub struct EmbedAuthor {
 pub struct EmbedField {
     /// Title.
     pub name: String,
-    /// Text.
+    /// Text (Discord markdown).
     pub value: String,
     /// Shown beside its neighbours.
     pub inline: bool,
@@ -66,6 +66,12 @@ pub struct EmbedField {
 
 /// A rich card. Build it with the chained setters; limits are applied when the message leaves
 /// the plugin.
+///
+/// Text is **Discord markdown**: the message text, the description and field values may use
+/// `**bold**`, `*italic*`, `` `code` ``, and links written `[label](https://...)`. The built-in
+/// notifier sends it to Discord as is and converts it for Slack (links become `<url|label>`,
+/// `&`, `<`, `>` are escaped); titles, field names, the author and the footer are plain text.
+/// The timestamp is RFC 3339 (see [`time::rfc3339_from_millis`](crate::time::rfc3339_from_millis)).
 ///
 /// ```
 /// use hookgate_plugin_sdk::prelude::*;
@@ -82,7 +88,7 @@ pub struct EmbedField {
 pub struct Embed {
     /// Title line.
     pub title: Option<String>,
-    /// Body text.
+    /// Body text (Discord markdown).
     pub description: Option<String>,
     /// Link on the title.
     pub url: Option<String>,
@@ -225,7 +231,7 @@ impl Embed {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Message {
-    /// Plain text.
+    /// Text (Discord markdown).
     pub text: String,
     /// Embeds.
     pub embeds: Vec<Embed>,

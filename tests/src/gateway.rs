@@ -152,6 +152,58 @@ impl TestGateway {
     }
 }
 
+impl TestGateway {
+    /// Copies plugin components into the gateway's drop-in folder (`(file name, bytes)`) and
+    /// waits until `GET /api/v1/plugins` lists each one, by plugin name, as a drop-in without
+    /// error; returns those list items.
+    pub fn install_dropins(&self, plugins: &[(&str, &str, Vec<u8>)]) -> Vec<Value> {
+        let folder = self.data_path().join("plugins");
+        for (_, file, bytes) in plugins {
+            crate::drop_in(&folder, file, bytes);
+        }
+        let mut listed = Vec::new();
+        wait_for("the drop-ins to load", Duration::from_secs(120), || {
+            let (_, answer) = self.api("GET", "/plugins", None);
+            let items = answer["items"].as_array().cloned().unwrap_or_default();
+            if let Some(error) = items.iter().find(|item| !item["error"].is_null()) {
+                panic!("a drop-in was refused: {error}");
+            }
+            listed = plugins
+                .iter()
+                .filter_map(|(name, ..)| {
+                    items
+                        .iter()
+                        .find(|item| item["name"] == *name && item["source"] == "dropin")
+                        .cloned()
+                })
+                .collect();
+            listed.len() == plugins.len()
+        });
+        listed
+    }
+
+    /// Posts a webhook with exactly these headers (and `Content-Type: application/json`);
+    /// returns the status and the JSON answer.
+    pub fn post_raw(
+        &self,
+        endpoint_url: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> (u16, Value) {
+        let mut request = self
+            .client
+            .post(endpoint_url)
+            .header("Content-Type", "application/json")
+            .body(body.to_vec());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().expect("posting the webhook");
+        let status = response.status().as_u16();
+        (status, response.json().unwrap_or(Value::Null))
+    }
+}
+
 /// Polls `condition` every 20 ms until it holds, or panics after `limit`.
 pub fn wait_for(what: &str, limit: Duration, mut condition: impl FnMut() -> bool) {
     let started = Instant::now();

@@ -2,11 +2,12 @@
 //! gateway and a capture receiver.
 
 pub mod gateway;
+pub mod signing;
 
 use hookgate::config::PluginLimits;
 use hookgate::runtime::{LoadedPlugin, PluginEngine, PluginEvent, PluginSource};
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// A plugin component built for the tests (test-only plugins and the built-ins), by file stem:
 /// `hostile`, `impostor`, `other_world`, `future_api`, `bitbucket_pipelines`, ...
@@ -78,4 +79,21 @@ pub fn event(event_key: &str, body: &str) -> PluginEvent {
         received_at: 1_700_000_000_000,
         attempt: 1,
     }
+}
+
+/// Writes a drop-in the way operators should: to a temporary name, then renamed into place.
+pub fn drop_in(dir: &Path, file: &str, bytes: &[u8]) {
+    std::fs::create_dir_all(dir).unwrap();
+    let staging = dir.join(format!(".{file}.partial"));
+    std::fs::write(&staging, bytes).unwrap();
+    std::fs::rename(&staging, dir.join(file)).unwrap();
+}
+
+/// A file of the third-party examples, by path under `examples/`, e.g.
+/// `github-provider/samples/push.json` (see each `samples/SOURCES.md` for attribution).
+pub fn example_file(path: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples")
+        .join(path);
+    std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
 }

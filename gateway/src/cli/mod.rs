@@ -3,6 +3,7 @@
 
 mod client;
 mod plugin;
+mod scaffold;
 mod serve;
 
 use clap::{Parser, Subcommand};

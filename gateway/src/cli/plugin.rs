@@ -22,6 +22,27 @@ pub enum PluginCommand {
     },
     /// Run one call of a plugin on a payload and print what it returns, as JSON.
     Run(RunArgs),
+    /// Write a new plugin crate (with a copy of the SDK and the WIT) that builds into a
+    /// drop-in with `cargo build --release --target wasm32-wasip2`.
+    New {
+        /// The plugin's name (also the crate's): lower-case letters, digits and '-'.
+        name: String,
+        /// provider, alert-mapper, formatter or notifier.
+        #[arg(long, value_parser = parse_kind)]
+        kind: PluginKind,
+        /// Where to write it (default: ./NAME); must not exist or be empty.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+}
+
+fn parse_kind(text: &str) -> Result<PluginKind, String> {
+    PluginKind::ALL
+        .into_iter()
+        .find(|kind| kind.as_str() == text)
+        .ok_or_else(|| {
+            format!("{text:?} is not a kind: provider, alert-mapper, formatter or notifier")
+        })
 }
 
 #[derive(Debug, Args)]
@@ -47,6 +68,16 @@ pub fn run(command: PluginCommand, json: bool) -> Result<(), CliError> {
     match command {
         PluginCommand::Check { file } => check(&file, json),
         PluginCommand::Run(args) => run_once(args),
+        PluginCommand::New { name, kind, dir } => {
+            let dir = super::scaffold::create(&name, kind, dir)?;
+            println!("created the {kind} plugin {name} in {}", dir.display());
+            println!(
+                "next: cd {} && cargo test && cargo build --release --target wasm32-wasip2",
+                dir.display()
+            );
+            println!("      then see its README.md to check, run and drop it in");
+            Ok(())
+        }
         PluginCommand::List => Err(CliError::input("plugin list talks to a gateway")),
     }
 }

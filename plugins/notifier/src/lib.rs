@@ -14,7 +14,8 @@
 //! - `webhook`: a JSON envelope for any HTTP receiver: `type` (`message`, `alert.opened` or
 //!   `alert.closed`), `endpoint` (`id`, `name`), `event_key`, `inbound_id`, `delivery_id`, and
 //!   either `message` (`text`, `embeds`) or `alert` (the alert's fields, `labels` as an object,
-//!   times in RFC 3339). Every member is present, `null` when unknown.
+//!   times in RFC 3339). Every member is present, `null` when unknown. The `type` is also sent
+//!   in the `x-hookgate-event` header.
 //!
 //! An alert notice becomes an embed in the chat kinds: an opened alert is red with its title,
 //! status, count, link, commit and actor; a closed one is green and titled `Resolved: <title>`.
@@ -100,10 +101,13 @@ impl Notifier for HttpNotifier {
             Kind::Slack => slack::body(&chat_message(notification, context))?,
             Kind::Webhook => webhook::body(notification, context),
         };
-        Ok(vec![HttpRequest::post_json(
-            destination.url.clone(),
-            &body,
-        )?])
+        let request = HttpRequest::post_json(destination.url.clone(), &body)?;
+        Ok(vec![match kind {
+            // Lets a receiver route by type without parsing the body; the `hookgate-relay`
+            // example provider reads the event from it.
+            Kind::Webhook => request.header_value(webhook::EVENT_HEADER, notification.type_name()),
+            Kind::Discord | Kind::Slack => request,
+        }])
     }
 }
 
@@ -280,10 +284,14 @@ mod tests {
         let request = &requests[0];
         assert_eq!(request.method, "POST");
         assert_eq!(request.url, destination.url);
-        assert_eq!(
-            request.headers,
-            [("content-type".to_string(), "application/json".to_string())]
-        );
+        assert_eq!(request.header("content-type"), Some("application/json"));
+        let event_header = request.header(webhook::EVENT_HEADER);
+        if destination.kind == "webhook" {
+            assert_eq!(event_header, Some(notification.type_name()));
+            assert_eq!(request.headers.len(), 2);
+        } else {
+            assert_eq!(request.headers.len(), 1, "{:?}", request.headers);
+        }
         serde_json::from_slice(&request.body).unwrap()
     }
 

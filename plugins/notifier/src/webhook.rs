@@ -6,6 +6,9 @@ use crate::time;
 use hookgate_plugin_sdk::prelude::*;
 use hookgate_plugin_sdk::serde_json::Map;
 
+/// The header carrying the envelope's `type`.
+pub(crate) const EVENT_HEADER: &str = "x-hookgate-event";
+
 pub(crate) fn body(notification: &Notification, context: &NotificationContext) -> Value {
     let mut envelope = json!({
         "type": notification.type_name(),

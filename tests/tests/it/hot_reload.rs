@@ -4,21 +4,13 @@
 
 use hookgate::builtin::BUILTIN_PLUGINS;
 use hookgate::runtime::{AlertAction, PluginRegistry, PluginSource};
-use hookgate_tests::{commit_status_payload, event, patient_engine, plugin_bytes};
-use std::path::Path;
+use hookgate_tests::{commit_status_payload, drop_in, event, patient_engine, plugin_bytes};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// How long a change may take to be seen before the test gives up: a liveness bound.
 const RELOAD_WAIT: Duration = Duration::from_secs(60);
-
-/// Writes a drop-in the way operators should: to a temporary name, then renamed into place.
-fn drop_in(dir: &Path, file: &str, bytes: &[u8]) {
-    let staging = dir.join(format!(".{file}.partial"));
-    std::fs::write(&staging, bytes).unwrap();
-    std::fs::rename(&staging, dir.join(file)).unwrap();
-}
 
 /// Polls until `condition` holds, or panics after [`RELOAD_WAIT`].
 fn wait_until(what: &str, condition: impl Fn() -> bool) {

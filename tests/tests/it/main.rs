@@ -9,3 +9,4 @@ mod faults;
 mod gateway;
 mod hot_reload;
 mod storage_faults;
+mod third_party;
