@@ -4,5 +4,8 @@ mod builtins;
 mod cli;
 mod crash;
 mod faults;
+mod fuzz;
 mod gateway;
+mod hostile;
 mod hot_reload;
+mod network;
