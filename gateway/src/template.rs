@@ -225,3 +225,69 @@ impl Write for CappedOutput {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partials_that_would_recurse_are_refused_before_rendering() {
+        // Both abort the process with a stack overflow in Handlebars 6 when rendered.
+        for template in [
+            r#"{{#*inline "p"}}x{{> p}}{{/inline}}{{> p}}"#,
+            r#"{{#*inline "p"}}{{> q}}{{/inline}}{{#*inline "q"}}{{> p}}{{/inline}}{{> p}}"#,
+        ] {
+            let error = render_value(template, &json!({})).unwrap_err();
+            assert!(error.contains("partials"), "{error}");
+            assert!(check(template).is_err());
+        }
+    }
+
+    #[test]
+    fn nesting_and_size_past_the_limits_are_refused() {
+        let nested =
+            |depth: usize| format!("{}x{}", "{{#if a}}".repeat(depth), "{{/if}}".repeat(depth));
+        assert_eq!(
+            render_value(&nested(MAX_NESTING), &json!({"a": true})).unwrap(),
+            "x"
+        );
+        assert!(
+            check(&nested(MAX_NESTING + 1))
+                .unwrap_err()
+                .contains("nests deeper")
+        );
+        // Far deeper nesting is a syntax error from the parser, not a stack overflow.
+        assert!(check(&nested(5000)).is_err());
+        assert!(
+            check(&"x".repeat(MAX_TEMPLATE_BYTES + 1))
+                .unwrap_err()
+                .contains("bytes")
+        );
+    }
+
+    #[test]
+    fn loops_over_loops_are_refused_by_their_estimated_steps() {
+        let data = json!({"items": (0..1000).collect::<Vec<_>>()});
+        let template =
+            "{{#each items}}{{#each ../items}}{{#each ../../items}}{{/each}}{{/each}}{{/each}}";
+        let error = render_value(template, &data).unwrap_err();
+        assert!(error.contains("steps"), "{error}");
+        // One loop over the same data is fine.
+        assert_eq!(
+            render_value("{{#each items}}.{{/each}}", &data)
+                .unwrap()
+                .len(),
+            1000
+        );
+    }
+
+    #[test]
+    fn output_past_the_cap_is_refused() {
+        let data = json!({"items": (0..100).collect::<Vec<_>>(), "long": "l".repeat(10_000)});
+        let error = render_value("{{#each items}}{{../long}}{{/each}}", &data).unwrap_err();
+        assert_eq!(
+            error,
+            format!("template: output exceeds {MAX_OUTPUT_BYTES} bytes")
+        );
+    }
+}
