@@ -187,15 +187,11 @@ pub fn validate_endpoint(
             )));
         }
         if !allow_private {
-            let host = url
+            let literal_private = crate::delivery::literal_private_address(&url).is_some();
+            let localhost = url
                 .host_str()
-                .unwrap_or("")
-                .trim_start_matches('[')
-                .trim_end_matches(']');
-            let literal_private = host
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(crate::delivery::is_private);
-            if literal_private || host.eq_ignore_ascii_case("localhost") {
+                .is_some_and(|host| host.eq_ignore_ascii_case("localhost"));
+            if literal_private || localhost {
                 return Err(invalid(format!(
                     "destinations[{index}].url points to a private address; \
                      set [delivery] allow_private_destinations = true to allow it"

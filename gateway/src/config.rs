@@ -1,7 +1,8 @@
 //! Configuration: every limit and default of SPEC §2 and §10 lives here, with the spec's numbers.
 
 use serde::{Deserialize, Serialize};
-use std::net::SocketAddr;
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -133,6 +134,7 @@ impl GatewayConfig {
             delivery_timeout: Duration::from_secs(self.delivery.timeout_secs),
             retry_schedule,
             allow_private_destinations: self.delivery.allow_private_destinations,
+            pinned_hosts: self.delivery.pinned_hosts()?,
             retention: Duration::from_secs(self.retention.days * 86_400),
             retention_max_records: self.retention.max_records,
             abuse: self.abuse_limits()?,
@@ -161,6 +163,8 @@ pub struct ValidatedConfig {
     pub retry_schedule: Vec<Duration>,
     /// Whether destinations may resolve to private addresses.
     pub allow_private_destinations: bool,
+    /// Host names answered from the config instead of DNS (lower case).
+    pub pinned_hosts: BTreeMap<String, Vec<IpAddr>>,
     /// Inbound log age limit.
     pub retention: Duration,
     /// Inbound log size limit.
@@ -207,6 +211,32 @@ pub struct DeliveryConfig {
     pub retry_schedule: Vec<String>,
     /// Allow loopback, private, link-local and unspecified destinations (tests).
     pub allow_private_destinations: bool,
+    /// Host name → addresses, used instead of DNS for these names (like curl's `--resolve`);
+    /// the private-address check applies to them as to any resolved address.
+    pub hosts: BTreeMap<String, Vec<String>>,
+}
+
+impl DeliveryConfig {
+    fn pinned_hosts(&self) -> Result<BTreeMap<String, Vec<IpAddr>>, ConfigError> {
+        self.hosts
+            .iter()
+            .map(|(name, addresses)| {
+                let parsed = addresses
+                    .iter()
+                    .map(|address| address.parse::<IpAddr>())
+                    .collect::<Result<Vec<_>, _>>()
+                    .ok()
+                    .filter(|parsed| !parsed.is_empty())
+                    .ok_or_else(|| {
+                        ConfigError::invalid(
+                            "delivery.hosts",
+                            format!("{name:?} needs a list of IP addresses"),
+                        )
+                    })?;
+                Ok((name.to_ascii_lowercase(), parsed))
+            })
+            .collect()
+    }
 }
 
 impl Default for DeliveryConfig {
@@ -217,6 +247,7 @@ impl Default for DeliveryConfig {
                 .map(String::from)
                 .to_vec(),
             allow_private_destinations: false,
+            hosts: BTreeMap::new(),
         }
     }
 }

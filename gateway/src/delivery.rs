@@ -10,7 +10,7 @@ use crate::ids::format_delivery_id;
 use crate::server::AppState;
 use crate::store::{DeliveryAttempt, DeliveryRecord, DeliveryStatus, now_ms};
 use rand::Rng;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -31,6 +31,7 @@ pub fn client(config: &ValidatedConfig) -> reqwest::Client {
         .user_agent(concat!("hookgate/", env!("CARGO_PKG_VERSION")))
         .dns_resolver(Arc::new(CheckedResolver {
             allow_private: config.allow_private_destinations,
+            pinned: config.pinned_hosts.clone(),
         }))
         .build()
         .expect("building the HTTP client")
@@ -62,19 +63,38 @@ pub fn is_private(address: IpAddr) -> bool {
     }
 }
 
-/// Resolves names and refuses any that lead to a private address, so the address checked is
-/// the address connected to.
+/// The private address a URL names literally, if it does. The URL parser has already turned
+/// the odd spellings (`2130706433`, `0x7f.1`, `[::ffff:7f00:1]`) into addresses, so
+/// comparing its parsed host catches them all.
+pub fn literal_private_address(url: &reqwest::Url) -> Option<IpAddr> {
+    let address = match url.host()? {
+        url::Host::Ipv4(v4) => IpAddr::V4(v4),
+        url::Host::Ipv6(v6) => IpAddr::V6(v6),
+        url::Host::Domain(_) => return None,
+    };
+    is_private(address).then_some(address)
+}
+
+/// Resolves names (from `[delivery] hosts` first, else DNS) and refuses any that lead to a
+/// private address, so the address checked is the address connected to.
 struct CheckedResolver {
     allow_private: bool,
+    pinned: BTreeMap<String, Vec<IpAddr>>,
 }
 
 impl reqwest::dns::Resolve for CheckedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let allow_private = self.allow_private;
-        let host = name.as_str().to_string();
+        let host = name.as_str().to_ascii_lowercase();
+        let pinned = self.pinned.get(&host).cloned();
         Box::pin(async move {
-            let addresses: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let addresses: Vec<SocketAddr> = match pinned {
+                Some(pinned) => pinned
+                    .into_iter()
+                    .map(|address| SocketAddr::new(address, 0))
+                    .collect(),
+                None => tokio::net::lookup_host((host.as_str(), 0)).await?.collect(),
+            };
             if !allow_private && addresses.iter().any(|address| is_private(address.ip())) {
                 return Err(
                     format!("destination refused: {host} resolves to a private address").into(),
@@ -168,7 +188,12 @@ async fn attempt(
     let attempt_number = delivery.attempts.len() + 1;
     let schedule = &state.config.retry_schedule;
     let (status_code, error, response, verdict) = match sent {
-        Ok((status, retry_after, body)) => {
+        Ok(Answer {
+            status,
+            retry_after,
+            location,
+            body,
+        }) => {
             let verdict = if (200..300).contains(&status) {
                 Verdict::Delivered
             } else if status == 408 || status == 429 || status >= 500 {
@@ -176,7 +201,14 @@ async fn attempt(
             } else {
                 Verdict::Fail
             };
-            (Some(status), None, Some(body), verdict)
+            // Redirects are never followed (each hop would need the address check again).
+            let error = (300..400).contains(&status).then(|| {
+                format!(
+                    "redirect not followed (to {})",
+                    location.as_deref().unwrap_or("no location")
+                )
+            });
+            (Some(status), error, Some(body), verdict)
         }
         Err(SendError::Refused(reason)) => (None, Some(reason), None, Verdict::Fail),
         Err(SendError::Transport(reason)) => (None, Some(reason), None, Verdict::Retry(None)),
@@ -230,11 +262,20 @@ enum SendError {
     Transport(String),
 }
 
+/// What the receiver answered.
+struct Answer {
+    status: u16,
+    retry_after: Option<Duration>,
+    location: Option<String>,
+    /// The first `RESPONSE_BYTES` of the body.
+    body: String,
+}
+
 async fn send(
     state: &AppState,
     client: &reqwest::Client,
     delivery: &DeliveryRecord,
-) -> Result<(u16, Option<Duration>, String), SendError> {
+) -> Result<Answer, SendError> {
     let request = &delivery.request;
     let url = reqwest::Url::parse(&request.url)
         .map_err(|error| SendError::Refused(format!("invalid URL: {error}")))?;
@@ -244,23 +285,17 @@ async fn send(
         ));
     }
     // Literal IP addresses never reach the resolver: check them here.
-    if let Some(host) = url.host_str() {
-        let literal = host.trim_start_matches('[').trim_end_matches(']');
-        if let Ok(address) = literal.parse::<IpAddr>()
-            && !state.config.allow_private_destinations
-            && is_private(address)
-        {
-            return Err(SendError::Refused(format!(
-                "destination refused: {address} is a private address"
-            )));
-        }
+    if !state.config.allow_private_destinations
+        && let Some(address) = literal_private_address(&url)
+    {
+        return Err(SendError::Refused(format!(
+            "destination refused: {address} is a private address"
+        )));
     }
     let method = reqwest::Method::from_bytes(request.method.as_bytes())
         .map_err(|_| SendError::Refused(format!("invalid method {:?}", request.method)))?;
     let delivery_id = format_delivery_id(delivery.id);
-    let mut headers = request.headers.clone();
-    headers.retain(|(name, _)| !name.eq_ignore_ascii_case("idempotency-key"));
-    headers.push(("Idempotency-Key".into(), delivery_id.clone()));
+    let mut headers = outgoing_headers(&request.headers, &delivery_id);
     let secret = state
         .store
         .shared_endpoint(&delivery.endpoint)
@@ -288,25 +323,62 @@ async fn send(
         builder = builder.header(name.as_str(), value.as_str());
     }
     let response = builder.send().await.map_err(|error| {
-        let text = format!("{error:#}");
-        if text.contains("destination refused") {
-            SendError::Refused(text)
+        // reqwest's own message only names the URL; the cause is further down the chain.
+        let causes: Vec<String> = std::iter::successors(
+            Some(&error as &(dyn std::error::Error + 'static)),
+            |cause| cause.source(),
+        )
+        .map(ToString::to_string)
+        .collect();
+        if let Some(refusal) = causes
+            .iter()
+            .find(|cause| cause.starts_with("destination refused"))
+        {
+            SendError::Refused(refusal.clone())
         } else if error.is_timeout() {
             SendError::Transport(format!("timeout after {:?}", state.config.delivery_timeout))
         } else {
-            SendError::Transport(text)
+            SendError::Transport(causes.join(": "))
         }
     })?;
     let status = response.status().as_u16();
-    let retry_after = response
-        .headers()
-        .get("retry-after")
-        .and_then(|value| value.to_str().ok())
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_string)
+    };
+    let retry_after = header("retry-after")
         .and_then(|value| value.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
+    let location = header("location");
     let body = response.bytes().await.unwrap_or_default();
     let body = String::from_utf8_lossy(&body[..body.len().min(RESPONSE_BYTES)]).into_owned();
-    Ok((status, retry_after, body))
+    Ok(Answer {
+        status,
+        retry_after,
+        location,
+        body,
+    })
+}
+
+/// The plugin's headers as sent: `Idempotency-Key` is the delivery id, and `Host` always comes
+/// from the checked URL (a plugin's own `Host` could route the request elsewhere behind a proxy
+/// or virtual host, as in Spin's CVE-2024-32980).
+pub fn outgoing_headers(
+    plugin_headers: &[(String, String)],
+    delivery_id: &str,
+) -> Vec<(String, String)> {
+    let mut headers: Vec<(String, String)> = plugin_headers
+        .iter()
+        .filter(|(name, _)| {
+            !name.eq_ignore_ascii_case("idempotency-key") && !name.eq_ignore_ascii_case("host")
+        })
+        .cloned()
+        .collect();
+    headers.push(("Idempotency-Key".into(), delivery_id.to_string()));
+    headers
 }
 
 #[cfg(test)]
@@ -336,5 +408,62 @@ mod tests {
         for address in ["8.8.8.8", "162.159.128.233", "2606:4700::6810:85e5"] {
             assert!(!is_private(address.parse().unwrap()), "{address}");
         }
+    }
+
+    #[test]
+    fn odd_spellings_of_private_literals_are_caught() {
+        for (url, address) in [
+            ("http://2130706433/", "127.0.0.1"),
+            ("http://0x7f.1/", "127.0.0.1"),
+            ("http://0177.0.0.1/", "127.0.0.1"),
+            ("http://127.1:8080/", "127.0.0.1"),
+            ("http://0/", "0.0.0.0"),
+            ("http://[::ffff:7f00:1]/", "::ffff:127.0.0.1"),
+            ("http://[0:0:0:0:0:ffff:a00:1]/", "::ffff:10.0.0.1"),
+            ("http://[::1]:9/", "::1"),
+            ("http://[fc00::1]/", "fc00::1"),
+            ("http://169.254.169.254/latest/meta-data", "169.254.169.254"),
+            ("https://user:pass@10.0.0.1/", "10.0.0.1"),
+            ("http:///127.0.0.1/", "127.0.0.1"),
+            ("http:\\\\127.0.0.1/", "127.0.0.1"),
+        ] {
+            let parsed = reqwest::Url::parse(url).unwrap();
+            assert_eq!(
+                literal_private_address(&parsed),
+                Some(address.parse().unwrap()),
+                "{url}"
+            );
+        }
+        for url in [
+            "http://hooks.example.com/",
+            "http://8.8.8.8/",
+            "http://[2606:4700::1]/",
+        ] {
+            assert_eq!(
+                literal_private_address(&reqwest::Url::parse(url).unwrap()),
+                None,
+                "{url}"
+            );
+        }
+        // A URL without a host cannot be a delivery URL at all.
+        for url in ["/hooks", "http:", "//127.0.0.1/x"] {
+            assert!(reqwest::Url::parse(url).is_err(), "{url}");
+        }
+    }
+
+    #[test]
+    fn a_plugins_host_and_idempotency_headers_are_replaced() {
+        let plugin_headers = [
+            ("Host".to_string(), "127.0.0.1".to_string()),
+            ("idempotency-key".to_string(), "forged".to_string()),
+            ("Content-Type".to_string(), "application/json".to_string()),
+        ];
+        assert_eq!(
+            outgoing_headers(&plugin_headers, "dl_7"),
+            [
+                ("Content-Type".to_string(), "application/json".to_string()),
+                ("Idempotency-Key".to_string(), "dl_7".to_string()),
+            ]
+        );
     }
 }

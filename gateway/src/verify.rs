@@ -202,7 +202,8 @@ pub fn verify_standard_webhooks(
         .trim()
         .parse()
         .map_err(|_| SignatureError::Mismatch)?;
-    if (now_secs - sent_at).abs() > STANDARD_WEBHOOKS_TOLERANCE_SECS {
+    // abs_diff: a timestamp near i64::MIN must not overflow the subtraction.
+    if now_secs.abs_diff(sent_at) > STANDARD_WEBHOOKS_TOLERANCE_SECS.unsigned_abs() {
         return Err(SignatureError::Stale);
     }
     let expected = sign_standard_webhooks(secret, id, sent_at, body);

@@ -246,6 +246,8 @@ struct Receiver {
     captured: Vec<Captured>,
     /// Answers to give, in order (status, Retry-After); 200 when empty.
     script: VecDeque<(u16, Option<u64>)>,
+    /// When set, every request is answered `302 Found` to this location instead.
+    redirect_to: Option<String>,
 }
 
 /// A small HTTP server that records every request and answers as scripted.
@@ -297,6 +299,11 @@ impl CaptureReceiver {
             .extend(answers.iter().copied());
     }
 
+    /// Answers every request from now on with `302 Found` and this `Location`.
+    pub fn redirect_to(&self, location: &str) {
+        self.state.lock().unwrap().redirect_to = Some(location.to_string());
+    }
+
     /// Everything received so far.
     pub fn captured(&self) -> Vec<Captured> {
         self.state.lock().unwrap().captured.clone()
@@ -335,6 +342,11 @@ async fn capture(
             body: String::from_utf8_lossy(&body).into_owned(),
             at: Instant::now(),
         });
+        if let Some(location) = &receiver.redirect_to {
+            return HttpResponse::Found()
+                .insert_header(("Location", location.as_str()))
+                .finish();
+        }
         receiver.script.pop_front().unwrap_or((200, None))
     };
     let mut response = HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap());

@@ -22,7 +22,7 @@ fn seeds_endpoint(gateway: &TestGateway, receiver: &CaptureReceiver) -> (String,
     )
 }
 
-fn uuid(n: usize) -> String {
+pub(crate) fn uuid(n: usize) -> String {
     format!("00000000-0000-4000-8000-{n:012}")
 }
 
@@ -458,7 +458,7 @@ fn an_unknown_event_in_the_selection_is_a_422_naming_the_valid_ones() {
     );
 }
 
-fn webhook_endpoint(gateway: &TestGateway, receiver_url: &str) -> (String, String) {
+pub(crate) fn webhook_endpoint(gateway: &TestGateway, receiver_url: &str) -> (String, String) {
     let answer = gateway.create_endpoint(json!({
         "name": "deliveries",
         "events": ["repo:push"],
@@ -471,7 +471,7 @@ fn webhook_endpoint(gateway: &TestGateway, receiver_url: &str) -> (String, Strin
     )
 }
 
-fn only_delivery(gateway: &TestGateway, final_status: &str) -> Value {
+pub(crate) fn only_delivery(gateway: &TestGateway, final_status: &str) -> Value {
     let mut delivery = Value::Null;
     wait_for(
         &format!("a {final_status} delivery"),

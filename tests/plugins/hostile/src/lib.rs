@@ -11,7 +11,7 @@ impl AlertMapper for Hostile {
     fn info(package: PluginInfo) -> PluginInfo {
         package.config_key(
             "behaviour",
-            "loop | allocate | trap | recurse | big-output | huge-error | print | read-file | env | socket | (none: behave)",
+            "loop | allocate | trap | recurse | big-output | huge-error | invalid-utf8 | print | log-flood | read-file | env | socket | (none: behave)",
         )
     }
 
@@ -34,6 +34,10 @@ impl AlertMapper for Hostile {
             "recurse" => format!("depth {}", recurse(black_box(1))),
             "big-output" => "x".repeat(2 * 1024 * 1024),
             "huge-error" => return Err(PluginError::new("e".repeat(100 * 1024))),
+            "invalid-utf8" => invalid_utf8(),
+            "log-flood" => loop {
+                hookgate_plugin_sdk::log::warn(&"flood ".repeat(black_box(100_000)));
+            },
             "print" => {
                 for line in 0..1_000_000u32 {
                     println!("hostile plugin line {line} {}", event.event_key);
@@ -56,6 +60,16 @@ impl AlertMapper for Hostile {
             _ => "behaved".to_string(),
         })])
     }
+}
+
+/// A WIT `string` that is not UTF-8, as a guest written in a language without checked strings
+/// could return. Rust cannot build one safely; the bytes are only handed to the canonical ABI,
+/// which copies them out as they are.
+fn invalid_utf8() -> String {
+    let bytes = black_box(vec![b'o', b'k', 0xFF, 0xFE, b'!']);
+    // SAFETY: deliberately not UTF-8 (that is the test); nothing in this plugin reads the
+    // string as text before it crosses the ABI.
+    unsafe { String::from_utf8_unchecked(bytes) }
 }
 
 /// Recursion the optimiser cannot turn into a loop, until the stack runs out.

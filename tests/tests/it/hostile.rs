@@ -1,0 +1,206 @@
+//! Hostile plugins beyond the basic limits (see `faults.rs` for those): what a plugin returns
+//! or logs cannot hurt the host, and inside a running gateway each misbehaviour fails only its
+//! own record, with the reason, while the next record is processed normally.
+
+use crate::gateway::uuid;
+use hookgate::runtime::RuntimeError;
+use hookgate_tests::gateway::TestGateway;
+use hookgate_tests::{commit_status_payload, engine, event, load, plugin_file};
+use serde_json::{Value, json};
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+#[test]
+fn a_string_that_is_not_utf8_is_a_fault_not_a_host_panic() {
+    let engine = engine();
+    let plugin = load(&engine, "hostile");
+    let error = plugin
+        .map_event(
+            &event("repo:push", "{}"),
+            r#"{"behaviour": "invalid-utf8"}"#,
+        )
+        .unwrap_err();
+    // The component model cannot lift it: the call fails, classified, with the reason.
+    assert!(
+        matches!(&error, RuntimeError::Trap(reason) if reason.contains("utf-8")),
+        "{error:?}"
+    );
+    let healthy = load(&engine, "bitbucket_pipelines");
+    let actions = healthy
+        .map_event(
+            &event(
+                "repo:commit_status_updated",
+                &commit_status_payload("FAILED"),
+            ),
+            "{}",
+        )
+        .expect("the next call works");
+    assert_eq!(actions.len(), 1);
+}
+
+/// What the gateway's log subscriber was given, as text.
+#[derive(Clone, Default)]
+struct CapturedLog(Arc<Mutex<Vec<u8>>>);
+
+impl Write for CapturedLog {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_plugin_logging_without_end_writes_a_bounded_log() {
+    let log = CapturedLog::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let engine = engine();
+    let plugin = load(&engine, "hostile");
+    let error = tracing::subscriber::with_default(subscriber, || {
+        plugin
+            .map_event(&event("repo:push", "{}"), r#"{"behaviour": "log-flood"}"#)
+            .unwrap_err()
+    });
+    // It logs until its time runs out: stopped like any endless loop.
+    assert!(matches!(error, RuntimeError::Timeout { .. }), "{error:?}");
+    let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    let flood_lines = text
+        .lines()
+        .filter(|line| line.contains("flood flood"))
+        .count();
+    // Each message is 600 kB; the host keeps 64 lines of at most 4 KiB per call.
+    assert_eq!(flood_lines, 64, "{} bytes of log", text.len());
+    assert!(
+        text.lines().all(|line| line.len() < 4096 + 256),
+        "a line past the cap"
+    );
+    assert!(
+        text.len() < 64 * (4096 + 256) + 4096,
+        "{} bytes",
+        text.len()
+    );
+    assert!(text.contains("log budget of 64 lines per call spent"));
+}
+
+/// One gateway with the hostile plugin dropped in; each behaviour runs on its own endpoint.
+struct HostileGateway {
+    gateway: TestGateway,
+}
+
+impl HostileGateway {
+    fn start() -> Self {
+        let gateway = TestGateway::start(|config| {
+            let plugins = config.data_dir.join("plugins");
+            std::fs::create_dir_all(&plugins).unwrap();
+            std::fs::copy(plugin_file("hostile"), plugins.join("hostile.wasm")).unwrap();
+        });
+        Self { gateway }
+    }
+
+    /// Posts a push to an endpoint whose mapper is the hostile plugin doing `behaviour`;
+    /// returns the processed record.
+    fn run(&self, behaviour: &str, n: usize) -> Value {
+        self.post(
+            json!({
+                "name": format!("hostile {behaviour}"),
+                "events": ["repo:push"],
+                "alerts": {"plugin": "hostile", "config": {"behaviour": behaviour}},
+            }),
+            "repo:push",
+            "{}",
+            n,
+        )
+    }
+
+    /// A healthy endpoint's record, after a hostile one.
+    fn run_healthy(&self, n: usize) -> Value {
+        self.post(
+            json!({
+                "name": "healthy",
+                "events": ["repo:commit_status_updated"],
+                "alerts": {"plugin": "bitbucket-pipelines"},
+            }),
+            "repo:commit_status_updated",
+            &commit_status_payload("FAILED"),
+            n,
+        )
+    }
+
+    fn post(&self, endpoint: Value, event_key: &str, body: &str, n: usize) -> Value {
+        let answer = self.gateway.create_endpoint(endpoint);
+        let (status, accepted) = self.gateway.post_hook(
+            answer["url"].as_str().unwrap(),
+            event_key,
+            body,
+            answer["secret"].as_str(),
+            &uuid(n),
+        );
+        assert_eq!(status, 202, "{accepted}");
+        self.gateway.processed(accepted["id"].as_str().unwrap())
+    }
+}
+
+fn first_outcome(record: &Value) -> &str {
+    record["outcomes"][0]["outcome"].as_str().unwrap_or("")
+}
+
+#[test]
+fn each_misbehaviour_fails_only_its_own_record_with_the_reason() {
+    let hostile = HostileGateway::start();
+    let cases = [
+        ("recurse", "Plugin Failed: trap"),
+        ("huge-error", "Plugin Failed: eeee"),
+        ("invalid-utf8", "Plugin Failed: trap"),
+        ("log-flood", "Plugin Failed: timeout"),
+        ("loop", "Plugin Failed: timeout"),
+        ("allocate", "Plugin Failed: memory limit"),
+        ("big-output", "Plugin Failed: output too large"),
+    ];
+    for (n, (behaviour, expected)) in cases.into_iter().enumerate() {
+        let record = hostile.run(behaviour, 2 * n);
+        assert_eq!(record["status"], "failed", "{behaviour}: {record}");
+        let outcome = first_outcome(&record);
+        assert!(outcome.starts_with(expected), "{behaviour}: {outcome}");
+        // The plugin's own error is cut to 1 KiB before it is stored.
+        assert!(outcome.len() < 2048, "{behaviour}: {} bytes", outcome.len());
+
+        let healthy = hostile.run_healthy(2 * n + 1);
+        assert_eq!(
+            healthy["status"], "processed",
+            "after {behaviour}: {healthy}"
+        );
+        assert_eq!(
+            first_outcome(&healthy),
+            "Mapped Opened",
+            "after {behaviour}"
+        );
+    }
+}
+
+#[test]
+fn files_environment_and_sockets_fail_inside_the_sandbox_and_the_plugin_sees_it() {
+    let hostile = HostileGateway::start();
+    for (n, behaviour) in ["read-file", "env", "socket"].into_iter().enumerate() {
+        let record = hostile.run(behaviour, 2 * n);
+        // The attempt fails inside the plugin, which reports it and carries on.
+        assert_eq!(record["status"], "processed", "{behaviour}: {record}");
+        let outcome = first_outcome(&record);
+        assert!(
+            outcome.starts_with(&format!("Ignored: {behaviour} denied")),
+            "{behaviour}: {outcome}"
+        );
+        let healthy = hostile.run_healthy(2 * n + 1);
+        assert_eq!(
+            first_outcome(&healthy),
+            "Mapped Opened",
+            "after {behaviour}"
+        );
+    }
+}
