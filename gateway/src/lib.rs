@@ -25,7 +25,7 @@ pub mod template;
 pub mod utc;
 pub mod verify;
 
-pub use server::run;
+pub use server::{run, run_until};
 
 /// Installs the TLS crypto provider (ring) that HTTP clients need; call before building one.
 /// Calling it again is harmless.

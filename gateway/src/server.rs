@@ -128,12 +128,23 @@ impl Metrics {
     }
 }
 
-/// Runs the gateway until it is stopped. With `listener`, serves on it (tests bind port 0);
-/// otherwise binds `config.listen`. `admin_token` overrides the token file.
+/// Runs the gateway until it is stopped by a signal. With `listener`, serves on it (tests bind
+/// port 0); otherwise binds `config.listen`. `admin_token` overrides the token file.
 pub async fn run(
     config: ValidatedConfig,
     listener: Option<TcpListener>,
     admin_token: Option<String>,
+) -> anyhow::Result<()> {
+    run_until(config, listener, admin_token, std::future::pending()).await
+}
+
+/// [`run`], also stopping gracefully when `stop` completes, releasing the database, the plugin
+/// engine and every thread (a process that hosts many gateways, like the tests, needs that).
+pub async fn run_until(
+    config: ValidatedConfig,
+    listener: Option<TcpListener>,
+    admin_token: Option<String>,
+    stop: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
     crate::install_tls_provider();
     create_private_dir(&config.data_dir)?;
@@ -226,7 +237,15 @@ pub async fn run(
     .shutdown_timeout(10)
     .listen(listener)?
     .run();
-    let result = server.await;
+    let handle = server.handle();
+    let mut server = std::pin::pin!(server);
+    let result = tokio::select! {
+        result = &mut server => result,
+        () = stop => {
+            handle.stop(true).await;
+            server.await
+        }
+    };
     for worker in workers {
         worker.abort();
     }

@@ -20,6 +20,9 @@ pub struct TestGateway {
     /// Its data folder (deleted with the gateway).
     pub data_dir: tempfile::TempDir,
     client: reqwest::blocking::Client,
+    /// Stops the gateway when sent to (or dropped).
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl TestGateway {
@@ -44,16 +47,20 @@ impl TestGateway {
         config.plugins.timeout_ms = 5000;
         adjust(&mut config);
         let config = config.validate().expect("valid test config");
-        std::thread::spawn(move || {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .enable_all()
                 .build()
                 .unwrap();
-            if let Err(error) = runtime.block_on(hookgate::run(
+            if let Err(error) = runtime.block_on(hookgate::run_until(
                 config,
                 Some(listener),
                 Some(ADMIN_TOKEN.into()),
+                async {
+                    let _ = stopped.await;
+                },
             )) {
                 eprintln!("test gateway stopped: {error:#}");
             }
@@ -65,8 +72,14 @@ impl TestGateway {
                 .timeout(Duration::from_secs(30))
                 .build()
                 .unwrap(),
+            stop: Some(stop),
+            thread: Some(thread),
         };
         wait_for("the gateway to be ready", Duration::from_secs(60), || {
+            assert!(
+                !gateway.thread.as_ref().is_some_and(|thread| thread.is_finished()),
+                "the test gateway stopped while starting (its error is printed above)"
+            );
             gateway
                 .client
                 .get(format!("{}/readyz", gateway.url))
@@ -204,8 +217,34 @@ impl TestGateway {
     }
 }
 
-/// Polls `condition` every 20 ms until it holds, or panics after `limit`.
+impl Drop for TestGateway {
+    /// Stops the gateway and waits (boundedly) for it to release its database, plugin engine
+    /// and threads: a test binary starts hundreds, and leaked engines exhaust the process's
+    /// memory mappings.
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let started = Instant::now();
+            while !thread.is_finished() && started.elapsed() < Duration::from_secs(30) {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            if thread.is_finished() {
+                let _ = thread.join();
+            }
+        }
+    }
+}
+
+/// The shortest a test waits for something to happen before failing.
+pub const LIVENESS_FLOOR: Duration = Duration::from_secs(120);
+
+/// Polls `condition` every 20 ms until it holds, or panics after `limit` — and never before
+/// [`LIVENESS_FLOOR`]: the limits are liveness bounds, and a 2-core machine running every test
+/// at once (browser included) can take that long.
 pub fn wait_for(what: &str, limit: Duration, mut condition: impl FnMut() -> bool) {
+    let limit = limit.max(LIVENESS_FLOOR);
     let started = Instant::now();
     while !condition() {
         assert!(started.elapsed() < limit, "timed out waiting for {what}");

@@ -51,6 +51,10 @@ impl PluginEngine {
         pool.total_core_instances(MAX_CONCURRENT_INSTANCES * 16);
         pool.total_memories(MAX_CONCURRENT_INSTANCES * 2);
         pool.total_tables(MAX_CONCURRENT_INSTANCES * 8);
+        // Calls are synchronous, so no fiber stack is ever taken from the pool; the default
+        // reserves 1,000 of them, each with a guard page that costs two kernel mappings, and a
+        // process with a few engines (the tests) ran out of its mapping limit.
+        pool.total_stacks(0);
         pool.max_memory_size(limits.memory_bytes);
         // Pages a call touched stay mapped for the next call in the slot: PAGEMAP_SCAN (Linux
         // 6.7+) finds the dirty ones and only those are reset, instead of handing every page
