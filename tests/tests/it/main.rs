@@ -5,6 +5,7 @@ mod builtins;
 mod cli;
 mod console;
 mod crash;
+mod destination_health;
 mod faults;
 mod fuzz;
 mod gateway;
