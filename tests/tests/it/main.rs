@@ -12,5 +12,6 @@ mod gateway;
 mod hostile;
 mod hot_reload;
 mod network;
+mod soak;
 mod storage_faults;
 mod third_party;
