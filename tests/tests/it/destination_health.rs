@@ -2,6 +2,7 @@
 //! consecutive failed attempts: later deliveries are kept as failed without being sent, the
 //! API, `/metrics` and the CLI show it, and once enabled again its deliveries can be retried.
 
+use crate::console;
 use crate::gateway::{uuid, webhook_endpoint};
 use hookgate_tests::fixture;
 use hookgate_tests::gateway::{ADMIN_TOKEN, CaptureReceiver, TestGateway, wait_for};
@@ -178,4 +179,59 @@ fn a_success_resets_the_count() {
     assert_eq!(destination["consecutive_failures"], 0, "{endpoint}");
     assert!(destination["disabled_at"].is_null(), "{endpoint}");
     assert_eq!(metric(&gateway, "hookgate_destinations_disabled_total"), Some(0));
+}
+
+#[test]
+fn the_console_shows_a_disabled_destination_and_re_enables_it() {
+    let gateway = TestGateway::start(|config| {
+        config.delivery.disable_after_failures = 1;
+        config.delivery.retry_schedule = vec!["100ms".into()];
+    });
+    let receiver = CaptureReceiver::start();
+    receiver.answer_with(&[(500, None)]);
+    let (url, secret) = webhook_endpoint(&gateway, &format!("{}/hook", receiver.url));
+    let id = endpoint_id(&url);
+    gateway.post_hook(&url, "repo:push", &fixture("repo_push.json"), Some(&secret), &uuid(1));
+    let delivery = newest_delivery(&gateway, 1);
+    delivery_when(&gateway, &delivery, "failed");
+
+    let client = console::http();
+    let cookie = console::sign_in(&gateway);
+    let sources = client
+        .get(format!("{}/ui/sources", gateway.url))
+        .header("Cookie", &cookie)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(sources.contains("destination 0 (webhook) disabled"), "{sources}");
+    assert!(sources.contains("1 consecutive failed delivery attempts (the last: HTTP 500)"));
+    let enable = format!("{}/ui/sources/{id}/destinations/0/enable", gateway.url);
+    let forged = client
+        .post(&enable)
+        .header("Cookie", &cookie)
+        .form(&[("csrf", "forged")])
+        .send()
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let (_, endpoint) = gateway.api("GET", &format!("/endpoints/{id}"), None);
+    assert!(endpoint["destinations"][0]["disabled_at"].is_u64(), "{endpoint}");
+
+    let enabled = client
+        .post(&enable)
+        .header("Cookie", &cookie)
+        .form(&[("csrf", console::csrf_of(&sources))])
+        .send()
+        .unwrap();
+    assert_eq!(enabled.status(), 303);
+    let (_, endpoint) = gateway.api("GET", &format!("/endpoints/{id}"), None);
+    assert!(endpoint["destinations"][0]["disabled_at"].is_null(), "{endpoint}");
+    let sources = client
+        .get(format!("{}/ui/sources", gateway.url))
+        .header("Cookie", &cookie)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(!sources.contains("Re-enable"), "{sources}");
 }
