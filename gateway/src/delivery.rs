@@ -113,8 +113,7 @@ impl reqwest::dns::Resolve for CheckedResolver {
 /// Runs until the process stops: sends what is due, sleeps until the next is due or it is
 /// woken.
 pub async fn run(state: Arc<AppState>, client: reqwest::Client) {
-    let recorder =
-        AttemptRecorder::start(state.store.clone(), state.config.disable_after_failures);
+    let recorder = AttemptRecorder::start(state.store.clone(), state.config.disable_after_failures);
     // Deliveries being attempted, and those whose result is recorded but which may still be
     // in a due list read before that record: they leave `in_flight` only before the next read,
     // so a stale list cannot send one again.
@@ -205,7 +204,14 @@ async fn attempt(
             delivery.status = DeliveryStatus::Failed;
             delivery.next_attempt_at = None;
             state.metrics.count_delivery("destination_disabled");
-            record(state, recorder, delivery, was_due_at, AttemptOutcome::NotSent).await;
+            record(
+                state,
+                recorder,
+                delivery,
+                was_due_at,
+                AttemptOutcome::NotSent,
+            )
+            .await;
             return;
         }
         Ok(_) => {}

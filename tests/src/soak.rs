@@ -138,12 +138,18 @@ impl SoakReport {
         let line = |name: &str, value: String| println!("  {name:<44} {value}");
         println!("soak report");
         line("webhooks sent", self.webhooks_sent.to_string());
-        line("answers by status (0 = gateway down)", format!("{:?}", self.answers));
+        line(
+            "answers by status (0 = gateway down)",
+            format!("{:?}", self.answers),
+        );
         line("accepted (202 with an id)", self.accepted.to_string());
         line("kill -9 and restarts", self.kills.to_string());
         line("receiver spells", format!("{:?}", self.receiver_spells));
         line("delivery attempts", format!("{:?}", self.attempts));
-        line("hostile plugin records failed", format!("{:?}", self.plugin_faults));
+        line(
+            "hostile plugin records failed",
+            format!("{:?}", self.plugin_faults),
+        );
         line("alerts", self.alerts.to_string());
         line("alert applications", self.alert_applications.to_string());
         line("deliveries delivered", self.delivered.to_string());
@@ -219,7 +225,9 @@ pub fn run(options: &SoakOptions) -> SoakReport {
             let (endpoints, traffic, stop) = (endpoints.clone(), traffic.clone(), stop.clone());
             let pause = options.pause;
             let posters = options.posters as u64;
-            std::thread::spawn(move || post_until(&endpoints, &traffic, &stop, poster, posters, pause))
+            std::thread::spawn(move || {
+                post_until(&endpoints, &traffic, &stop, poster, posters, pause)
+            })
         })
         .collect();
 
@@ -291,7 +299,9 @@ impl Gateway {
     /// Starts the gateway (its log appended to `gateway.log`) and waits until it is ready.
     fn start(&self) -> Child {
         let config = self.data_dir.join("soak.toml");
-        let schedule = RETRY_SCHEDULE.map(|delay| format!("\"{delay}\"")).join(", ");
+        let schedule = RETRY_SCHEDULE
+            .map(|delay| format!("\"{delay}\""))
+            .join(", ");
         std::fs::write(
             &config,
             format!(
@@ -517,12 +527,12 @@ fn post_until(
     while !stop.load(Ordering::Relaxed) {
         let n = sequence;
         sequence += posters;
-        let (target, event, body) = if n % HOSTILE_EVERY == 0 {
+        let (target, event, body) = if n.is_multiple_of(HOSTILE_EVERY) {
             (Target::Looping, "repo:push", "{}")
         } else if n % HOSTILE_EVERY == HOSTILE_EVERY / 2 {
             (Target::Hungry, "repo:push", "{}")
-        } else if n % 3 == 0 {
-            if n % 2 == 0 {
+        } else if n.is_multiple_of(3) {
+            if n.is_multiple_of(2) {
                 (Target::Embeds, "repo:push", push.as_str())
             } else {
                 (Target::Embeds, "pullrequest:created", pull_request.as_str())
@@ -659,7 +669,10 @@ impl Receiver {
     }
 
     fn set_mode(&self, mode: ReceiverMode) {
-        let was = self.shared.lock().map(|mut log| std::mem::replace(&mut log.mode, mode));
+        let was = self
+            .shared
+            .lock()
+            .map(|mut log| std::mem::replace(&mut log.mode, mode));
         match (was, mode) {
             (Ok(ReceiverMode::Down), ReceiverMode::Down) => {}
             (Ok(ReceiverMode::Down), _) => {
@@ -765,7 +778,9 @@ fn check(
         match by_id.get(id.as_str()) {
             None => {
                 report.records_lost += 1;
-                report.problems.push(format!("accepted {id} is not in the log"));
+                report
+                    .problems
+                    .push(format!("accepted {id} is not in the log"));
             }
             Some(record) => {
                 let status = record["status"].as_str().unwrap_or("");
@@ -782,9 +797,9 @@ fn check(
                     }
                     _ => {
                         report.records_lost += u64::from(status == "pending");
-                        report.problems.push(format!(
-                            "accepted {id} ({target:?}) is {status}: {record}"
-                        ));
+                        report
+                            .problems
+                            .push(format!("accepted {id} ({target:?}) is {status}: {record}"));
                     }
                 }
             }
@@ -840,7 +855,10 @@ fn check(
                 .push(format!("{id} was applied but is in no alert's history"));
         }
     }
-    let keys: HashSet<&String> = applied_per_key.keys().chain(counted_per_key.keys()).collect();
+    let keys: HashSet<&String> = applied_per_key
+        .keys()
+        .chain(counted_per_key.keys())
+        .collect();
     for key in keys {
         let applied = applied_per_key.get(key).copied().unwrap_or(0);
         let counted = counted_per_key.get(key).copied().unwrap_or(0);

@@ -1,8 +1,8 @@
 //! Destination health: consecutive failed delivery attempts per endpoint destination, and
 //! whether that count disabled it. Updated in the same commit as the attempts it counts.
 
-use super::{Store, StoreError, decode, encode, scoped_key, tables};
 use super::DeliveryRecord;
+use super::{Store, StoreError, decode, encode, scoped_key, tables};
 use redb::{ReadableTable, Table};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

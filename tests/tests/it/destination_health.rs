@@ -88,7 +88,15 @@ fn a_failing_destination_is_disabled_held_and_enabled_again() {
     );
     assert_eq!(metric(&gateway, "hookgate_destinations_disabled"), Some(1));
     let shown = Command::new(env!("CARGO_BIN_EXE_hookgate-e2e"))
-        .args(["endpoint", "show", &id, "--url", &gateway.url, "--token", ADMIN_TOKEN])
+        .args([
+            "endpoint",
+            "show",
+            &id,
+            "--url",
+            &gateway.url,
+            "--token",
+            ADMIN_TOKEN,
+        ])
         .output()
         .unwrap();
     let shown = String::from_utf8_lossy(&shown.stdout);
@@ -109,7 +117,12 @@ fn a_failing_destination_is_disabled_held_and_enabled_again() {
     assert_eq!(receiver.captured().len(), 3, "nothing sent while disabled");
     let (status, answer) = gateway.api("POST", &format!("/deliveries/{held}/retry"), None);
     assert_eq!(status, 409, "{answer}");
-    assert!(answer["error"].as_str().unwrap().contains("enable it first"));
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("enable it first")
+    );
 
     // Enabled again with the CLI; a destination index that does not exist is a 404.
     let (status, answer) = gateway.api(
@@ -139,7 +152,10 @@ fn a_failing_destination_is_disabled_held_and_enabled_again() {
         String::from_utf8_lossy(&enabled.stderr)
     );
     let endpoint: Value = serde_json::from_slice(&enabled.stdout).unwrap();
-    assert!(endpoint["destinations"][0]["disabled_at"].is_null(), "{endpoint}");
+    assert!(
+        endpoint["destinations"][0]["disabled_at"].is_null(),
+        "{endpoint}"
+    );
     assert_eq!(endpoint["destinations"][0]["consecutive_failures"], 0);
     assert_eq!(metric(&gateway, "hookgate_destinations_disabled"), Some(0));
     assert_eq!(
@@ -172,13 +188,20 @@ fn a_success_resets_the_count() {
         gateway.post_hook(&url, "repo:push", &push, Some(&secret), &uuid(n));
         let delivery = newest_delivery(&gateway, n);
         let delivery = delivery_when(&gateway, &delivery, "delivered");
-        assert_eq!(delivery["attempts"].as_array().unwrap().len(), 3, "{delivery}");
+        assert_eq!(
+            delivery["attempts"].as_array().unwrap().len(),
+            3,
+            "{delivery}"
+        );
     }
     let (_, endpoint) = gateway.api("GET", &format!("/endpoints/{id}"), None);
     let destination = &endpoint["destinations"][0];
     assert_eq!(destination["consecutive_failures"], 0, "{endpoint}");
     assert!(destination["disabled_at"].is_null(), "{endpoint}");
-    assert_eq!(metric(&gateway, "hookgate_destinations_disabled_total"), Some(0));
+    assert_eq!(
+        metric(&gateway, "hookgate_destinations_disabled_total"),
+        Some(0)
+    );
 }
 
 #[test]
@@ -191,7 +214,13 @@ fn the_console_shows_a_disabled_destination_and_re_enables_it() {
     receiver.answer_with(&[(500, None)]);
     let (url, secret) = webhook_endpoint(&gateway, &format!("{}/hook", receiver.url));
     let id = endpoint_id(&url);
-    gateway.post_hook(&url, "repo:push", &fixture("repo_push.json"), Some(&secret), &uuid(1));
+    gateway.post_hook(
+        &url,
+        "repo:push",
+        &fixture("repo_push.json"),
+        Some(&secret),
+        &uuid(1),
+    );
     let delivery = newest_delivery(&gateway, 1);
     delivery_when(&gateway, &delivery, "failed");
 
@@ -204,7 +233,10 @@ fn the_console_shows_a_disabled_destination_and_re_enables_it() {
         .unwrap()
         .text()
         .unwrap();
-    assert!(sources.contains("destination 0 (webhook) disabled"), "{sources}");
+    assert!(
+        sources.contains("destination 0 (webhook) disabled"),
+        "{sources}"
+    );
     assert!(sources.contains("1 consecutive failed delivery attempts (the last: HTTP 500)"));
     let enable = format!("{}/ui/sources/{id}/destinations/0/enable", gateway.url);
     let forged = client
@@ -215,7 +247,10 @@ fn the_console_shows_a_disabled_destination_and_re_enables_it() {
         .unwrap();
     assert_eq!(forged.status(), 403);
     let (_, endpoint) = gateway.api("GET", &format!("/endpoints/{id}"), None);
-    assert!(endpoint["destinations"][0]["disabled_at"].is_u64(), "{endpoint}");
+    assert!(
+        endpoint["destinations"][0]["disabled_at"].is_u64(),
+        "{endpoint}"
+    );
 
     let enabled = client
         .post(&enable)
@@ -225,7 +260,10 @@ fn the_console_shows_a_disabled_destination_and_re_enables_it() {
         .unwrap();
     assert_eq!(enabled.status(), 303);
     let (_, endpoint) = gateway.api("GET", &format!("/endpoints/{id}"), None);
-    assert!(endpoint["destinations"][0]["disabled_at"].is_null(), "{endpoint}");
+    assert!(
+        endpoint["destinations"][0]["disabled_at"].is_null(),
+        "{endpoint}"
+    );
     let sources = client
         .get(format!("{}/ui/sources", gateway.url))
         .header("Cookie", &cookie)
