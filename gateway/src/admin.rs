@@ -1,7 +1,7 @@
 //! What an operator can do, shared by the admin API (`http::api`, JSON) and the web console
 //! (`http::ui`, HTML): save endpoints (validated against the loaded plugins), rotate secrets,
 //! dry runs and template previews, replay records, acknowledge and close alerts, retry
-//! deliveries. Each step answers a typed [`AdminError`] that the caller shows its own way.
+//! deliveries, enable destinations disabled after failures. Each step answers a typed [`AdminError`] that the caller shows its own way.
 
 use crate::alerts::{self, AlertActionError};
 use crate::config::RateLimit;
@@ -288,6 +288,34 @@ pub fn change_endpoint(
         ..current
     };
     state.store.save_endpoint(&endpoint)?;
+    // A destination given a new address starts with a clean record.
+    for (index, before) in current.destinations.iter().enumerate() {
+        let replaced = endpoint
+            .destinations
+            .get(index)
+            .is_none_or(|after| after.url != before.url || after.kind != before.kind);
+        if replaced && state.store.reset_destination_health(id, index)? {
+            state.metrics.destination_enabled();
+        }
+    }
+    Ok(endpoint)
+}
+
+/// Enables a destination that consecutive failures disabled, and forgets its failures. Its
+/// deliveries failed meanwhile stay failed; retry them by hand.
+pub fn enable_destination(
+    state: &AppState,
+    id: &str,
+    index: usize,
+) -> Result<EndpointRecord, AdminError> {
+    let endpoint = endpoint(state, id)?;
+    if index >= endpoint.destinations.len() {
+        return Err(AdminError::NotFound("destination"));
+    }
+    if state.store.reset_destination_health(id, index)? {
+        state.metrics.destination_enabled();
+        tracing::info!(endpoint = %id, destination = index, "destination enabled again");
+    }
     Ok(endpoint)
 }
 
@@ -466,6 +494,17 @@ pub fn retry_delivery(state: &AppState, id: &str) -> Result<DeliveryRecord, Admi
             return Ok(Err(AdminError::Conflict(
                 "the delivery was delivered".into(),
             )));
+        }
+        if state
+            .store
+            .destination_health(&record.endpoint, record.destination)?
+            .is_disabled()
+        {
+            return Ok(Err(AdminError::Conflict(format!(
+                "destination {} of endpoint {} is disabled after consecutive failures; \
+                 enable it first",
+                record.destination, record.endpoint
+            ))));
         }
         let was_due = record.next_attempt_at;
         record.status = DeliveryStatus::Pending;

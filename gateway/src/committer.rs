@@ -2,7 +2,9 @@
 //! everything waiting in one transaction (and one fsync), then answers each. A commit per write
 //! would cap ingest at the disk's commit rate.
 
-use crate::store::{Appended, DeliveryRecord, InboundRecord, Store, StoreError};
+use crate::store::{
+    Appended, DestinationHealth, InboundRecord, RecordedAttempt, Store, StoreError,
+};
 use std::sync::mpsc;
 use tokio::sync::oneshot;
 
@@ -94,16 +96,15 @@ impl InboundCommitter {
     }
 }
 
-/// The outbox's committer: delivery attempts (the delivery with its new state, and when it was
-/// due before), recorded in batches.
-pub type AttemptRecorder = GroupCommitter<(DeliveryRecord, Option<u64>), ()>;
+/// The outbox's committer: delivery attempts, recorded in batches and counted against their
+/// destinations; each answered with the destination's health when it disabled it.
+pub type AttemptRecorder = GroupCommitter<RecordedAttempt, Option<DestinationHealth>>;
 
 impl AttemptRecorder {
-    /// Starts the outbox's writer thread.
-    pub fn start(store: Store) -> Self {
+    /// Starts the outbox's writer thread; `disable_after_failures` as in `[delivery]`.
+    pub fn start(store: Store, disable_after_failures: u32) -> Self {
         Self::spawn("hookgate-attempts", move |attempts| {
-            store.record_attempts(&attempts)?;
-            Ok(vec![(); attempts.len()])
+            store.record_attempts(&attempts, disable_after_failures)
         })
     }
 }

@@ -135,6 +135,7 @@ impl GatewayConfig {
             retry_schedule,
             allow_private_destinations: self.delivery.allow_private_destinations,
             pinned_hosts: self.delivery.pinned_hosts()?,
+            disable_after_failures: self.delivery.disable_after_failures,
             retention: Duration::from_secs(self.retention.days * 86_400),
             retention_max_records: self.retention.max_records,
             abuse: self.abuse_limits()?,
@@ -165,6 +166,8 @@ pub struct ValidatedConfig {
     pub allow_private_destinations: bool,
     /// Host names answered from the config instead of DNS (lower case).
     pub pinned_hosts: BTreeMap<String, Vec<IpAddr>>,
+    /// Consecutive failed attempts that disable a destination; 0 = never.
+    pub disable_after_failures: u32,
     /// Inbound log age limit.
     pub retention: Duration,
     /// Inbound log size limit.
@@ -201,6 +204,10 @@ impl Default for IngestConfig {
     }
 }
 
+/// Consecutive failed attempts that disable a destination by default (Outpost's figure): a
+/// receiver that is gone for good stops costing a retry schedule per notification.
+pub const DISABLE_AFTER_FAILURES: u32 = 20;
+
 /// `[delivery]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -214,6 +221,8 @@ pub struct DeliveryConfig {
     /// Host name → addresses, used instead of DNS for these names (like curl's `--resolve`);
     /// the private-address check applies to them as to any resolved address.
     pub hosts: BTreeMap<String, Vec<String>>,
+    /// Consecutive failed attempts to one destination after which it is disabled; 0 = never.
+    pub disable_after_failures: u32,
 }
 
 impl DeliveryConfig {
@@ -248,6 +257,7 @@ impl Default for DeliveryConfig {
                 .to_vec(),
             allow_private_destinations: false,
             hosts: BTreeMap::new(),
+            disable_after_failures: DISABLE_AFTER_FAILURES,
         }
     }
 }

@@ -2,13 +2,17 @@
 //! (with jitter, honouring `Retry-After`), and refuses destinations that resolve to private
 //! addresses unless allowed. Deliveries pending at a stop are simply still due at the next start
 //! (at-least-once); every request carries `Idempotency-Key: <delivery id>` so receivers can drop
-//! repeats.
+//! repeats. After `[delivery] disable_after_failures` failed attempts in a row, a destination is
+//! disabled: its deliveries are then failed without being sent (kept, retryable by hand) until
+//! an operator enables it again.
 
 use crate::committer::AttemptRecorder;
 use crate::config::ValidatedConfig;
 use crate::ids::format_delivery_id;
 use crate::server::AppState;
-use crate::store::{DeliveryAttempt, DeliveryRecord, DeliveryStatus, now_ms};
+use crate::store::{
+    AttemptOutcome, DeliveryAttempt, DeliveryRecord, DeliveryStatus, RecordedAttempt, now_ms,
+};
 use rand::Rng;
 use std::collections::{BTreeMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
@@ -109,7 +113,7 @@ impl reqwest::dns::Resolve for CheckedResolver {
 /// Runs until the process stops: sends what is due, sleeps until the next is due or it is
 /// woken.
 pub async fn run(state: Arc<AppState>, client: reqwest::Client) {
-    let recorder = AttemptRecorder::start(state.store.clone());
+    let recorder = AttemptRecorder::start(state.store.clone(), state.config.disable_after_failures);
     // Deliveries being attempted, and those whose result is recorded but which may still be
     // in a due list read before that record: they leave `in_flight` only before the next read,
     // so a stale list cannot send one again.
@@ -181,6 +185,39 @@ async fn attempt(
     mut delivery: DeliveryRecord,
 ) {
     let was_due_at = delivery.next_attempt_at;
+    match state
+        .store
+        .destination_health(&delivery.endpoint, delivery.destination)
+    {
+        Ok(health) if health.is_disabled() => {
+            // Kept as failed, not sent: retryable by hand once the destination is enabled.
+            delivery.attempts.push(DeliveryAttempt {
+                at: now_ms(),
+                status_code: None,
+                duration_ms: 0,
+                error: Some(format!(
+                    "destination disabled after {} consecutive failures",
+                    health.consecutive_failures
+                )),
+                response: None,
+            });
+            delivery.status = DeliveryStatus::Failed;
+            delivery.next_attempt_at = None;
+            state.metrics.count_delivery("destination_disabled");
+            record(
+                state,
+                recorder,
+                delivery,
+                was_due_at,
+                AttemptOutcome::NotSent,
+            )
+            .await;
+            return;
+        }
+        Ok(_) => {}
+        // Sending is still right: the health is only a brake on a receiver that is gone.
+        Err(error) => tracing::error!(%error, "reading a destination's health"),
+    }
     let started_at = now_ms();
     let started = Instant::now();
     let sent = send(state, client, &delivery).await;
@@ -220,6 +257,10 @@ async fn attempt(
         error,
         response,
     });
+    let outcome = match verdict {
+        Verdict::Delivered => AttemptOutcome::Succeeded,
+        Verdict::Retry(_) | Verdict::Fail => AttemptOutcome::Failed,
+    };
     match verdict {
         Verdict::Delivered => {
             delivery.status = DeliveryStatus::Delivered;
@@ -244,8 +285,42 @@ async fn attempt(
             state.metrics.count_delivery("failed");
         }
     }
-    if let Err(error) = recorder.submit((delivery, was_due_at)).await {
-        tracing::error!(%error, "recording a delivery attempt");
+    record(state, recorder, delivery, was_due_at, outcome).await;
+}
+
+/// Records an attempt; says so when it disabled its destination.
+async fn record(
+    state: &AppState,
+    recorder: &AttemptRecorder,
+    delivery: DeliveryRecord,
+    was_due_at: Option<u64>,
+    outcome: AttemptOutcome,
+) {
+    let (endpoint, destination, kind) = (
+        delivery.endpoint.clone(),
+        delivery.destination,
+        delivery.kind.clone(),
+    );
+    let recorded = RecordedAttempt {
+        delivery,
+        was_due_at,
+        outcome,
+    };
+    match recorder.submit(recorded).await {
+        Ok(Some(health)) => {
+            // The URL is not logged: webhook URLs often carry their own token.
+            tracing::warn!(
+                %endpoint,
+                destination,
+                %kind,
+                reason = health.disabled_reason.as_deref().unwrap_or(""),
+                "destination disabled: its deliveries are kept as failed and not sent until \
+                 it is enabled again (API, CLI `hookgate endpoint enable-destination`, console)"
+            );
+            state.metrics.destination_disabled();
+        }
+        Ok(None) => {}
+        Err(error) => tracing::error!(%error, "recording a delivery attempt"),
     }
 }
 

@@ -13,7 +13,7 @@ use anyhow::Context;
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::Path;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -51,6 +51,9 @@ pub struct Metrics {
     deliveries: Mutex<BTreeMap<&'static str, u64>>,
     /// Per plugin: calls, failures, total seconds.
     plugin_calls: Mutex<BTreeMap<String, (u64, u64, f64)>>,
+    /// Destinations disabled after consecutive failures: ever, and now.
+    destinations_disabled_total: AtomicU64,
+    destinations_disabled: AtomicU64,
 }
 
 impl Metrics {
@@ -76,6 +79,41 @@ impl Metrics {
             entry.1 += u64::from(failed);
             entry.2 += duration.as_secs_f64();
         }
+    }
+
+    /// Sets how many destinations are disabled (at start, from the store).
+    pub fn set_disabled_destinations(&self, count: u64) {
+        self.destinations_disabled.store(count, Ordering::Relaxed);
+    }
+
+    /// Counts a destination disabled after consecutive failures.
+    pub fn destination_disabled(&self) {
+        self.destinations_disabled_total
+            .fetch_add(1, Ordering::Relaxed);
+        self.destinations_disabled.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a disabled destination enabled again.
+    pub fn destination_enabled(&self) {
+        let _ = self.destinations_disabled.fetch_update(
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+            |count| count.checked_sub(1),
+        );
+    }
+
+    /// The destination-health part of the exposition.
+    pub fn render_destinations(&self) -> String {
+        format!(
+            "# HELP hookgate_destinations_disabled_total Destinations disabled after consecutive failed deliveries.\n\
+             # TYPE hookgate_destinations_disabled_total counter\n\
+             hookgate_destinations_disabled_total {}\n\
+             # HELP hookgate_destinations_disabled Destinations disabled now.\n\
+             # TYPE hookgate_destinations_disabled gauge\n\
+             hookgate_destinations_disabled {}\n",
+            self.destinations_disabled_total.load(Ordering::Relaxed),
+            self.destinations_disabled.load(Ordering::Relaxed),
+        )
     }
 
     /// The Prometheus text exposition.
@@ -204,6 +242,14 @@ pub async fn run_until(
         config,
     });
 
+    match state.store.disabled_destination_count() {
+        Ok(0) => {}
+        Ok(count) => {
+            tracing::warn!("{count} destinations are disabled after consecutive failures");
+            state.metrics.set_disabled_destinations(count);
+        }
+        Err(error) => tracing::error!(%error, "counting disabled destinations"),
+    }
     let client = crate::delivery::client(&state.config);
     let workers = [
         tokio::spawn(crate::pipeline::run(state.clone())),

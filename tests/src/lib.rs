@@ -3,6 +3,7 @@
 
 pub mod gateway;
 pub mod signing;
+pub mod soak;
 
 use hookgate::config::PluginLimits;
 use hookgate::runtime::{LoadedPlugin, PluginEngine, PluginEvent, PluginSource};

@@ -76,6 +76,9 @@ pub enum EndpointCommand {
     Disable { id: String },
     /// Generate a new secret (shown this once).
     RotateSecret { id: String },
+    /// Enable a destination disabled after consecutive failed deliveries (by its index in the
+    /// endpoint's destinations, from 0); retry its failed deliveries afterwards.
+    EnableDestination { id: String, index: usize },
     /// Dry-run an event through the endpoint's plugins; nothing stored or sent.
     Test {
         id: String,
@@ -253,6 +256,31 @@ fn print_endpoint(endpoint: &Value) {
             .map(|events| events.iter().map(text).collect::<Vec<_>>().join(", "))
             .unwrap_or_default()
     );
+    for (index, destination) in endpoint["destinations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let health = if destination["disabled_at"].is_null() {
+            format!(
+                "enabled, {} consecutive failures",
+                text(&destination["consecutive_failures"])
+            )
+        } else {
+            format!(
+                "DISABLED: {} (hookgate endpoint enable-destination {} {index})",
+                text(&destination["disabled_reason"]),
+                text(&endpoint["id"])
+            )
+        };
+        println!(
+            "{:12} {index}: {} {}",
+            "destination",
+            text(&destination["kind"]),
+            health
+        );
+    }
     if let Some(secret) = endpoint["secret"].as_str() {
         println!(
             "{:12} {secret}   (shown once: configure it in Bitbucket now)",
@@ -350,6 +378,16 @@ pub fn endpoint(command: EndpointCommand, connection: Connection) -> Result<(), 
         EndpointCommand::RotateSecret { id } => {
             let answer = api.call("POST", &format!("/endpoints/{id}/rotate-secret"), None)?;
             api.print(&answer, print_endpoint);
+        }
+        EndpointCommand::EnableDestination { id, index } => {
+            let answer = api.call(
+                "POST",
+                &format!("/endpoints/{id}/destinations/{index}/enable"),
+                None,
+            )?;
+            api.print(&answer, |_| {
+                println!("enabled destination {index} of {id}; retry its failed deliveries with POST /api/v1/deliveries/{{id}}/retry")
+            });
         }
         EndpointCommand::Test { id, event, body } => {
             let mut request = json!({"event": event});

@@ -49,7 +49,11 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let depth = state.backlog.load(std::sync::atomic::Ordering::Relaxed);
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render(depth) + &state.abuse.render_metrics())
+        .body(
+            state.metrics.render(depth)
+                + &state.metrics.render_destinations()
+                + &state.abuse.render_metrics(),
+        )
 }
 
 /// A JSON error answer.

@@ -160,29 +160,6 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.transaction(|txn| txn.save_delivery(delivery, was_due_at))
     }
-
-    /// Records the results of many attempts (each delivery with its new state, and when it was
-    /// due before) in one commit that is made durable by the next durable commit rather than
-    /// its own fsync: a crash can forget the last few milliseconds of results, and those
-    /// deliveries are then sent again with the same `Idempotency-Key` (at-least-once), while
-    /// the outbox no longer competes with ingest for the disk once per delivery.
-    pub fn record_attempts(
-        &self,
-        attempts: &[(DeliveryRecord, Option<u64>)],
-    ) -> Result<(), StoreError> {
-        let mut txn = self.write()?;
-        txn.set_durability(redb::Durability::None)
-            .map_err(|error| StoreError::Database(error.to_string()))?;
-        {
-            let mut due = txn.open_table(tables::DUE_DELIVERIES)?;
-            let mut deliveries = txn.open_table(tables::DELIVERIES)?;
-            for (delivery, was_due_at) in attempts {
-                write_delivery(&mut deliveries, &mut due, delivery, *was_due_at)?;
-            }
-        }
-        self.commit(txn)?;
-        Ok(())
-    }
 }
 
 impl StoreTxn<'_> {
@@ -219,7 +196,7 @@ impl StoreTxn<'_> {
 }
 
 /// Writes a delivery and moves its due-index entry from `was_due_at` to its next attempt.
-fn write_delivery(
+pub(super) fn write_delivery(
     deliveries: &mut Table<'_, u64, &'static [u8]>,
     due: &mut Table<'_, (u64, u64), ()>,
     delivery: &DeliveryRecord,

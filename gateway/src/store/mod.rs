@@ -4,12 +4,14 @@
 
 mod alerts;
 mod deliveries;
+mod destinations;
 mod endpoints;
 mod inbound;
 pub mod tables;
 
 pub use alerts::{AlertRecord, AlertState};
 pub use deliveries::{DeliveryAttempt, DeliveryRecord, DeliveryStatus};
+pub use destinations::{AttemptOutcome, DestinationHealth, RecordedAttempt};
 pub use endpoints::{Destination, EndpointRecord, EventSelection, FormatSpec, PluginRef};
 pub use inbound::{Appended, InboundFilter, InboundRecord, InboundStatus, Outcome};
 
@@ -167,6 +169,7 @@ impl Store {
             txn.open_table(tables::OPEN_ALERTS)?;
             txn.open_table(tables::DELIVERIES)?;
             txn.open_table(tables::DUE_DELIVERIES)?;
+            txn.open_table(tables::DESTINATION_HEALTH)?;
             txn.open_table(tables::COUNTERS)?;
             txn.open_table(tables::STORAGE_PROBE)?;
         }

@@ -23,6 +23,10 @@ pub const OPEN_ALERTS: TableDefinition<&str, u64> = TableDefinition::new("open_a
 pub const DELIVERIES: TableDefinition<u64, &[u8]> = TableDefinition::new("deliveries");
 /// `(due at ms, delivery sequence)` for deliveries waiting for their next attempt.
 pub const DUE_DELIVERIES: TableDefinition<(u64, u64), ()> = TableDefinition::new("due_deliveries");
+/// `endpoint \n destination index` → its consecutive failures and whether they disabled it
+/// (no row: healthy).
+pub const DESTINATION_HEALTH: TableDefinition<&str, &[u8]> =
+    TableDefinition::new("destination_health");
 /// Named counters: the next sequence of each record kind.
 pub const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
 /// One scratch row, rewritten to check that the disk takes writes again after a failure.

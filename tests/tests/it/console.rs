@@ -403,7 +403,7 @@ async fn browse(console: &Console<'_>, gateway: &str, receiver: &str) -> Result<
 }
 
 /// A plain HTTP client without redirects or cookies, to see exactly what the console answers.
-fn http() -> reqwest::blocking::Client {
+pub(crate) fn http() -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -411,7 +411,7 @@ fn http() -> reqwest::blocking::Client {
 }
 
 /// The session cookie from a sign-in answer, as a `Cookie` header value.
-fn sign_in(gateway: &TestGateway) -> String {
+pub(crate) fn sign_in(gateway: &TestGateway) -> String {
     let answer = http()
         .post(format!("{}/ui/login", gateway.url))
         .form(&[("token", ADMIN_TOKEN)])
@@ -427,7 +427,7 @@ fn sign_in(gateway: &TestGateway) -> String {
 }
 
 /// A page's CSRF token (every page with a form carries it).
-fn csrf_of(page: &str) -> String {
+pub(crate) fn csrf_of(page: &str) -> String {
     let marker = "name=\"csrf\" value=\"";
     let start = page.find(marker).expect("a CSRF field") + marker.len();
     page[start..start + 48].to_string()

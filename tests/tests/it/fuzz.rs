@@ -4,8 +4,7 @@
 //! wrong key refused, escapes round-trip, one inbound record per request).
 //!
 //! The seed is fixed so CI runs the same cases every time; `PROPTEST_CASES=100000` and
-//! `PROPTEST_RNG_SEED=<n>` run more or other cases (see RELIABILITY.md). The `fuzz/` crate
-//! runs the same functions under cargo-fuzz for long runs.
+//! `PROPTEST_RNG_SEED=<n>` run more or other cases (see RELIABILITY.md).
 
 use crate::gateway::uuid;
 use hookgate::runtime::{DigestEncoding, HmacAlgorithm, SignatureScheme};

@@ -1,5 +1,5 @@
-//! Endpoints: create (secret shown once), list, show, change, disable, rotate the secret, and
-//! the dry run.
+//! Endpoints: create (secret shown once), list, show, change, disable, rotate the secret,
+//! enable a destination disabled after failures, and the dry run.
 
 use super::{refused, store_failed};
 use crate::admin::{self, EndpointInput};
@@ -22,6 +22,10 @@ pub fn routes(config: &mut web::ServiceConfig) {
             "/endpoints/{id}/rotate-secret",
             web::post().to(rotate_secret),
         )
+        .route(
+            "/endpoints/{id}/destinations/{index}/enable",
+            web::post().to(enable_destination),
+        )
         .route("/endpoints/{id}/test", web::post().to(test));
 }
 
@@ -30,16 +34,32 @@ fn invalid(message: impl Into<String>) -> HttpResponse {
     error_response(StatusCode::UNPROCESSABLE_ENTITY, message)
 }
 
-/// The endpoint as the API shows it: never the secrets.
+/// The endpoint as the API shows it, with each destination's failure count and whether it is
+/// disabled: never the secrets.
 pub fn view(state: &AppState, endpoint: &EndpointRecord) -> Value {
+    let health = state
+        .store
+        .endpoint_destination_health(&endpoint.id)
+        .unwrap_or_else(|error| {
+            tracing::error!(%error, "reading destination health");
+            Default::default()
+        });
     let destinations: Vec<Value> = endpoint
         .destinations
         .iter()
-        .map(|destination| {
+        .enumerate()
+        .map(|(index, destination)| {
             let mut value = serde_json::to_value(destination).unwrap_or(Value::Null);
             if let Value::Object(map) = &mut value {
                 map.remove("secret");
                 map.insert("secret_set".into(), json!(destination.secret.is_some()));
+                let health = health.get(&index).cloned().unwrap_or_default();
+                map.insert(
+                    "consecutive_failures".into(),
+                    json!(health.consecutive_failures),
+                );
+                map.insert("disabled_at".into(), json!(health.disabled_at));
+                map.insert("disabled_reason".into(), json!(health.disabled_reason));
             }
             value
         })
@@ -126,6 +146,22 @@ async fn rotate_secret(state: web::Data<AppState>, id: web::Path<String>) -> Htt
             answer["secret"] = json!(secret);
             HttpResponse::Ok().json(answer)
         }
+        Err(error) => refused(error),
+    }
+}
+
+/// Enables a destination disabled after consecutive failures (its failed deliveries are then
+/// retried by hand).
+async fn enable_destination(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> HttpResponse {
+    let (id, index) = path.into_inner();
+    let Ok(index) = index.parse::<usize>() else {
+        return super::not_found("destination");
+    };
+    match admin::enable_destination(&state, &id, index) {
+        Ok(endpoint) => HttpResponse::Ok().json(view(&state, &endpoint)),
         Err(error) => refused(error),
     }
 }

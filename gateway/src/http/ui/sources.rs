@@ -1,5 +1,6 @@
 //! Sources: the endpoints with their URLs; create and edit (events, alert mapping, format,
-//! destinations), rotate the secret (shown once), disable, and the template preview.
+//! destinations), rotate the secret (shown once), disable, re-enable a destination disabled
+//! after consecutive failures, and the template preview.
 
 use super::{FormFields, Session, options, page, refused_page, see_other};
 use crate::admin::{self, AdminError, EndpointInput};
@@ -21,7 +22,11 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/sources/{id}/edit", web::get().to(edit_form))
         .route("/sources/{id}/edit", web::post().to(change))
         .route("/sources/{id}/rotate-secret", web::post().to(rotate_secret))
-        .route("/sources/{id}/disable", web::post().to(disable));
+        .route("/sources/{id}/disable", web::post().to(disable))
+        .route(
+            "/sources/{id}/destinations/{index}/enable",
+            web::post().to(enable_destination),
+        );
 }
 
 /// Destination kinds the built-in notifier shapes.
@@ -405,6 +410,22 @@ async fn list(state: web::Data<AppState>, session: Session) -> HttpResponse {
                 Some(FormatSpec::Plugin(format)) => format.plugin.clone(),
                 Some(FormatSpec::Template { .. }) => "template".to_string(),
             });
+            let disabled: Vec<Value> = row["destinations"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .enumerate()
+                .filter(|(_, destination)| !destination["disabled_at"].is_null())
+                .map(|(index, destination)| {
+                    json!({
+                        "index": index,
+                        "kind": destination["kind"],
+                        "disabled_at": destination["disabled_at"],
+                        "disabled_reason": destination["disabled_reason"],
+                    })
+                })
+                .collect();
+            row["disabled_destinations"] = json!(disabled);
             row["destinations_summary"] = json!(
                 endpoint
                     .destinations
@@ -558,6 +579,22 @@ async fn disable(
     id: web::Path<String>,
 ) -> HttpResponse {
     match admin::disable_endpoint(&state, &id) {
+        Ok(_) => see_other("/ui/sources"),
+        Err(error) => refused_page(&state, &session, error),
+    }
+}
+
+async fn enable_destination(
+    state: web::Data<AppState>,
+    session: Session,
+    path: web::Path<(String, String)>,
+) -> HttpResponse {
+    let (id, index) = path.into_inner();
+    let result = index
+        .parse::<usize>()
+        .map_err(|_| AdminError::NotFound("destination"))
+        .and_then(|index| admin::enable_destination(&state, &id, index));
+    match result {
         Ok(_) => see_other("/ui/sources"),
         Err(error) => refused_page(&state, &session, error),
     }

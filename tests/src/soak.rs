@@ -1,0 +1,954 @@
+//! The soak: the real gateway binary as a child process takes mixed signed Bitbucket traffic on
+//! several endpoints while its receiver turns faulty (500, 429 with `Retry-After`, slower than
+//! the delivery timeout, down), one endpoint's plugin loops and another's exhausts its memory,
+//! and the gateway is killed with `kill -9` and restarted. Then everything is left to settle
+//! and the promises are checked against the inbound log, the alerts, the deliveries and what
+//! the receiver got. `tests/tests/it/soak.rs` runs a short form; `--bin soak` the long one.
+
+use crate::gateway::ADMIN_TOKEN;
+use crate::{commit_status_payload, fixture, plugin_file};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The soak's retry schedule: short, so every delivery reaches its last attempt soon after the
+/// traffic stops (6 attempts over about 7 s, plus the timeouts).
+const RETRY_SCHEDULE: [&str; 5] = ["200ms", "500ms", "1s", "2s", "3s"];
+/// The delivery timeout, seconds; the slow receiver answers after twice that.
+const DELIVERY_TIMEOUT_SECS: u64 = 1;
+/// Plugin calls get 500 ms: the looping plugin holds a processing batch that long, and a busy
+/// machine does not push a healthy call past it.
+const PLUGIN_TIMEOUT_MS: u64 = 500;
+/// Alert keys the failing-pipeline traffic spreads over.
+const ALERT_KEYS: usize = 8;
+/// One post in this many goes to each hostile endpoint.
+const HOSTILE_EVERY: u64 = 40;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct SoakOptions {
+    /// How long traffic is sent (settling comes after).
+    pub traffic: Duration,
+    /// `kill -9` and restarts of the gateway during the traffic.
+    pub kills: usize,
+    /// Threads posting webhooks, each waiting `pause` between posts.
+    pub posters: usize,
+    /// The pause between one poster's posts.
+    pub pause: Duration,
+    /// The gateway program and the arguments before `serve` (the tests' `hookgate-e2e`, or the
+    /// soak binary itself in gateway mode).
+    pub program: PathBuf,
+    /// Arguments before `serve`.
+    pub program_args: Vec<String>,
+    /// Where the gateway's data dir and log go.
+    pub work_dir: PathBuf,
+    /// The longest the deliveries may take to settle after the traffic.
+    pub settle_limit: Duration,
+}
+
+/// How the receiver answers for a while.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReceiverMode {
+    /// 200.
+    Healthy,
+    /// 500.
+    ServerError,
+    /// 429 with `Retry-After: 1`.
+    TooManyRequests,
+    /// 200, but after twice the delivery timeout.
+    Slow,
+    /// The listener is closed: connections are refused.
+    Down,
+}
+
+/// The receiver's modes in turn: each fault between two healthy spells.
+const MODE_CYCLE: [ReceiverMode; 8] = [
+    ReceiverMode::Healthy,
+    ReceiverMode::ServerError,
+    ReceiverMode::Healthy,
+    ReceiverMode::TooManyRequests,
+    ReceiverMode::Healthy,
+    ReceiverMode::Slow,
+    ReceiverMode::Healthy,
+    ReceiverMode::Down,
+];
+
+/// What the soak did and found.
+#[derive(Debug, Default, Clone)]
+pub struct SoakReport {
+    /// Webhooks posted.
+    pub webhooks_sent: u64,
+    /// Answers by status (0: no answer, the gateway was down).
+    pub answers: BTreeMap<u16, u64>,
+    /// Accepted records (202 with an id).
+    pub accepted: u64,
+    /// `kill -9` and restarts.
+    pub kills: usize,
+    /// Receiver mode switches by mode.
+    pub receiver_spells: BTreeMap<String, u64>,
+    /// Delivery attempts by what went wrong (`http 500`, `http 429`, `timeout`, `refused`),
+    /// and `ok`.
+    pub attempts: BTreeMap<String, u64>,
+    /// Records of the hostile endpoints failed by their plugin, by reason (`timeout`,
+    /// `memory limit`).
+    pub plugin_faults: BTreeMap<String, u64>,
+    /// Alerts in the end, and the failing-pipeline records applied to them.
+    pub alerts: u64,
+    /// Records applied to alerts (opened or appended).
+    pub alert_applications: u64,
+    /// Deliveries in the end: delivered, failed after the last attempt.
+    pub delivered: u64,
+    /// Deliveries that failed after their last attempt.
+    pub failed_after_last_attempt: u64,
+    /// Distinct deliveries the receiver answered 2xx, and how many of those it got again
+    /// (at-least-once after a kill).
+    pub receiver_distinct: u64,
+    /// Repeats the receiver got of a delivery it had already taken.
+    pub receiver_repeats: u64,
+    /// Accepted records missing from the log, left pending, or not applied.
+    pub records_lost: u64,
+    /// Alert applications beyond one per record.
+    pub duplicate_alert_applications: u64,
+    /// Notifications without their delivery, deliveries neither delivered nor failed after
+    /// their last attempt, and delivered ones the receiver never took.
+    pub deliveries_lost: u64,
+    /// Deliveries created more than once for one notification.
+    pub duplicate_deliveries: u64,
+    /// Ingest latency of the healthy endpoints' accepted posts.
+    pub ingest_p50: Duration,
+    /// 99th percentile.
+    pub ingest_p99: Duration,
+    /// Slowest.
+    pub ingest_max: Duration,
+    /// How long the deliveries took to settle after the traffic.
+    pub settled_in: Duration,
+    /// What went wrong, one line each.
+    pub problems: Vec<String>,
+}
+
+impl SoakReport {
+    /// The report as a table.
+    pub fn print(&self) {
+        let line = |name: &str, value: String| println!("  {name:<44} {value}");
+        println!("soak report");
+        line("webhooks sent", self.webhooks_sent.to_string());
+        line(
+            "answers by status (0 = gateway down)",
+            format!("{:?}", self.answers),
+        );
+        line("accepted (202 with an id)", self.accepted.to_string());
+        line("kill -9 and restarts", self.kills.to_string());
+        line("receiver spells", format!("{:?}", self.receiver_spells));
+        line("delivery attempts", format!("{:?}", self.attempts));
+        line(
+            "hostile plugin records failed",
+            format!("{:?}", self.plugin_faults),
+        );
+        line("alerts", self.alerts.to_string());
+        line("alert applications", self.alert_applications.to_string());
+        line("deliveries delivered", self.delivered.to_string());
+        line(
+            "deliveries failed after the last attempt",
+            self.failed_after_last_attempt.to_string(),
+        );
+        line(
+            "receiver: distinct deliveries taken",
+            self.receiver_distinct.to_string(),
+        );
+        line(
+            "receiver: repeats (same Idempotency-Key)",
+            self.receiver_repeats.to_string(),
+        );
+        line("records lost", self.records_lost.to_string());
+        line(
+            "duplicate alert applications",
+            self.duplicate_alert_applications.to_string(),
+        );
+        line("deliveries lost", self.deliveries_lost.to_string());
+        line(
+            "duplicate deliveries",
+            self.duplicate_deliveries.to_string(),
+        );
+        line(
+            "ingest latency p50 / p99 / max",
+            format!(
+                "{:.1} / {:.1} / {:.1} ms",
+                self.ingest_p50.as_secs_f64() * 1e3,
+                self.ingest_p99.as_secs_f64() * 1e3,
+                self.ingest_max.as_secs_f64() * 1e3
+            ),
+        );
+        line(
+            "settled after the traffic in",
+            format!("{:.1} s", self.settled_in.as_secs_f64()),
+        );
+        for problem in &self.problems {
+            println!("  PROBLEM: {problem}");
+        }
+    }
+}
+
+/// Runs the soak; the report says what was found (`problems` empty when every promise held).
+pub fn run(options: &SoakOptions) -> SoakReport {
+    hookgate::install_tls_provider();
+    let mut report = SoakReport::default();
+    let data_dir = options.work_dir.join("data");
+    let plugins = data_dir.join("plugins");
+    std::fs::create_dir_all(&plugins).expect("creating the data dir");
+    std::fs::copy(plugin_file("hostile"), plugins.join("hostile.wasm"))
+        .expect("dropping in the hostile plugin");
+    let port = free_port();
+    let gateway = Gateway {
+        options: options.clone(),
+        data_dir,
+        base: format!("http://127.0.0.1:{port}"),
+        port,
+        client: reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("HTTP client"),
+    };
+    let receiver = Receiver::start();
+    let mut child = gateway.start();
+
+    let endpoints = Endpoints::create(&gateway, &receiver.url());
+    let traffic = Traffic::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let posters: Vec<_> = (0..options.posters)
+        .map(|poster| {
+            let (endpoints, traffic, stop) = (endpoints.clone(), traffic.clone(), stop.clone());
+            let pause = options.pause;
+            let posters = options.posters as u64;
+            std::thread::spawn(move || {
+                post_until(&endpoints, &traffic, &stop, poster, posters, pause)
+            })
+        })
+        .collect();
+
+    // Faults on a timetable: the receiver's spells, and the kills spread over the traffic.
+    let started = Instant::now();
+    let spell = (options.traffic / 16).clamp(Duration::from_secs(2), Duration::from_secs(20));
+    let kill_times: Vec<Duration> = (1..=options.kills)
+        .map(|n| options.traffic * n as u32 / (options.kills as u32 + 1))
+        .collect();
+    let mut spells = 0;
+    while started.elapsed() < options.traffic {
+        let mode = MODE_CYCLE[spells % MODE_CYCLE.len()];
+        receiver.set_mode(mode);
+        *report
+            .receiver_spells
+            .entry(format!("{mode:?}"))
+            .or_default() += 1;
+        spells += 1;
+        let spell_end = started.elapsed() + spell;
+        while started.elapsed() < spell_end.min(options.traffic) {
+            if report.kills < kill_times.len() && started.elapsed() >= kill_times[report.kills] {
+                child.kill().expect("kill -9");
+                let _ = child.wait();
+                report.kills += 1;
+                child = gateway.start();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    for poster in posters {
+        let _ = poster.join();
+    }
+    receiver.set_mode(ReceiverMode::Healthy);
+
+    let traffic_over = Instant::now();
+    let settled = gateway.settle(options.settle_limit);
+    report.settled_in = traffic_over.elapsed();
+    if !settled {
+        report.problems.push(format!(
+            "the gateway did not settle within {:?} of the traffic's end",
+            options.settle_limit
+        ));
+    }
+    check(&gateway, &endpoints, &traffic, &receiver, &mut report);
+    let _ = child.kill();
+    let _ = child.wait();
+    receiver.stop();
+    report
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free port")
+}
+
+/// The gateway under test, as a child process.
+struct Gateway {
+    options: SoakOptions,
+    data_dir: PathBuf,
+    base: String,
+    port: u16,
+    client: reqwest::blocking::Client,
+}
+
+impl Gateway {
+    /// Starts the gateway (its log appended to `gateway.log`) and waits until it is ready.
+    fn start(&self) -> Child {
+        let config = self.data_dir.join("soak.toml");
+        let schedule = RETRY_SCHEDULE
+            .map(|delay| format!("\"{delay}\""))
+            .join(", ");
+        std::fs::write(
+            &config,
+            format!(
+                "[delivery]\nallow_private_destinations = true\ntimeout_secs = {DELIVERY_TIMEOUT_SECS}\n\
+                 retry_schedule = [{schedule}]\n\
+                 # Never disabled: the soak counts every attempt of every delivery.\n\
+                 disable_after_failures = 0\n\
+                 [plugins]\ntimeout_ms = {PLUGIN_TIMEOUT_MS}\n"
+            ),
+        )
+        .expect("writing the soak config");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.options.work_dir.join("gateway.log"))
+            .expect("the gateway log");
+        let mut child = Command::new(&self.options.program)
+            .args(&self.options.program_args)
+            .args(["serve", "--listen", &format!("127.0.0.1:{}", self.port)])
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .arg("--config")
+            .arg(&config)
+            .env("HOOKGATE_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("starting the gateway");
+        let deadline = Instant::now() + Duration::from_secs(180);
+        loop {
+            let ready = self
+                .client
+                .get(format!("{}/readyz", self.base))
+                .send()
+                .is_ok_and(|response| response.status().is_success());
+            if ready {
+                return child;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!(
+                    "the gateway exited while starting ({status}); see {}",
+                    self.options.work_dir.join("gateway.log").display()
+                );
+            }
+            assert!(Instant::now() < deadline, "the gateway never became ready");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn api(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut request = self
+            .client
+            .request(method, format!("{}/api/v1{path}", self.base))
+            .bearer_auth(ADMIN_TOKEN);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().expect("admin API request");
+        let status = response.status();
+        let answer: Value = response.json().unwrap_or(Value::Null);
+        assert!(status.is_success(), "{path}: {status} {answer}");
+        answer
+    }
+
+    /// Every item of a list route, following its cursor.
+    fn all(&self, path: &str) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = match &cursor {
+                Some(before) => self.api("GET", &format!("{path}?limit=500&before={before}"), None),
+                None => self.api("GET", &format!("{path}?limit=500"), None),
+            };
+            items.extend(page["items"].as_array().cloned().unwrap_or_default());
+            match page["next"].as_str() {
+                Some(next) => cursor = Some(next.to_string()),
+                None => return items,
+            }
+        }
+    }
+
+    /// Waits until no record is queued and every delivery is delivered or failed.
+    fn settle(&self, limit: Duration) -> bool {
+        let started = Instant::now();
+        while started.elapsed() < limit {
+            let metrics = self
+                .client
+                .get(format!("{}/metrics", self.base))
+                .send()
+                .and_then(|response| response.text())
+                .unwrap_or_default();
+            if metrics.lines().any(|line| line == "hookgate_queue_depth 0") {
+                let open = ["pending", "retrying"].iter().any(|status| {
+                    !self.api("GET", &format!("/deliveries?status={status}&limit=1"), None)["items"]
+                        .as_array()
+                        .is_none_or(Vec::is_empty)
+                });
+                if !open {
+                    return true;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        false
+    }
+}
+
+/// Which endpoint a post goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Target {
+    /// bitbucket-pipelines: FAILED opens or appends, SUCCESSFUL closes.
+    Alerts,
+    /// bitbucket-embeds: pushes and pull requests as Discord embeds.
+    Embeds,
+    /// The hostile plugin, looping until its time runs out.
+    Looping,
+    /// The hostile plugin, allocating past its memory.
+    Hungry,
+}
+
+/// The endpoints' hook URLs and secrets.
+#[derive(Clone)]
+struct Endpoints {
+    hooks: BTreeMap<Target, (String, String)>,
+}
+
+impl Endpoints {
+    fn create(gateway: &Gateway, receiver: &str) -> Self {
+        let specs = [
+            (
+                Target::Alerts,
+                json!({
+                    "name": "soak alerts",
+                    "events": ["repo:commit_status_updated"],
+                    "alerts": {"plugin": "bitbucket-pipelines"},
+                    "destinations": [{"kind": "webhook", "url": format!("{receiver}/alerts")}],
+                }),
+            ),
+            (
+                Target::Embeds,
+                json!({
+                    "name": "soak embeds",
+                    "events": ["repo:push", "pullrequest:created"],
+                    "format": {"plugin": "bitbucket-embeds"},
+                    "destinations": [{"kind": "discord", "url": format!("{receiver}/embeds")}],
+                }),
+            ),
+            (
+                Target::Looping,
+                json!({
+                    "name": "soak looping plugin",
+                    "events": ["repo:push"],
+                    "alerts": {"plugin": "hostile", "config": {"behaviour": "loop"}},
+                }),
+            ),
+            (
+                Target::Hungry,
+                json!({
+                    "name": "soak memory-hungry plugin",
+                    "events": ["repo:push"],
+                    "alerts": {"plugin": "hostile", "config": {"behaviour": "allocate"}},
+                }),
+            ),
+        ];
+        let hooks = specs
+            .into_iter()
+            .map(|(target, spec)| {
+                let created = gateway.api("POST", "/endpoints", Some(spec));
+                let url = created["url"].as_str().expect("url").to_string();
+                let secret = created["secret"].as_str().expect("secret").to_string();
+                (target, (url, secret))
+            })
+            .collect();
+        Self { hooks }
+    }
+}
+
+/// What the posters saw.
+#[derive(Clone, Default)]
+struct Traffic {
+    inner: Arc<Mutex<TrafficLog>>,
+}
+
+#[derive(Default)]
+struct TrafficLog {
+    sent: u64,
+    answers: BTreeMap<u16, u64>,
+    /// Accepted record ids and the endpoint they went to.
+    accepted: Vec<(String, Target)>,
+    /// Ingest latency of accepted posts to the healthy endpoints.
+    healthy_latencies: Vec<Duration>,
+}
+
+/// One poster: a post every `pause` until `stop`; the `n`th post overall (interleaved by
+/// poster) picks its endpoint and payload.
+fn post_until(
+    endpoints: &Endpoints,
+    traffic: &Traffic,
+    stop: &AtomicBool,
+    poster: usize,
+    posters: u64,
+    pause: Duration,
+) {
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("HTTP client");
+    let statuses: Vec<String> = (0..ALERT_KEYS)
+        .flat_map(|key| {
+            ["FAILED", "SUCCESSFUL"].map(|state| {
+                let mut payload: Value =
+                    serde_json::from_str(&commit_status_payload(state)).expect("fixture");
+                payload["commit_status"]["refname"] = json!(format!("soak-{key}"));
+                payload.to_string()
+            })
+        })
+        .collect();
+    let push = fixture("repo_push.json");
+    let pull_request = fixture("pullrequest_created.json");
+    let mut sequence = poster as u64;
+    while !stop.load(Ordering::Relaxed) {
+        let n = sequence;
+        sequence += posters;
+        let (target, event, body) = if n.is_multiple_of(HOSTILE_EVERY) {
+            (Target::Looping, "repo:push", "{}")
+        } else if n % HOSTILE_EVERY == HOSTILE_EVERY / 2 {
+            (Target::Hungry, "repo:push", "{}")
+        } else if n.is_multiple_of(3) {
+            if n.is_multiple_of(2) {
+                (Target::Embeds, "repo:push", push.as_str())
+            } else {
+                (Target::Embeds, "pullrequest:created", pull_request.as_str())
+            }
+        } else {
+            // Three FAILED to one SUCCESSFUL, over the keys.
+            let key = (n / 3) as usize % ALERT_KEYS;
+            let state = usize::from(n % 4 == 1);
+            (
+                Target::Alerts,
+                "repo:commit_status_updated",
+                statuses[key * 2 + state].as_str(),
+            )
+        };
+        let (url, secret) = &endpoints.hooks[&target];
+        let started = Instant::now();
+        let answer = client
+            .post(url)
+            .header("Content-Type", "application/json")
+            .header("X-Event-Key", event)
+            .header("X-Request-UUID", format!("soak-{n}"))
+            .header(
+                "X-Hub-Signature",
+                hookgate::verify::sign_hub_sha256(secret, body.as_bytes()),
+            )
+            .body(body.to_string())
+            .send();
+        let took = started.elapsed();
+        let (status, id) = match answer {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let answer: Value = response.json().unwrap_or(Value::Null);
+                let id = (status == 202)
+                    .then(|| answer["id"].as_str().map(str::to_string))
+                    .flatten();
+                (status, id)
+            }
+            Err(_) => (0, None),
+        };
+        if let Ok(mut log) = traffic.inner.lock() {
+            log.sent += 1;
+            *log.answers.entry(status).or_default() += 1;
+            if let Some(id) = id {
+                log.accepted.push((id, target));
+                if matches!(target, Target::Alerts | Target::Embeds) {
+                    log.healthy_latencies.push(took);
+                }
+            }
+        }
+        std::thread::sleep(pause);
+    }
+}
+
+/// The receiver: answers by its mode and remembers which deliveries it took.
+struct Receiver {
+    address: SocketAddr,
+    shared: Arc<Mutex<ReceiverLog>>,
+    server: Mutex<Option<RunningServer>>,
+}
+
+struct RunningServer {
+    handle: actix_web::dev::ServerHandle,
+    thread: std::thread::JoinHandle<()>,
+}
+
+struct ReceiverLog {
+    mode: ReceiverMode,
+    /// Idempotency keys answered 2xx, and how often.
+    taken: HashMap<String, u64>,
+}
+
+impl Receiver {
+    fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the receiver");
+        let address = listener.local_addr().expect("receiver address");
+        let receiver = Self {
+            address,
+            shared: Arc::new(Mutex::new(ReceiverLog {
+                mode: ReceiverMode::Healthy,
+                taken: HashMap::new(),
+            })),
+            server: Mutex::new(None),
+        };
+        receiver.serve(listener);
+        receiver
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    fn serve(&self, listener: TcpListener) {
+        let shared = self.shared.clone();
+        let (handle_sender, handle_receiver) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("receiver runtime");
+            runtime.block_on(async move {
+                let data = web::Data::new(shared);
+                let server = HttpServer::new(move || {
+                    App::new()
+                        .app_data(data.clone())
+                        .default_service(web::to(receive))
+                })
+                .workers(2)
+                .disable_signals()
+                .shutdown_timeout(0)
+                .listen(listener)
+                .expect("receiver listen")
+                .run();
+                let _ = handle_sender.send(server.handle());
+                let _ = server.await;
+            });
+        });
+        let handle = handle_receiver.recv().expect("the receiver started");
+        if let Ok(mut server) = self.server.lock() {
+            *server = Some(RunningServer { handle, thread });
+        }
+    }
+
+    /// Closes the listener (and every connection).
+    fn stop(&self) {
+        let running = self.server.lock().ok().and_then(|mut server| server.take());
+        if let Some(running) = running {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(running.handle.stop(false));
+            let _ = running.thread.join();
+        }
+    }
+
+    fn set_mode(&self, mode: ReceiverMode) {
+        let was = self
+            .shared
+            .lock()
+            .map(|mut log| std::mem::replace(&mut log.mode, mode));
+        match (was, mode) {
+            (Ok(ReceiverMode::Down), ReceiverMode::Down) => {}
+            (Ok(ReceiverMode::Down), _) => {
+                // The same address again: the gateway's destinations point at it.
+                let deadline = Instant::now() + Duration::from_secs(30);
+                let listener = loop {
+                    match TcpListener::bind(self.address) {
+                        Ok(listener) => break listener,
+                        Err(error) => {
+                            assert!(Instant::now() < deadline, "rebinding the receiver: {error}");
+                            std::thread::sleep(Duration::from_millis(50));
+                        }
+                    }
+                };
+                self.serve(listener);
+            }
+            (_, ReceiverMode::Down) => self.stop(),
+            _ => {}
+        }
+    }
+
+    fn taken(&self) -> HashMap<String, u64> {
+        self.shared
+            .lock()
+            .map(|log| log.taken.clone())
+            .unwrap_or_default()
+    }
+}
+
+async fn receive(request: HttpRequest, shared: web::Data<Arc<Mutex<ReceiverLog>>>) -> HttpResponse {
+    let key = request
+        .headers()
+        .get("idempotency-key")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let mode = shared
+        .lock()
+        .map(|log| log.mode)
+        .unwrap_or(ReceiverMode::Healthy);
+    match mode {
+        ReceiverMode::ServerError => return HttpResponse::InternalServerError().finish(),
+        ReceiverMode::TooManyRequests => {
+            return HttpResponse::TooManyRequests()
+                .insert_header(("Retry-After", "1"))
+                .finish();
+        }
+        ReceiverMode::Slow => {
+            // The gateway gives up first; a receiver that took it anyway would see the
+            // retry's Idempotency-Key again, so this one does not count it.
+            tokio::time::sleep(Duration::from_secs(2 * DELIVERY_TIMEOUT_SECS)).await;
+            return HttpResponse::Ok().finish();
+        }
+        ReceiverMode::Healthy | ReceiverMode::Down => {}
+    }
+    if let Ok(mut log) = shared.lock() {
+        *log.taken.entry(key).or_default() += 1;
+    }
+    HttpResponse::NoContent().finish()
+}
+
+/// The invariants, from the gateway's records and what the receiver took.
+fn check(
+    gateway: &Gateway,
+    endpoints: &Endpoints,
+    traffic: &Traffic,
+    receiver: &Receiver,
+    report: &mut SoakReport,
+) {
+    let traffic = traffic.inner.lock().expect("traffic log");
+    report.webhooks_sent = traffic.sent;
+    report.answers = traffic.answers.clone();
+    report.accepted = traffic.accepted.len() as u64;
+    let mut latencies = traffic.healthy_latencies.clone();
+    latencies.sort();
+    let percentile = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p).ceil() as usize).saturating_sub(1))
+            .copied()
+            .unwrap_or_default()
+    };
+    report.ingest_p50 = percentile(0.50);
+    report.ingest_p99 = percentile(0.99);
+    report.ingest_max = latencies.last().copied().unwrap_or_default();
+
+    let endpoint_id = |target: Target| {
+        endpoints.hooks[&target]
+            .0
+            .rsplit('/')
+            .next()
+            .unwrap_or("")
+            .to_string()
+    };
+    let alerts_endpoint = endpoint_id(Target::Alerts);
+
+    // Every 202 has its record, processed or failed, never pending.
+    let records = gateway.all("/inbound");
+    let by_id: HashMap<&str, &Value> = records
+        .iter()
+        .filter_map(|record| Some((record["id"].as_str()?, record)))
+        .collect();
+    for (id, target) in &traffic.accepted {
+        match by_id.get(id.as_str()) {
+            None => {
+                report.records_lost += 1;
+                report
+                    .problems
+                    .push(format!("accepted {id} is not in the log"));
+            }
+            Some(record) => {
+                let status = record["status"].as_str().unwrap_or("");
+                let healthy = matches!(target, Target::Alerts | Target::Embeds);
+                match (status, healthy) {
+                    ("processed" | "failed", true) => {}
+                    ("failed", false) => {
+                        let outcome = record["outcomes"][0]["outcome"].as_str().unwrap_or("");
+                        let reason = outcome
+                            .strip_prefix("Plugin Failed: ")
+                            .and_then(|reason| reason.split(':').next())
+                            .unwrap_or(outcome);
+                        *report.plugin_faults.entry(reason.to_string()).or_default() += 1;
+                    }
+                    _ => {
+                        report.records_lost += u64::from(status == "pending");
+                        report
+                            .problems
+                            .push(format!("accepted {id} ({target:?}) is {status}: {record}"));
+                    }
+                }
+            }
+        }
+    }
+
+    // Exactly once: each failing-pipeline record is in one alert's history, once, and each
+    // key's alert counts add up to its records.
+    let alerts = gateway.all("/alerts");
+    report.alerts = alerts.len() as u64;
+    let mut applied_per_key: HashMap<String, u64> = HashMap::new();
+    let mut applied_records: Vec<String> = Vec::new();
+    for record in &records {
+        if record["endpoint"] != alerts_endpoint.as_str() {
+            continue;
+        }
+        for outcome in record["outcomes"].as_array().into_iter().flatten() {
+            if matches!(
+                outcome["outcome"].as_str(),
+                Some("Mapped Opened" | "Mapped Appended")
+            ) {
+                let key = outcome["detail"].as_str().unwrap_or("").to_string();
+                *applied_per_key.entry(key).or_default() += 1;
+                applied_records.push(record["id"].as_str().unwrap_or("").to_string());
+            }
+        }
+    }
+    report.alert_applications = applied_records.len() as u64;
+    let mut counted_per_key: HashMap<String, u64> = HashMap::new();
+    let mut in_history: HashMap<String, u64> = HashMap::new();
+    for alert in &alerts {
+        let key = alert["key"].as_str().unwrap_or("").to_string();
+        *counted_per_key.entry(key).or_default() += alert["count"].as_u64().unwrap_or(0);
+        for id in alert["history"].as_array().into_iter().flatten() {
+            *in_history
+                .entry(id.as_str().unwrap_or("").to_string())
+                .or_default() += 1;
+        }
+    }
+    for (id, times) in &in_history {
+        if *times > 1 {
+            report.duplicate_alert_applications += times - 1;
+            report
+                .problems
+                .push(format!("{id} is in alert histories {times} times"));
+        }
+    }
+    for id in &applied_records {
+        if !in_history.contains_key(id) {
+            report.records_lost += 1;
+            report
+                .problems
+                .push(format!("{id} was applied but is in no alert's history"));
+        }
+    }
+    let keys: HashSet<&String> = applied_per_key
+        .keys()
+        .chain(counted_per_key.keys())
+        .collect();
+    for key in keys {
+        let applied = applied_per_key.get(key).copied().unwrap_or(0);
+        let counted = counted_per_key.get(key).copied().unwrap_or(0);
+        if counted != applied {
+            report.duplicate_alert_applications += counted.saturating_sub(applied);
+            report.problems.push(format!(
+                "alerts of {key} count {counted}, but {applied} records were applied"
+            ));
+        }
+    }
+
+    // Every notification has one delivery, delivered (and taken by the receiver) or failed
+    // after its last attempt.
+    let deliveries = gateway.all("/deliveries");
+    let mut expected: HashMap<&str, u64> = HashMap::new();
+    for record in &records {
+        let notifications = record["outcomes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|outcome| {
+                matches!(
+                    outcome["outcome"].as_str(),
+                    Some("Mapped Opened" | "Mapped Closed" | "Formatted")
+                )
+            })
+            .count() as u64;
+        if notifications > 0
+            && let Some(id) = record["id"].as_str()
+        {
+            expected.insert(id, notifications);
+        }
+    }
+    let mut created: HashMap<&str, u64> = HashMap::new();
+    let taken = receiver.taken();
+    let last_attempt = RETRY_SCHEDULE.len() + 1;
+    for delivery in &deliveries {
+        if let Some(inbound) = delivery["inbound"].as_str() {
+            *created.entry(inbound).or_default() += 1;
+        }
+        let id = delivery["id"].as_str().unwrap_or("");
+        let attempts = delivery["attempts"].as_array().cloned().unwrap_or_default();
+        for attempt in &attempts {
+            let kind = match (attempt["status_code"].as_u64(), attempt["error"].as_str()) {
+                (Some(code), _) if (200..300).contains(&code) => "ok".to_string(),
+                (Some(code), _) => format!("http {code}"),
+                (None, Some(error)) if error.contains("timeout") => "timeout".to_string(),
+                (None, Some(error)) if error.to_lowercase().contains("refused") => {
+                    "refused".to_string()
+                }
+                (None, _) => "other error".to_string(),
+            };
+            *report.attempts.entry(kind).or_default() += 1;
+        }
+        match delivery["status"].as_str() {
+            Some("delivered") => {
+                report.delivered += 1;
+                if !taken.contains_key(id) {
+                    report.deliveries_lost += 1;
+                    report
+                        .problems
+                        .push(format!("{id} is delivered but the receiver never took it"));
+                }
+            }
+            Some("failed") if attempts.len() >= last_attempt => {
+                report.failed_after_last_attempt += 1;
+            }
+            status => {
+                report.deliveries_lost += 1;
+                report.problems.push(format!(
+                    "{id} is {status:?} after {} attempts",
+                    attempts.len()
+                ));
+            }
+        }
+    }
+    for (inbound, wanted) in &expected {
+        let made = created.get(inbound).copied().unwrap_or(0);
+        if made < *wanted {
+            report.deliveries_lost += wanted - made;
+            report.problems.push(format!(
+                "{inbound} has {made} deliveries for {wanted} notifications"
+            ));
+        } else if made > *wanted {
+            report.duplicate_deliveries += made - wanted;
+            report.problems.push(format!(
+                "{inbound} has {made} deliveries for {wanted} notifications"
+            ));
+        }
+    }
+    report.receiver_distinct = taken.len() as u64;
+    report.receiver_repeats = taken.values().map(|times| times - 1).sum();
+}
