@@ -7,6 +7,7 @@
 use crate::committer::AttemptRecorder;
 use crate::config::ValidatedConfig;
 use crate::ids::format_delivery_id;
+use crate::metrics::DeliveryOutcome;
 use crate::server::AppState;
 use crate::store::{DeliveryAttempt, DeliveryRecord, DeliveryStatus, now_ms};
 use rand::Rng;
@@ -224,7 +225,7 @@ async fn attempt(
         Verdict::Delivered => {
             delivery.status = DeliveryStatus::Delivered;
             delivery.next_attempt_at = None;
-            state.metrics.count_delivery("delivered");
+            state.metrics.count_delivery(DeliveryOutcome::Delivered);
         }
         Verdict::Retry(retry_after) if attempt_number <= schedule.len() => {
             let delay = schedule[attempt_number - 1];
@@ -236,12 +237,12 @@ async fn attempt(
             }
             delivery.status = DeliveryStatus::Retrying;
             delivery.next_attempt_at = Some(now_ms() + wait.as_millis() as u64);
-            state.metrics.count_delivery("retrying");
+            state.metrics.count_delivery(DeliveryOutcome::Retrying);
         }
         Verdict::Retry(_) | Verdict::Fail => {
             delivery.status = DeliveryStatus::Failed;
             delivery.next_attempt_at = None;
-            state.metrics.count_delivery("failed");
+            state.metrics.count_delivery(DeliveryOutcome::Failed);
         }
     }
     if let Err(error) = recorder.submit((delivery, was_due_at)).await {

@@ -6,15 +6,15 @@ use crate::committer::InboundCommitter;
 use crate::config::ValidatedConfig;
 use crate::http;
 use crate::http::abuse::AbuseGuards;
+use crate::metrics::Metrics;
 use crate::runtime::{PluginEngine, PluginRegistry};
 use crate::store::{Store, now_ms};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
-use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
 
@@ -42,90 +42,6 @@ pub struct AppState {
     pub abuse: AbuseGuards,
     /// The web console's templates and sessions.
     pub console: http::ui::Console,
-}
-
-/// Prometheus counters.
-#[derive(Default)]
-pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, u16), u64>>,
-    deliveries: Mutex<BTreeMap<&'static str, u64>>,
-    /// Per plugin: calls, failures, total seconds.
-    plugin_calls: Mutex<BTreeMap<String, (u64, u64, f64)>>,
-}
-
-impl Metrics {
-    /// Counts an ingest answer.
-    pub fn count_request(&self, endpoint: &str, status: u16) {
-        if let Ok(mut counts) = self.requests.lock() {
-            *counts.entry((endpoint.to_string(), status)).or_default() += 1;
-        }
-    }
-
-    /// Counts a delivery attempt outcome.
-    pub fn count_delivery(&self, outcome: &'static str) {
-        if let Ok(mut counts) = self.deliveries.lock() {
-            *counts.entry(outcome).or_default() += 1;
-        }
-    }
-
-    /// Counts a plugin call, its duration and whether it failed.
-    pub fn observe_plugin_call(&self, plugin: &str, duration: Duration, failed: bool) {
-        if let Ok(mut calls) = self.plugin_calls.lock() {
-            let entry = calls.entry(plugin.to_string()).or_default();
-            entry.0 += 1;
-            entry.1 += u64::from(failed);
-            entry.2 += duration.as_secs_f64();
-        }
-    }
-
-    /// The Prometheus text exposition.
-    pub fn render(&self, queue_depth: u64) -> String {
-        let mut text = String::from(
-            "# HELP hookgate_ingest_requests_total Webhook requests by endpoint and answer.\n\
-             # TYPE hookgate_ingest_requests_total counter\n",
-        );
-        if let Ok(counts) = self.requests.lock() {
-            for ((endpoint, status), count) in counts.iter() {
-                text.push_str(&format!(
-                    "hookgate_ingest_requests_total{{endpoint=\"{endpoint}\",status=\"{status}\"}} {count}\n"
-                ));
-            }
-        }
-        text.push_str(
-            "# HELP hookgate_queue_depth Inbound records waiting for processing.\n\
-             # TYPE hookgate_queue_depth gauge\n",
-        );
-        text.push_str(&format!("hookgate_queue_depth {queue_depth}\n"));
-        text.push_str(
-            "# HELP hookgate_delivery_attempts_total Delivery attempts by outcome.\n\
-             # TYPE hookgate_delivery_attempts_total counter\n",
-        );
-        if let Ok(counts) = self.deliveries.lock() {
-            for (outcome, count) in counts.iter() {
-                text.push_str(&format!(
-                    "hookgate_delivery_attempts_total{{outcome=\"{outcome}\"}} {count}\n"
-                ));
-            }
-        }
-        text.push_str(
-            "# HELP hookgate_plugin_calls_total Plugin calls made while processing records.\n\
-             # TYPE hookgate_plugin_calls_total counter\n\
-             # HELP hookgate_plugin_failures_total Plugin calls that failed (limit, trap or error).\n\
-             # TYPE hookgate_plugin_failures_total counter\n\
-             # HELP hookgate_plugin_call_seconds_total Time spent in plugin calls.\n\
-             # TYPE hookgate_plugin_call_seconds_total counter\n",
-        );
-        if let Ok(calls) = self.plugin_calls.lock() {
-            for (plugin, (count, failures, seconds)) in calls.iter() {
-                text.push_str(&format!(
-                    "hookgate_plugin_calls_total{{plugin=\"{plugin}\"}} {count}\n\
-                     hookgate_plugin_failures_total{{plugin=\"{plugin}\"}} {failures}\n\
-                     hookgate_plugin_call_seconds_total{{plugin=\"{plugin}\"}} {seconds:.6}\n"
-                ));
-            }
-        }
-        text
-    }
 }
 
 /// Runs the gateway until it is stopped by a signal. With `listener`, serves on it (tests bind
