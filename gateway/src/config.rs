@@ -308,7 +308,7 @@ impl Default for HttpConfig {
 
 /// A token bucket: `per_second` requests a second on average, `burst` at once; `per_second = 0`
 /// means no limit. Also an endpoint's optional `rate_limit`, overriding `[ingest]`'s.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimit {
     /// Average requests per second.

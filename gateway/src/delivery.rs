@@ -9,6 +9,7 @@
 use crate::committer::AttemptRecorder;
 use crate::config::ValidatedConfig;
 use crate::ids::format_delivery_id;
+use crate::metrics::DeliveryOutcome;
 use crate::server::AppState;
 use crate::store::{
     AttemptOutcome, DeliveryAttempt, DeliveryRecord, DeliveryStatus, RecordedAttempt, now_ms,
@@ -203,7 +204,7 @@ async fn attempt(
             });
             delivery.status = DeliveryStatus::Failed;
             delivery.next_attempt_at = None;
-            state.metrics.count_delivery("destination_disabled");
+            state.metrics.count_delivery(DeliveryOutcome::DestinationDisabled);
             record(
                 state,
                 recorder,
@@ -265,7 +266,7 @@ async fn attempt(
         Verdict::Delivered => {
             delivery.status = DeliveryStatus::Delivered;
             delivery.next_attempt_at = None;
-            state.metrics.count_delivery("delivered");
+            state.metrics.count_delivery(DeliveryOutcome::Delivered);
         }
         Verdict::Retry(retry_after) if attempt_number <= schedule.len() => {
             let delay = schedule[attempt_number - 1];
@@ -277,12 +278,12 @@ async fn attempt(
             }
             delivery.status = DeliveryStatus::Retrying;
             delivery.next_attempt_at = Some(now_ms() + wait.as_millis() as u64);
-            state.metrics.count_delivery("retrying");
+            state.metrics.count_delivery(DeliveryOutcome::Retrying);
         }
         Verdict::Retry(_) | Verdict::Fail => {
             delivery.status = DeliveryStatus::Failed;
             delivery.next_attempt_at = None;
-            state.metrics.count_delivery("failed");
+            state.metrics.count_delivery(DeliveryOutcome::Failed);
         }
     }
     record(state, recorder, delivery, was_due_at, outcome).await;

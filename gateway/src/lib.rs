@@ -17,6 +17,7 @@ pub mod config;
 pub mod delivery;
 pub mod http;
 pub mod ids;
+pub mod metrics;
 pub mod pipeline;
 pub mod runtime;
 pub mod server;

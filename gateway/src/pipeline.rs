@@ -11,6 +11,7 @@
 
 use crate::alerts::{self, AlertChange};
 use crate::ids::{format_alert_id, format_delivery_id, format_inbound_id};
+use crate::metrics::PluginCall;
 use crate::runtime::{
     AlertAction, AlertNotice, LoadedPlugin, Message, Notification, NotificationContext,
     PluginDestination, PluginEvent, PluginKind, PluginSet, RuntimeError,
@@ -112,8 +113,8 @@ pub struct Evaluation {
     pub message: Option<Message>,
     /// Whether a plugin failed.
     pub failed: bool,
-    /// Each plugin call: plugin, duration, whether it failed (for `/metrics`).
-    pub calls: Vec<(String, Duration, bool)>,
+    /// Each plugin call, for `/metrics`.
+    pub calls: Vec<PluginCall>,
 }
 
 /// Runs the endpoint's mapper and formatter (or template) on an event. Pure: nothing stored.
@@ -130,9 +131,11 @@ pub fn evaluate(plugins: &PluginSet, endpoint: &EndpointRecord, event: &PluginEv
         let result = plugins
             .get_kind(&mapping.plugin, PluginKind::AlertMapper)
             .and_then(|plugin| plugin.map_event(event, &mapping.config.to_string()));
-        evaluation
-            .calls
-            .push((mapping.plugin.clone(), started.elapsed(), result.is_err()));
+        evaluation.calls.push(PluginCall {
+            plugin: mapping.plugin.clone(),
+            duration: started.elapsed(),
+            failure: result.as_ref().err().map(RuntimeError::failure_kind),
+        });
         match result {
             Ok(actions) => evaluation.actions = actions,
             Err(error) => evaluation.plugin_failed(&mapping.plugin, &error),
@@ -145,9 +148,11 @@ pub fn evaluate(plugins: &PluginSet, endpoint: &EndpointRecord, event: &PluginEv
             let result = plugins
                 .get_kind(&format.plugin, PluginKind::Formatter)
                 .and_then(|plugin| plugin.format(event, &format.config.to_string()));
-            evaluation
-                .calls
-                .push((format.plugin.clone(), started.elapsed(), result.is_err()));
+            evaluation.calls.push(PluginCall {
+                plugin: format.plugin.clone(),
+                duration: started.elapsed(),
+                failure: result.as_ref().err().map(RuntimeError::failure_kind),
+            });
             match result {
                 Ok(Some(message)) => {
                     evaluation.outcome(&format.plugin, "Formatted", None);
@@ -230,10 +235,8 @@ fn process_batch(state: &AppState, ids: &[u64]) -> Result<usize, StoreError> {
     let mut evaluated = Vec::with_capacity(work.len());
     for ((id, event), evaluation) in work.into_iter().zip(evaluations) {
         let applicable = event.zip(evaluation).map(|((endpoint, _), evaluation)| {
-            for (plugin, duration, failed) in &evaluation.calls {
-                state
-                    .metrics
-                    .observe_plugin_call(plugin, *duration, *failed);
+            for call in &evaluation.calls {
+                state.metrics.observe_plugin_call(call);
             }
             (endpoint, evaluation)
         });

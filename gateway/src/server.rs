@@ -6,15 +6,15 @@ use crate::committer::InboundCommitter;
 use crate::config::ValidatedConfig;
 use crate::http;
 use crate::http::abuse::AbuseGuards;
+use crate::metrics::Metrics;
 use crate::runtime::{PluginEngine, PluginRegistry};
 use crate::store::{Store, now_ms};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
-use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 use tokio::sync::Notify;
 
@@ -44,128 +44,6 @@ pub struct AppState {
     pub console: http::ui::Console,
 }
 
-/// Prometheus counters.
-#[derive(Default)]
-pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, u16), u64>>,
-    deliveries: Mutex<BTreeMap<&'static str, u64>>,
-    /// Per plugin: calls, failures, total seconds.
-    plugin_calls: Mutex<BTreeMap<String, (u64, u64, f64)>>,
-    /// Destinations disabled after consecutive failures: ever, and now.
-    destinations_disabled_total: AtomicU64,
-    destinations_disabled: AtomicU64,
-}
-
-impl Metrics {
-    /// Counts an ingest answer.
-    pub fn count_request(&self, endpoint: &str, status: u16) {
-        if let Ok(mut counts) = self.requests.lock() {
-            *counts.entry((endpoint.to_string(), status)).or_default() += 1;
-        }
-    }
-
-    /// Counts a delivery attempt outcome.
-    pub fn count_delivery(&self, outcome: &'static str) {
-        if let Ok(mut counts) = self.deliveries.lock() {
-            *counts.entry(outcome).or_default() += 1;
-        }
-    }
-
-    /// Counts a plugin call, its duration and whether it failed.
-    pub fn observe_plugin_call(&self, plugin: &str, duration: Duration, failed: bool) {
-        if let Ok(mut calls) = self.plugin_calls.lock() {
-            let entry = calls.entry(plugin.to_string()).or_default();
-            entry.0 += 1;
-            entry.1 += u64::from(failed);
-            entry.2 += duration.as_secs_f64();
-        }
-    }
-
-    /// Sets how many destinations are disabled (at start, from the store).
-    pub fn set_disabled_destinations(&self, count: u64) {
-        self.destinations_disabled.store(count, Ordering::Relaxed);
-    }
-
-    /// Counts a destination disabled after consecutive failures.
-    pub fn destination_disabled(&self) {
-        self.destinations_disabled_total
-            .fetch_add(1, Ordering::Relaxed);
-        self.destinations_disabled.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Counts a disabled destination enabled again.
-    pub fn destination_enabled(&self) {
-        let _ = self.destinations_disabled.fetch_update(
-            Ordering::Relaxed,
-            Ordering::Relaxed,
-            |count| count.checked_sub(1),
-        );
-    }
-
-    /// The destination-health part of the exposition.
-    pub fn render_destinations(&self) -> String {
-        format!(
-            "# HELP hookgate_destinations_disabled_total Destinations disabled after consecutive failed deliveries.\n\
-             # TYPE hookgate_destinations_disabled_total counter\n\
-             hookgate_destinations_disabled_total {}\n\
-             # HELP hookgate_destinations_disabled Destinations disabled now.\n\
-             # TYPE hookgate_destinations_disabled gauge\n\
-             hookgate_destinations_disabled {}\n",
-            self.destinations_disabled_total.load(Ordering::Relaxed),
-            self.destinations_disabled.load(Ordering::Relaxed),
-        )
-    }
-
-    /// The Prometheus text exposition.
-    pub fn render(&self, queue_depth: u64) -> String {
-        let mut text = String::from(
-            "# HELP hookgate_ingest_requests_total Webhook requests by endpoint and answer.\n\
-             # TYPE hookgate_ingest_requests_total counter\n",
-        );
-        if let Ok(counts) = self.requests.lock() {
-            for ((endpoint, status), count) in counts.iter() {
-                text.push_str(&format!(
-                    "hookgate_ingest_requests_total{{endpoint=\"{endpoint}\",status=\"{status}\"}} {count}\n"
-                ));
-            }
-        }
-        text.push_str(
-            "# HELP hookgate_queue_depth Inbound records waiting for processing.\n\
-             # TYPE hookgate_queue_depth gauge\n",
-        );
-        text.push_str(&format!("hookgate_queue_depth {queue_depth}\n"));
-        text.push_str(
-            "# HELP hookgate_delivery_attempts_total Delivery attempts by outcome.\n\
-             # TYPE hookgate_delivery_attempts_total counter\n",
-        );
-        if let Ok(counts) = self.deliveries.lock() {
-            for (outcome, count) in counts.iter() {
-                text.push_str(&format!(
-                    "hookgate_delivery_attempts_total{{outcome=\"{outcome}\"}} {count}\n"
-                ));
-            }
-        }
-        text.push_str(
-            "# HELP hookgate_plugin_calls_total Plugin calls made while processing records.\n\
-             # TYPE hookgate_plugin_calls_total counter\n\
-             # HELP hookgate_plugin_failures_total Plugin calls that failed (limit, trap or error).\n\
-             # TYPE hookgate_plugin_failures_total counter\n\
-             # HELP hookgate_plugin_call_seconds_total Time spent in plugin calls.\n\
-             # TYPE hookgate_plugin_call_seconds_total counter\n",
-        );
-        if let Ok(calls) = self.plugin_calls.lock() {
-            for (plugin, (count, failures, seconds)) in calls.iter() {
-                text.push_str(&format!(
-                    "hookgate_plugin_calls_total{{plugin=\"{plugin}\"}} {count}\n\
-                     hookgate_plugin_failures_total{{plugin=\"{plugin}\"}} {failures}\n\
-                     hookgate_plugin_call_seconds_total{{plugin=\"{plugin}\"}} {seconds:.6}\n"
-                ));
-            }
-        }
-        text
-    }
-}
-
 /// Runs the gateway until it is stopped by a signal. With `listener`, serves on it (tests bind
 /// port 0); otherwise binds `config.listen`. `admin_token` overrides the token file.
 pub async fn run(
@@ -176,7 +54,7 @@ pub async fn run(
     run_until(config, listener, admin_token, std::future::pending()).await
 }
 
-/// [`run`], also stopping gracefully when `stop` completes, releasing the database, the plugin
+/// [`run`], also stopping when `stop` completes, releasing the database, the plugin
 /// engine and every thread (a process that hosts many gateways, like the tests, needs that).
 pub async fn run_until(
     config: ValidatedConfig,
@@ -288,8 +166,14 @@ pub async fn run_until(
     let result = tokio::select! {
         result = &mut server => result,
         () = stop => {
-            handle.stop(true).await;
-            server.await
+            // Not graceful: idle keep-alive connections would hold a graceful stop for the
+            // whole shutdown timeout, and a request cut here was never answered, so nothing
+            // acknowledged is lost. The command is sent at once; the server future, polled
+            // below, carries it out (awaiting the handle first would wait on itself).
+            let stopped = handle.stop(false);
+            let result = server.await;
+            stopped.await;
+            result
         }
     };
     for worker in workers {

@@ -1,23 +1,89 @@
 //! The HTTP surface: `/hooks/{id}` (ingest), `/api/v1` (admin, bearer token), `/ui/` (the web
 //! console, signed-in sessions), health and metrics. Errors are JSON `{"error": ...}`; a 500 never carries internals.
+//!
+//! Routes are data: each area lists its rows, the server mounts exactly those rows, and
+//! [`mounted_routes`] lists them, so tests can walk every route the server really serves.
 
 pub mod abuse;
 pub mod api;
 pub mod ingest;
 pub mod ui;
 
+use crate::metrics::ScrapedGauges;
 use crate::server::AppState;
-use actix_web::http::StatusCode;
+use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
+/// One route outside the admin API (whose rows also carry their OpenAPI description, see
+/// [`api::ApiRoute`]).
+pub struct RouteRow {
+    /// The method it answers.
+    pub method: Method,
+    /// Its path within its scope, `{name}` for a parameter.
+    pub path: &'static str,
+    /// Attaches the handler: `|route| route.to(handler)`.
+    pub handler: fn(actix_web::Route) -> actix_web::Route,
+}
+
+impl RouteRow {
+    /// Mounts the row on `config`.
+    pub fn mount(&self, config: &mut web::ServiceConfig) {
+        config.route(self.path, (self.handler)(web::method(self.method.clone())));
+    }
+}
+
+/// The routes at the root: ingest, health and metrics (all without the admin token).
+const ROUTES: &[RouteRow] = &[
+    RouteRow {
+        method: Method::POST,
+        path: "/hooks/{endpoint_id}",
+        handler: |route| route.to(ingest::ingest),
+    },
+    RouteRow {
+        method: Method::GET,
+        path: "/healthz",
+        handler: |route| route.to(healthz),
+    },
+    RouteRow {
+        method: Method::GET,
+        path: "/readyz",
+        handler: |route| route.to(readyz),
+    },
+    RouteRow {
+        method: Method::GET,
+        path: "/metrics",
+        handler: |route| route.to(metrics),
+    },
+];
+
+/// Every route the server mounts, as (method, full path with `{name}` parameters): the rows
+/// [`routes`] mounts.
+pub fn mounted_routes() -> Vec<(Method, String)> {
+    let mut mounted: Vec<(Method, String)> = ROUTES
+        .iter()
+        .map(|row| (row.method.clone(), row.path.to_string()))
+        .collect();
+    for route in api::routes() {
+        let path = format!("{}{}", api::SCOPE, route.path());
+        mounted.extend(
+            route
+                .methods()
+                .into_iter()
+                .map(|method| (method, path.clone())),
+        );
+    }
+    mounted
+        .extend(ui::routes().map(|row| (row.method.clone(), format!("{}{}", ui::SCOPE, row.path))));
+    mounted
+}
+
 /// Every route.
 pub fn routes(config: &mut web::ServiceConfig) {
+    for row in ROUTES {
+        row.mount(config);
+    }
     config
-        .route("/hooks/{endpoint_id}", web::post().to(ingest::ingest))
-        .route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz))
-        .route("/metrics", web::get().to(metrics))
         .service(api::scope())
         .service(ui::scope())
         .default_service(web::to(|| async {
@@ -46,11 +112,26 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let depth = state.backlog.load(std::sync::atomic::Ordering::Relaxed);
+    let store = state.store.clone();
+    let firing_alerts = match web::block(move || store.firing_alert_counts()).await {
+        Ok(Ok(counts)) => Some(counts),
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "metrics: counting the firing alerts");
+            None
+        }
+        Err(error) => {
+            tracing::warn!(%error, "metrics: counting the firing alerts");
+            None
+        }
+    };
+    let gauges = ScrapedGauges {
+        queue_depth: state.backlog.load(std::sync::atomic::Ordering::Relaxed),
+        firing_alerts,
+    };
     HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(
-            state.metrics.render(depth)
+            state.metrics.render(gauges)
                 + &state.metrics.render_destinations()
                 + &state.abuse.render_metrics(),
         )

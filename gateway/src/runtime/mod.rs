@@ -98,6 +98,29 @@ pub enum RuntimeError {
 }
 
 impl RuntimeError {
+    /// What kind of failure a plugin call had, as `/metrics` labels it: `timeout`, `memory`,
+    /// `trap`, `output` (too large), `error` (the plugin's own), `not_loaded`, `wrong_kind`, or
+    /// `load` for the errors of loading a plugin.
+    pub fn failure_kind(&self) -> &'static str {
+        match self {
+            Self::Timeout { .. } => "timeout",
+            Self::MemoryLimit { .. } => "memory",
+            Self::Trap(_) => "trap",
+            Self::OutputTooLarge { .. } => "output",
+            Self::Plugin(_) => "error",
+            Self::NotFound(_) => "not_loaded",
+            Self::WrongKind { .. } => "wrong_kind",
+            Self::Engine(_)
+            | Self::Cache(_)
+            | Self::NotAComponent(_)
+            | Self::WrongWorld(_)
+            | Self::UnsupportedApiVersion { .. }
+            | Self::Link(_)
+            | Self::InvalidInfo(_)
+            | Self::Io { .. } => "load",
+        }
+    }
+
     /// A plugin's own error message, cut to a length fit for the inbound log.
     pub(crate) fn plugin(mut message: String) -> Self {
         if message.len() > PLUGIN_ERROR_BYTES {

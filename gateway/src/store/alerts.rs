@@ -6,7 +6,7 @@ use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
 /// Alert state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AlertState {
     /// Firing.
@@ -70,6 +70,27 @@ impl Store {
         newest_first(&table, "alert", before, limit, |record: &AlertRecord| {
             state.is_none_or(|s| s == record.state) && endpoint.is_none_or(|e| e == record.endpoint)
         })
+    }
+
+    /// How many alerts are open and how many acknowledged. Read through the index of firing
+    /// alerts, so the cost follows the alerts firing now, not the whole history.
+    pub fn firing_alert_counts(&self) -> Result<(u64, u64), StoreError> {
+        let txn = self.read()?;
+        let index = txn.open_table(tables::OPEN_ALERTS)?;
+        let alerts = txn.open_table(tables::ALERTS)?;
+        let (mut open, mut acknowledged) = (0, 0);
+        for entry in index.iter()? {
+            let (_, id) = entry?;
+            let Some(bytes) = alerts.get(id.value())? else {
+                continue;
+            };
+            match decode::<AlertRecord>("alert", bytes.value())?.state {
+                AlertState::Open => open += 1,
+                AlertState::Acknowledged => acknowledged += 1,
+                AlertState::Closed => {}
+            }
+        }
+        Ok((open, acknowledged))
     }
 }
 

@@ -7,7 +7,7 @@ use redb::{ReadableTable, Table};
 use serde::{Deserialize, Serialize};
 
 /// Delivery status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum DeliveryStatus {
     /// Not attempted yet.

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use std::sync::Arc;
 
 /// Which events an endpoint takes: the provider's push events, all of them, or a list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum EventSelection {
     /// `"push"` or `"all"`.
@@ -18,18 +18,19 @@ pub enum EventSelection {
 }
 
 /// A plugin and its config, as an endpoint's `alerts` or `format`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PluginRef {
     /// Plugin name.
     pub plugin: String,
     /// Its config object.
     #[serde(default = "empty_object", skip_serializing_if = "is_empty_object")]
+    #[schema(value_type = Object)]
     pub config: Value,
 }
 
 /// An endpoint's `format`: a formatter plugin or a Handlebars template.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum FormatSpec {
     /// `{"template": "..."}`, rendered by the host.
@@ -42,7 +43,7 @@ pub enum FormatSpec {
 }
 
 /// Where notifications go.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Destination {
     /// The notifier plugin.
     #[serde(default = "default_notifier")]

@@ -862,7 +862,7 @@ fn a_hostile_plugin_fails_its_records_and_a_full_backlog_answers_503() {
         .text()
         .unwrap();
     assert!(
-        metrics.contains("hookgate_plugin_failures_total{plugin=\"hostile\"} "),
+        metrics.contains("hookgate_plugin_failures_total{plugin=\"hostile\",reason=\"timeout\"} "),
         "{metrics}"
     );
     assert!(metrics.contains("status=\"503\""), "{metrics}");

@@ -1,6 +1,7 @@
 //! hookgate's end-to-end tests: one binary, a module per area.
 
 mod abuse;
+mod admin_surface;
 mod builtins;
 mod cli;
 mod console;
@@ -11,6 +12,7 @@ mod fuzz;
 mod gateway;
 mod hostile;
 mod hot_reload;
+mod metrics;
 mod network;
 mod soak;
 mod storage_faults;

@@ -1,6 +1,7 @@
 //! Alerts: list, show, acknowledge and close by hand.
 
-use super::{Paging, not_found, parse_filter, refused, store_failed};
+use super::openapi::ErrorAnswer;
+use super::{ApiRoute, Paging, not_found, parse_filter, refused, store_failed};
 use crate::ids::format_alert_id;
 use crate::ids::format_inbound_id;
 use crate::ids::parse_id;
@@ -10,13 +11,13 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-pub fn routes(config: &mut web::ServiceConfig) {
-    config
-        .route("/alerts", web::get().to(list))
-        .route("/alerts/{id}", web::get().to(show))
-        .route("/alerts/{id}/ack", web::post().to(acknowledge))
-        .route("/alerts/{id}/close", web::post().to(close));
-}
+/// The routes, each described by its handler's `#[utoipa::path]`.
+pub const ROUTES: &[ApiRoute] = &[
+    ApiRoute::documented::<__path_list>(|route| route.to(list)),
+    ApiRoute::documented::<__path_show>(|route| route.to(show)),
+    ApiRoute::documented::<__path_acknowledge>(|route| route.to(acknowledge)),
+    ApiRoute::documented::<__path_close>(|route| route.to(close)),
+];
 
 #[derive(Debug, Deserialize)]
 struct AlertQuery {
@@ -53,6 +54,23 @@ pub fn view(record: &AlertRecord) -> Value {
     })
 }
 
+/// Alerts, newest first.
+#[utoipa::path(
+    get,
+    path = "/alerts",
+    tag = "alerts",
+    params(
+        ("state" = Option<AlertState>, Query, description = "alert state"),
+        ("endpoint" = Option<String>, Query, description = "endpoint id"),
+        ("limit" = Option<u32>, Query, description = "page size: default 50, at most 500"),
+        ("before" = Option<String>, Query, description = "the previous page's `next`"),
+    ),
+    responses(
+        (status = 200, description = "`{items, next}`", body = Object),
+        (status = 400, description = "an unknown state", body = ErrorAnswer),
+        (status = 401, description = "no valid admin token", body = ErrorAnswer),
+    )
+)]
 async fn list(state: web::Data<AppState>, query: web::Query<AlertQuery>) -> HttpResponse {
     let alert_state = match parse_filter::<AlertState>(
         query.state.as_deref(),
@@ -75,6 +93,18 @@ async fn list(state: web::Data<AppState>, query: web::Query<AlertQuery>) -> Http
     }
 }
 
+/// One alert with its history.
+#[utoipa::path(
+    get,
+    path = "/alerts/{id}",
+    tag = "alerts",
+    params(("id" = String, Path, description = "alert id, `al_<n>`")),
+    responses(
+        (status = 200, description = "the alert", body = Object),
+        (status = 404, description = "no such alert", body = ErrorAnswer),
+        (status = 401, description = "no valid admin token", body = ErrorAnswer),
+    )
+)]
 async fn show(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
     let Some(id) = parse_id("al", &id) else {
         return not_found("alert");
@@ -86,6 +116,19 @@ async fn show(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse
     }
 }
 
+/// Acknowledges an open alert.
+#[utoipa::path(
+    post,
+    path = "/alerts/{id}/ack",
+    tag = "alerts",
+    params(("id" = String, Path, description = "alert id, `al_<n>`")),
+    responses(
+        (status = 200, description = "the acknowledged alert", body = Object),
+        (status = 404, description = "no such alert", body = ErrorAnswer),
+        (status = 409, description = "the alert is closed", body = ErrorAnswer),
+        (status = 401, description = "no valid admin token", body = ErrorAnswer),
+    )
+)]
 async fn acknowledge(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
     match crate::admin::acknowledge_alert(&state, &id) {
         Ok(record) => HttpResponse::Ok().json(view(&record)),
@@ -93,6 +136,19 @@ async fn acknowledge(state: web::Data<AppState>, id: web::Path<String>) -> HttpR
     }
 }
 
+/// Closes an alert by hand.
+#[utoipa::path(
+    post,
+    path = "/alerts/{id}/close",
+    tag = "alerts",
+    params(("id" = String, Path, description = "alert id, `al_<n>`")),
+    responses(
+        (status = 200, description = "the closed alert", body = Object),
+        (status = 404, description = "no such alert", body = ErrorAnswer),
+        (status = 409, description = "the alert is already closed", body = ErrorAnswer),
+        (status = 401, description = "no valid admin token", body = ErrorAnswer),
+    )
+)]
 async fn close(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
     match crate::admin::close_alert(&state, &id) {
         Ok(record) => HttpResponse::Ok().json(view(&record)),

@@ -1,6 +1,7 @@
 //! Deliveries with their attempts; retry by hand.
 
-use super::{Paging, not_found, parse_filter, refused, store_failed};
+use super::openapi::ErrorAnswer;
+use super::{ApiRoute, Paging, not_found, parse_filter, refused, store_failed};
 use crate::ids::format_delivery_id;
 use crate::ids::format_inbound_id;
 use crate::ids::parse_id;
@@ -10,12 +11,12 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-pub fn routes(config: &mut web::ServiceConfig) {
-    config
-        .route("/deliveries", web::get().to(list))
-        .route("/deliveries/{id}", web::get().to(show))
-        .route("/deliveries/{id}/retry", web::post().to(retry));
-}
+/// The routes, each described by its handler's `#[utoipa::path]`.
+pub const ROUTES: &[ApiRoute] = &[
+    ApiRoute::documented::<__path_list>(|route| route.to(list)),
+    ApiRoute::documented::<__path_show>(|route| route.to(show)),
+    ApiRoute::documented::<__path_retry>(|route| route.to(retry)),
+];
 
 #[derive(Debug, Deserialize)]
 struct DeliveryQuery {
@@ -42,6 +43,23 @@ pub fn view(record: &DeliveryRecord) -> Value {
     })
 }
 
+/// Deliveries with their attempts, newest first.
+#[utoipa::path(
+    get,
+    path = "/deliveries",
+    tag = "deliveries",
+    params(
+        ("status" = Option<DeliveryStatus>, Query, description = "delivery status"),
+        ("endpoint" = Option<String>, Query, description = "endpoint id"),
+        ("limit" = Option<u32>, Query, description = "page size: default 50, at most 500"),
+        ("before" = Option<String>, Query, description = "the previous page's `next`"),
+    ),
+    responses(
+        (status = 200, description = "`{items, next}`", body = Object),
+        (status = 400, description = "an unknown status", body = ErrorAnswer),
+        (status = 401, description = "no valid admin token", body = ErrorAnswer),
+    )
+)]
 async fn list(state: web::Data<AppState>, query: web::Query<DeliveryQuery>) -> HttpResponse {
     let status = match parse_filter::<DeliveryStatus>(
         query.status.as_deref(),
@@ -64,6 +82,18 @@ async fn list(state: web::Data<AppState>, query: web::Query<DeliveryQuery>) -> H
     }
 }
 
+/// One delivery with every attempt.
+#[utoipa::path(
+    get,
+    path = "/deliveries/{id}",
+    tag = "deliveries",
+    params(("id" = String, Path, description = "delivery id, `dl_<n>`")),
+    responses(
+        (status = 200, description = "the delivery", body = Object),
+        (status = 404, description = "no such delivery", body = ErrorAnswer),
+        (status = 401, description = "no valid admin token", body = ErrorAnswer),
+    )
+)]
 async fn show(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
     let Some(id) = parse_id("dl", &id) else {
         return not_found("delivery");
@@ -76,6 +106,18 @@ async fn show(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse
 }
 
 /// Schedules a failed delivery for an attempt now.
+#[utoipa::path(
+    post,
+    path = "/deliveries/{id}/retry",
+    tag = "deliveries",
+    params(("id" = String, Path, description = "delivery id, `dl_<n>`")),
+    responses(
+        (status = 202, description = "the delivery, due now", body = Object),
+        (status = 404, description = "no such delivery", body = ErrorAnswer),
+        (status = 409, description = "the delivery has not failed", body = ErrorAnswer),
+        (status = 401, description = "no valid admin token", body = ErrorAnswer),
+    )
+)]
 async fn retry(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
     match crate::admin::retry_delivery(&state, &id) {
         Ok(record) => HttpResponse::Accepted().json(view(&record)),

@@ -1,8 +1,9 @@
 //! Endpoints: create (secret shown once), list, show, change, disable, rotate the secret,
 //! enable a destination disabled after failures, and the dry run.
 
-use super::{refused, store_failed};
+use super::{ApiRoute, refused, store_failed};
 use crate::admin::{self, EndpointInput};
+use crate::http::api::openapi::ErrorAnswer;
 use crate::http::error_response;
 use crate::server::AppState;
 use crate::store::EndpointRecord;
@@ -11,23 +12,17 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-pub fn routes(config: &mut web::ServiceConfig) {
-    config
-        .route("/endpoints", web::post().to(create))
-        .route("/endpoints", web::get().to(list))
-        .route("/endpoints/{id}", web::get().to(show))
-        .route("/endpoints/{id}", web::patch().to(change))
-        .route("/endpoints/{id}", web::delete().to(disable))
-        .route(
-            "/endpoints/{id}/rotate-secret",
-            web::post().to(rotate_secret),
-        )
-        .route(
-            "/endpoints/{id}/destinations/{index}/enable",
-            web::post().to(enable_destination),
-        )
-        .route("/endpoints/{id}/test", web::post().to(test));
-}
+/// The routes, each described by its handler's `#[utoipa::path]`.
+pub const ROUTES: &[ApiRoute] = &[
+    ApiRoute::documented::<__path_create>(|route| route.to(create)),
+    ApiRoute::documented::<__path_list>(|route| route.to(list)),
+    ApiRoute::documented::<__path_show>(|route| route.to(show)),
+    ApiRoute::documented::<__path_change>(|route| route.to(change)),
+    ApiRoute::documented::<__path_disable>(|route| route.to(disable)),
+    ApiRoute::documented::<__path_rotate_secret>(|route| route.to(rotate_secret)),
+    ApiRoute::documented::<__path_enable_destination>(|route| route.to(enable_destination)),
+    ApiRoute::documented::<__path_test>(|route| route.to(test)),
+];
 
 /// A 422 with the reason.
 fn invalid(message: impl Into<String>) -> HttpResponse {
@@ -81,6 +76,18 @@ pub fn view(state: &AppState, endpoint: &EndpointRecord) -> Value {
     })
 }
 
+/// Creates an endpoint; the answer carries its `secret`, shown this once.
+#[utoipa::path(
+    post,
+    path = "/endpoints",
+    tag = "endpoints",
+    request_body = EndpointInput,
+    responses(
+        (status = 201, description = "the endpoint with `url` and `secret`", body = Object),
+        (status = 422, description = "invalid (an unknown event adds `valid_events`)", body = ErrorAnswer),
+        (status = 401, description = "no valid admin token", body = ErrorAnswer),
+    )
+)]
 async fn create(state: web::Data<AppState>, body: web::Json<Value>) -> HttpResponse {
     let input: EndpointInput = match serde_json::from_value(body.into_inner()) {
         Ok(input) => input,
@@ -96,6 +103,16 @@ async fn create(state: web::Data<AppState>, body: web::Json<Value>) -> HttpRespo
     }
 }
 
+/// Every endpoint (never their secrets).
+#[utoipa::path(
+    get,
+    path = "/endpoints",
+    tag = "endpoints",
+    responses(
+        (status = 200, description = "`{items, next}`", body = Object),
+        (status = 401, description = "no valid admin token", body = ErrorAnswer),
+    )
+)]
 async fn list(state: web::Data<AppState>) -> HttpResponse {
     match state.store.endpoints() {
         Ok(endpoints) => {
@@ -109,6 +126,18 @@ async fn list(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
+/// One endpoint.
+#[utoipa::path(
+    get,
+    path = "/endpoints/{id}",
+    tag = "endpoints",
+    params(("id" = String, Path, description = "endpoint id")),
+    responses(
+        (status = 200, description = "the endpoint", body = Object),
+        (status = 404, description = "no such endpoint", body = ErrorAnswer),
+        (status = 401, description = "no valid admin token", body = ErrorAnswer),
+    )
+)]
 async fn show(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
     match admin::endpoint(&state, &id) {
         Ok(endpoint) => HttpResponse::Ok().json(view(&state, &endpoint)),
@@ -117,6 +146,19 @@ async fn show(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse
 }
 
 /// Applies the given keys over the current endpoint and validates the whole again.
+#[utoipa::path(
+    patch,
+    path = "/endpoints/{id}",
+    tag = "endpoints",
+    params(("id" = String, Path, description = "endpoint id")),
+    request_body(content = Object, description = "any keys of `EndpointInput`"),
+    responses(
+        (status = 200, description = "the changed endpoint", body = Object),
+        (status = 404, description = "no such endpoint", body = ErrorAnswer),
+        (status = 422, description = "the result is invalid", body = ErrorAnswer),
+        (status = 401, description = "no valid admin token", body = ErrorAnswer),
+    )
+)]
 async fn change(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -132,6 +174,17 @@ async fn change(
 }
 
 /// Disables (history is kept; the URL answers 410).
+#[utoipa::path(
+    delete,
+    path = "/endpoints/{id}",
+    tag = "endpoints",
+    params(("id" = String, Path, description = "endpoint id")),
+    responses(
+        (status = 200, description = "the disabled endpoint", body = Object),
+        (status = 404, description = "no such endpoint", body = ErrorAnswer),
+        (status = 401, description = "no valid admin token", body = ErrorAnswer),
+    )
+)]
 async fn disable(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
     match admin::disable_endpoint(&state, &id) {
         Ok(endpoint) => HttpResponse::Ok().json(view(&state, &endpoint)),
@@ -139,6 +192,18 @@ async fn disable(state: web::Data<AppState>, id: web::Path<String>) -> HttpRespo
     }
 }
 
+/// A new signing secret, shown this once; the old one stops working.
+#[utoipa::path(
+    post,
+    path = "/endpoints/{id}/rotate-secret",
+    tag = "endpoints",
+    params(("id" = String, Path, description = "endpoint id")),
+    responses(
+        (status = 200, description = "the endpoint with its new `secret`", body = Object),
+        (status = 404, description = "no such endpoint", body = ErrorAnswer),
+        (status = 401, description = "no valid admin token", body = ErrorAnswer),
+    )
+)]
 async fn rotate_secret(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
     match admin::rotate_secret(&state, &id) {
         Ok((endpoint, secret)) => {
@@ -152,6 +217,20 @@ async fn rotate_secret(state: web::Data<AppState>, id: web::Path<String>) -> Htt
 
 /// Enables a destination disabled after consecutive failures (its failed deliveries are then
 /// retried by hand).
+#[utoipa::path(
+    post,
+    path = "/endpoints/{id}/destinations/{index}/enable",
+    tag = "endpoints",
+    params(
+        ("id" = String, Path, description = "endpoint id"),
+        ("index" = String, Path, description = "the destination's position in `destinations`, from 0"),
+    ),
+    responses(
+        (status = 200, description = "the endpoint, the destination enabled and its failure count reset", body = Object),
+        (status = 404, description = "no such endpoint or destination", body = ErrorAnswer),
+        (status = 401, description = "no valid admin token", body = ErrorAnswer),
+    )
+)]
 async fn enable_destination(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
@@ -166,15 +245,32 @@ async fn enable_destination(
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// A dry run's input.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct TestInput {
+pub struct TestInput {
+    /// The event key, e.g. `repo:commit_status_updated`.
     event: String,
+    /// The payload (JSON, or text); the provider's sample for the event when absent.
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     body: Option<Value>,
 }
 
 /// The dry run: on the given body or the provider's sample; nothing stored or sent.
+#[utoipa::path(
+    post,
+    path = "/endpoints/{id}/test",
+    tag = "endpoints",
+    params(("id" = String, Path, description = "endpoint id")),
+    request_body = TestInput,
+    responses(
+        (status = 200, description = "outcomes, alert actions, the message and the requests that would be sent", body = Object),
+        (status = 404, description = "no such endpoint", body = ErrorAnswer),
+        (status = 422, description = "an unknown event (with `valid_events`)", body = ErrorAnswer),
+        (status = 401, description = "no valid admin token", body = ErrorAnswer),
+    )
+)]
 async fn test(
     state: web::Data<AppState>,
     id: web::Path<String>,

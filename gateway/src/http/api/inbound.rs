@@ -1,6 +1,7 @@
 //! The inbound log: list with filters, one record with headers and body, replay.
 
-use super::{Paging, not_found, parse_filter, refused, store_failed};
+use super::openapi::ErrorAnswer;
+use super::{ApiRoute, Paging, not_found, parse_filter, refused, store_failed};
 use crate::ids::format_inbound_id;
 use crate::ids::parse_id;
 use crate::server::AppState;
@@ -9,12 +10,12 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-pub fn routes(config: &mut web::ServiceConfig) {
-    config
-        .route("/inbound", web::get().to(list))
-        .route("/inbound/{id}", web::get().to(show))
-        .route("/inbound/{id}/replay", web::post().to(replay));
-}
+/// The routes, each described by its handler's `#[utoipa::path]`.
+pub const ROUTES: &[ApiRoute] = &[
+    ApiRoute::documented::<__path_list>(|route| route.to(list)),
+    ApiRoute::documented::<__path_show>(|route| route.to(show)),
+    ApiRoute::documented::<__path_replay>(|route| route.to(replay)),
+];
 
 #[derive(Debug, Deserialize)]
 struct InboundQuery {
@@ -64,6 +65,24 @@ pub fn view(record: &InboundRecord, full: bool) -> Value {
     value
 }
 
+/// The inbound log, newest first.
+#[utoipa::path(
+    get,
+    path = "/inbound",
+    tag = "inbound",
+    params(
+        ("endpoint" = Option<String>, Query, description = "endpoint id"),
+        ("status" = Option<InboundStatus>, Query, description = "record status"),
+        ("event" = Option<String>, Query, description = "event key"),
+        ("limit" = Option<u32>, Query, description = "page size: default 50, at most 500"),
+        ("before" = Option<String>, Query, description = "the previous page's `next`"),
+    ),
+    responses(
+        (status = 200, description = "`{items, next}`", body = Object),
+        (status = 400, description = "an unknown status", body = ErrorAnswer),
+        (status = 401, description = "no valid admin token", body = ErrorAnswer),
+    )
+)]
 async fn list(state: web::Data<AppState>, query: web::Query<InboundQuery>) -> HttpResponse {
     let status = match parse_filter::<InboundStatus>(
         query.status.as_deref(),
@@ -90,6 +109,18 @@ async fn list(state: web::Data<AppState>, query: web::Query<InboundQuery>) -> Ht
     }
 }
 
+/// One record with its headers (signatures redacted) and body.
+#[utoipa::path(
+    get,
+    path = "/inbound/{id}",
+    tag = "inbound",
+    params(("id" = String, Path, description = "inbound record id, `in_<n>`")),
+    responses(
+        (status = 200, description = "the record with `headers` and `body`", body = Object),
+        (status = 404, description = "no such record", body = ErrorAnswer),
+        (status = 401, description = "no valid admin token", body = ErrorAnswer),
+    )
+)]
 async fn show(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
     let Some(id) = parse_id("in", &id) else {
         return not_found("inbound record");
@@ -102,6 +133,18 @@ async fn show(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse
 }
 
 /// Runs a stored record through today's plugins again.
+#[utoipa::path(
+    post,
+    path = "/inbound/{id}/replay",
+    tag = "inbound",
+    params(("id" = String, Path, description = "inbound record id, `in_<n>`")),
+    responses(
+        (status = 202, description = "`{status: queued, id}`: the new record", body = Object),
+        (status = 404, description = "no such record", body = ErrorAnswer),
+        (status = 409, description = "the record cannot be replayed", body = ErrorAnswer),
+        (status = 401, description = "no valid admin token", body = ErrorAnswer),
+    )
+)]
 async fn replay(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
     match crate::admin::replay(&state, &id) {
         Ok(id) => {

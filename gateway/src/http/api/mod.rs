@@ -1,10 +1,17 @@
-//! `/api/v1`: the admin API. Every route needs `Authorization: Bearer <token>`, compared in
-//! constant time; list answers are `{"items": [...], "next": cursor}`, newest first.
+//! `/api/v1`: the admin API. Every route but the OpenAPI document needs
+//! `Authorization: Bearer <token>`, compared in constant time; list answers are
+//! `{"items": [...], "next": cursor}`, newest first.
+//!
+//! Each resource module lists its routes in `ROUTES`, one [`ApiRoute`] per handler; the scope
+//! is mounted from those rows and the OpenAPI document (`openapi.rs`) is built from them, so a
+//! route is served and documented, or neither. Adding a route is one `#[utoipa::path]` on the
+//! handler and one row.
 
 pub mod alerts;
 pub mod deliveries;
 pub mod endpoints;
 pub mod inbound;
+pub mod openapi;
 pub mod plugins;
 
 use super::error_response;
@@ -12,11 +19,96 @@ use crate::admin::AdminError;
 use crate::server::AppState;
 use actix_web::body::{BoxBody, EitherBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::StatusCode;
+use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::openapi::HttpMethod;
+use utoipa::openapi::path::Operation;
+
+/// Where the admin API is mounted.
+pub const SCOPE: &str = "/api/v1";
+
+/// Every resource's routes.
+const RESOURCES: &[&[ApiRoute]] = &[
+    openapi::ROUTES,
+    endpoints::ROUTES,
+    inbound::ROUTES,
+    alerts::ROUTES,
+    deliveries::ROUTES,
+    plugins::ROUTES,
+];
+
+/// One admin API route. Its method, path (under [`SCOPE`]) and OpenAPI operation come from the
+/// handler's `#[utoipa::path]` — the `__path_<handler>` type that attribute generates — so the
+/// served route and its description cannot disagree.
+pub struct ApiRoute {
+    methods: fn() -> Vec<HttpMethod>,
+    path: fn() -> String,
+    operation: fn() -> Operation,
+    handler: fn(actix_web::Route) -> actix_web::Route,
+}
+
+impl ApiRoute {
+    /// The route `Documented` (a handler's `__path_<handler>`) describes, served by `handler`
+    /// (`|route| route.to(handler)`).
+    pub const fn documented<Documented: utoipa::Path>(
+        handler: fn(actix_web::Route) -> actix_web::Route,
+    ) -> Self {
+        Self {
+            methods: Documented::methods,
+            path: Documented::path,
+            operation: Documented::operation,
+            handler,
+        }
+    }
+
+    /// The path under [`SCOPE`], e.g. `/alerts/{id}`.
+    pub fn path(&self) -> String {
+        (self.path)()
+    }
+
+    /// The HTTP methods it answers.
+    pub fn methods(&self) -> Vec<Method> {
+        (self.methods)().into_iter().map(actix_method).collect()
+    }
+
+    /// Its OpenAPI operation.
+    pub fn operation(&self) -> Operation {
+        (self.operation)()
+    }
+
+    /// The same methods, as OpenAPI names them.
+    pub fn openapi_methods(&self) -> Vec<HttpMethod> {
+        (self.methods)()
+    }
+
+    fn mount(&self, config: &mut web::ServiceConfig) {
+        let path = self.path();
+        for method in self.methods() {
+            config.route(&path, (self.handler)(web::method(method)));
+        }
+    }
+}
+
+fn actix_method(method: HttpMethod) -> Method {
+    match method {
+        HttpMethod::Get => Method::GET,
+        HttpMethod::Post => Method::POST,
+        HttpMethod::Put => Method::PUT,
+        HttpMethod::Delete => Method::DELETE,
+        HttpMethod::Options => Method::OPTIONS,
+        HttpMethod::Head => Method::HEAD,
+        HttpMethod::Patch => Method::PATCH,
+        HttpMethod::Trace => Method::TRACE,
+    }
+}
+
+/// Every admin API route.
+pub fn routes() -> impl Iterator<Item = &'static ApiRoute> {
+    RESOURCES.iter().flat_map(|resource| resource.iter())
+}
 
 /// The scope with the token check in front of every route.
 pub fn scope() -> actix_web::Scope<
@@ -28,13 +120,13 @@ pub fn scope() -> actix_web::Scope<
         InitError = (),
     >,
 > {
-    web::scope("/api/v1")
+    web::scope(SCOPE)
         .wrap(from_fn(require_token))
-        .configure(endpoints::routes)
-        .configure(inbound::routes)
-        .configure(alerts::routes)
-        .configure(deliveries::routes)
-        .configure(plugins::routes)
+        .configure(|config| {
+            for route in routes() {
+                route.mount(config);
+            }
+        })
         .default_service(web::to(|| async {
             error_response(StatusCode::NOT_FOUND, "no such route")
         }))
@@ -44,6 +136,13 @@ async fn require_token(
     request: ServiceRequest,
     next: Next<BoxBody>,
 ) -> Result<ServiceResponse<EitherBody<BoxBody>>, actix_web::Error> {
+    // The API's description is public: it holds no data, and clients fetch it to learn the API.
+    if request.method() == Method::GET && request.path() == openapi::DOCUMENT_PATH {
+        return next
+            .call(request)
+            .await
+            .map(ServiceResponse::map_into_left_body);
+    }
     let expected = request
         .app_data::<web::Data<AppState>>()
         .map(|state| state.admin_token.clone())

@@ -1,15 +1,17 @@
 //! `GET /plugins`, `POST /plugins/reload`.
 
+use super::ApiRoute;
+use super::openapi::ErrorAnswer;
 use crate::runtime::PluginSet;
 use crate::server::AppState;
 use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
-pub fn routes(config: &mut web::ServiceConfig) {
-    config
-        .route("/plugins", web::get().to(list))
-        .route("/plugins/reload", web::post().to(reload));
-}
+/// The routes, each described by its handler's `#[utoipa::path]`.
+pub const ROUTES: &[ApiRoute] = &[
+    ApiRoute::documented::<__path_list>(|route| route.to(list)),
+    ApiRoute::documented::<__path_reload>(|route| route.to(reload)),
+];
 
 /// The listing as the API shows it: loaded plugins, then refused files.
 pub fn view(set: &PluginSet) -> Value {
@@ -53,10 +55,30 @@ pub fn view(set: &PluginSet) -> Value {
     json!({"items": items, "next": Value::Null})
 }
 
+/// Loaded plugins, then the drop-in files refused and why.
+#[utoipa::path(
+    get,
+    path = "/plugins",
+    tag = "plugins",
+    responses(
+        (status = 200, description = "`{items, next}`", body = Object),
+        (status = 401, description = "no valid admin token", body = ErrorAnswer),
+    )
+)]
 async fn list(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(view(&state.registry.snapshot()))
 }
 
+/// Loads the drop-in folder again.
+#[utoipa::path(
+    post,
+    path = "/plugins/reload",
+    tag = "plugins",
+    responses(
+        (status = 200, description = "the plugins after the reload, as `GET /plugins`", body = Object),
+        (status = 401, description = "no valid admin token", body = ErrorAnswer),
+    )
+)]
 async fn reload(state: web::Data<AppState>) -> HttpResponse {
     let registry = state.registry.clone();
     match web::block(move || registry.reload()).await {

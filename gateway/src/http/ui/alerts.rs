@@ -5,21 +5,38 @@ use super::inbound::endpoint_names;
 use super::{FormFields, Session, next_page_link, page, refused_page, see_other};
 use crate::admin::{self, AdminError};
 use crate::config::CONSOLE_PAGE_SIZE;
+use crate::http::RouteRow;
 use crate::http::api::alerts::view;
 use crate::ids::{format_alert_id, parse_id};
 use crate::server::AppState;
 use crate::store::{AlertRecord, AlertState};
-use actix_web::http::StatusCode;
+use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
-pub fn routes(config: &mut web::ServiceConfig) {
-    config
-        .route("/alerts", web::get().to(list))
-        .route("/alerts/{id}", web::get().to(show))
-        .route("/alerts/{id}/ack", web::post().to(acknowledge))
-        .route("/alerts/{id}/close", web::post().to(close));
-}
+/// This page's routes, under `/ui`.
+pub const ROUTES: &[RouteRow] = &[
+    RouteRow {
+        method: Method::GET,
+        path: "/alerts",
+        handler: |route| route.to(list),
+    },
+    RouteRow {
+        method: Method::GET,
+        path: "/alerts/{id}",
+        handler: |route| route.to(show),
+    },
+    RouteRow {
+        method: Method::POST,
+        path: "/alerts/{id}/ack",
+        handler: |route| route.to(acknowledge),
+    },
+    RouteRow {
+        method: Method::POST,
+        path: "/alerts/{id}/close",
+        handler: |route| route.to(close),
+    },
+];
 
 /// The alert as the API shows it, plus what the buttons need.
 fn row(record: &AlertRecord, endpoint_name: Option<&String>) -> Value {

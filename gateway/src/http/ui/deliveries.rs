@@ -4,20 +4,33 @@ use super::inbound::endpoint_names;
 use super::{FormFields, Session, next_page_link, options, page, refused_page, see_other};
 use crate::admin::{self, AdminError};
 use crate::config::CONSOLE_PAGE_SIZE;
+use crate::http::RouteRow;
 use crate::http::api::deliveries::view;
 use crate::ids::{format_delivery_id, parse_id};
 use crate::server::AppState;
 use crate::store::{DeliveryRecord, DeliveryStatus};
-use actix_web::http::StatusCode;
+use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
-pub fn routes(config: &mut web::ServiceConfig) {
-    config
-        .route("/deliveries", web::get().to(list))
-        .route("/deliveries/{id}", web::get().to(show))
-        .route("/deliveries/{id}/retry", web::post().to(retry));
-}
+/// This page's routes, under `/ui`.
+pub const ROUTES: &[RouteRow] = &[
+    RouteRow {
+        method: Method::GET,
+        path: "/deliveries",
+        handler: |route| route.to(list),
+    },
+    RouteRow {
+        method: Method::GET,
+        path: "/deliveries/{id}",
+        handler: |route| route.to(show),
+    },
+    RouteRow {
+        method: Method::POST,
+        path: "/deliveries/{id}/retry",
+        handler: |route| route.to(retry),
+    },
+];
 
 const STATUSES: [&str; 4] = ["pending", "delivered", "retrying", "failed"];
 

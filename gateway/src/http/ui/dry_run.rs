@@ -3,18 +3,27 @@
 
 use super::{FormFields, Session, page, refused_page};
 use crate::admin::{self, AdminError};
+use crate::http::RouteRow;
 use crate::runtime::PluginKind;
 use crate::server::AppState;
 use crate::store::EndpointRecord;
-use actix_web::http::StatusCode;
+use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
-pub fn routes(config: &mut web::ServiceConfig) {
-    config
-        .route("/test", web::get().to(form))
-        .route("/test", web::post().to(run));
-}
+/// This page's routes, under `/ui`.
+pub const ROUTES: &[RouteRow] = &[
+    RouteRow {
+        method: Method::GET,
+        path: "/test",
+        handler: |route| route.to(form),
+    },
+    RouteRow {
+        method: Method::POST,
+        path: "/test",
+        handler: |route| route.to(run),
+    },
+];
 
 /// A request's headers as `[{name, value}]`, from pairs or an object.
 fn header_rows(headers: &Value) -> Value {

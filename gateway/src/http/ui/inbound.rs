@@ -4,21 +4,34 @@
 use super::{FormFields, Session, next_page_link, options, page, refused_page, see_other};
 use crate::admin::{self, AdminError};
 use crate::config::CONSOLE_PAGE_SIZE;
+use crate::http::RouteRow;
 use crate::http::api::{deliveries, inbound::view};
 use crate::ids::{format_inbound_id, parse_id};
 use crate::server::AppState;
 use crate::store::{InboundFilter, InboundStatus};
-use actix_web::http::StatusCode;
+use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
-pub fn routes(config: &mut web::ServiceConfig) {
-    config
-        .route("/inbound", web::get().to(list))
-        .route("/inbound/{id}", web::get().to(show))
-        .route("/inbound/{id}/replay", web::post().to(replay));
-}
+/// This page's routes, under `/ui`.
+pub const ROUTES: &[RouteRow] = &[
+    RouteRow {
+        method: Method::GET,
+        path: "/inbound",
+        handler: |route| route.to(list),
+    },
+    RouteRow {
+        method: Method::GET,
+        path: "/inbound/{id}",
+        handler: |route| route.to(show),
+    },
+    RouteRow {
+        method: Method::POST,
+        path: "/inbound/{id}/replay",
+        handler: |route| route.to(replay),
+    },
+];
 
 const STATUSES: [&str; 6] = [
     "rejected",

@@ -17,6 +17,7 @@ mod sources;
 
 use crate::admin::AdminError;
 use crate::config::CONSOLE_SESSION_TTL;
+use crate::http::RouteRow;
 use crate::server::AppState;
 use actix_web::body::BoxBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -97,6 +98,64 @@ fn time_helper(
     Ok(())
 }
 
+/// Where the console is mounted.
+pub const SCOPE: &str = "/ui";
+
+/// Sign-in, sign-out, the home redirect and the static files.
+const ROUTES: &[RouteRow] = &[
+    RouteRow {
+        method: Method::GET,
+        path: "",
+        handler: |route| route.to(home),
+    },
+    RouteRow {
+        method: Method::GET,
+        path: "/",
+        handler: |route| route.to(home),
+    },
+    RouteRow {
+        method: Method::GET,
+        path: "/login",
+        handler: |route| route.to(login_page),
+    },
+    RouteRow {
+        method: Method::POST,
+        path: "/login",
+        handler: |route| route.to(login),
+    },
+    RouteRow {
+        method: Method::POST,
+        path: "/logout",
+        handler: |route| route.to(logout),
+    },
+    RouteRow {
+        method: Method::GET,
+        path: "/static/console.css",
+        handler: |route| route.to(stylesheet),
+    },
+    RouteRow {
+        method: Method::GET,
+        path: "/static/console.js",
+        handler: |route| route.to(script),
+    },
+];
+
+/// Every page's routes.
+const PAGES: &[&[RouteRow]] = &[
+    ROUTES,
+    sources::ROUTES,
+    inbound::ROUTES,
+    alerts::ROUTES,
+    deliveries::ROUTES,
+    plugins::ROUTES,
+    dry_run::ROUTES,
+];
+
+/// Every console route, paths under [`SCOPE`].
+pub fn routes() -> impl Iterator<Item = &'static RouteRow> {
+    PAGES.iter().flat_map(|page| page.iter())
+}
+
 /// The `/ui` scope.
 pub fn scope() -> actix_web::Scope<
     impl actix_web::dev::ServiceFactory<
@@ -107,21 +166,13 @@ pub fn scope() -> actix_web::Scope<
         InitError = (),
     >,
 > {
-    web::scope("/ui")
+    web::scope(SCOPE)
         .wrap(from_fn(guard))
-        .route("", web::get().to(home))
-        .route("/", web::get().to(home))
-        .route("/login", web::get().to(login_page))
-        .route("/login", web::post().to(login))
-        .route("/logout", web::post().to(logout))
-        .route("/static/console.css", web::get().to(stylesheet))
-        .route("/static/console.js", web::get().to(script))
-        .configure(sources::routes)
-        .configure(inbound::routes)
-        .configure(alerts::routes)
-        .configure(deliveries::routes)
-        .configure(plugins::routes)
-        .configure(dry_run::routes)
+        .configure(|config| {
+            for row in routes() {
+                row.mount(config);
+            }
+        })
         .default_service(web::to(not_found))
 }
 

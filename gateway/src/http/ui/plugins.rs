@@ -1,14 +1,18 @@
 //! Plugins: what is loaded (version, kind, source, sha256, config keys) and the files refused.
 
 use super::{Session, page};
+use crate::http::RouteRow;
 use crate::server::AppState;
-use actix_web::http::StatusCode;
+use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
-pub fn routes(config: &mut web::ServiceConfig) {
-    config.route("/plugins", web::get().to(list));
-}
+/// This page's routes, under `/ui`.
+pub const ROUTES: &[RouteRow] = &[RouteRow {
+    method: Method::GET,
+    path: "/plugins",
+    handler: |route| route.to(list),
+}];
 
 async fn list(state: web::Data<AppState>, session: Session) -> HttpResponse {
     let listing = crate::http::api::plugins::view(&state.registry.snapshot());

@@ -4,30 +4,64 @@
 
 use super::{FormFields, Session, options, page, refused_page, see_other};
 use crate::admin::{self, AdminError, EndpointInput};
+use crate::http::RouteRow;
 use crate::http::api::endpoints::view;
 use crate::runtime::{PluginKind, PluginSet};
 use crate::server::AppState;
 use crate::store::{EndpointRecord, EventSelection, FormatSpec};
-use actix_web::http::StatusCode;
+use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-pub fn routes(config: &mut web::ServiceConfig) {
-    config
-        .route("/sources", web::get().to(list))
-        .route("/sources/new", web::get().to(new_form))
-        .route("/sources/new", web::post().to(create))
-        .route("/sources/preview", web::post().to(preview))
-        .route("/sources/{id}/edit", web::get().to(edit_form))
-        .route("/sources/{id}/edit", web::post().to(change))
-        .route("/sources/{id}/rotate-secret", web::post().to(rotate_secret))
-        .route("/sources/{id}/disable", web::post().to(disable))
-        .route(
-            "/sources/{id}/destinations/{index}/enable",
-            web::post().to(enable_destination),
-        );
-}
+/// This page's routes, under `/ui`.
+pub const ROUTES: &[RouteRow] = &[
+    RouteRow {
+        method: Method::GET,
+        path: "/sources",
+        handler: |route| route.to(list),
+    },
+    RouteRow {
+        method: Method::GET,
+        path: "/sources/new",
+        handler: |route| route.to(new_form),
+    },
+    RouteRow {
+        method: Method::POST,
+        path: "/sources/new",
+        handler: |route| route.to(create),
+    },
+    RouteRow {
+        method: Method::POST,
+        path: "/sources/preview",
+        handler: |route| route.to(preview),
+    },
+    RouteRow {
+        method: Method::GET,
+        path: "/sources/{id}/edit",
+        handler: |route| route.to(edit_form),
+    },
+    RouteRow {
+        method: Method::POST,
+        path: "/sources/{id}/edit",
+        handler: |route| route.to(change),
+    },
+    RouteRow {
+        method: Method::POST,
+        path: "/sources/{id}/rotate-secret",
+        handler: |route| route.to(rotate_secret),
+    },
+    RouteRow {
+        method: Method::POST,
+        path: "/sources/{id}/disable",
+        handler: |route| route.to(disable),
+    },
+    RouteRow {
+        method: Method::POST,
+        path: "/sources/{id}/destinations/{index}/enable",
+        handler: |route| route.to(enable_destination),
+    },
+];
 
 /// Destination kinds the built-in notifier shapes.
 const DESTINATION_KINDS: [&str; 3] = ["discord", "slack", "webhook"];

@@ -1,0 +1,106 @@
+//! `GET /api/v1/openapi.json`: the OpenAPI 3 description of the admin API, built from the same
+//! route rows the scope is mounted from (each handler's `#[utoipa::path]`). Served without the
+//! token: it describes the API and holds no data.
+
+use super::ApiRoute;
+use crate::http::internal_error;
+use actix_web::HttpResponse;
+use serde::Serialize;
+use std::sync::OnceLock;
+use utoipa::openapi::OpenApi as Document;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+/// The document's own path, the one admin API route that needs no token.
+pub const DOCUMENT_PATH: &str = "/api/v1/openapi.json";
+
+/// The routes, each described by its handler's `#[utoipa::path]`.
+pub const ROUTES: &[ApiRoute] = &[ApiRoute::documented::<__path_document>(|route| {
+    route.to(document)
+})];
+
+/// Every refusal's body.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorAnswer {
+    /// Why, for people.
+    pub error: String,
+}
+
+/// The name of the bearer token's security scheme (`ApiDocument`'s `security` repeats it).
+const ADMIN_TOKEN_SCHEME: &str = "admin_token";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "hookgate admin API",
+        description = "Endpoints, the inbound log, alerts, deliveries and plugins of a hookgate \
+                       gateway. Every route but this document needs `Authorization: Bearer \
+                       <token>` (`HOOKGATE_ADMIN_TOKEN` or `<data-dir>/admin-token`); without \
+                       it, 401. Errors are `{\"error\": \"...\"}`. Lists are `{\"items\": [...], \
+                       \"next\": cursor}`, newest first."
+    ),
+    servers((url = "/api/v1")),
+    security(("admin_token" = [])),
+    modifiers(&AdminTokenScheme),
+    components(schemas(
+        ErrorAnswer,
+        crate::admin::EndpointInput,
+        super::endpoints::TestInput,
+        crate::store::EventSelection,
+        crate::store::PluginRef,
+        crate::store::FormatSpec,
+        crate::store::Destination,
+        crate::config::RateLimit,
+        crate::store::InboundStatus,
+        crate::store::AlertState,
+        crate::store::DeliveryStatus,
+    ))
+)]
+struct ApiDocument;
+
+/// Declares the bearer token scheme the document's `security` names.
+struct AdminTokenScheme;
+
+impl Modify for AdminTokenScheme {
+    fn modify(&self, document: &mut Document) {
+        let components = document.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            ADMIN_TOKEN_SCHEME,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("the admin token"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The OpenAPI document of every admin API route, paths relative to the `/api/v1` server.
+pub fn openapi() -> Document {
+    let mut document = ApiDocument::openapi();
+    for route in super::routes() {
+        document
+            .paths
+            .add_path_operation(route.path(), route.openapi_methods(), route.operation());
+    }
+    document
+}
+
+/// The OpenAPI 3 description of this API.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "meta",
+    security(()),
+    responses((status = 200, description = "this document", content_type = "application/json", body = Object))
+)]
+async fn document() -> HttpResponse {
+    static TEXT: OnceLock<Result<String, String>> = OnceLock::new();
+    match TEXT.get_or_init(|| openapi().to_json().map_err(|error| error.to_string())) {
+        Ok(text) => HttpResponse::Ok()
+            .content_type("application/json")
+            .body(text.clone()),
+        Err(error) => internal_error("rendering the OpenAPI document", error),
+    }
+}
