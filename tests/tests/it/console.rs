@@ -8,6 +8,7 @@
 
 use anyhow::{Context, Result, anyhow, ensure};
 use fantoccini::{Client, ClientBuilder, Locator};
+use hookgate_tests::bitbucket::{ACCESS_TOKEN, FakeBitbucket, REPO, WORKSPACE};
 use hookgate_tests::commit_status_payload;
 use hookgate_tests::gateway::{ADMIN_TOKEN, CaptureReceiver, TestGateway};
 use serde_json::{Value, json};
@@ -186,7 +187,9 @@ async fn api(gateway: &str, path: &str) -> Result<Value> {
 
 #[test]
 fn console_in_a_real_browser() {
-    let gateway = TestGateway::start(|_| {});
+    let bitbucket = FakeBitbucket::start();
+    let api_url = bitbucket.url.clone();
+    let gateway = TestGateway::start(move |config| config.bitbucket.api_url = api_url);
     let receiver = CaptureReceiver::start();
     let profile = tempfile::tempdir().expect("profile dir");
     let (screenshots, _temp) = screenshot_dir();
@@ -391,6 +394,25 @@ async fn browse(console: &Console<'_>, gateway: &str, receiver: &str) -> Result<
     ensure!(result.contains("Formatted"), "{result}");
     console.screenshot("test").await?;
 
+    // Connect Bitbucket: the form registers a webhook with the (fake) Bitbucket API and shows
+    // the new source; the token is not on the page.
+    console.open("/ui/sources").await?;
+    console.click("#connect-bitbucket").await?;
+    console.type_into("#workspace", WORKSPACE).await?;
+    console.type_into("#repo", REPO).await?;
+    console.type_into("#bitbucket-token", ACCESS_TOKEN).await?;
+    console.click("#connect").await?;
+    let hook = console.text("#source-hook").await?;
+    ensure!(hook.starts_with('{') && hook.ends_with('}'), "webhook {hook:?}");
+    ensure!(
+        console.text("#source-repository").await? == format!("{WORKSPACE}/{REPO}"),
+        "the connected repository is not shown"
+    );
+    ensure!(
+        !console.client.source().await?.contains(ACCESS_TOKEN),
+        "the Bitbucket token is on the page"
+    );
+
     // Sign out: the session is gone.
     console.click("#sign-out").await?;
     ensure!(console.path().await? == "/ui/login", "not signed out");
@@ -403,7 +425,7 @@ async fn browse(console: &Console<'_>, gateway: &str, receiver: &str) -> Result<
 }
 
 /// A plain HTTP client without redirects or cookies, to see exactly what the console answers.
-fn http() -> reqwest::blocking::Client {
+pub(crate) fn http() -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -411,7 +433,7 @@ fn http() -> reqwest::blocking::Client {
 }
 
 /// The session cookie from a sign-in answer, as a `Cookie` header value.
-fn sign_in(gateway: &TestGateway) -> String {
+pub(crate) fn sign_in(gateway: &TestGateway) -> String {
     let answer = http()
         .post(format!("{}/ui/login", gateway.url))
         .form(&[("token", ADMIN_TOKEN)])
@@ -427,7 +449,7 @@ fn sign_in(gateway: &TestGateway) -> String {
 }
 
 /// A page's CSRF token (every page with a form carries it).
-fn csrf_of(page: &str) -> String {
+pub(crate) fn csrf_of(page: &str) -> String {
     let marker = "name=\"csrf\" value=\"";
     let start = page.find(marker).expect("a CSRF field") + marker.len();
     page[start..start + 48].to_string()

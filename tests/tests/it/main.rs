@@ -1,6 +1,7 @@
 //! hookgate's end-to-end tests: one binary, a module per area.
 
 mod abuse;
+mod bitbucket_connect;
 mod builtins;
 mod cli;
 mod console;

@@ -2,6 +2,7 @@
 //! constant time; list answers are `{"items": [...], "next": cursor}`, newest first.
 
 pub mod alerts;
+pub mod bitbucket;
 pub mod deliveries;
 pub mod endpoints;
 pub mod inbound;
@@ -35,6 +36,7 @@ pub fn scope() -> actix_web::Scope<
         .configure(alerts::routes)
         .configure(deliveries::routes)
         .configure(plugins::routes)
+        .configure(bitbucket::routes)
         .default_service(web::to(|| async {
             error_response(StatusCode::NOT_FOUND, "no such route")
         }))

@@ -300,7 +300,7 @@ fn names(plugins: &PluginSet, kind: PluginKind) -> Vec<String> {
 }
 
 /// The events a provider declares: `(key, description)`.
-fn provider_events(plugins: &PluginSet, provider: &str) -> Vec<(String, String)> {
+pub(super) fn provider_events(plugins: &PluginSet, provider: &str) -> Vec<(String, String)> {
     plugins
         .get_kind(provider, PluginKind::Provider)
         .ok()
