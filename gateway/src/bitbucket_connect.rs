@@ -86,6 +86,7 @@ impl BitbucketApi {
     /// A client for the API at `api_url` (a validated `[bitbucket] api_url`). It follows no
     /// redirects, so a credential only ever goes to that address.
     pub fn new(api_url: &str) -> Result<Self, url::ParseError> {
+        crate::install_tls_provider();
         let client = reqwest::Client::builder()
             .timeout(BITBUCKET_API_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
@@ -332,12 +333,12 @@ pub async fn connect(
         .bitbucket
         .create_hook(&token, &workspace, &repo, hook)
         .await?;
-    endpoint.bitbucket = Some(BitbucketLink {
+    let link = BitbucketLink {
         workspace,
         repo,
         hook_uuid,
-    });
-    let link = endpoint.bitbucket.as_ref().expect("set above");
+    };
+    endpoint.bitbucket = Some(link.clone());
     if let Err(error) = state.store.save_endpoint(&endpoint) {
         // The webhook would post to an endpoint that does not exist: take it back.
         if let Err(cleanup) = state

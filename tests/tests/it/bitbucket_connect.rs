@@ -338,7 +338,7 @@ fn the_cli_connects_and_disconnects() {
     let hook_uuid = endpoint["bitbucket"]["hook_uuid"].as_str().unwrap();
 
     // The table names the repository and webhook.
-    let output = hookgate(&["endpoint", "show", id, "--url", &gateway.url, "--token", ADMIN_TOKEN], None);
+    let output = hookgate(&["endpoint", "show", id, "--url", gateway.url.as_str(), "--token", ADMIN_TOKEN], None);
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(
         text.contains(&format!("acme/widgets (webhook {hook_uuid})")),

@@ -67,7 +67,7 @@ async fn disconnect(
     id: web::Path<String>,
     body: web::Json<Value>,
 ) -> HttpResponse {
-    let input: DisconnectInput = match serde_json::from_value(body.into_inner()) {
+    let input = match serde_json::from_value::<DisconnectInput>(body.into_inner()) {
         Ok(input) if !input.token.trim().is_empty() => input,
         _ => {
             return error_response(
