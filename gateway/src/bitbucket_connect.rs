@@ -390,7 +390,10 @@ pub async fn disconnect(
     let mut endpoint = admin::endpoint(state, id)?;
     endpoint.bitbucket = None;
     endpoint.enabled = false;
-    state.store.save_endpoint(&endpoint).map_err(AdminError::from)?;
+    state
+        .store
+        .save_endpoint(&endpoint)
+        .map_err(AdminError::from)?;
     tracing::info!(
         endpoint = %id, workspace = %link.workspace, repo = %link.repo, hook = %link.hook_uuid,
         "disconnected a Bitbucket repository"
@@ -409,7 +412,8 @@ mod tests {
             error_message(scopes),
             "Your credentials lack one or more required privilege scopes. (required scopes: webhook)"
         );
-        let detail = br#"{"type": "error", "error": {"message": "Bad request", "detail": "url: invalid"}}"#;
+        let detail =
+            br#"{"type": "error", "error": {"message": "Bad request", "detail": "url: invalid"}}"#;
         assert_eq!(error_message(detail), "Bad request (url: invalid)");
         assert_eq!(error_message(b""), "no message");
         assert_eq!(error_message(b"Bad Gateway"), "Bad Gateway");
@@ -420,8 +424,13 @@ mod tests {
     fn statuses_map_to_clear_errors() {
         let body = br#"{"type": "error", "error": {"message": "nope"}}"#;
         let missing = || "no repository w/r".to_string();
-        assert!(matches!(refusal(401, body, missing), BitbucketError::TokenRefused(m) if m == "nope"));
-        assert!(matches!(refusal(403, body, missing), BitbucketError::TokenRefused(_)));
+        assert!(
+            matches!(refusal(401, body, missing), BitbucketError::TokenRefused(m) if m == "nope")
+        );
+        assert!(matches!(
+            refusal(403, body, missing),
+            BitbucketError::TokenRefused(_)
+        ));
         assert_eq!(
             refusal(404, body, missing).to_string(),
             "repository not found: no repository w/r (nope)"
@@ -430,7 +439,10 @@ mod tests {
             refusal(400, body, missing),
             BitbucketError::Refused { status: 400, .. }
         ));
-        assert!(matches!(refusal(503, body, missing), BitbucketError::Unavailable(_)));
+        assert!(matches!(
+            refusal(503, body, missing),
+            BitbucketError::Unavailable(_)
+        ));
     }
 
     #[test]

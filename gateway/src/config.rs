@@ -562,10 +562,18 @@ mod tests {
             parsed.validate().unwrap().bitbucket_api_url,
             "http://127.0.0.1:9000"
         );
-        for bad in ["api.bitbucket.org", "ftp://api.bitbucket.org", "https://x/?a=b"] {
+        for bad in [
+            "api.bitbucket.org",
+            "ftp://api.bitbucket.org",
+            "https://x/?a=b",
+        ] {
             let mut config = GatewayConfig::default();
             config.bitbucket.api_url = bad.into();
-            assert_eq!(config.validate().unwrap_err().key, "bitbucket.api_url", "{bad}");
+            assert_eq!(
+                config.validate().unwrap_err().key,
+                "bitbucket.api_url",
+                "{bad}"
+            );
         }
     }
 

@@ -217,9 +217,11 @@ fn body_problem(body: &Value) -> Option<String> {
     }
     let events = fields["events"].as_array().cloned().unwrap_or_default();
     if events.is_empty()
-        || events
-            .iter()
-            .any(|event| !event.as_str().is_some_and(|e| BITBUCKET_EVENTS.contains(&e)))
+        || events.iter().any(|event| {
+            !event
+                .as_str()
+                .is_some_and(|e| BITBUCKET_EVENTS.contains(&e))
+        })
     {
         return Some(format!("events: invalid {events:?}"));
     }
@@ -316,7 +318,13 @@ async fn delete_hook(
             return Err(repository_missing());
         }
         let uid = request.match_info().get("uid").unwrap_or("").to_string();
-        if state.lock().expect("fake state").hooks.remove(&uid).is_none() {
+        if state
+            .lock()
+            .expect("fake state")
+            .hooks
+            .remove(&uid)
+            .is_none()
+        {
             return Err(bitbucket_error(404, "Resource not found", None));
         }
         Ok(())

@@ -77,7 +77,10 @@ impl TestGateway {
         };
         wait_for("the gateway to be ready", Duration::from_secs(60), || {
             assert!(
-                !gateway.thread.as_ref().is_some_and(|thread| thread.is_finished()),
+                !gateway
+                    .thread
+                    .as_ref()
+                    .is_some_and(|thread| thread.is_finished()),
                 "the test gateway stopped while starting (its error is printed above)"
             );
             gateway

@@ -11,7 +11,8 @@ pub mod tables;
 pub use alerts::{AlertRecord, AlertState};
 pub use deliveries::{DeliveryAttempt, DeliveryRecord, DeliveryStatus};
 pub use endpoints::{
-    BitbucketLink, Destination, EndpointRecord, EventSelection, FormatSpec, PluginRef};
+    BitbucketLink, Destination, EndpointRecord, EventSelection, FormatSpec, PluginRef,
+};
 pub use inbound::{Appended, InboundFilter, InboundRecord, InboundStatus, Outcome};
 
 use arc_swap::ArcSwapOption;

@@ -38,12 +38,19 @@ fn creates(fake: &FakeBitbucket) -> Vec<BitbucketCall> {
 /// Asserts that no answer and no byte of the database holds a Bitbucket credential.
 fn assert_no_token_kept(gateway: &TestGateway, answers: &[&Value]) {
     let database = std::fs::read(gateway.data_path().join("hookgate.redb")).expect("database");
-    for token in [ACCESS_TOKEN, APP_PASSWORD, READ_ONLY_TOKEN, "ATBB-fake-app-password"] {
+    for token in [
+        ACCESS_TOKEN,
+        APP_PASSWORD,
+        READ_ONLY_TOKEN,
+        "ATBB-fake-app-password",
+    ] {
         for answer in answers {
             assert!(!answer.to_string().contains(token), "token in {answer}");
         }
         assert!(
-            !database.windows(token.len()).any(|bytes| bytes == token.as_bytes()),
+            !database
+                .windows(token.len())
+                .any(|bytes| bytes == token.as_bytes()),
             "the database holds a Bitbucket token"
         );
     }
@@ -67,7 +74,10 @@ fn connect_registers_the_webhook_and_its_deliveries_are_accepted() {
     assert_eq!(status, 201, "{endpoint}");
     assert_eq!(endpoint["provider"], "bitbucket");
     assert_eq!(endpoint["secret_set"], true);
-    assert!(endpoint.get("secret").is_none(), "the secret went to Bitbucket only");
+    assert!(
+        endpoint.get("secret").is_none(),
+        "the secret went to Bitbucket only"
+    );
 
     // Bitbucket got exactly the documented request: the endpoint's URL, a fresh secret, every
     // event the provider plugin declares, with the token as a Bearer credential.
@@ -85,8 +95,16 @@ fn connect_registers_the_webhook_and_its_deliveries_are_accepted() {
     assert_eq!(call.body["description"], "hookgate: widgets CI");
     assert_eq!(call.body["events"], endpoint["events"]);
     let events = endpoint["events"].as_array().unwrap();
-    assert_eq!(events.len(), 13, "every event of the bitbucket plugin: {events:?}");
-    for key in ["repo:push", "pullrequest:created", "repo:commit_status_updated"] {
+    assert_eq!(
+        events.len(),
+        13,
+        "every event of the bitbucket plugin: {events:?}"
+    );
+    for key in [
+        "repo:push",
+        "pullrequest:created",
+        "repo:commit_status_updated",
+    ] {
         assert!(events.contains(&json!(key)), "{key}");
     }
     let secret = call.body["secret"].as_str().unwrap().to_string();
@@ -143,21 +161,38 @@ fn connect_registers_the_webhook_and_its_deliveries_are_accepted() {
     );
 
     // A comma list is checked against the provider's events before Bitbucket is asked.
-    let (status, listed) = connect(&gateway, json!({"events": "repo:push, pullrequest:created"}));
+    let (status, listed) = connect(
+        &gateway,
+        json!({"events": "repo:push, pullrequest:created"}),
+    );
     assert_eq!(status, 201, "{listed}");
-    assert_eq!(listed["events"], json!(["repo:push", "pullrequest:created"]));
+    assert_eq!(
+        listed["events"],
+        json!(["repo:push", "pullrequest:created"])
+    );
     assert_eq!(listed["name"], "acme/widgets");
     let asked = fake.calls().len();
     let (status, refused) = connect(&gateway, json!({"events": "repo:push,repo:pushed"}));
     assert_eq!(status, 422, "{refused}");
     assert!(refused["error"].as_str().unwrap().contains("repo:pushed"));
     assert_eq!(refused["valid_events"].as_array().unwrap().len(), 13);
-    assert_eq!(fake.calls().len(), asked, "Bitbucket was asked for a refused request");
+    assert_eq!(
+        fake.calls().len(),
+        asked,
+        "Bitbucket was asked for a refused request"
+    );
 
     let (_, listed_endpoints) = gateway.api("GET", "/endpoints", None);
     assert_no_token_kept(
         &gateway,
-        &[&endpoint, &shown, &pushes, &listed, &refused, &listed_endpoints],
+        &[
+            &endpoint,
+            &shown,
+            &pushes,
+            &listed,
+            &refused,
+            &listed_endpoints,
+        ],
     );
 }
 
@@ -192,7 +227,10 @@ fn refused_connects_are_clear_and_leave_no_endpoint() {
         error.starts_with("repository not found: Bitbucket has no repository acme/gadgets"),
         "{error}"
     );
-    assert!(error.contains("You may not have access to this repository"), "{error}");
+    assert!(
+        error.contains("You may not have access to this repository"),
+        "{error}"
+    );
     answers.push(answer);
 
     // Bitbucket was asked each time, and refused each time.
@@ -202,7 +240,10 @@ fn refused_connects_are_clear_and_leave_no_endpoint() {
 
     // Requests that never reach Bitbucket.
     for (body, reason) in [
-        (json!({"workspace": WORKSPACE, "repo": REPO}), "token is required"),
+        (
+            json!({"workspace": WORKSPACE, "repo": REPO}),
+            "token is required",
+        ),
         (
             json!({"workspace": WORKSPACE, "repo": "a/b", "token": ACCESS_TOKEN}),
             "not a Bitbucket slug",
@@ -214,13 +255,20 @@ fn refused_connects_are_clear_and_leave_no_endpoint() {
     ] {
         let (status, answer) = gateway.api("POST", "/bitbucket/connect", Some(body));
         assert_eq!(status, 422, "{answer}");
-        assert!(answer["error"].as_str().unwrap().contains(reason), "{answer}");
+        assert!(
+            answer["error"].as_str().unwrap().contains(reason),
+            "{answer}"
+        );
         answers.push(answer);
     }
     assert_eq!(fake.calls().len(), 3);
 
     let (_, endpoints) = gateway.api("GET", "/endpoints", None);
-    assert_eq!(endpoints["items"], json!([]), "a refused connect left an endpoint");
+    assert_eq!(
+        endpoints["items"],
+        json!([]),
+        "a refused connect left an endpoint"
+    );
     let refs: Vec<&Value> = answers.iter().collect();
     assert_no_token_kept(&gateway, &refs);
 }
@@ -232,13 +280,21 @@ fn disconnect_deletes_the_webhook_and_disables_the_endpoint() {
     let (status, endpoint) = connect(&gateway, json!({}));
     assert_eq!(status, 201, "{endpoint}");
     let id = endpoint["id"].as_str().unwrap();
-    let hook_uuid = endpoint["bitbucket"]["hook_uuid"].as_str().unwrap().to_string();
+    let hook_uuid = endpoint["bitbucket"]["hook_uuid"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let disconnect = format!("/endpoints/{id}/bitbucket/disconnect");
 
     // A refused token changes nothing.
     let (status, answer) = gateway.api("POST", &disconnect, Some(json!({"token": "nope"})));
     assert_eq!(status, 422, "{answer}");
-    assert!(answer["error"].as_str().unwrap().starts_with("Bitbucket refused the token"));
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("Bitbucket refused the token")
+    );
     let (_, shown) = gateway.api("GET", &format!("/endpoints/{id}"), None);
     assert_eq!(shown["enabled"], true);
     assert_eq!(shown["bitbucket"]["hook_uuid"], hook_uuid.as_str());
@@ -310,8 +366,20 @@ fn the_cli_connects_and_disconnects() {
     let gateway = gateway_with(&fake);
     let admin = ["--url", gateway.url.as_str(), "--token", ADMIN_TOKEN];
     let connect_args = |repo: &'static str| {
-        let mut args = vec!["bitbucket", "connect", "--workspace", WORKSPACE, "--repo", repo];
-        args.extend(["--events", "push", "--destination", "discord=https://example.com/d"]);
+        let mut args = vec![
+            "bitbucket",
+            "connect",
+            "--workspace",
+            WORKSPACE,
+            "--repo",
+            repo,
+        ];
+        args.extend([
+            "--events",
+            "push",
+            "--destination",
+            "discord=https://example.com/d",
+        ]);
         args.extend(admin);
         args
     };
@@ -338,7 +406,18 @@ fn the_cli_connects_and_disconnects() {
     let hook_uuid = endpoint["bitbucket"]["hook_uuid"].as_str().unwrap();
 
     // The table names the repository and webhook.
-    let output = hookgate(&["endpoint", "show", id, "--url", gateway.url.as_str(), "--token", ADMIN_TOKEN], None);
+    let output = hookgate(
+        &[
+            "endpoint",
+            "show",
+            id,
+            "--url",
+            gateway.url.as_str(),
+            "--token",
+            ADMIN_TOKEN,
+        ],
+        None,
+    );
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(
         text.contains(&format!("acme/widgets (webhook {hook_uuid})")),
@@ -349,17 +428,29 @@ fn the_cli_connects_and_disconnects() {
     let output = hookgate(&connect_args("gadgets"), Some(ACCESS_TOKEN));
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("404") && stderr.contains("repository not found"), "{stderr}");
+    assert!(
+        stderr.contains("404") && stderr.contains("repository not found"),
+        "{stderr}"
+    );
     let output = hookgate(&connect_args(REPO), Some(READ_ONLY_TOKEN));
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("Bitbucket refused the token"), "{stderr}");
     assert!(!stderr.contains(READ_ONLY_TOKEN));
     let output = hookgate(&connect_args(REPO), None);
-    assert!(!output.status.success(), "connect ran without a Bitbucket token");
+    assert!(
+        !output.status.success(),
+        "connect ran without a Bitbucket token"
+    );
 
     // Disconnect, the token as a flag this time.
-    let mut args = vec!["bitbucket", "disconnect", id, "--bitbucket-token", ACCESS_TOKEN];
+    let mut args = vec![
+        "bitbucket",
+        "disconnect",
+        id,
+        "--bitbucket-token",
+        ACCESS_TOKEN,
+    ];
     args.extend(admin);
     let output = hookgate(&args, None);
     assert!(
@@ -390,7 +481,10 @@ fn the_console_form_connects_and_disconnects() {
         .unwrap()
         .text()
         .unwrap();
-    assert!(sources.contains("href=\"/ui/sources/connect\""), "no Connect Bitbucket button");
+    assert!(
+        sources.contains("href=\"/ui/sources/connect\""),
+        "no Connect Bitbucket button"
+    );
     let csrf = csrf_of(&sources);
     let form = client
         .get(ui("/sources/connect"))
@@ -433,8 +527,14 @@ fn the_console_form_connects_and_disconnects() {
     assert_eq!(answer.status(), 422);
     let page = answer.text().unwrap();
     assert!(page.contains("Bitbucket refused the token"), "{page}");
-    assert!(page.contains("value=\"widgets\""), "the form keeps what was typed");
-    assert!(!page.contains(READ_ONLY_TOKEN), "the token was rendered back");
+    assert!(
+        page.contains("value=\"widgets\""),
+        "the form keeps what was typed"
+    );
+    assert!(
+        !page.contains(READ_ONLY_TOKEN),
+        "the token was rendered back"
+    );
 
     let answer = client
         .post(ui("/sources/connect"))
@@ -446,7 +546,10 @@ fn the_console_form_connects_and_disconnects() {
     let page = answer.text().unwrap();
     assert!(!page.contains(ACCESS_TOKEN));
     let hook_uuid = fake.hooks()[0]["uuid"].as_str().unwrap().to_string();
-    assert!(page.contains(&format!("id=\"source-hook\">{hook_uuid}<")), "{page}");
+    assert!(
+        page.contains(&format!("id=\"source-hook\">{hook_uuid}<")),
+        "{page}"
+    );
     let (_, endpoints) = gateway.api("GET", "/endpoints", None);
     let endpoint = &endpoints["items"][0];
     assert_eq!(endpoint["name"], "acme/widgets");

@@ -403,7 +403,10 @@ async fn browse(console: &Console<'_>, gateway: &str, receiver: &str) -> Result<
     console.type_into("#bitbucket-token", ACCESS_TOKEN).await?;
     console.click("#connect").await?;
     let hook = console.text("#source-hook").await?;
-    ensure!(hook.starts_with('{') && hook.ends_with('}'), "webhook {hook:?}");
+    ensure!(
+        hook.starts_with('{') && hook.ends_with('}'),
+        "webhook {hook:?}"
+    );
     ensure!(
         console.text("#source-repository").await? == format!("{WORKSPACE}/{REPO}"),
         "the connected repository is not shown"

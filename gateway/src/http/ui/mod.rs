@@ -45,7 +45,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("sources", include_str!("templates/sources.hbs")),
     ("source_form", include_str!("templates/source_form.hbs")),
     ("source_secret", include_str!("templates/source_secret.hbs")),
-    ("source_connect", include_str!("templates/source_connect.hbs")),
+    (
+        "source_connect",
+        include_str!("templates/source_connect.hbs"),
+    ),
     (
         "source_connected",
         include_str!("templates/source_connected.hbs"),
