@@ -156,8 +156,29 @@ fn bitbucket_error(status: u16, message: &str, detail: Option<Value>) -> HttpRes
         .json(json!({"type": "error", "error": error}))
 }
 
+/// An error answer, turned into Bitbucket's error body at the end.
+struct Refusal {
+    status: u16,
+    message: &'static str,
+    detail: Option<Value>,
+}
+
+impl Refusal {
+    fn new(status: u16, message: &'static str, detail: Option<Value>) -> Self {
+        Self {
+            status,
+            message,
+            detail,
+        }
+    }
+
+    fn response(self) -> HttpResponse {
+        bitbucket_error(self.status, self.message, self.detail)
+    }
+}
+
 /// Bitbucket's answer for a request whose credential it does not take, if it does not.
-fn check_credentials(request: &HttpRequest) -> Result<(), HttpResponse> {
+fn check_credentials(request: &HttpRequest) -> Result<(), Refusal> {
     let authorization = request
         .headers()
         .get("authorization")
@@ -171,21 +192,21 @@ fn check_credentials(request: &HttpRequest) -> Result<(), HttpResponse> {
         return Ok(());
     }
     if authorization == format!("Bearer {READ_ONLY_TOKEN}") {
-        return Err(bitbucket_error(
+        return Err(Refusal::new(
             403,
             "Your credentials lack one or more required privilege scopes.",
             Some(json!({"granted": ["repository"], "required": ["webhook"]})),
         ));
     }
-    Err(bitbucket_error(
+    Err(Refusal::new(
         401,
         "Token is invalid, expired, or not supported for this endpoint.",
         None,
     ))
 }
 
-fn repository_missing() -> HttpResponse {
-    bitbucket_error(
+fn repository_missing() -> Refusal {
+    Refusal::new(
         404,
         "You may not have access to this repository or it no longer exists in this workspace. \
          If you think this repository exists and you have access, make sure you are \
@@ -267,14 +288,14 @@ async fn create_hook(
             .get("content-type")
             .and_then(|value| value.to_str().ok());
         if content_type != Some("application/json") {
-            return Err(bitbucket_error(
+            return Err(Refusal::new(
                 400,
                 "Bad request",
                 Some(json!(format!("content type {content_type:?}"))),
             ));
         }
         if let Some(problem) = body_problem(&json) {
-            return Err(bitbucket_error(400, "Bad request", Some(json!(problem))));
+            return Err(Refusal::new(400, "Bad request", Some(json!(problem))));
         }
         let mut fake = state.lock().expect("fake state");
         fake.created += 1;
@@ -299,9 +320,9 @@ async fn create_hook(
     })();
     let (response, status) = match answer {
         Ok(hook) => (HttpResponse::Created().json(hook), 201),
-        Err(response) => {
-            let status = response.status().as_u16();
-            (response, status)
+        Err(refusal) => {
+            let status = refusal.status;
+            (refusal.response(), status)
         }
     };
     record(&state, &request, json, status);
@@ -325,15 +346,15 @@ async fn delete_hook(
             .remove(&uid)
             .is_none()
         {
-            return Err(bitbucket_error(404, "Resource not found", None));
+            return Err(Refusal::new(404, "Resource not found", None));
         }
         Ok(())
     })();
     let (response, status) = match answer {
         Ok(()) => (HttpResponse::NoContent().finish(), 204),
-        Err(response) => {
-            let status = response.status().as_u16();
-            (response, status)
+        Err(refusal) => {
+            let status = refusal.status;
+            (refusal.response(), status)
         }
     };
     record(&state, &request, Value::Null, status);

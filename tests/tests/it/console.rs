@@ -214,7 +214,8 @@ fn console_in_a_real_browser() {
 
 /// Sign in, create a source through the form, post a signed webhook, follow it through the
 /// Inbound Log, the record, the alert (acknowledged), a replay, the deliveries, the plugins and
-/// the dry run; a forged form is refused; sign out.
+/// the dry run; a forged form is refused; connect Bitbucket through its form (against a fake
+/// Bitbucket API); sign out.
 async fn browse(console: &Console<'_>, gateway: &str, receiver: &str) -> Result<()> {
     // Without a session every page leads to sign-in.
     console.open("/ui/inbound").await?;
