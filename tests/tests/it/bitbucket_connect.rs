@@ -570,6 +570,19 @@ fn the_console_form_connects_and_disconnects() {
         .text()
         .unwrap();
     assert!(sources.contains(&format!("href=\"/ui/sources/{id}/disconnect\"")));
+    let edit = client
+        .get(ui(&format!("/sources/{id}/edit")))
+        .header("Cookie", &cookie)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        edit.contains(&format!(
+            "href=\"/ui/sources/{id}/disconnect\" id=\"disconnect-source\""
+        )),
+        "the source's page has no Disconnect button"
+    );
     let form = client
         .get(ui(&format!("/sources/{id}/disconnect")))
         .header("Cookie", &cookie)
