@@ -66,8 +66,8 @@ async fn connect_form(state: web::Data<AppState>, session: Session) -> HttpRespo
     connect_page(&state, &session, StatusCode::OK, json!({}), &[], None)
 }
 
-/// The status and sentence for a connect or disconnect Bitbucket did not do; the store's
-/// failures go to `refused_page`.
+/// The status of the page for a connect or disconnect Bitbucket did not do (as the admin API
+/// answers it).
 fn bitbucket_refusal(error: &BitbucketError) -> StatusCode {
     match error {
         BitbucketError::TokenRefused(_) | BitbucketError::Refused { .. } => {
