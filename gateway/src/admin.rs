@@ -221,6 +221,16 @@ pub fn create_endpoint(
     state: &AppState,
     input: EndpointInput,
 ) -> Result<(EndpointRecord, String), AdminError> {
+    let (endpoint, secret) = new_endpoint(state, input)?;
+    state.store.save_endpoint(&endpoint)?;
+    Ok((endpoint, secret))
+}
+
+/// A validated endpoint with a fresh id, not yet saved; returns it and its secret.
+pub fn new_endpoint(
+    state: &AppState,
+    input: EndpointInput,
+) -> Result<(EndpointRecord, String), AdminError> {
     let plugins = state.registry.snapshot();
     let events = validate_endpoint(&input, &plugins, state.config.allow_private_destinations)?;
     let secret = input.secret.clone().unwrap_or_else(|| random_hex(32));
@@ -237,8 +247,8 @@ pub fn create_endpoint(
         destinations: input.destinations,
         created_at: now_ms(),
         rate_limit: input.rate_limit,
+        bitbucket: None,
     };
-    state.store.save_endpoint(&endpoint)?;
     Ok((endpoint, secret))
 }
 
@@ -422,6 +432,7 @@ pub fn preview_template(
         destinations: Vec::new(),
         created_at: now_ms(),
         rate_limit: None,
+        bitbucket: None,
     };
     let event = test_event(&endpoint, event.to_string(), payload);
     crate::template::render(template, &endpoint, &event).map_err(AdminError::Invalid)

@@ -27,6 +27,8 @@ pub struct GatewayConfig {
     pub retention: RetentionConfig,
     /// `[http]`.
     pub http: HttpConfig,
+    /// `[bitbucket]`.
+    pub bitbucket: BitbucketConfig,
 }
 
 impl Default for GatewayConfig {
@@ -40,6 +42,7 @@ impl Default for GatewayConfig {
             delivery: DeliveryConfig::default(),
             retention: RetentionConfig::default(),
             http: HttpConfig::default(),
+            bitbucket: BitbucketConfig::default(),
         }
     }
 }
@@ -124,6 +127,7 @@ impl GatewayConfig {
                 "must be at least 1",
             ));
         }
+        let bitbucket_api_url = self.bitbucket.checked_api_url()?;
         Ok(ValidatedConfig {
             listen,
             data_dir: self.data_dir.clone(),
@@ -139,6 +143,7 @@ impl GatewayConfig {
             retention: Duration::from_secs(self.retention.days * 86_400),
             retention_max_records: self.retention.max_records,
             abuse: self.abuse_limits()?,
+            bitbucket_api_url,
         })
     }
 }
@@ -174,6 +179,8 @@ pub struct ValidatedConfig {
     pub retention_max_records: u64,
     /// Rate limits, the rejected-record cap and connection limits.
     pub abuse: AbuseLimits,
+    /// Base URL of the Bitbucket Cloud REST API, without a trailing slash.
+    pub bitbucket_api_url: String,
 }
 
 /// `[ingest]`.
@@ -305,6 +312,43 @@ impl Default for HttpConfig {
         }
     }
 }
+
+/// `[bitbucket]`: where `bitbucket connect` registers webhooks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BitbucketConfig {
+    /// Base URL of the Bitbucket Cloud REST API (requests go to `{api_url}/2.0/...`).
+    pub api_url: String,
+}
+
+impl BitbucketConfig {
+    /// Bitbucket Cloud's API.
+    pub const DEFAULT_API_URL: &str = "https://api.bitbucket.org";
+
+    fn checked_api_url(&self) -> Result<String, ConfigError> {
+        let url = reqwest::Url::parse(&self.api_url).map_err(|error| {
+            ConfigError::invalid("bitbucket.api_url", format!("{:?}: {error}", self.api_url))
+        })?;
+        if !matches!(url.scheme(), "http" | "https") || url.query().is_some() {
+            return Err(ConfigError::invalid(
+                "bitbucket.api_url",
+                "must be an http or https URL without a query, like https://api.bitbucket.org",
+            ));
+        }
+        Ok(self.api_url.trim_end_matches('/').to_string())
+    }
+}
+
+impl Default for BitbucketConfig {
+    fn default() -> Self {
+        Self {
+            api_url: Self::DEFAULT_API_URL.into(),
+        }
+    }
+}
+
+/// How long a Bitbucket API call may take before `connect` or `disconnect` gives up.
+pub const BITBUCKET_API_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A token bucket: `per_second` requests a second on average, `burst` at once; `per_second = 0`
 /// means no limit. Also an endpoint's optional `rate_limit`, overriding `[ingest]`'s.
@@ -517,6 +561,30 @@ mod tests {
         assert_eq!(config.retry_schedule.len(), 6);
         assert_eq!(config.retry_schedule[5], Duration::from_secs(3600));
         assert_eq!(config.plugin_limits, PluginLimits::default());
+        assert_eq!(config.bitbucket_api_url, "https://api.bitbucket.org");
+    }
+
+    #[test]
+    fn the_bitbucket_api_url_is_checked() {
+        let parsed: GatewayConfig =
+            toml::from_str("[bitbucket]\napi_url = \"http://127.0.0.1:9000/\"\n").unwrap();
+        assert_eq!(
+            parsed.validate().unwrap().bitbucket_api_url,
+            "http://127.0.0.1:9000"
+        );
+        for bad in [
+            "api.bitbucket.org",
+            "ftp://api.bitbucket.org",
+            "https://x/?a=b",
+        ] {
+            let mut config = GatewayConfig::default();
+            config.bitbucket.api_url = bad.into();
+            assert_eq!(
+                config.validate().unwrap_err().key,
+                "bitbucket.api_url",
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@
 
 pub mod admin;
 pub mod alerts;
+pub mod bitbucket_connect;
 pub mod builtin;
 pub mod cli;
 pub mod committer;

@@ -1,6 +1,7 @@
 //! The running gateway: opens the store, loads the plugins, starts the workers (processing,
 //! deliveries, retention) and serves HTTP until SIGINT/SIGTERM.
 
+use crate::bitbucket_connect::BitbucketApi;
 use crate::builtin::BUILTIN_PLUGINS;
 use crate::committer::InboundCommitter;
 use crate::config::ValidatedConfig;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub abuse: AbuseGuards,
     /// The web console's templates and sessions.
     pub console: http::ui::Console,
+    /// The Bitbucket Cloud API, for `bitbucket connect` and `disconnect`.
+    pub bitbucket: BitbucketApi,
 }
 
 /// Runs the gateway until it is stopped by a signal. With `listener`, serves on it (tests bind
@@ -117,6 +120,8 @@ pub async fn run_until(
         metrics: Metrics::default(),
         abuse: AbuseGuards::new(&config.abuse),
         console: http::ui::Console::new().context("compiling the console templates")?,
+        bitbucket: BitbucketApi::new(&config.bitbucket_api_url)
+            .context("the [bitbucket] api_url")?,
         config,
     });
 

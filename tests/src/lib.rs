@@ -1,6 +1,7 @@
 //! Shared helpers for hookgate's end-to-end tests: plugin files, fixtures, events, a running
 //! gateway and a capture receiver.
 
+pub mod bitbucket;
 pub mod gateway;
 pub mod signing;
 pub mod soak;

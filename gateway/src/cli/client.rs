@@ -52,18 +52,8 @@ pub enum EndpointCommand {
         /// `push`, `all`, or event keys separated by commas.
         #[arg(long, default_value = "all")]
         events: String,
-        /// Alert mapper plugin, e.g. bitbucket-pipelines.
-        #[arg(long)]
-        alerts: Option<String>,
-        /// Formatter plugin, e.g. bitbucket-embeds.
-        #[arg(long)]
-        format: Option<String>,
-        /// A Handlebars template instead of a formatter.
-        #[arg(long, conflicts_with = "format")]
-        template: Option<String>,
-        /// A destination, `KIND=URL` (discord, slack, webhook); repeatable.
-        #[arg(long = "destination", value_name = "KIND=URL")]
-        destinations: Vec<String>,
+        #[command(flatten)]
+        pipeline: PipelineArgs,
         /// The whole endpoint as a JSON file (SPEC §3 shape) instead of the flags.
         #[arg(long, conflicts_with_all = ["name", "alerts", "format", "template", "destinations"])]
         from: Option<PathBuf>,
@@ -89,6 +79,59 @@ pub enum EndpointCommand {
         #[arg(long)]
         body: Option<PathBuf>,
     },
+}
+
+/// What an endpoint does with its events: alert mapping, format, destinations.
+#[derive(Debug, Args)]
+pub struct PipelineArgs {
+    /// Alert mapper plugin, e.g. bitbucket-pipelines.
+    #[arg(long)]
+    alerts: Option<String>,
+    /// Formatter plugin, e.g. bitbucket-embeds.
+    #[arg(long)]
+    format: Option<String>,
+    /// A Handlebars template instead of a formatter.
+    #[arg(long, conflicts_with = "format")]
+    template: Option<String>,
+    /// A destination, `KIND=URL` (discord, slack, webhook); repeatable.
+    #[arg(long = "destination", value_name = "KIND=URL")]
+    destinations: Vec<String>,
+}
+
+impl PipelineArgs {
+    /// Sets `alerts`, `format` and `destinations` of an endpoint body.
+    pub fn apply(self, body: &mut Value) -> Result<(), CliError> {
+        let destinations = self
+            .destinations
+            .iter()
+            .map(|spec| {
+                spec.split_once('=')
+                    .map(|(kind, url)| json!({"kind": kind, "url": url}))
+                    .ok_or_else(|| {
+                        CliError::input(format!("--destination {spec:?}: expected KIND=URL"))
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        body["destinations"] = json!(destinations);
+        if let Some(plugin) = self.alerts {
+            body["alerts"] = json!({"plugin": plugin});
+        }
+        if let Some(plugin) = self.format {
+            body["format"] = json!({"plugin": plugin});
+        }
+        if let Some(template) = self.template {
+            body["format"] = json!({"template": template});
+        }
+        Ok(())
+    }
+}
+
+/// `--events` as the API takes it: `push`, `all`, or a list of keys.
+pub fn events_value(events: &str) -> Value {
+    match events {
+        "push" | "all" => json!(events),
+        list => json!(list.split(',').map(str::trim).collect::<Vec<_>>()),
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -132,7 +175,8 @@ impl Connection {
     }
 }
 
-struct Api {
+/// A signed-in admin API client.
+pub struct Api {
     url: String,
     token: String,
     json: bool,
@@ -141,7 +185,7 @@ struct Api {
 }
 
 impl Api {
-    fn connect(connection: Connection) -> Result<Self, CliError> {
+    pub fn connect(connection: Connection) -> Result<Self, CliError> {
         let token = match connection.token {
             Some(token) => token,
             None => {
@@ -168,7 +212,7 @@ impl Api {
         })
     }
 
-    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, CliError> {
+    pub fn call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, CliError> {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("valid method");
         let mut request = self
             .client
@@ -193,7 +237,7 @@ impl Api {
         })
     }
 
-    fn print(&self, value: &Value, table: impl FnOnce(&Value)) {
+    pub fn print(&self, value: &Value, table: impl FnOnce(&Value)) {
         if self.json {
             println!(
                 "{}",
@@ -244,7 +288,8 @@ fn table(header: &[&str], rows: Vec<Vec<String>>) {
     }
 }
 
-fn print_endpoint(endpoint: &Value) {
+/// An endpoint as lines of `key value`.
+pub fn print_endpoint(endpoint: &Value) {
     for key in ["id", "name", "provider", "url", "enabled", "secret_set"] {
         println!("{key:12} {}", text(&endpoint[key]));
     }
@@ -281,6 +326,15 @@ fn print_endpoint(endpoint: &Value) {
             health
         );
     }
+    if let Some(link) = endpoint["bitbucket"].as_object() {
+        println!(
+            "{:12} {}/{} (webhook {})",
+            "bitbucket",
+            text(&link["workspace"]),
+            text(&link["repo"]),
+            text(&link["hook_uuid"])
+        );
+    }
     if let Some(secret) = endpoint["secret"].as_str() {
         println!(
             "{:12} {secret}   (shown once: configure it in Bitbucket now)",
@@ -296,10 +350,7 @@ pub fn endpoint(command: EndpointCommand, connection: Connection) -> Result<(), 
             name,
             provider,
             events,
-            alerts,
-            format,
-            template,
-            destinations,
+            pipeline,
             from,
         } => {
             let body = match from {
@@ -310,37 +361,12 @@ pub fn endpoint(command: EndpointCommand, connection: Connection) -> Result<(), 
                         .map_err(|error| CliError::input(format!("{}: {error}", path.display())))?
                 }
                 None => {
-                    let events = match events.as_str() {
-                        "push" | "all" => json!(events),
-                        list => json!(list.split(',').map(str::trim).collect::<Vec<_>>()),
-                    };
-                    let destinations = destinations
-                        .iter()
-                        .map(|spec| {
-                            spec.split_once('=')
-                                .map(|(kind, url)| json!({"kind": kind, "url": url}))
-                                .ok_or_else(|| {
-                                    CliError::input(format!(
-                                        "--destination {spec:?}: expected KIND=URL"
-                                    ))
-                                })
-                        })
-                        .collect::<Result<Vec<_>, _>>()?;
                     let mut body = json!({
                         "name": name.ok_or_else(|| CliError::input("--name is required"))?,
                         "provider": provider,
-                        "events": events,
-                        "destinations": destinations,
+                        "events": events_value(&events),
                     });
-                    if let Some(plugin) = alerts {
-                        body["alerts"] = json!({"plugin": plugin});
-                    }
-                    if let Some(plugin) = format {
-                        body["format"] = json!({"plugin": plugin});
-                    }
-                    if let Some(template) = template {
-                        body["format"] = json!({"template": template});
-                    }
+                    pipeline.apply(&mut body)?;
                     body
                 }
             };

@@ -1,6 +1,7 @@
 //! The command line: `hookgate serve` and the subcommands that talk to a gateway, plus the
 //! plugin-author commands that need no server.
 
+mod bitbucket;
 mod client;
 mod plugin;
 mod scaffold;
@@ -39,6 +40,14 @@ enum Command {
     Alerts {
         #[command(subcommand)]
         command: client::AlertsCommand,
+        #[command(flatten)]
+        connection: client::Connection,
+    },
+    /// Connect a Bitbucket repository: endpoint and webhook in one step (talks to a running
+    /// gateway).
+    Bitbucket {
+        #[command(subcommand)]
+        command: bitbucket::BitbucketCommand,
         #[command(flatten)]
         connection: client::Connection,
     },
@@ -103,6 +112,10 @@ where
             command,
             connection,
         } => client::alerts(command, connection),
+        Command::Bitbucket {
+            command,
+            connection,
+        } => bitbucket::run(command, connection),
         Command::Plugin {
             command,
             connection,

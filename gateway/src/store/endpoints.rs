@@ -100,6 +100,22 @@ pub struct EndpointRecord {
     /// This endpoint's rate limit; `[ingest]`'s when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<RateLimit>,
+    /// The Bitbucket webhook that posts to this endpoint, when `bitbucket connect` made it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bitbucket: Option<BitbucketLink>,
+}
+
+/// Where the webhook of a connected endpoint lives in Bitbucket Cloud. The access token that
+/// made it is not kept: disconnecting asks for one again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BitbucketLink {
+    /// Workspace slug (or `{uuid}`).
+    pub workspace: String,
+    /// Repository slug (or `{uuid}`).
+    pub repo: String,
+    /// The webhook's id as Bitbucket answered it, braces included: `{8f1c...}`.
+    pub hook_uuid: String,
 }
 
 impl Store {

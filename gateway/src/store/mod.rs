@@ -12,7 +12,9 @@ pub mod tables;
 pub use alerts::{AlertRecord, AlertState};
 pub use deliveries::{DeliveryAttempt, DeliveryRecord, DeliveryStatus};
 pub use destinations::{AttemptOutcome, DestinationHealth, RecordedAttempt};
-pub use endpoints::{Destination, EndpointRecord, EventSelection, FormatSpec, PluginRef};
+pub use endpoints::{
+    BitbucketLink, Destination, EndpointRecord, EventSelection, FormatSpec, PluginRef,
+};
 pub use inbound::{Appended, InboundFilter, InboundRecord, InboundStatus, Outcome};
 
 use arc_swap::ArcSwapOption;

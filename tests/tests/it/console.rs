@@ -8,6 +8,7 @@
 
 use anyhow::{Context, Result, anyhow, ensure};
 use fantoccini::{Client, ClientBuilder, Locator};
+use hookgate_tests::bitbucket::{ACCESS_TOKEN, FakeBitbucket, REPO, WORKSPACE};
 use hookgate_tests::commit_status_payload;
 use hookgate_tests::gateway::{ADMIN_TOKEN, CaptureReceiver, TestGateway};
 use serde_json::{Value, json};
@@ -186,7 +187,9 @@ async fn api(gateway: &str, path: &str) -> Result<Value> {
 
 #[test]
 fn console_in_a_real_browser() {
-    let gateway = TestGateway::start(|_| {});
+    let bitbucket = FakeBitbucket::start();
+    let api_url = bitbucket.url.clone();
+    let gateway = TestGateway::start(move |config| config.bitbucket.api_url = api_url);
     let receiver = CaptureReceiver::start();
     let profile = tempfile::tempdir().expect("profile dir");
     let (screenshots, _temp) = screenshot_dir();
@@ -211,7 +214,8 @@ fn console_in_a_real_browser() {
 
 /// Sign in, create a source through the form, post a signed webhook, follow it through the
 /// Inbound Log, the record, the alert (acknowledged), a replay, the deliveries, the plugins and
-/// the dry run; a forged form is refused; sign out.
+/// the dry run; a forged form is refused; connect Bitbucket through its form (against a fake
+/// Bitbucket API); sign out.
 async fn browse(console: &Console<'_>, gateway: &str, receiver: &str) -> Result<()> {
     // Without a session every page leads to sign-in.
     console.open("/ui/inbound").await?;
@@ -390,6 +394,28 @@ async fn browse(console: &Console<'_>, gateway: &str, receiver: &str) -> Result<
     ensure!(result.contains(&format!("{receiver}/discord")), "{result}");
     ensure!(result.contains("Formatted"), "{result}");
     console.screenshot("test").await?;
+
+    // Connect Bitbucket: the form registers a webhook with the (fake) Bitbucket API and shows
+    // the new source; the token is not on the page.
+    console.open("/ui/sources").await?;
+    console.click("#connect-bitbucket").await?;
+    console.type_into("#workspace", WORKSPACE).await?;
+    console.type_into("#repo", REPO).await?;
+    console.type_into("#bitbucket-token", ACCESS_TOKEN).await?;
+    console.click("#connect").await?;
+    let hook = console.text("#source-hook").await?;
+    ensure!(
+        hook.starts_with('{') && hook.ends_with('}'),
+        "webhook {hook:?}"
+    );
+    ensure!(
+        console.text("#source-repository").await? == format!("{WORKSPACE}/{REPO}"),
+        "the connected repository is not shown"
+    );
+    ensure!(
+        !console.client.source().await?.contains(ACCESS_TOKEN),
+        "the Bitbucket token is on the page"
+    );
 
     // Sign out: the session is gone.
     console.click("#sign-out").await?;

@@ -2,6 +2,7 @@
 
 mod abuse;
 mod admin_surface;
+mod bitbucket_connect;
 mod builtins;
 mod cli;
 mod console;

@@ -73,6 +73,7 @@ pub fn view(state: &AppState, endpoint: &EndpointRecord) -> Value {
         "destinations": destinations,
         "created_at": endpoint.created_at,
         "rate_limit": endpoint.rate_limit,
+        "bitbucket": endpoint.bitbucket,
     })
 }
 

@@ -8,6 +8,7 @@
 //! handler and one row.
 
 pub mod alerts;
+pub mod bitbucket;
 pub mod deliveries;
 pub mod endpoints;
 pub mod inbound;
@@ -38,6 +39,7 @@ const RESOURCES: &[&[ApiRoute]] = &[
     alerts::ROUTES,
     deliveries::ROUTES,
     plugins::ROUTES,
+    bitbucket::ROUTES,
 ];
 
 /// One admin API route. Its method, path (under [`SCOPE`]) and OpenAPI operation come from the

@@ -8,6 +8,7 @@
 //! (POST, 403), and refuses every POST whose `csrf` field is not the session's token.
 
 mod alerts;
+mod bitbucket;
 mod deliveries;
 mod dry_run;
 mod inbound;
@@ -45,6 +46,18 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("sources", include_str!("templates/sources.hbs")),
     ("source_form", include_str!("templates/source_form.hbs")),
     ("source_secret", include_str!("templates/source_secret.hbs")),
+    (
+        "source_connect",
+        include_str!("templates/source_connect.hbs"),
+    ),
+    (
+        "source_connected",
+        include_str!("templates/source_connected.hbs"),
+    ),
+    (
+        "source_disconnect",
+        include_str!("templates/source_disconnect.hbs"),
+    ),
     ("inbound", include_str!("templates/inbound.hbs")),
     (
         "inbound_record",
@@ -143,6 +156,7 @@ const ROUTES: &[RouteRow] = &[
 /// Every page's routes.
 const PAGES: &[&[RouteRow]] = &[
     ROUTES,
+    bitbucket::ROUTES,
     sources::ROUTES,
     inbound::ROUTES,
     alerts::ROUTES,

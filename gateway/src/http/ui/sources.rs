@@ -339,7 +339,7 @@ fn names(plugins: &PluginSet, kind: PluginKind) -> Vec<String> {
 }
 
 /// The events a provider declares: `(key, description)`.
-fn provider_events(plugins: &PluginSet, provider: &str) -> Vec<(String, String)> {
+pub(super) fn provider_events(plugins: &PluginSet, provider: &str) -> Vec<(String, String)> {
     plugins
         .get_kind(provider, PluginKind::Provider)
         .ok()
@@ -399,10 +399,16 @@ fn form_page(
         ),
         None => ("New source".to_string(), "/ui/sources/new".to_string()),
     };
+    // A connected source offers Disconnect here too.
+    let bitbucket = editing
+        .and_then(|id| state.store.endpoint(id).ok().flatten())
+        .and_then(|endpoint| endpoint.bitbucket);
     let data = json!({
         "heading": heading,
         "action": action,
         "editing": editing.is_some(),
+        "source_id": editing,
+        "bitbucket": bitbucket,
         "error": error,
         "providers": options(names(&plugins, PluginKind::Provider).iter().map(String::as_str), &form.provider),
         "events": events,
