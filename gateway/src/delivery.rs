@@ -204,7 +204,9 @@ async fn attempt(
             });
             delivery.status = DeliveryStatus::Failed;
             delivery.next_attempt_at = None;
-            state.metrics.count_delivery(DeliveryOutcome::DestinationDisabled);
+            state
+                .metrics
+                .count_delivery(DeliveryOutcome::DestinationDisabled);
             record(
                 state,
                 recorder,

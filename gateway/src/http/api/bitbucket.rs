@@ -3,10 +3,10 @@
 //! webhook and disables the endpoint. The Bitbucket token is used for that call only.
 
 use super::{ApiRoute, refused};
-use crate::http::api::openapi::ErrorAnswer;
 use crate::bitbucket_connect::{
     self, BitbucketError, BitbucketToken, ConnectError, ConnectRequest,
 };
+use crate::http::api::openapi::ErrorAnswer;
 use crate::http::error_response;
 use crate::server::AppState;
 use actix_web::http::StatusCode;
