@@ -3,7 +3,7 @@
 //! the delivery timeout, down), one endpoint's plugin loops and another's exhausts its memory,
 //! and the gateway is killed with `kill -9` and restarted. Then everything is left to settle
 //! and the promises are checked against the inbound log, the alerts, the deliveries and what
-//! the receiver got. `tests/tests/it/soak.rs` runs a short form; `--bin soak` the long one.
+//! the receiver got. `tests/tests/soak_short.rs` runs a short form; `--bin soak` the long one.
 
 use crate::gateway::ADMIN_TOKEN;
 use crate::{commit_status_payload, fixture, plugin_file};

@@ -421,7 +421,8 @@ fn the_cli_connects_and_disconnects() {
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(
         text.contains(&format!("acme/widgets (webhook {hook_uuid})")),
-        "{text}"
+        "stdout: {text}\nstderr: {}",
+        String::from_utf8_lossy(&output.stderr)
     );
 
     // Refusals exit non-zero with Bitbucket's reason.

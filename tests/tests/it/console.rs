@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
 /// The longest any awaited page change may take.
-const WAIT: Duration = Duration::from_secs(30);
+const WAIT: Duration = hookgate_tests::gateway::LIVENESS_FLOOR;
 const WIDTH: u32 = 1366;
 
 /// chromedriver, stopped (with its browser) when dropped, even when a test fails.

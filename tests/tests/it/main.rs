@@ -15,6 +15,5 @@ mod hostile;
 mod hot_reload;
 mod metrics;
 mod network;
-mod soak;
 mod storage_faults;
 mod third_party;

@@ -1,7 +1,8 @@
 //! The soak's short form (about a minute): mixed signed traffic on four endpoints while the
 //! receiver cycles through 500, 429, slow and down, two plugins loop and exhaust memory, and
 //! the real binary is killed with `kill -9` twice; nothing accepted is lost or applied twice,
-//! and no notification vanishes. `cargo run --release -p hookgate-tests --bin soak --
+//! and no notification vanishes. A test binary of its own, so its load and kills never overlap
+//! the other tests (cargo runs test binaries one after another). `cargo run --release -p hookgate-tests --bin soak --
 //! --seconds 600` is the long form (see RELIABILITY.md).
 
 use hookgate_tests::soak::{SoakOptions, run};
