@@ -3,7 +3,7 @@
 //! accepted), clear refusals that leave nothing behind, disconnecting, the CLI (the real
 //! binary) and the console form; the Bitbucket token is never answered or stored.
 
-use crate::console::{csrf_of, http, sign_in};
+use crate::console::{csrf_of, http, sign_in, signed_in_page};
 use base64::Engine as _;
 use hookgate_tests::bitbucket::{
     ACCESS_TOKEN, APP_PASSWORD, BitbucketCall, FakeBitbucket, READ_ONLY_TOKEN, REPO, WORKSPACE,
@@ -475,25 +475,13 @@ fn the_console_form_connects_and_disconnects() {
     let client = http();
     let ui = |path: &str| format!("{}/ui{path}", gateway.url);
     let cookie = sign_in(&gateway);
-    let sources = client
-        .get(ui("/sources"))
-        .header("Cookie", &cookie)
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let sources = signed_in_page(&client, ui("/sources"), &cookie);
     assert!(
         sources.contains("href=\"/ui/sources/connect\""),
         "no Connect Bitbucket button"
     );
     let csrf = csrf_of(&sources);
-    let form = client
-        .get(ui("/sources/connect"))
-        .header("Cookie", &cookie)
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let form = signed_in_page(&client, ui("/sources/connect"), &cookie);
     assert!(form.contains("type=\"password\" name=\"token\""), "{form}");
     assert!(form.contains("value=\"repo:commit_status_updated\""));
 
@@ -563,34 +551,16 @@ fn the_console_form_connects_and_disconnects() {
     let id = endpoint["id"].as_str().unwrap();
 
     // The source's Disconnect button leads to a token form; it deletes the webhook.
-    let sources = client
-        .get(ui("/sources"))
-        .header("Cookie", &cookie)
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let sources = signed_in_page(&client, ui("/sources"), &cookie);
     assert!(sources.contains(&format!("href=\"/ui/sources/{id}/disconnect\"")));
-    let edit = client
-        .get(ui(&format!("/sources/{id}/edit")))
-        .header("Cookie", &cookie)
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let edit = signed_in_page(&client, ui(&format!("/sources/{id}/edit")), &cookie);
     assert!(
         edit.contains(&format!(
             "href=\"/ui/sources/{id}/disconnect\" id=\"disconnect-source\""
         )),
         "the source's page has no Disconnect button"
     );
-    let form = client
-        .get(ui(&format!("/sources/{id}/disconnect")))
-        .header("Cookie", &cookie)
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let form = signed_in_page(&client, ui(&format!("/sources/{id}/disconnect")), &cookie);
     assert!(form.contains(&hook_uuid));
     let answer = client
         .post(ui(&format!("/sources/{id}/disconnect")))

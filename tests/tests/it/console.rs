@@ -453,6 +453,21 @@ pub(crate) fn sign_in(gateway: &TestGateway) -> String {
 }
 
 /// A page's CSRF token (every page with a form carries it).
+/// The text of a console page fetched with the session `cookie` (a `Cookie` header value).
+pub(crate) fn signed_in_page(
+    client: &reqwest::blocking::Client,
+    url: impl reqwest::IntoUrl,
+    cookie: &str,
+) -> String {
+    client
+        .get(url)
+        .header("Cookie", cookie)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap()
+}
+
 pub(crate) fn csrf_of(page: &str) -> String {
     let marker = "name=\"csrf\" value=\"";
     let start = page.find(marker).expect("a CSRF field") + marker.len();
@@ -626,13 +641,7 @@ fn console_sessions_csrf_secrets_and_escaping() {
     );
     assert_eq!(saved["destinations"].as_array().unwrap().len(), 1);
     assert_eq!(saved["destinations"][0]["kind"], "slack");
-    let page = client
-        .get(&edit)
-        .header("Cookie", &cookie)
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let page = signed_in_page(&client, &edit, &cookie);
     assert!(
         page.contains("value=\"FAILED, STOPPED\""),
         "the form shows what was saved"

@@ -226,13 +226,7 @@ fn the_console_shows_a_disabled_destination_and_re_enables_it() {
 
     let client = console::http();
     let cookie = console::sign_in(&gateway);
-    let sources = client
-        .get(format!("{}/ui/sources", gateway.url))
-        .header("Cookie", &cookie)
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let sources = console::signed_in_page(&client, format!("{}/ui/sources", gateway.url), &cookie);
     assert!(
         sources.contains("destination 0 (webhook) disabled"),
         "{sources}"
@@ -264,12 +258,6 @@ fn the_console_shows_a_disabled_destination_and_re_enables_it() {
         endpoint["destinations"][0]["disabled_at"].is_null(),
         "{endpoint}"
     );
-    let sources = client
-        .get(format!("{}/ui/sources", gateway.url))
-        .header("Cookie", &cookie)
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let sources = console::signed_in_page(&client, format!("{}/ui/sources", gateway.url), &cookie);
     assert!(!sources.contains("Re-enable"), "{sources}");
 }
