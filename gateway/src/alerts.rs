@@ -68,6 +68,7 @@ pub fn apply_open(
             closed_at: None,
             closed_by: None,
             history: vec![inbound_id],
+            revision: 0,
         }),
     }
 }

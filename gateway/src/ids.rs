@@ -1,4 +1,7 @@
-//! The ids the API and notifiers show: `in_<n>`, `al_<n>`, `dl_<n>` over the store's sequences.
+//! The ids the API and notifiers show: `in_<n>`, `al_<n>`, `dl_<n>` over the store's sequences,
+//! and the random ones (endpoint ids, secrets, tokens).
+
+use rand::RngCore;
 
 /// `in_<sequence>`: an inbound record.
 pub fn format_inbound_id(id: u64) -> String {
@@ -22,4 +25,19 @@ pub fn parse_id(prefix: &str, text: &str) -> Option<u64> {
         .unwrap_or(text)
         .parse()
         .ok()
+}
+
+/// `n` random bytes, hex.
+pub fn random_hex(bytes: usize) -> String {
+    let mut buffer = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut buffer);
+    hex::encode(buffer)
+}
+
+/// An unguessable URL-safe id: 144 random bits.
+pub fn random_id() -> String {
+    use base64::Engine as _;
+    let mut buffer = [0u8; 18];
+    rand::rng().fill_bytes(&mut buffer);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buffer)
 }

@@ -2,23 +2,34 @@
 //! teaches it) posts webhooks; hookgate verifies and stores each one, hands the verified payload
 //! to sandboxed WASI component plugins that turn it into alerts and messages, and delivers them.
 //!
-//! Data flows one way: HTTP in (`http::ingest`) → verify (`verify`) → store (`store`,
-//! `committer`) → queue → plugins (`runtime`, `pipeline`) → alert state (`alerts`) →
-//! deliveries (`delivery`) → HTTP out.
+//! Data flows one way: HTTP in (`http::ingest`) → verify (`verify`) → store (`store`) → queue
+//! (`pipeline::queue`) → plugins (`runtime`, `pipeline`) → alert state (`alerts`) → deliveries
+//! (`delivery`) → HTTP out.
+//!
+//! The layers, each importing only its own layer or lower ones:
+//!
+//! | layer | modules |
+//! |---|---|
+//! | 1. composition | `server` (builds the services, starts the workers and the HTTP server), `main` |
+//! | 2. surfaces | `http` (ingest, admin API, console; its own state: admin token, limits, sessions, Bitbucket client), `cli` |
+//! | 3. operator actions | `ops` (every read and write the API, console and CLI share; [`ops::Services`]; one error type) |
+//! | 4. the flow | `pipeline` (processing worker and queue), `alerts` (the alert state machine), `delivery` (the outbox), `bitbucket` (the REST client connect uses), `template` |
+//! | 5. foundations | `store` (the backend trait, its records, `store::redb`), `runtime` (wasmtime), `verify`, `config`, `metrics`, `ids`, `utc`, `builtin` |
+//!
+//! `http` never reaches the store: it calls `ops`. Only `store/redb/` knows redb.
 
 #![forbid(unsafe_code)]
 
-pub mod admin;
 pub mod alerts;
-pub mod bitbucket_connect;
+pub mod bitbucket;
 pub mod builtin;
 pub mod cli;
-pub mod committer;
 pub mod config;
 pub mod delivery;
 pub mod http;
 pub mod ids;
 pub mod metrics;
+pub mod ops;
 pub mod pipeline;
 pub mod runtime;
 pub mod server;

@@ -1,51 +1,25 @@
-//! The running gateway: opens the store, loads the plugins, starts the workers (processing,
-//! deliveries, retention) and serves HTTP until SIGINT/SIGTERM.
+//! The running gateway, composed: opens the store, loads the plugins, builds the
+//! [`Services`], starts the workers (processing, deliveries, retention) and serves HTTP until
+//! SIGINT/SIGTERM. Nothing here does the work itself.
 
-use crate::bitbucket_connect::BitbucketApi;
+use crate::bitbucket::BitbucketApi;
 use crate::builtin::BUILTIN_PLUGINS;
-use crate::committer::InboundCommitter;
 use crate::config::ValidatedConfig;
-use crate::http;
+use crate::delivery::{Delivering, DeliverySettings, Outbox};
 use crate::http::abuse::AbuseGuards;
+use crate::http::{self, HttpState};
 use crate::metrics::Metrics;
+use crate::ops::Services;
+use crate::pipeline::{Processing, ProcessingQueue};
 use crate::runtime::{PluginEngine, PluginRegistry};
-use crate::store::{Store, now_ms};
+use crate::store::redb::RedbStore;
+use crate::store::{SharedStore, now_ms};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use std::net::TcpListener;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 use std::time::Duration;
-use tokio::sync::Notify;
-
-/// What every handler and worker shares.
-pub struct AppState {
-    /// Validated configuration.
-    pub config: ValidatedConfig,
-    /// The database.
-    pub store: Store,
-    /// Loaded plugins.
-    pub registry: Arc<PluginRegistry>,
-    /// The admin API's bearer token.
-    pub admin_token: String,
-    /// Group commit of inbound records.
-    pub committer: InboundCommitter,
-    /// Records waiting for processing.
-    pub backlog: AtomicU64,
-    /// Wakes the processing worker.
-    pub pipeline_wake: Notify,
-    /// Wakes the delivery worker.
-    pub delivery_wake: Notify,
-    /// Counters for `/metrics`.
-    pub metrics: Metrics,
-    /// Rate limits and the rejected-record cap of the ingest path.
-    pub abuse: AbuseGuards,
-    /// The web console's templates and sessions.
-    pub console: http::ui::Console,
-    /// The Bitbucket Cloud API, for `bitbucket connect` and `disconnect`.
-    pub bitbucket: BitbucketApi,
-}
 
 /// Runs the gateway until it is stopped by a signal. With `listener`, serves on it (tests bind
 /// port 0); otherwise binds `config.listen`. `admin_token` overrides the token file.
@@ -70,8 +44,10 @@ pub async fn run_until(
     // Absolute from here on: the compile cache requires it, and logs are clearer.
     let data_dir = std::fs::canonicalize(&config.data_dir)
         .with_context(|| format!("resolving {}", config.data_dir.display()))?;
-    let store = Store::open(&data_dir.join("hookgate.redb"))
-        .with_context(|| format!("opening the database in {}", data_dir.display()))?;
+    let store: SharedStore = Arc::new(
+        RedbStore::open(&data_dir.join("hookgate.redb"))
+            .with_context(|| format!("opening the database in {}", data_dir.display()))?,
+    );
     let engine = PluginEngine::new(config.plugin_limits, Some(&data_dir.join("cache")))
         .context("starting the plugin engine")?;
     let registry = PluginRegistry::new(engine, BUILTIN_PLUGINS, Some(data_dir.join("plugins")))
@@ -109,47 +85,68 @@ pub async fn run_until(
     if backlog > 0 {
         tracing::info!("resuming {backlog} inbound records left pending at the last stop");
     }
-    let state = Arc::new(AppState {
-        committer: InboundCommitter::start(store.clone()),
-        store,
-        registry,
-        admin_token,
-        backlog: AtomicU64::new(backlog),
-        pipeline_wake: Notify::new(),
-        delivery_wake: Notify::new(),
-        metrics: Metrics::default(),
-        abuse: AbuseGuards::new(&config.abuse),
-        console: http::ui::Console::new().context("compiling the console templates")?,
-        bitbucket: BitbucketApi::new(&config.bitbucket_api_url)
-            .context("the [bitbucket] api_url")?,
-        config,
-    });
-
-    match state.store.disabled_destination_count() {
+    let metrics = Arc::new(Metrics::default());
+    match store.disabled_destination_count() {
         Ok(0) => {}
         Ok(count) => {
             tracing::warn!("{count} destinations are disabled after consecutive failures");
-            state.metrics.set_disabled_destinations(count);
+            metrics.set_disabled_destinations(count);
         }
         Err(error) => tracing::error!(%error, "counting disabled destinations"),
     }
-    let client = crate::delivery::client(&state.config);
+    let services = Arc::new(Services {
+        queue: Arc::new(ProcessingQueue::start(store.clone(), backlog)),
+        outbox: Arc::new(Outbox::default()),
+        store,
+        registry,
+        metrics,
+        config,
+    });
+    let state = Arc::new(HttpState {
+        abuse: AbuseGuards::new(&services.config.abuse),
+        console: http::ui::Console::new().context("compiling the console templates")?,
+        bitbucket: Arc::new(
+            BitbucketApi::new(&services.config.bitbucket_api_url)
+                .context("the [bitbucket] api_url")?,
+        ),
+        admin_token,
+        services: services.clone(),
+    });
+
+    let processing = Processing {
+        store: services.store.clone(),
+        registry: services.registry.clone(),
+        metrics: services.metrics.clone(),
+        queue: services.queue.clone(),
+        outbox: services.outbox.clone(),
+    };
+    let delivering = Delivering {
+        store: services.store.clone(),
+        metrics: services.metrics.clone(),
+        outbox: services.outbox.clone(),
+        settings: DeliverySettings::from_config(&services.config),
+        client: crate::delivery::client(&services.config),
+    };
+    let retention_bounds = (
+        services.config.retention,
+        services.config.retention_max_records,
+    );
     let workers = [
-        tokio::spawn(crate::pipeline::run(state.clone())),
-        tokio::spawn(crate::delivery::run(state.clone(), client)),
-        tokio::spawn(retention(state.clone())),
+        tokio::spawn(processing.run()),
+        tokio::spawn(delivering.run()),
+        tokio::spawn(retention(services.store.clone(), retention_bounds)),
         tokio::spawn({
             let state = state.clone();
             async move {
-                let per_minute = state.config.abuse.rejected_records_per_minute;
+                let per_minute = state.services.config.abuse.rejected_records_per_minute;
                 http::abuse::report_suppressed_records(&state.abuse, per_minute).await
             }
         }),
     ];
 
     let data = web::Data::from(state.clone());
-    let max_body = state.config.max_body_bytes;
-    let limits = state.config.abuse;
+    let max_body = services.config.max_body_bytes;
+    let limits = services.config.abuse;
     // actix counts connections per worker; the configured bound is for the whole server.
     let http_workers = std::thread::available_parallelism().map_or(1, usize::from);
     let server = HttpServer::new(move || {
@@ -188,12 +185,11 @@ pub async fn run_until(
     result.context("serving HTTP")
 }
 
-/// Prunes the inbound log hourly to the retention bounds.
-async fn retention(state: Arc<AppState>) {
+/// Prunes the inbound log hourly to the retention bounds (age, count).
+async fn retention(store: SharedStore, (max_age, max_records): (Duration, u64)) {
     loop {
-        let store = state.store.clone();
-        let older_than = now_ms().saturating_sub(state.config.retention.as_millis() as u64);
-        let max_records = state.config.retention_max_records;
+        let store = store.clone();
+        let older_than = now_ms().saturating_sub(max_age.as_millis() as u64);
         match tokio::task::spawn_blocking(move || store.prune_inbound(older_than, max_records))
             .await
         {
@@ -225,7 +221,7 @@ fn admin_token_file(path: &Path) -> anyhow::Result<String> {
             return Ok(token);
         }
     }
-    let token = crate::admin::random_hex(32);
+    let token = crate::ids::random_hex(32);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]

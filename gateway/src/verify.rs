@@ -223,6 +223,19 @@ pub fn verify_standard_webhooks(
     }
 }
 
+/// Whether `presented` is the admin token, compared in constant time. The SHA-256 digests are
+/// compared, not the texts: they have one length, so the time taken does not reveal the token's
+/// length either.
+pub fn admin_token_matches(expected: &str, presented: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    !expected.is_empty()
+        && bool::from(
+            Sha256::digest(presented.as_bytes())
+                .as_slice()
+                .ct_eq(Sha256::digest(expected.as_bytes()).as_slice()),
+        )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -324,6 +337,30 @@ mod tests {
         assert_eq!(
             verify(&scheme, "s3cret", b"{}", |_| None, 0),
             Err(SignatureError::Missing)
+        );
+    }
+}
+
+#[cfg(test)]
+mod admin_token_tests {
+    use super::admin_token_matches;
+
+    #[test]
+    fn the_admin_token_matches_only_itself() {
+        let token = "0123456789abcdef";
+        assert!(admin_token_matches(token, token));
+        for presented in [
+            "",
+            "0123456789abcdee",
+            "0123456789abcde",
+            "0123456789abcdef0",
+            " 0123456789abcdef",
+        ] {
+            assert!(!admin_token_matches(token, presented), "{presented:?}");
+        }
+        assert!(
+            !admin_token_matches("", ""),
+            "an empty token matches nothing"
         );
     }
 }

@@ -1,9 +1,9 @@
 //! `POST /hooks/{endpoint-id}`: the checks of SPEC §4, in order. Every request to a known
 //! endpoint leaves one inbound-log record; the 202 goes out only after the record is on disk.
 
-use super::error_response;
+use super::{HttpState, error_response};
 use crate::ids::format_inbound_id;
-use crate::server::AppState;
+use crate::ops;
 use crate::store::{Appended, EndpointRecord, InboundRecord, InboundStatus, now_ms};
 use crate::verify::{self, SignatureError};
 use actix_web::http::StatusCode;
@@ -11,25 +11,45 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 use serde_json::json;
 use std::net::IpAddr;
-use std::sync::atomic::Ordering;
+use tracing::Instrument;
 
 /// Body bytes kept on rejected records.
 const REJECTED_BODY_BYTES: usize = 4096;
 /// Headers whose values are never stored.
 const ALWAYS_REDACTED: &[&str] = &["authorization", "cookie", "x-gitlab-token"];
 
-/// The ingest handler.
+/// The ingest handler, in a span with the endpoint id and (once stored) the inbound id, so
+/// `RUST_LOG=hookgate=debug` follows a webhook from here through processing and delivery.
 pub async fn ingest(
-    state: web::Data<AppState>,
+    state: web::Data<HttpState>,
     path: web::Path<String>,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
+    let endpoint_id = path.into_inner();
+    let span = tracing::debug_span!(
+        "webhook",
+        endpoint = %endpoint_id,
+        inbound = tracing::field::Empty,
+    );
+    let response = receive(&state, endpoint_id, request, payload)
+        .instrument(span.clone())
+        .await;
+    span.in_scope(|| tracing::debug!(status = response.status().as_u16(), "answered"));
+    response
+}
+
+async fn receive(
+    state: &HttpState,
+    endpoint_id: String,
     request: HttpRequest,
     mut payload: web::Payload,
 ) -> HttpResponse {
-    let endpoint_id = path.into_inner();
-    let endpoint = match state.store.shared_endpoint(&endpoint_id) {
+    let services = &state.services;
+    let endpoint = match ops::inbound::endpoint_for_ingest(services, &endpoint_id) {
         Ok(Some(endpoint)) => endpoint,
         Ok(None) => {
-            state.metrics.count_request("unknown", 404);
+            services.metrics.count_request("unknown", 404);
             return error_response(StatusCode::NOT_FOUND, "unknown endpoint");
         }
         Err(error) => {
@@ -40,7 +60,7 @@ pub async fn ingest(
     let received_at = now_ms();
     // Borrowed from the loaded provider (held for this request), never copied: the
     // description carries every sample payload.
-    let provider = state.registry.get(&endpoint.provider);
+    let provider = ops::plugins::get(services, &endpoint.provider);
     let description = provider
         .as_ref()
         .and_then(|plugin| plugin.description().ok());
@@ -61,9 +81,12 @@ pub async fn ingest(
             .get(name)
             .and_then(|value| value.to_str().ok())
     };
+    // A present but blank event header names no event: it counts as missing.
     let event_key = description
         .as_ref()
         .and_then(|d| header(&d.event_header))
+        .map(str::trim)
+        .filter(|key| !key.is_empty())
         .map(str::to_string);
     let request_uuid = description
         .as_ref()
@@ -96,12 +119,14 @@ pub async fn ingest(
     // Rejections are recorded per client address, up to the per-minute cap.
     let peer = request.peer_addr().map(|address| address.ip());
     let reject = async |record, status, reason: &str, body: &[u8]| {
-        store_rejection(&state, peer, record, status, reason, body).await
+        store_rejection(state, peer, record, status, reason, body).await
     };
     if !endpoint.enabled {
         return reject(record, StatusCode::GONE, "endpoint disabled", &[]).await;
     }
-    let rate_limit = endpoint.rate_limit.unwrap_or(state.config.abuse.rate_limit);
+    let rate_limit = endpoint
+        .rate_limit
+        .unwrap_or(services.config.abuse.rate_limit);
     if let Err(wait) = state.abuse.rate.check(&endpoint.id, rate_limit) {
         let reason = format!(
             "rate limit of {} requests per second (burst {}) exceeded",
@@ -116,8 +141,8 @@ pub async fn ingest(
     }
 
     // Read the body before its deadline, refusing it as soon as it passes the limit.
-    let limit = state.config.max_body_bytes;
-    let body_timeout = state.config.abuse.body_timeout;
+    let limit = services.config.max_body_bytes;
+    let body_timeout = services.config.abuse.body_timeout;
     let deadline = tokio::time::Instant::now() + body_timeout;
     let mut body = web::BytesMut::new();
     loop {
@@ -194,50 +219,52 @@ pub async fn ingest(
         } else {
             format!("event {event_key} is not selected by the endpoint")
         });
-        return match state.committer.append(record).await {
+        return match ops::inbound::record(services, record).await {
             Ok(appended) => {
-                state.metrics.count_request(&endpoint.id, 202);
+                note_inbound(appended);
+                services.metrics.count_request(&endpoint.id, 202);
                 HttpResponse::Accepted()
                     .json(json!({"status": "filtered", "id": inbound_id(appended)}))
             }
-            Err(error) => stored_failure(&state, &endpoint, error),
+            Err(error) => stored_failure(services, &endpoint, error),
         };
     }
 
-    if state.backlog.load(Ordering::Relaxed) >= state.config.max_backlog {
-        state.metrics.count_request(&endpoint.id, 503);
+    if ops::inbound::backlog_full(services) {
+        services.metrics.count_request(&endpoint.id, 503);
         return HttpResponse::ServiceUnavailable()
             .insert_header(("Retry-After", "30"))
             .json(json!({"error": "processing backlog is full; retry later"}));
     }
 
     record.status = InboundStatus::Pending;
-    // Counted before the commit: once committed, the worker may process the record (and
-    // uncount it) before this request runs again.
-    state.backlog.fetch_add(1, Ordering::Relaxed);
-    let appended = state.committer.append(record).await;
-    if !matches!(appended, Ok(Appended::Accepted(_))) {
-        state.backlog.fetch_sub(1, Ordering::Relaxed);
+    let appended = ops::inbound::record(services, record).await;
+    if let Ok(appended) = appended {
+        note_inbound(appended);
     }
     match appended {
         Ok(Appended::Accepted(id)) => {
-            state.pipeline_wake.notify_one();
-            state.metrics.count_request(&endpoint.id, 202);
+            services.metrics.count_request(&endpoint.id, 202);
             HttpResponse::Accepted()
                 .json(json!({"status": "accepted", "id": format_inbound_id(id)}))
         }
         Ok(Appended::Duplicate(original)) => {
-            state.metrics.count_request(&endpoint.id, 200);
+            services.metrics.count_request(&endpoint.id, 200);
             HttpResponse::Ok()
                 .json(json!({"status": "duplicate", "id": format_inbound_id(original)}))
         }
         Ok(Appended::Logged(id)) => {
-            state.metrics.count_request(&endpoint.id, 202);
+            services.metrics.count_request(&endpoint.id, 202);
             HttpResponse::Accepted()
                 .json(json!({"status": "accepted", "id": format_inbound_id(id)}))
         }
-        Err(error) => stored_failure(&state, &endpoint, error),
+        Err(error) => stored_failure(services, &endpoint, error),
     }
+}
+
+/// Names the stored record in the request's span.
+fn note_inbound(appended: Appended) {
+    tracing::Span::current().record("inbound", inbound_id(appended).as_str());
 }
 
 fn inbound_id(appended: Appended) -> String {
@@ -251,7 +278,7 @@ fn inbound_id(appended: Appended) -> String {
 /// Stores a rejected record (headers and at most the first 4 KiB of the body) and answers;
 /// past the client's per-minute cap, answers without storing (the cap counts it).
 async fn store_rejection(
-    state: &AppState,
+    state: &HttpState,
     peer: Option<IpAddr>,
     mut record: InboundRecord,
     status: StatusCode,
@@ -264,12 +291,16 @@ async fn store_rejection(
     record.body =
         String::from_utf8_lossy(&body[..body.len().min(REJECTED_BODY_BYTES)]).into_owned();
     let endpoint = record.endpoint.clone();
-    state.metrics.count_request(&endpoint, status.as_u16());
+    state
+        .services
+        .metrics
+        .count_request(&endpoint, status.as_u16());
     if !state.abuse.rejected_records.admit(peer) {
         return error_response(status, reason);
     }
-    match state.committer.append(record).await {
+    match ops::inbound::record(&state.services, record).await {
         Ok(appended) => {
+            note_inbound(appended);
             HttpResponse::build(status).json(json!({"error": reason, "id": inbound_id(appended)}))
         }
         Err(error) => {
@@ -281,12 +312,12 @@ async fn store_rejection(
 
 /// The record could not be stored: never acknowledge it.
 fn stored_failure(
-    state: &AppState,
+    services: &ops::Services,
     endpoint: &EndpointRecord,
     error: impl std::fmt::Display,
 ) -> HttpResponse {
     tracing::error!(%error, endpoint = %endpoint.id, "the inbound record could not be stored");
-    state.metrics.count_request(&endpoint.id, 503);
+    services.metrics.count_request(&endpoint.id, 503);
     unavailable("storage unavailable")
 }
 

@@ -6,14 +6,33 @@
 
 pub mod abuse;
 pub mod api;
+pub mod bitbucket_request;
 pub mod ingest;
 pub mod ui;
 
+use crate::bitbucket::RepositoryWebhooks;
 use crate::metrics::ScrapedGauges;
-use crate::server::AppState;
+use crate::ops::Services;
+use abuse::AbuseGuards;
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpResponse, web};
 use serde_json::json;
+use std::sync::Arc;
+
+/// What the HTTP handlers share: the gateway's services, and what only the HTTP surface
+/// needs (the admin token, the ingest path's limits, console sessions, the Bitbucket client).
+pub struct HttpState {
+    /// The backend-neutral services every operator action goes through.
+    pub services: Arc<Services>,
+    /// The admin API's bearer token.
+    pub admin_token: String,
+    /// Rate limits and the rejected-record cap of the ingest path.
+    pub abuse: AbuseGuards,
+    /// The web console's templates and sessions.
+    pub console: ui::Console,
+    /// The code host's webhook API, for connect and disconnect.
+    pub bitbucket: Arc<dyn RepositoryWebhooks>,
+}
 
 /// One route outside the admin API (whose rows also carry their OpenAPI description, see
 /// [`api::ApiRoute`]).
@@ -95,14 +114,14 @@ async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    // After a failed write this commits a probe as large as the largest accepted body.
-    let store = state.store.clone();
-    let probe_bytes = state.config.max_body_bytes;
-    let database = web::block(move || store.is_healthy(probe_bytes))
+async fn readyz(state: web::Data<HttpState>) -> HttpResponse {
+    let services = state.services.clone();
+    let database = web::block(move || crate::ops::health::database_ready(&services))
         .await
         .unwrap_or(false);
-    let plugins = state.registry.snapshot().plugins().count();
+    let plugins = crate::ops::plugins::snapshot(&state.services)
+        .plugins()
+        .count();
     if database && plugins > 0 {
         HttpResponse::Ok().json(json!({"status": "ready", "plugins": plugins}))
     } else {
@@ -111,29 +130,29 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let store = state.store.clone();
-    let firing_alerts = match web::block(move || store.firing_alert_counts()).await {
-        Ok(Ok(counts)) => Some(counts),
-        Ok(Err(error)) => {
-            tracing::warn!(%error, "metrics: counting the firing alerts");
-            None
-        }
-        Err(error) => {
-            tracing::warn!(%error, "metrics: counting the firing alerts");
-            None
-        }
-    };
+async fn metrics(state: web::Data<HttpState>) -> HttpResponse {
+    let services = state.services.clone();
+    let firing_alerts =
+        match web::block(move || crate::ops::health::firing_alert_counts(&services)).await {
+            Ok(Ok(counts)) => Some(counts),
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "metrics: counting the firing alerts");
+                None
+            }
+            Err(error) => {
+                tracing::warn!(%error, "metrics: counting the firing alerts");
+                None
+            }
+        };
     let gauges = ScrapedGauges {
-        queue_depth: state.backlog.load(std::sync::atomic::Ordering::Relaxed),
+        queue_depth: state.services.queue.backlog(),
         firing_alerts,
     };
+    let metrics = &state.services.metrics;
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(
-            state.metrics.render(gauges)
-                + &state.metrics.render_destinations()
-                + &state.abuse.render_metrics(),
+            metrics.render(gauges) + &metrics.render_destinations() + &state.abuse.render_metrics(),
         )
 }
 

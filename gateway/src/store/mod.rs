@@ -1,36 +1,26 @@
-//! The store: one redb file under the data dir. The only module that knows redb; the rest of
-//! the gateway asks for records by meaning (`append_inbound`, `apply_processing`,
-//! `due_deliveries`, ...), so another backend can be added behind the same calls.
+//! The store: what the gateway keeps, behind one trait so backends can be swapped. The rest
+//! of the gateway asks for records by meaning (`append_inbound`, `claim_queued`,
+//! `apply_processing`, `due_deliveries`, ...); only a backend's own folder knows its database
+//! (`redb/`: one file under the data dir, the default). Every backend passes the suite in
+//! `contract.rs`.
+//!
+//! Durability is named by meaning: [`Durability::BeforeAnswer`] writes are on disk when the
+//! call returns (the 202 of ingest waits for it); [`Durability::WithNextCommit`] writes become
+//! durable with a later durable commit, and a backend never hands out a delivery to send
+//! before the write that created it is durable.
 
-mod alerts;
-mod deliveries;
-mod destinations;
-mod endpoints;
-mod inbound;
-pub mod tables;
+#[cfg(test)]
+pub(crate) mod contract;
+pub mod group_commit;
+mod records;
+pub mod redb;
 
-pub use alerts::{AlertRecord, AlertState};
-pub use deliveries::{DeliveryAttempt, DeliveryRecord, DeliveryStatus};
-pub use destinations::{AttemptOutcome, DestinationHealth, RecordedAttempt};
-pub use endpoints::{
-    BitbucketLink, Destination, EndpointRecord, EventSelection, FormatSpec, PluginRef,
-};
-pub use inbound::{Appended, InboundFilter, InboundRecord, InboundStatus, Outcome};
+pub use records::*;
 
-use arc_swap::ArcSwapOption;
-use redb::{
-    Database, DatabaseError, ReadTransaction, ReadableDatabase, ReadableTable, StorageError, Table,
-    TransactionError, WriteTransaction,
-};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
-/// A store failure. Handlers answer 503 (or 500) for these and log the detail.
+/// A store failure. Handlers answer 503 (or 500) for the database ones and log the detail.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database refused an operation (I/O, full disk, corruption).
@@ -39,381 +29,170 @@ pub enum StoreError {
     /// A stored record does not parse.
     #[error("stored record {0} is unreadable")]
     Corrupt(String),
+    /// A conditional write found the record changed since it was read: read and plan again.
+    #[error("conflict: {0}")]
+    Conflict(String),
 }
 
-impl<E: Into<redb::Error>> From<E> for StoreError {
-    fn from(error: E) -> Self {
-        Self::Database(error.into().to_string())
-    }
+/// When a write must be on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// On disk when the call returns.
+    BeforeAnswer,
+    /// On disk with the next durable commit; lost together (all or nothing) in a crash before
+    /// it, which callers must tolerate (processing runs the records again; an attempt's result
+    /// is forgotten and the delivery sent again with the same `Idempotency-Key`).
+    WithNextCommit,
 }
 
-/// Opens (or creates) the file with hookgate's cache size.
-fn open_database(path: &Path) -> Result<Database, DatabaseError> {
-    redb::Builder::new()
-        .set_cache_size(CACHE_BYTES)
-        .create(path)
+/// Record kinds whose ids are handed out before the record is written (the notifier is told
+/// them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdKind {
+    /// `al_<n>`.
+    Alert,
+    /// `dl_<n>`.
+    Delivery,
 }
 
-/// Why the database file cannot be opened, naming it and saying what to do.
-fn open_error(path: &Path, error: DatabaseError) -> StoreError {
-    let file = path.display();
-    StoreError::Database(match error {
-        DatabaseError::DatabaseAlreadyOpen => format!(
-            "{file} is in use by another process (another hookgate on the same data dir?); \
-             stop it, or give this one another --data-dir"
-        ),
-        DatabaseError::UpgradeRequired(version) => format!(
-            "{file} has redb file format version {version}, older than this hookgate reads; \
-             upgrade it with the hookgate version that wrote it, or move it aside to start empty"
-        ),
-        other => format!(
-            "{file} cannot be opened ({other}); if it is corrupt or was written by a newer \
-             hookgate, restore it from a backup or move it aside to start empty"
-        ),
-    })
+/// What a retry by hand found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RetryScheduled {
+    /// Due now.
+    Scheduled(DeliveryRecord),
+    /// It was delivered: nothing to retry.
+    AlreadyDelivered,
+    /// No such delivery.
+    NotFound,
 }
 
-/// A page of records, newest first, and the cursor for the next page.
-#[derive(Debug, Clone, Serialize)]
-pub struct Page<T> {
-    /// The records.
-    pub items: Vec<T>,
-    /// Pass as `before` to get the next page; `None` at the end.
-    pub next: Option<String>,
-}
+/// The storage backend. Calls block (backends do their I/O on the calling thread): async code
+/// calls them from `spawn_blocking`.
+pub trait Store: Send + Sync + 'static {
+    /// Whether the database takes writes. After a failed write, a backend tries one (a value
+    /// of `probe_bytes` that needs new space), so readiness comes back once the disk does, with
+    /// no traffic.
+    fn is_healthy(&self, probe_bytes: usize) -> bool;
 
-/// Memory for redb's page cache. Ingest appends and processing reads the newest records, so a
-/// small cache holds the working set; redb's default (1 GiB) would let the process grow with
-/// the log.
-const CACHE_BYTES: usize = 64 << 20;
+    // Endpoints.
 
-/// The database.
-#[derive(Clone)]
-pub struct Store {
-    shared: Arc<SharedDatabase>,
-    /// Endpoints by id as last read or saved: ingest looks one up on every request, and a read
-    /// transaction plus a JSON decode per request cost more than the rest of its checks.
-    /// `save_endpoint` is the one writer of the endpoints table and keeps this in step.
-    endpoint_cache: Arc<RwLock<HashMap<String, Arc<EndpointRecord>>>>,
-    clock: Arc<CommitClock>,
-}
+    /// Inserts or replaces an endpoint ([`Durability::BeforeAnswer`]). Later reads see it.
+    fn save_endpoint(&self, endpoint: &EndpointRecord) -> Result<(), StoreError>;
+    /// The endpoint with this id (shared: ingest reads one on every request, so backends may
+    /// cache it, and must never serve an older record after `save_endpoint` returned).
+    fn endpoint(&self, id: &str) -> Result<Option<Arc<EndpointRecord>>, StoreError>;
+    /// Every endpoint, newest first.
+    fn endpoints(&self) -> Result<Vec<EndpointRecord>, StoreError>;
 
-/// Orders write transactions so a reader can wait until what it saw is on disk. Processing
-/// commits without its own fsync (see [`Store::transaction_deferred`]): the next durable
-/// commit (ingest makes several a millisecond under load) carries its changes to disk. What
-/// leaves the process, a delivery, is sent only once durable ([`Store::due_deliveries`]).
-#[derive(Default)]
-struct CommitClock {
-    /// Tickets taken so far; a write transaction takes one once it holds the write lock, so
-    /// tickets follow the order in which transactions run.
-    issued: AtomicU64,
-    /// One past the highest ticket of a durable commit.
-    durable_below: Mutex<u64>,
-    durable: Condvar,
-}
+    // The inbound log and the processing queue.
 
-/// How long a reader waits for another durable commit before making one itself.
-const DURABLE_PATIENCE: Duration = Duration::from_millis(5);
+    /// Appends records in one [`Durability::BeforeAnswer`] write (group commit), in the given
+    /// order: each gets the next id (ids follow arrival order); a `pending` record whose
+    /// request UUID was already accepted for its endpoint is stored as `duplicate` instead,
+    /// and accepted ones join the processing queue.
+    fn append_inbound(&self, records: Vec<InboundRecord>) -> Result<Vec<Appended>, StoreError>;
+    /// One record, with its body.
+    fn inbound(&self, id: u64) -> Result<Option<InboundRecord>, StoreError>;
+    /// The log, newest first, filtered; records without their bodies.
+    fn list_inbound(&self, filter: &InboundFilter) -> Result<Page<InboundRecord>, StoreError>;
+    /// Up to `limit` queued records with their bodies, oldest first: the work of one
+    /// processing pass. They stay queued until [`Store::apply_processing`] takes them off.
+    fn claim_queued(&self, limit: usize) -> Result<Vec<InboundRecord>, StoreError>;
+    /// How many records wait for processing.
+    fn queue_depth(&self) -> Result<u64, StoreError>;
+    /// Queues a processed or failed record again (replay), with its status `pending` and its
+    /// outcomes cleared; `false` when there is no such record.
+    fn requeue_inbound(&self, id: u64) -> Result<bool, StoreError>;
+    /// Deletes the oldest records past the retention bounds (received before `older_than_ms`,
+    /// or beyond the newest `max_records`), with their request-UUID entries; queued records
+    /// are kept. Returns how many went.
+    fn prune_inbound(&self, older_than_ms: u64, max_records: u64) -> Result<u64, StoreError>;
 
-impl CommitClock {
-    fn ticket(&self) -> u64 {
-        self.issued.fetch_add(1, Ordering::SeqCst)
-    }
+    // Processing.
 
-    fn published(&self, ticket: u64) {
-        if let Ok(mut below) = self.durable_below.lock() {
-            *below = (*below).max(ticket + 1);
-            self.durable.notify_all();
-        }
-    }
-
-    /// Whether a durable commit with a ticket at or past `mark` happened, waiting up to
-    /// `patience` for one.
-    fn wait(&self, mark: u64, patience: Duration) -> bool {
-        let Ok(below) = self.durable_below.lock() else {
-            return false;
-        };
-        self.durable
-            .wait_timeout_while(below, patience, |below| *below <= mark)
-            .is_ok_and(|(below, _)| *below > mark)
-    }
-}
-
-/// The open database, and what it takes to reopen it. redb latches a failed write (a full disk,
-/// an I/O error): every later transaction fails with `PreviousIo` until the file is closed and
-/// opened again, which also repairs it back to the last durable commit.
-struct SharedDatabase {
-    path: PathBuf,
-    /// `None` between closing after a failure and a successful reopen.
-    db: ArcSwapOption<Database>,
-    /// The last write failed and no write has succeeded since.
-    failing: AtomicBool,
-    /// When the last reopen was tried: at most one try per [`REOPEN_INTERVAL`].
-    last_reopen: Mutex<Option<Instant>>,
-}
-
-/// How often a closed database is tried again; a reopen repairs the file, which reads all of it.
-const REOPEN_INTERVAL: Duration = Duration::from_secs(1);
-
-impl Store {
-    /// Opens (or creates) the database file and its tables. The error names the file and says
-    /// what to do: another process holds it, it is corrupt, or it is from another redb version.
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let db = open_database(path).map_err(|error| open_error(path, error))?;
-        let txn = db.begin_write()?;
-        {
-            txn.open_table(tables::ENDPOINTS)?;
-            txn.open_table(tables::INBOUND)?;
-            txn.open_table(tables::INBOUND_BODIES)?;
-            txn.open_table(tables::INBOUND_BY_REQUEST)?;
-            txn.open_table(tables::PROCESSING_QUEUE)?;
-            txn.open_table(tables::ALERTS)?;
-            txn.open_table(tables::OPEN_ALERTS)?;
-            txn.open_table(tables::DELIVERIES)?;
-            txn.open_table(tables::DUE_DELIVERIES)?;
-            txn.open_table(tables::DESTINATION_HEALTH)?;
-            txn.open_table(tables::COUNTERS)?;
-            txn.open_table(tables::STORAGE_PROBE)?;
-        }
-        txn.commit()?;
-        Ok(Self {
-            shared: Arc::new(SharedDatabase {
-                path: path.to_path_buf(),
-                db: ArcSwapOption::from_pointee(db),
-                failing: AtomicBool::new(false),
-                last_reopen: Mutex::new(None),
-            }),
-            endpoint_cache: Arc::default(),
-            clock: Arc::default(),
-        })
-    }
-
-    /// Whether the database takes writes. While the last write failed, this tries one of
-    /// `probe_bytes` (a value that needs new space, kept until the next probe replaces it), so
-    /// readiness comes back once the disk does, even with no traffic.
-    pub fn is_healthy(&self, probe_bytes: usize) -> bool {
-        if !self.shared.failing.load(Ordering::Acquire) {
-            return self.shared.db.load().is_some();
-        }
-        let probe = vec![0u8; probe_bytes];
-        self.write()
-            .and_then(|txn| {
-                txn.open_table(tables::STORAGE_PROBE)?
-                    .insert(0, probe.as_slice())?;
-                self.commit(txn)
-            })
-            .is_ok()
-    }
-
-    /// The open database, reopening it after a failure (at most once per second).
-    fn database(&self) -> Result<Arc<Database>, StoreError> {
-        if let Some(db) = self.shared.db.load_full() {
-            return Ok(db);
-        }
-        let mut last_reopen = self
-            .shared
-            .last_reopen
-            .lock()
-            .map_err(|_| StoreError::Database("the database lock is poisoned".into()))?;
-        if let Some(db) = self.shared.db.load_full() {
-            return Ok(db);
-        }
-        if last_reopen.is_some_and(|at| at.elapsed() < REOPEN_INTERVAL) {
-            return Err(StoreError::Database(
-                "the database is closed after a write failure; reopening".into(),
-            ));
-        }
-        *last_reopen = Some(Instant::now());
-        // Fails with "already open" while a transaction of the old handle is still alive; the
-        // next try succeeds once it has ended.
-        let db = Arc::new(open_database(&self.shared.path).map_err(|error| {
-            self.shared.failing.store(true, Ordering::Release);
-            StoreError::Database(format!("reopening after a write failure: {error}"))
-        })?);
-        tracing::warn!(file = %self.shared.path.display(), "database reopened after a write failure");
-        self.shared.db.store(Some(db.clone()));
-        Ok(db)
-    }
-
-    /// Drops this handle's database after a failed write, so the next use reopens it.
-    fn close_after_failure(&self, error: &dyn std::fmt::Display) {
-        self.shared.failing.store(true, Ordering::Release);
-        if self.shared.db.swap(None).is_some() {
-            tracing::error!(%error, file = %self.shared.path.display(), "database write failed; closing it to reopen");
-        }
-    }
-
-    fn read(&self) -> Result<ReadTransaction, StoreError> {
-        Ok(self.database()?.begin_read()?)
-    }
-
-    fn write(&self) -> Result<WriteTransaction, StoreError> {
-        match self.database()?.begin_write() {
-            Ok(txn) => Ok(txn),
-            Err(error @ TransactionError::Storage(StorageError::PreviousIo)) => {
-                self.close_after_failure(&error);
-                Ok(self.database()?.begin_write()?)
-            }
-            Err(error) => Err(error.into()),
-        }
-    }
-
-    /// Commits (durably unless the transaction says otherwise); a failure closes the database so the next transaction reopens it.
-    fn commit(&self, txn: WriteTransaction) -> Result<(), StoreError> {
-        match txn.commit() {
-            Ok(()) => {
-                self.shared.failing.store(false, Ordering::Release);
-                Ok(())
-            }
-            Err(error) => {
-                self.close_after_failure(&error);
-                Err(error.into())
-            }
-        }
-    }
-
-    /// A write transaction whose commit ([`Store::commit_durable`]) is durable, with its
-    /// ticket.
-    fn durable_write(&self) -> Result<(WriteTransaction, u64), StoreError> {
-        let txn = self.write()?;
-        Ok((txn, self.clock.ticket()))
-    }
-
-    fn commit_durable(&self, txn: WriteTransaction, ticket: u64) -> Result<(), StoreError> {
-        self.commit(txn)?;
-        self.clock.published(ticket);
-        Ok(())
-    }
-
-    /// The mark of everything committed so far: call it inside a read transaction, then
-    /// [`Store::wait_durable`] for what that transaction saw to be on disk.
-    fn commit_mark(&self) -> u64 {
-        self.clock.issued.load(Ordering::SeqCst)
-    }
-
-    /// Returns once every commit before `mark` is durable: at the next durable commit of
-    /// ingest, or after [`DURABLE_PATIENCE`] by committing durably itself.
-    fn wait_durable(&self, mark: u64) -> Result<(), StoreError> {
-        if self.clock.wait(mark, DURABLE_PATIENCE) {
-            return Ok(());
-        }
-        let (txn, ticket) = self.durable_write()?;
-        self.commit_durable(txn, ticket)
-    }
-
-    /// Runs `work` in one write transaction, committed durably when it returns `Ok`: what it
-    /// changes (inbound status, alerts, deliveries, the queue) lands together or not at all.
-    pub fn transaction<T>(
+    /// Hands out `count` consecutive ids of `kind`, never handed out before; returns the first.
+    fn reserve_ids(&self, kind: IdKind, count: u64) -> Result<u64, StoreError>;
+    /// The open (or acknowledged) alert with this key on this endpoint.
+    fn open_alert(&self, endpoint: &str, key: &str) -> Result<Option<AlertRecord>, StoreError>;
+    /// Applies a processed batch in one write: the records' results (each leaves the queue),
+    /// the alerts (each written with its revision bumped, keeping the open-alert index in step
+    /// with its state) and the new deliveries (due at their `next_attempt_at`). Refused as a
+    /// whole with [`StoreError::Conflict`] when an expectation of `expected_open`, or the
+    /// revision of an updated alert, no longer holds.
+    fn apply_processing(
         &self,
-        work: impl FnOnce(&mut StoreTxn<'_>) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        let (txn, ticket) = self.durable_write()?;
-        let result = Self::run_in(&txn, work)?;
-        self.commit_durable(txn, ticket)?;
-        Ok(result)
-    }
+        batch: &ProcessedBatch,
+        durability: Durability,
+    ) -> Result<(), StoreError>;
 
-    /// Like [`Store::transaction`], all or nothing, but made durable by the next durable
-    /// commit instead of its own fsync. For processing: after a crash, work whose commit was
-    /// not yet durable is undone as a whole (the records are still queued and run again), and
-    /// the deliveries it created were not sent, since only durable ones are.
-    pub fn transaction_deferred<T>(
+    // Alerts.
+
+    /// One alert.
+    fn alert(&self, id: u64) -> Result<Option<AlertRecord>, StoreError>;
+    /// Alerts, newest first.
+    fn list_alerts(&self, filter: &AlertFilter) -> Result<Page<AlertRecord>, StoreError>;
+    /// Writes an alert changed by an operator, if its revision is still the one it was read
+    /// with (else [`StoreError::Conflict`]); returns it with the new revision.
+    fn update_alert(&self, alert: &AlertRecord) -> Result<AlertRecord, StoreError>;
+    /// How many alerts are open and how many acknowledged (cost follows the firing alerts,
+    /// not the history).
+    fn firing_alert_counts(&self) -> Result<(u64, u64), StoreError>;
+
+    // Deliveries.
+
+    /// One delivery.
+    fn delivery(&self, id: u64) -> Result<Option<DeliveryRecord>, StoreError>;
+    /// Deliveries, newest first.
+    fn list_deliveries(&self, filter: &DeliveryFilter) -> Result<Page<DeliveryRecord>, StoreError>;
+    /// The deliveries an inbound record caused (replays included), oldest first.
+    fn deliveries_for_inbound(
         &self,
-        work: impl FnOnce(&mut StoreTxn<'_>) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        let mut txn = self.write()?;
-        txn.set_durability(redb::Durability::None)
-            .map_err(|error| StoreError::Database(error.to_string()))?;
-        let result = Self::run_in(&txn, work)?;
-        self.commit(txn)?;
-        Ok(result)
-    }
+        inbound_id: u64,
+        received_at: u64,
+    ) -> Result<Vec<DeliveryRecord>, StoreError>;
+    /// Deliveries due at `now_ms`, soonest first, at most `limit`; only deliveries whose
+    /// creating write is durable, so nothing is sent that a crash could take back.
+    fn due_deliveries(&self, now_ms: u64, limit: usize) -> Result<Vec<DeliveryRecord>, StoreError>;
+    /// When the soonest delivery is due, if any is.
+    fn next_due_at(&self) -> Result<Option<u64>, StoreError>;
+    /// Records attempts' results (each delivery with its new status, attempts and next time)
+    /// and counts them against their destinations. A destination whose consecutive failures
+    /// reach `disable_after_failures` (0 = never) is disabled; the answer has, per attempt,
+    /// the health of the destination it disabled, if it did.
+    fn record_attempts(
+        &self,
+        attempts: &[RecordedAttempt],
+        disable_after_failures: u32,
+        durability: Durability,
+    ) -> Result<Vec<Option<DestinationHealth>>, StoreError>;
+    /// Makes a delivery that was not delivered due at `at` (a retry by hand).
+    fn schedule_retry(&self, id: u64, at: u64) -> Result<RetryScheduled, StoreError>;
 
-    fn run_in<T>(
-        txn: &WriteTransaction,
-        work: impl FnOnce(&mut StoreTxn<'_>) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        let result = {
-            let mut tables = StoreTxn {
-                inbound: txn.open_table(tables::INBOUND)?,
-                queue: txn.open_table(tables::PROCESSING_QUEUE)?,
-                alerts: txn.open_table(tables::ALERTS)?,
-                open_alerts: txn.open_table(tables::OPEN_ALERTS)?,
-                deliveries: txn.open_table(tables::DELIVERIES)?,
-                due: txn.open_table(tables::DUE_DELIVERIES)?,
-                counters: txn.open_table(tables::COUNTERS)?,
-            };
-            work(&mut tables)?
-        };
-        Ok(result)
-    }
+    // Destination health.
+
+    /// The health of one destination (a healthy default when nothing is recorded).
+    fn destination_health(
+        &self,
+        endpoint: &str,
+        destination: usize,
+    ) -> Result<DestinationHealth, StoreError>;
+    /// The recorded health of an endpoint's destinations, by index (absent = healthy).
+    fn endpoint_destination_health(
+        &self,
+        endpoint: &str,
+    ) -> Result<BTreeMap<usize, DestinationHealth>, StoreError>;
+    /// How many destinations are disabled now.
+    fn disabled_destination_count(&self) -> Result<u64, StoreError>;
+    /// Forgets a destination's failures, enabling it again; returns whether it was disabled.
+    fn reset_destination_health(
+        &self,
+        endpoint: &str,
+        destination: usize,
+    ) -> Result<bool, StoreError>;
 }
 
-/// The tables of one write transaction (see [`Store::transaction`]).
-pub struct StoreTxn<'t> {
-    inbound: Table<'t, u64, &'static [u8]>,
-    queue: Table<'t, u64, ()>,
-    alerts: Table<'t, u64, &'static [u8]>,
-    open_alerts: Table<'t, &'static str, u64>,
-    deliveries: Table<'t, u64, &'static [u8]>,
-    due: Table<'t, (u64, u64), ()>,
-    counters: Table<'t, &'static str, u64>,
-}
-
-impl StoreTxn<'_> {
-    fn next_sequence(&mut self, counter: &str) -> Result<u64, StoreError> {
-        take_sequence(&mut self.counters, counter)
-    }
-}
-
-/// Takes the next value of a named counter.
-fn take_sequence(
-    counters: &mut Table<'_, &'static str, u64>,
-    counter: &str,
-) -> Result<u64, StoreError> {
-    let next = counters.get(counter)?.map_or(1, |value| value.value());
-    counters.insert(counter, next + 1)?;
-    Ok(next)
-}
-
-fn encode<T: Serialize>(record: &T) -> Vec<u8> {
-    serde_json::to_vec(record).expect("records serialize")
-}
-
-fn decode<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T, StoreError> {
-    serde_json::from_slice(bytes).map_err(|error| StoreError::Corrupt(format!("{what}: {error}")))
-}
-
-/// A page of a sequence-keyed table, newest first: records below `before` that `keep` accepts,
-/// at most `limit`, with the cursor of the next page.
-fn newest_first<T: DeserializeOwned>(
-    table: &redb::ReadOnlyTable<u64, &'static [u8]>,
-    what: &str,
-    before: Option<u64>,
-    limit: usize,
-    keep: impl Fn(&T) -> bool,
-) -> Result<Page<T>, StoreError> {
-    let mut items = Vec::new();
-    let mut next = None;
-    for entry in table.range(..before.unwrap_or(u64::MAX))?.rev() {
-        let (id, bytes) = entry?;
-        let record: T = decode(what, bytes.value())?;
-        if !keep(&record) {
-            continue;
-        }
-        if items.len() == limit {
-            next = Some((id.value() + 1).to_string());
-            break;
-        }
-        items.push(record);
-    }
-    Ok(Page { items, next })
-}
-
-/// `endpoint \n suffix`: composite keys of the index tables.
-fn scoped_key(endpoint: &str, suffix: &str) -> String {
-    format!("{endpoint}\n{suffix}")
-}
+/// The store as the gateway holds it.
+pub type SharedStore = Arc<dyn Store>;
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {

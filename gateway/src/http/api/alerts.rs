@@ -1,15 +1,14 @@
 //! Alerts: list, show, acknowledge and close by hand.
 
 use super::openapi::ErrorAnswer;
-use super::{ApiRoute, Paging, not_found, parse_filter, refused, store_failed};
-use crate::ids::format_alert_id;
-use crate::ids::format_inbound_id;
-use crate::ids::parse_id;
-use crate::server::AppState;
-use crate::store::{AlertRecord, AlertState};
+use super::{ApiRoute, Paging, parse_filter};
+use crate::http::HttpState;
+use crate::ops::OpsError;
+use crate::ops::alerts::{self, view};
+use crate::store::{AlertFilter, AlertState};
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// The routes, each described by its handler's `#[utoipa::path]`.
 pub const ROUTES: &[ApiRoute] = &[
@@ -25,33 +24,6 @@ struct AlertQuery {
     endpoint: Option<String>,
     #[serde(flatten)]
     paging: Paging,
-}
-
-/// The alert as the API shows it.
-pub fn view(record: &AlertRecord) -> Value {
-    json!({
-        "id": format_alert_id(record.id),
-        "endpoint": record.endpoint,
-        "key": record.key,
-        "state": record.state,
-        "title": record.alert.title,
-        "source_status": record.alert.source_status,
-        "url": record.alert.url,
-        "description": record.alert.description,
-        "commit_hash": record.alert.commit_hash,
-        "commit_message": record.alert.commit_message,
-        "actor": record.alert.actor,
-        "labels": record.alert.labels.iter()
-            .map(|(name, value)| (name.clone(), Value::String(value.clone())))
-            .collect::<serde_json::Map<String, Value>>(),
-        "count": record.count,
-        "opened_at": record.opened_at,
-        "last_seen_at": record.last_seen_at,
-        "acknowledged_at": record.acknowledged_at,
-        "closed_at": record.closed_at,
-        "closed_by": record.closed_by,
-        "history": record.history.iter().map(|id| format_inbound_id(*id)).collect::<Vec<_>>(),
-    })
 }
 
 /// Alerts, newest first.
@@ -71,26 +43,24 @@ pub fn view(record: &AlertRecord) -> Value {
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
 )]
-async fn list(state: web::Data<AppState>, query: web::Query<AlertQuery>) -> HttpResponse {
-    let alert_state = match parse_filter::<AlertState>(
-        query.state.as_deref(),
-        "state must be open, acknowledged or closed",
-    ) {
-        Ok(value) => value,
-        Err(response) => return response,
+async fn list(
+    state: web::Data<HttpState>,
+    query: web::Query<AlertQuery>,
+) -> Result<HttpResponse, OpsError> {
+    let filter = AlertFilter {
+        state: parse_filter::<AlertState>(
+            query.state.as_deref(),
+            "state must be open, acknowledged or closed",
+        )?,
+        endpoint: query.endpoint.clone(),
+        before: query.paging.before(),
+        limit: query.paging.limit(),
     };
-    match state.store.list_alerts(
-        alert_state,
-        query.endpoint.as_deref(),
-        query.paging.before(),
-        query.paging.limit(),
-    ) {
-        Ok(page) => HttpResponse::Ok().json(json!({
-            "items": page.items.iter().map(view).collect::<Vec<_>>(),
-            "next": page.next,
-        })),
-        Err(error) => store_failed(error),
-    }
+    let page = alerts::list(&state.services, &filter)?;
+    Ok(HttpResponse::Ok().json(json!({
+        "items": page.items.iter().map(view).collect::<Vec<_>>(),
+        "next": page.next,
+    })))
 }
 
 /// One alert with its history.
@@ -105,15 +75,11 @@ async fn list(state: web::Data<AppState>, query: web::Query<AlertQuery>) -> Http
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
 )]
-async fn show(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
-    let Some(id) = parse_id("al", &id) else {
-        return not_found("alert");
-    };
-    match state.store.alert(id) {
-        Ok(Some(record)) => HttpResponse::Ok().json(view(&record)),
-        Ok(None) => not_found("alert"),
-        Err(error) => store_failed(error),
-    }
+async fn show(
+    state: web::Data<HttpState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, OpsError> {
+    Ok(HttpResponse::Ok().json(view(&alerts::get(&state.services, &id)?)))
 }
 
 /// Acknowledges an open alert.
@@ -129,11 +95,11 @@ async fn show(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
 )]
-async fn acknowledge(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
-    match crate::admin::acknowledge_alert(&state, &id) {
-        Ok(record) => HttpResponse::Ok().json(view(&record)),
-        Err(error) => refused(error),
-    }
+async fn acknowledge(
+    state: web::Data<HttpState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, OpsError> {
+    Ok(HttpResponse::Ok().json(view(&alerts::acknowledge(&state.services, &id)?)))
 }
 
 /// Closes an alert by hand.
@@ -149,9 +115,9 @@ async fn acknowledge(state: web::Data<AppState>, id: web::Path<String>) -> HttpR
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
 )]
-async fn close(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
-    match crate::admin::close_alert(&state, &id) {
-        Ok(record) => HttpResponse::Ok().json(view(&record)),
-        Err(error) => refused(error),
-    }
+async fn close(
+    state: web::Data<HttpState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, OpsError> {
+    Ok(HttpResponse::Ok().json(view(&alerts::close(&state.services, &id)?)))
 }

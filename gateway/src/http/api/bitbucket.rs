@@ -2,14 +2,13 @@
 //! its webhook in the repository; `POST /endpoints/{id}/bitbucket/disconnect` deletes the
 //! webhook and disables the endpoint. The Bitbucket token is used for that call only.
 
-use super::{ApiRoute, refused};
-use crate::bitbucket_connect::{
-    self, BitbucketError, BitbucketToken, ConnectError, ConnectRequest,
-};
+use super::ApiRoute;
+use crate::bitbucket::BitbucketToken;
+use crate::http::HttpState;
 use crate::http::api::openapi::ErrorAnswer;
-use crate::http::error_response;
-use crate::server::AppState;
-use actix_web::http::StatusCode;
+use crate::http::bitbucket_request::connect_request;
+use crate::ops::endpoints::view;
+use crate::ops::{OpsError, bitbucket};
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::Value;
@@ -19,26 +18,6 @@ pub const ROUTES: &[ApiRoute] = &[
     ApiRoute::documented::<__path_connect>(|route| route.to(connect)),
     ApiRoute::documented::<__path_disconnect>(|route| route.to(disconnect)),
 ];
-
-/// The answer for a connect or disconnect that did not happen: the operator's mistakes as
-/// `refused` answers them; a refused token 422, an unknown repository 404, another refusal 422,
-/// and Bitbucket failing or unreachable 502, each with Bitbucket's message.
-pub fn connect_refused(error: ConnectError) -> HttpResponse {
-    match error {
-        ConnectError::Admin(error) => refused(error),
-        ConnectError::Bitbucket(error) => {
-            let status = match &error {
-                BitbucketError::TokenRefused(_) | BitbucketError::Refused { .. } => {
-                    StatusCode::UNPROCESSABLE_ENTITY
-                }
-                BitbucketError::NotFound(_) => StatusCode::NOT_FOUND,
-                BitbucketError::Unavailable(_) => StatusCode::BAD_GATEWAY,
-            };
-            tracing::warn!(%error, "Bitbucket refused a connect or disconnect");
-            error_response(status, error.to_string())
-        }
-    }
-}
 
 /// Creates the endpoint and its webhook; answers the endpoint (201) with `bitbucket:
 /// {workspace, repo, hook_uuid}`. The secret went to Bitbucket and is not shown.
@@ -61,15 +40,13 @@ pub fn connect_refused(error: ConnectError) -> HttpResponse {
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
 )]
-async fn connect(state: web::Data<AppState>, body: web::Json<Value>) -> HttpResponse {
-    let request = match ConnectRequest::from_json(body.into_inner()) {
-        Ok(request) => request,
-        Err(error) => return refused(error),
-    };
-    match bitbucket_connect::connect(&state, request).await {
-        Ok(endpoint) => HttpResponse::Created().json(super::endpoints::view(&state, &endpoint)),
-        Err(error) => connect_refused(error),
-    }
+async fn connect(
+    state: web::Data<HttpState>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, OpsError> {
+    let request = connect_request(body.into_inner())?;
+    let endpoint = bitbucket::connect(&state.services, state.bitbucket.as_ref(), request).await?;
+    Ok(HttpResponse::Created().json(view(&state.services, &endpoint)))
 }
 
 #[derive(Deserialize)]
@@ -95,22 +72,21 @@ struct DisconnectInput {
     )
 )]
 async fn disconnect(
-    state: web::Data<AppState>,
+    state: web::Data<HttpState>,
     id: web::Path<String>,
     body: web::Json<Value>,
-) -> HttpResponse {
+) -> Result<HttpResponse, OpsError> {
     let input = match serde_json::from_value::<DisconnectInput>(body.into_inner()) {
         Ok(input) if !input.token.trim().is_empty() => input,
         _ => {
-            return error_response(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "the body must be {\"token\": \"<Bitbucket access token or user:app_password>\"}",
-            );
+            return Err(OpsError::Invalid(
+                "the body must be {\"token\": \"<Bitbucket access token or user:app_password>\"}"
+                    .into(),
+            ));
         }
     };
     let token = BitbucketToken::new(input.token.trim());
-    match bitbucket_connect::disconnect(&state, &id, &token).await {
-        Ok(endpoint) => HttpResponse::Ok().json(super::endpoints::view(&state, &endpoint)),
-        Err(error) => connect_refused(error),
-    }
+    let endpoint =
+        bitbucket::disconnect(&state.services, state.bitbucket.as_ref(), &id, &token).await?;
+    Ok(HttpResponse::Ok().json(view(&state.services, &endpoint)))
 }

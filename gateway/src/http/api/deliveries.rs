@@ -1,15 +1,14 @@
 //! Deliveries with their attempts; retry by hand.
 
 use super::openapi::ErrorAnswer;
-use super::{ApiRoute, Paging, not_found, parse_filter, refused, store_failed};
-use crate::ids::format_delivery_id;
-use crate::ids::format_inbound_id;
-use crate::ids::parse_id;
-use crate::server::AppState;
-use crate::store::{DeliveryRecord, DeliveryStatus};
+use super::{ApiRoute, Paging, parse_filter};
+use crate::http::HttpState;
+use crate::ops::OpsError;
+use crate::ops::deliveries::{self, view};
+use crate::store::{DeliveryFilter, DeliveryStatus};
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// The routes, each described by its handler's `#[utoipa::path]`.
 pub const ROUTES: &[ApiRoute] = &[
@@ -24,23 +23,6 @@ struct DeliveryQuery {
     endpoint: Option<String>,
     #[serde(flatten)]
     paging: Paging,
-}
-
-/// The delivery as the API shows it.
-pub fn view(record: &DeliveryRecord) -> Value {
-    json!({
-        "id": format_delivery_id(record.id),
-        "endpoint": record.endpoint,
-        "inbound": record.inbound_id.map(format_inbound_id),
-        "destination": record.destination,
-        "kind": record.kind,
-        "notification": record.notification,
-        "status": record.status,
-        "url": record.request.url,
-        "attempts": record.attempts,
-        "next_attempt_at": record.next_attempt_at,
-        "created_at": record.created_at,
-    })
 }
 
 /// Deliveries with their attempts, newest first.
@@ -60,26 +42,24 @@ pub fn view(record: &DeliveryRecord) -> Value {
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
 )]
-async fn list(state: web::Data<AppState>, query: web::Query<DeliveryQuery>) -> HttpResponse {
-    let status = match parse_filter::<DeliveryStatus>(
-        query.status.as_deref(),
-        "status must be pending, delivered, retrying or failed",
-    ) {
-        Ok(value) => value,
-        Err(response) => return response,
+async fn list(
+    state: web::Data<HttpState>,
+    query: web::Query<DeliveryQuery>,
+) -> Result<HttpResponse, OpsError> {
+    let filter = DeliveryFilter {
+        status: parse_filter::<DeliveryStatus>(
+            query.status.as_deref(),
+            "status must be pending, delivered, retrying or failed",
+        )?,
+        endpoint: query.endpoint.clone(),
+        before: query.paging.before(),
+        limit: query.paging.limit(),
     };
-    match state.store.list_deliveries(
-        status,
-        query.endpoint.as_deref(),
-        query.paging.before(),
-        query.paging.limit(),
-    ) {
-        Ok(page) => HttpResponse::Ok().json(json!({
-            "items": page.items.iter().map(view).collect::<Vec<_>>(),
-            "next": page.next,
-        })),
-        Err(error) => store_failed(error),
-    }
+    let page = deliveries::list(&state.services, &filter)?;
+    Ok(HttpResponse::Ok().json(json!({
+        "items": page.items.iter().map(view).collect::<Vec<_>>(),
+        "next": page.next,
+    })))
 }
 
 /// One delivery with every attempt.
@@ -94,15 +74,11 @@ async fn list(state: web::Data<AppState>, query: web::Query<DeliveryQuery>) -> H
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
 )]
-async fn show(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
-    let Some(id) = parse_id("dl", &id) else {
-        return not_found("delivery");
-    };
-    match state.store.delivery(id) {
-        Ok(Some(record)) => HttpResponse::Ok().json(view(&record)),
-        Ok(None) => not_found("delivery"),
-        Err(error) => store_failed(error),
-    }
+async fn show(
+    state: web::Data<HttpState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, OpsError> {
+    Ok(HttpResponse::Ok().json(view(&deliveries::get(&state.services, &id)?)))
 }
 
 /// Schedules a failed delivery for an attempt now.
@@ -118,9 +94,9 @@ async fn show(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
 )]
-async fn retry(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
-    match crate::admin::retry_delivery(&state, &id) {
-        Ok(record) => HttpResponse::Accepted().json(view(&record)),
-        Err(error) => refused(error),
-    }
+async fn retry(
+    state: web::Data<HttpState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, OpsError> {
+    Ok(HttpResponse::Accepted().json(view(&deliveries::retry(&state.services, &id)?)))
 }

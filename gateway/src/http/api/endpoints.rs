@@ -1,13 +1,11 @@
 //! Endpoints: create (secret shown once), list, show, change, disable, rotate the secret,
 //! enable a destination disabled after failures, and the dry run.
 
-use super::{ApiRoute, refused, store_failed};
-use crate::admin::{self, EndpointInput};
+use super::ApiRoute;
+use crate::http::HttpState;
 use crate::http::api::openapi::ErrorAnswer;
-use crate::http::error_response;
-use crate::server::AppState;
-use crate::store::EndpointRecord;
-use actix_web::http::StatusCode;
+use crate::ops::endpoints::{self, EndpointInput, view};
+use crate::ops::{OpsError, dry_run};
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -24,57 +22,10 @@ pub const ROUTES: &[ApiRoute] = &[
     ApiRoute::documented::<__path_test>(|route| route.to(test)),
 ];
 
-/// A 422 with the reason.
-fn invalid(message: impl Into<String>) -> HttpResponse {
-    error_response(StatusCode::UNPROCESSABLE_ENTITY, message)
-}
-
-/// The endpoint as the API shows it, with each destination's failure count and whether it is
-/// disabled: never the secrets.
-pub fn view(state: &AppState, endpoint: &EndpointRecord) -> Value {
-    let health = state
-        .store
-        .endpoint_destination_health(&endpoint.id)
-        .unwrap_or_else(|error| {
-            tracing::error!(%error, "reading destination health");
-            Default::default()
-        });
-    let destinations: Vec<Value> = endpoint
-        .destinations
-        .iter()
-        .enumerate()
-        .map(|(index, destination)| {
-            let mut value = serde_json::to_value(destination).unwrap_or(Value::Null);
-            if let Value::Object(map) = &mut value {
-                map.remove("secret");
-                map.insert("secret_set".into(), json!(destination.secret.is_some()));
-                let health = health.get(&index).cloned().unwrap_or_default();
-                map.insert(
-                    "consecutive_failures".into(),
-                    json!(health.consecutive_failures),
-                );
-                map.insert("disabled_at".into(), json!(health.disabled_at));
-                map.insert("disabled_reason".into(), json!(health.disabled_reason));
-            }
-            value
-        })
-        .collect();
-    json!({
-        "id": endpoint.id,
-        "name": endpoint.name,
-        "provider": endpoint.provider,
-        "events": endpoint.events,
-        "selection": endpoint.selection,
-        "url": format!("{}/hooks/{}", state.config.public_url, endpoint.id),
-        "secret_set": endpoint.secret.is_some(),
-        "enabled": endpoint.enabled,
-        "alerts": endpoint.alerts,
-        "format": endpoint.format,
-        "destinations": destinations,
-        "created_at": endpoint.created_at,
-        "rate_limit": endpoint.rate_limit,
-        "bitbucket": endpoint.bitbucket,
-    })
+/// An answer that carries a secret (shown this once).
+fn with_secret(mut answer: Value, secret: String) -> Value {
+    answer["secret"] = json!(secret);
+    answer
 }
 
 /// Creates an endpoint; the answer carries its `secret`, shown this once.
@@ -89,19 +40,15 @@ pub fn view(state: &AppState, endpoint: &EndpointRecord) -> Value {
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
 )]
-async fn create(state: web::Data<AppState>, body: web::Json<Value>) -> HttpResponse {
-    let input: EndpointInput = match serde_json::from_value(body.into_inner()) {
-        Ok(input) => input,
-        Err(error) => return invalid(format!("invalid endpoint: {error}")),
-    };
-    match admin::create_endpoint(&state, input) {
-        Ok((endpoint, secret)) => {
-            let mut answer = view(&state, &endpoint);
-            answer["secret"] = json!(secret);
-            HttpResponse::Created().json(answer)
-        }
-        Err(error) => refused(error),
-    }
+async fn create(
+    state: web::Data<HttpState>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, OpsError> {
+    let input: EndpointInput = serde_json::from_value(body.into_inner())
+        .map_err(|error| OpsError::Invalid(format!("invalid endpoint: {error}")))?;
+    let services = &state.services;
+    let (endpoint, secret) = endpoints::create(services, input)?;
+    Ok(HttpResponse::Created().json(with_secret(view(services, &endpoint), secret)))
 }
 
 /// Every endpoint (never their secrets).
@@ -114,17 +61,13 @@ async fn create(state: web::Data<AppState>, body: web::Json<Value>) -> HttpRespo
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
 )]
-async fn list(state: web::Data<AppState>) -> HttpResponse {
-    match state.store.endpoints() {
-        Ok(endpoints) => {
-            let items: Vec<Value> = endpoints
-                .iter()
-                .map(|endpoint| view(&state, endpoint))
-                .collect();
-            HttpResponse::Ok().json(json!({"items": items, "next": Value::Null}))
-        }
-        Err(error) => store_failed(error),
-    }
+async fn list(state: web::Data<HttpState>) -> Result<HttpResponse, OpsError> {
+    let services = &state.services;
+    let items: Vec<Value> = endpoints::list(services)?
+        .iter()
+        .map(|endpoint| view(services, endpoint))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({"items": items, "next": Value::Null})))
 }
 
 /// One endpoint.
@@ -139,11 +82,12 @@ async fn list(state: web::Data<AppState>) -> HttpResponse {
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
 )]
-async fn show(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
-    match admin::endpoint(&state, &id) {
-        Ok(endpoint) => HttpResponse::Ok().json(view(&state, &endpoint)),
-        Err(error) => refused(error),
-    }
+async fn show(
+    state: web::Data<HttpState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, OpsError> {
+    let endpoint = endpoints::get(&state.services, &id)?;
+    Ok(HttpResponse::Ok().json(view(&state.services, &endpoint)))
 }
 
 /// Applies the given keys over the current endpoint and validates the whole again.
@@ -161,17 +105,15 @@ async fn show(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse
     )
 )]
 async fn change(
-    state: web::Data<AppState>,
+    state: web::Data<HttpState>,
     id: web::Path<String>,
     body: web::Json<Value>,
-) -> HttpResponse {
+) -> Result<HttpResponse, OpsError> {
     let Value::Object(patch) = body.into_inner() else {
-        return invalid("the change must be a JSON object");
+        return Err(OpsError::Invalid("the change must be a JSON object".into()));
     };
-    match admin::change_endpoint(&state, &id, patch) {
-        Ok(endpoint) => HttpResponse::Ok().json(view(&state, &endpoint)),
-        Err(error) => refused(error),
-    }
+    let endpoint = endpoints::change(&state.services, &id, patch)?;
+    Ok(HttpResponse::Ok().json(view(&state.services, &endpoint)))
 }
 
 /// Disables (history is kept; the URL answers 410).
@@ -186,11 +128,12 @@ async fn change(
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
 )]
-async fn disable(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
-    match admin::disable_endpoint(&state, &id) {
-        Ok(endpoint) => HttpResponse::Ok().json(view(&state, &endpoint)),
-        Err(error) => refused(error),
-    }
+async fn disable(
+    state: web::Data<HttpState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, OpsError> {
+    let endpoint = endpoints::disable(&state.services, &id)?;
+    Ok(HttpResponse::Ok().json(view(&state.services, &endpoint)))
 }
 
 /// A new signing secret, shown this once; the old one stops working.
@@ -205,15 +148,13 @@ async fn disable(state: web::Data<AppState>, id: web::Path<String>) -> HttpRespo
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
 )]
-async fn rotate_secret(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
-    match admin::rotate_secret(&state, &id) {
-        Ok((endpoint, secret)) => {
-            let mut answer = view(&state, &endpoint);
-            answer["secret"] = json!(secret);
-            HttpResponse::Ok().json(answer)
-        }
-        Err(error) => refused(error),
-    }
+async fn rotate_secret(
+    state: web::Data<HttpState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, OpsError> {
+    let services = &state.services;
+    let (endpoint, secret) = endpoints::rotate_secret(services, &id)?;
+    Ok(HttpResponse::Ok().json(with_secret(view(services, &endpoint), secret)))
 }
 
 /// Enables a destination disabled after consecutive failures (its failed deliveries are then
@@ -233,17 +174,15 @@ async fn rotate_secret(state: web::Data<AppState>, id: web::Path<String>) -> Htt
     )
 )]
 async fn enable_destination(
-    state: web::Data<AppState>,
+    state: web::Data<HttpState>,
     path: web::Path<(String, String)>,
-) -> HttpResponse {
+) -> Result<HttpResponse, OpsError> {
     let (id, index) = path.into_inner();
-    let Ok(index) = index.parse::<usize>() else {
-        return super::not_found("destination");
-    };
-    match admin::enable_destination(&state, &id, index) {
-        Ok(endpoint) => HttpResponse::Ok().json(view(&state, &endpoint)),
-        Err(error) => refused(error),
-    }
+    let index = index
+        .parse::<usize>()
+        .map_err(|_| OpsError::NotFound("destination"))?;
+    let endpoint = endpoints::enable_destination(&state.services, &id, index)?;
+    Ok(HttpResponse::Ok().json(view(&state.services, &endpoint)))
 }
 
 /// A dry run's input.
@@ -273,19 +212,17 @@ pub struct TestInput {
     )
 )]
 async fn test(
-    state: web::Data<AppState>,
+    state: web::Data<HttpState>,
     id: web::Path<String>,
     body: web::Json<TestInput>,
-) -> HttpResponse {
+) -> Result<HttpResponse, OpsError> {
     let input = body.into_inner();
     let body = input.body.map(|body| match body {
         Value::String(text) => text,
         value => value.to_string(),
     });
-    let result = web::block(move || admin::dry_run(&state, &id, input.event, body)).await;
-    match result {
-        Ok(Ok(value)) => HttpResponse::Ok().json(value),
-        Ok(Err(error)) => refused(error),
-        Err(error) => crate::http::internal_error("dry run", error),
-    }
+    let services = state.services.clone();
+    let result =
+        crate::ops::blocking(move || dry_run::dry_run(&services, &id, input.event, body)).await?;
+    Ok(HttpResponse::Ok().json(result))
 }

@@ -1,14 +1,15 @@
 //! The inbound log: list with filters, one record with headers and body, replay.
 
 use super::openapi::ErrorAnswer;
-use super::{ApiRoute, Paging, not_found, parse_filter, refused, store_failed};
+use super::{ApiRoute, Paging, parse_filter};
+use crate::http::HttpState;
 use crate::ids::format_inbound_id;
-use crate::ids::parse_id;
-use crate::server::AppState;
-use crate::store::{InboundFilter, InboundRecord, InboundStatus};
+use crate::ops::inbound::{self, view};
+use crate::ops::{OpsError, blocking};
+use crate::store::{InboundFilter, InboundStatus};
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// The routes, each described by its handler's `#[utoipa::path]`.
 pub const ROUTES: &[ApiRoute] = &[
@@ -24,45 +25,6 @@ struct InboundQuery {
     event: Option<String>,
     #[serde(flatten)]
     paging: Paging,
-}
-
-/// The record as the API shows it; `full` adds headers and body.
-pub fn view(record: &InboundRecord, full: bool) -> Value {
-    let outcomes: Vec<Value> = record
-        .outcomes
-        .iter()
-        .map(|outcome| {
-            json!({
-                "plugin": outcome.plugin,
-                "outcome": outcome.outcome,
-                "detail": outcome.detail,
-                "alert": outcome.alert,
-            })
-        })
-        .collect();
-    let mut value = json!({
-        "id": format_inbound_id(record.id),
-        "endpoint": record.endpoint,
-        "received_at": record.received_at,
-        "event": record.event,
-        "request_uuid": record.request_uuid,
-        "attempt": record.attempt,
-        "status": record.status,
-        "reason": record.reason,
-        "outcomes": outcomes,
-        "processed_at": record.processed_at,
-        "duplicate_of": record.duplicate_of.map(format_inbound_id),
-    });
-    if full {
-        value["headers"] = record
-            .headers
-            .iter()
-            .map(|(name, value)| json!([name, value]))
-            .collect();
-        value["body"] = json!(record.body);
-        value["body_truncated"] = json!(record.body_truncated);
-    }
-    value
 }
 
 /// The inbound log, newest first.
@@ -83,14 +45,14 @@ pub fn view(record: &InboundRecord, full: bool) -> Value {
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
 )]
-async fn list(state: web::Data<AppState>, query: web::Query<InboundQuery>) -> HttpResponse {
-    let status = match parse_filter::<InboundStatus>(
+async fn list(
+    state: web::Data<HttpState>,
+    query: web::Query<InboundQuery>,
+) -> Result<HttpResponse, OpsError> {
+    let status = parse_filter::<InboundStatus>(
         query.status.as_deref(),
         "status must be one of rejected, filtered, duplicate, pending, processed, failed",
-    ) {
-        Ok(value) => value,
-        Err(response) => return response,
-    };
+    )?;
     let filter = InboundFilter {
         endpoint: query.endpoint.clone(),
         status,
@@ -98,15 +60,12 @@ async fn list(state: web::Data<AppState>, query: web::Query<InboundQuery>) -> Ht
         before: query.paging.before(),
         limit: query.paging.limit(),
     };
-    let store = state.store.clone();
-    match web::block(move || store.list_inbound(&filter)).await {
-        Ok(Ok(page)) => HttpResponse::Ok().json(json!({
-            "items": page.items.iter().map(|record| view(record, false)).collect::<Vec<_>>(),
-            "next": page.next,
-        })),
-        Ok(Err(error)) => store_failed(error),
-        Err(error) => store_failed(error),
-    }
+    let services = state.services.clone();
+    let page = blocking(move || inbound::list(&services, &filter)).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "items": page.items.iter().map(|record| view(record, false)).collect::<Vec<_>>(),
+        "next": page.next,
+    })))
 }
 
 /// One record with its headers (signatures redacted) and body.
@@ -121,15 +80,12 @@ async fn list(state: web::Data<AppState>, query: web::Query<InboundQuery>) -> Ht
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
 )]
-async fn show(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
-    let Some(id) = parse_id("in", &id) else {
-        return not_found("inbound record");
-    };
-    match state.store.inbound(id) {
-        Ok(Some(record)) => HttpResponse::Ok().json(view(&record, true)),
-        Ok(None) => not_found("inbound record"),
-        Err(error) => store_failed(error),
-    }
+async fn show(
+    state: web::Data<HttpState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, OpsError> {
+    let record = inbound::get(&state.services, &id)?;
+    Ok(HttpResponse::Ok().json(view(&record, true)))
 }
 
 /// Runs a stored record through today's plugins again.
@@ -145,11 +101,10 @@ async fn show(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
 )]
-async fn replay(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
-    match crate::admin::replay(&state, &id) {
-        Ok(id) => {
-            HttpResponse::Accepted().json(json!({"status": "queued", "id": format_inbound_id(id)}))
-        }
-        Err(error) => refused(error),
-    }
+async fn replay(
+    state: web::Data<HttpState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, OpsError> {
+    let id = inbound::replay(&state.services, &id)?;
+    Ok(HttpResponse::Accepted().json(json!({"status": "queued", "id": format_inbound_id(id)})))
 }

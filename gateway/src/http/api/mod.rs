@@ -16,15 +16,14 @@ pub mod openapi;
 pub mod plugins;
 
 use super::error_response;
-use crate::admin::AdminError;
-use crate::server::AppState;
+use crate::http::HttpState;
+use crate::ops::OpsError;
 use actix_web::body::{BoxBody, EitherBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::{Next, from_fn};
-use actix_web::{HttpResponse, web};
+use actix_web::web;
 use serde::Deserialize;
-use serde_json::json;
 use utoipa::openapi::HttpMethod;
 use utoipa::openapi::path::Operation;
 
@@ -146,7 +145,7 @@ async fn require_token(
             .map(ServiceResponse::map_into_left_body);
     }
     let expected = request
-        .app_data::<web::Data<AppState>>()
+        .app_data::<web::Data<HttpState>>()
         .map(|state| state.admin_token.clone())
         .unwrap_or_default();
     let presented = request
@@ -155,7 +154,7 @@ async fn require_token(
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "))
         .unwrap_or("");
-    if !crate::admin::admin_token_matches(&expected, presented) {
+    if !crate::verify::admin_token_matches(&expected, presented) {
         let response = error_response(
             StatusCode::UNAUTHORIZED,
             "a valid admin token is required (Authorization: Bearer <token>)",
@@ -195,38 +194,13 @@ impl Paging {
 
 /// Parses an enum-valued query filter (`?status=`, `?state=`) by its serde name; a 400 with
 /// `expected` when it is not one of them.
-#[allow(clippy::result_large_err)]
 fn parse_filter<T: serde::de::DeserializeOwned>(
     text: Option<&str>,
     expected: &str,
-) -> Result<Option<T>, HttpResponse> {
+) -> Result<Option<T>, OpsError> {
     text.map(|text| {
         serde_json::from_value(serde_json::Value::String(text.to_string()))
-            .map_err(|_| error_response(StatusCode::BAD_REQUEST, expected))
+            .map_err(|_| OpsError::BadRequest(expected.to_string()))
     })
     .transpose()
-}
-
-/// The JSON answer for a refused operator action: 404, 422 (with `valid_events` for an unknown
-/// event), 409, or a 500 without detail.
-fn refused(error: AdminError) -> HttpResponse {
-    match error {
-        AdminError::NotFound(what) => not_found(what),
-        AdminError::Invalid(message) => error_response(StatusCode::UNPROCESSABLE_ENTITY, message),
-        AdminError::UnknownEvent {
-            message,
-            valid_events,
-        } => HttpResponse::UnprocessableEntity()
-            .json(json!({"error": message, "valid_events": valid_events})),
-        AdminError::Conflict(message) => error_response(StatusCode::CONFLICT, message),
-        AdminError::Store(error) => store_failed(error),
-    }
-}
-
-fn not_found(what: &str) -> HttpResponse {
-    error_response(StatusCode::NOT_FOUND, format!("no such {what}"))
-}
-
-fn store_failed(error: impl std::fmt::Display) -> HttpResponse {
-    super::internal_error("store", error)
 }

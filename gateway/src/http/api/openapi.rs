@@ -44,7 +44,7 @@ const ADMIN_TOKEN_SCHEME: &str = "admin_token";
     modifiers(&AdminTokenScheme),
     components(schemas(
         ErrorAnswer,
-        crate::admin::EndpointInput,
+        crate::ops::endpoints::EndpointInput,
         super::endpoints::TestInput,
         crate::store::EventSelection,
         crate::store::PluginRef,

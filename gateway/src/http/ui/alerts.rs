@@ -3,13 +3,13 @@
 
 use super::inbound::endpoint_names;
 use super::{FormFields, Session, next_page_link, page, refused_page, see_other};
-use crate::admin::{self, AdminError};
 use crate::config::CONSOLE_PAGE_SIZE;
+use crate::http::HttpState;
 use crate::http::RouteRow;
-use crate::http::api::alerts::view;
-use crate::ids::{format_alert_id, parse_id};
-use crate::server::AppState;
-use crate::store::{AlertRecord, AlertState};
+use crate::ids::format_alert_id;
+use crate::ops::OpsError;
+use crate::ops::alerts::{self, view};
+use crate::store::{AlertFilter, AlertRecord, AlertState};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
@@ -56,7 +56,7 @@ fn row(record: &AlertRecord, endpoint_name: Option<&String>) -> Value {
 }
 
 async fn list(
-    state: web::Data<AppState>,
+    state: web::Data<HttpState>,
     session: Session,
     query: web::Query<FormFields>,
 ) -> HttpResponse {
@@ -68,22 +68,22 @@ async fn list(
         return refused_page(
             &state,
             &session,
-            AdminError::Invalid("state must be open, acknowledged or closed".into()),
+            OpsError::Invalid("state must be open, acknowledged or closed".into()),
         );
     };
     let names = match endpoint_names(&state) {
         Ok(names) => names,
         Err(error) => return refused_page(&state, &session, error),
     };
-    let result = state.store.list_alerts(
-        Some(alert_state),
-        None,
-        query.get("before").parse().ok(),
-        CONSOLE_PAGE_SIZE,
-    );
-    let page_of = match result {
+    let filter = AlertFilter {
+        state: Some(alert_state),
+        endpoint: None,
+        before: query.get("before").parse().ok(),
+        limit: CONSOLE_PAGE_SIZE,
+    };
+    let page_of = match alerts::list(&state.services, &filter) {
         Ok(page_of) => page_of,
-        Err(error) => return refused_page(&state, &session, error.into()),
+        Err(error) => return refused_page(&state, &session, error),
     };
     let rows: Vec<Value> = page_of
         .items
@@ -106,17 +106,17 @@ async fn list(
     )
 }
 
-async fn show(state: web::Data<AppState>, session: Session, id: web::Path<String>) -> HttpResponse {
-    let record = match parse_id("al", &id).map(|id| state.store.alert(id)) {
-        Some(Ok(Some(record))) => record,
-        Some(Err(error)) => return refused_page(&state, &session, error.into()),
-        _ => return refused_page(&state, &session, AdminError::NotFound("alert")),
+async fn show(
+    state: web::Data<HttpState>,
+    session: Session,
+    id: web::Path<String>,
+) -> HttpResponse {
+    let record = match alerts::get(&state.services, &id) {
+        Ok(record) => record,
+        Err(error) => return refused_page(&state, &session, error),
     };
-    let name = state
-        .store
-        .endpoint(&record.endpoint)
+    let name = crate::ops::endpoints::get(&state.services, &record.endpoint)
         .ok()
-        .flatten()
         .map(|endpoint| endpoint.name);
     page(
         &state,
@@ -130,9 +130,9 @@ async fn show(state: web::Data<AppState>, session: Session, id: web::Path<String
 }
 
 fn after_action(
-    state: &AppState,
+    state: &HttpState,
     session: &Session,
-    result: Result<AlertRecord, AdminError>,
+    result: Result<AlertRecord, OpsError>,
 ) -> HttpResponse {
     match result {
         Ok(record) => see_other(&format!("/ui/alerts/{}", format_alert_id(record.id))),
@@ -141,17 +141,17 @@ fn after_action(
 }
 
 async fn acknowledge(
-    state: web::Data<AppState>,
+    state: web::Data<HttpState>,
     session: Session,
     id: web::Path<String>,
 ) -> HttpResponse {
-    after_action(&state, &session, admin::acknowledge_alert(&state, &id))
+    after_action(&state, &session, alerts::acknowledge(&state.services, &id))
 }
 
 async fn close(
-    state: web::Data<AppState>,
+    state: web::Data<HttpState>,
     session: Session,
     id: web::Path<String>,
 ) -> HttpResponse {
-    after_action(&state, &session, admin::close_alert(&state, &id))
+    after_action(&state, &session, alerts::close(&state.services, &id))
 }

@@ -5,13 +5,12 @@
 
 use super::sources::provider_events;
 use super::{FormFields, Session, page, refused_page, see_other};
-use crate::admin::AdminError;
-use crate::bitbucket_connect::{
-    self, BitbucketError, BitbucketToken, ConnectError, ConnectRequest,
-};
+use crate::bitbucket::BitbucketToken;
+use crate::http::HttpState;
 use crate::http::RouteRow;
-use crate::http::api::endpoints::view;
-use crate::server::AppState;
+use crate::http::bitbucket_request::connect_request;
+use crate::ops::endpoints::{self, view};
+use crate::ops::{OpsError, bitbucket};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
@@ -51,14 +50,14 @@ fn form_values(fields: &FormFields) -> Value {
 }
 
 fn connect_page(
-    state: &AppState,
+    state: &HttpState,
     session: &Session,
     status: StatusCode,
     form: Value,
     selected: &[&str],
     error: Option<String>,
 ) -> HttpResponse {
-    let plugins = state.registry.snapshot();
+    let plugins = crate::ops::plugins::snapshot(&state.services);
     let events: Vec<Value> = provider_events(&plugins, "bitbucket")
         .into_iter()
         .map(|(key, description)| {
@@ -79,26 +78,14 @@ fn connect_page(
     )
 }
 
-async fn connect_form(state: web::Data<AppState>, session: Session) -> HttpResponse {
+async fn connect_form(state: web::Data<HttpState>, session: Session) -> HttpResponse {
     connect_page(&state, &session, StatusCode::OK, json!({}), &[], None)
-}
-
-/// The status of the page for a connect or disconnect Bitbucket did not do (as the admin API
-/// answers it).
-fn bitbucket_refusal(error: &BitbucketError) -> StatusCode {
-    match error {
-        BitbucketError::TokenRefused(_) | BitbucketError::Refused { .. } => {
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
-        BitbucketError::NotFound(_) => StatusCode::NOT_FOUND,
-        BitbucketError::Unavailable(_) => StatusCode::BAD_GATEWAY,
-    }
 }
 
 /// Creates the source with the console's defaults for a new source (AlertOps' pipeline
 /// mapping and the embeds formatter) and registers its webhook.
 async fn connect(
-    state: web::Data<AppState>,
+    state: web::Data<HttpState>,
     session: Session,
     fields: web::Form<FormFields>,
 ) -> HttpResponse {
@@ -119,9 +106,9 @@ async fn connect(
     if !fields.get("name").is_empty() {
         body["name"] = json!(fields.get("name"));
     }
-    let result = match ConnectRequest::from_json(body) {
-        Ok(request) => bitbucket_connect::connect(&state, request).await,
-        Err(error) => Err(error.into()),
+    let result = match connect_request(body) {
+        Ok(request) => bitbucket::connect(&state.services, state.bitbucket.as_ref(), request).await,
+        Err(error) => Err(error),
     };
     let (status, message) = match result {
         Ok(endpoint) => {
@@ -132,14 +119,12 @@ async fn connect(
                 "source_connected",
                 "Bitbucket connected",
                 "sources",
-                json!({"source": view(&state, &endpoint)}),
+                json!({"source": view(&state.services, &endpoint)}),
             );
         }
-        Err(ConnectError::Admin(AdminError::Store(error))) => {
-            return refused_page(&state, &session, AdminError::Store(error));
-        }
-        Err(ConnectError::Admin(error)) => (StatusCode::UNPROCESSABLE_ENTITY, error.to_string()),
-        Err(ConnectError::Bitbucket(error)) => (bitbucket_refusal(&error), error.to_string()),
+        Err(error @ OpsError::Store(_)) => return refused_page(&state, &session, error),
+        Err(error @ OpsError::Upstream { .. }) => (error.status(), error.to_string()),
+        Err(error) => (StatusCode::UNPROCESSABLE_ENTITY, error.to_string()),
     };
     connect_page(
         &state,
@@ -152,13 +137,13 @@ async fn connect(
 }
 
 fn disconnect_page(
-    state: &AppState,
+    state: &HttpState,
     session: &Session,
     status: StatusCode,
     id: &str,
     error: Option<String>,
 ) -> HttpResponse {
-    let endpoint = match crate::admin::endpoint(state, id) {
+    let endpoint = match endpoints::get(&state.services, id) {
         Ok(endpoint) => endpoint,
         Err(error) => return refused_page(state, session, error),
     };
@@ -166,7 +151,7 @@ fn disconnect_page(
         return refused_page(
             state,
             session,
-            AdminError::Conflict(format!(
+            OpsError::Conflict(format!(
                 "{} is not connected to a Bitbucket repository",
                 endpoint.name
             )),
@@ -179,12 +164,12 @@ fn disconnect_page(
         "source_disconnect",
         "Disconnect Bitbucket",
         "sources",
-        json!({"source": view(state, &endpoint), "error": error}),
+        json!({"source": view(&state.services, &endpoint), "error": error}),
     )
 }
 
 async fn disconnect_form(
-    state: web::Data<AppState>,
+    state: web::Data<HttpState>,
     session: Session,
     id: web::Path<String>,
 ) -> HttpResponse {
@@ -192,7 +177,7 @@ async fn disconnect_form(
 }
 
 async fn disconnect(
-    state: web::Data<AppState>,
+    state: web::Data<HttpState>,
     session: Session,
     id: web::Path<String>,
     fields: web::Form<FormFields>,
@@ -209,15 +194,15 @@ async fn disconnect(
         );
     }
     let token = BitbucketToken::new(token);
-    match bitbucket_connect::disconnect(&state, &id, &token).await {
+    match bitbucket::disconnect(&state.services, state.bitbucket.as_ref(), &id, &token).await {
         Ok(_) => see_other("/ui/sources"),
-        Err(ConnectError::Admin(error)) => refused_page(&state, &session, error),
-        Err(ConnectError::Bitbucket(error)) => disconnect_page(
+        Err(error @ OpsError::Upstream { .. }) => disconnect_page(
             &state,
             &session,
-            bitbucket_refusal(&error),
+            error.status(),
             &id,
             Some(error.to_string()),
         ),
+        Err(error) => refused_page(&state, &session, error),
     }
 }

@@ -2,13 +2,12 @@
 
 use super::inbound::endpoint_names;
 use super::{FormFields, Session, next_page_link, options, page, refused_page, see_other};
-use crate::admin::{self, AdminError};
 use crate::config::CONSOLE_PAGE_SIZE;
+use crate::http::HttpState;
 use crate::http::RouteRow;
-use crate::http::api::deliveries::view;
-use crate::ids::{format_delivery_id, parse_id};
-use crate::server::AppState;
-use crate::store::{DeliveryRecord, DeliveryStatus};
+use crate::ids::format_delivery_id;
+use crate::ops::deliveries::{self, view};
+use crate::store::{DeliveryFilter, DeliveryRecord, DeliveryStatus};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
@@ -45,7 +44,7 @@ fn row(record: &DeliveryRecord, endpoint_name: Option<&String>) -> Value {
 }
 
 async fn list(
-    state: web::Data<AppState>,
+    state: web::Data<HttpState>,
     session: Session,
     query: web::Query<FormFields>,
 ) -> HttpResponse {
@@ -54,15 +53,15 @@ async fn list(
         Ok(names) => names,
         Err(error) => return refused_page(&state, &session, error),
     };
-    let result = state.store.list_deliveries(
-        serde_json::from_value::<DeliveryStatus>(json!(status)).ok(),
-        None,
-        query.get("before").parse().ok(),
-        CONSOLE_PAGE_SIZE,
-    );
-    let page_of = match result {
+    let filter = DeliveryFilter {
+        status: serde_json::from_value::<DeliveryStatus>(json!(status)).ok(),
+        endpoint: None,
+        before: query.get("before").parse().ok(),
+        limit: CONSOLE_PAGE_SIZE,
+    };
+    let page_of = match deliveries::list(&state.services, &filter) {
         Ok(page_of) => page_of,
-        Err(error) => return refused_page(&state, &session, error.into()),
+        Err(error) => return refused_page(&state, &session, error),
     };
     let rows: Vec<Value> = page_of
         .items
@@ -84,17 +83,17 @@ async fn list(
     )
 }
 
-async fn show(state: web::Data<AppState>, session: Session, id: web::Path<String>) -> HttpResponse {
-    let record = match parse_id("dl", &id).map(|id| state.store.delivery(id)) {
-        Some(Ok(Some(record))) => record,
-        Some(Err(error)) => return refused_page(&state, &session, error.into()),
-        _ => return refused_page(&state, &session, AdminError::NotFound("delivery")),
+async fn show(
+    state: web::Data<HttpState>,
+    session: Session,
+    id: web::Path<String>,
+) -> HttpResponse {
+    let record = match deliveries::get(&state.services, &id) {
+        Ok(record) => record,
+        Err(error) => return refused_page(&state, &session, error),
     };
-    let name = state
-        .store
-        .endpoint(&record.endpoint)
+    let name = crate::ops::endpoints::get(&state.services, &record.endpoint)
         .ok()
-        .flatten()
         .map(|endpoint| endpoint.name);
     page(
         &state,
@@ -108,11 +107,11 @@ async fn show(state: web::Data<AppState>, session: Session, id: web::Path<String
 }
 
 async fn retry(
-    state: web::Data<AppState>,
+    state: web::Data<HttpState>,
     session: Session,
     id: web::Path<String>,
 ) -> HttpResponse {
-    match admin::retry_delivery(&state, &id) {
+    match deliveries::retry(&state.services, &id) {
         Ok(record) => see_other(&format!("/ui/deliveries/{}", format_delivery_id(record.id))),
         Err(error) => refused_page(&state, &session, error),
     }

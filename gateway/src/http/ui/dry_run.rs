@@ -2,10 +2,10 @@
 //! actions, the message and the requests that would be sent. Nothing is stored or sent.
 
 use super::{FormFields, Session, page, refused_page};
-use crate::admin::{self, AdminError};
+use crate::http::HttpState;
 use crate::http::RouteRow;
+use crate::ops::OpsError;
 use crate::runtime::PluginKind;
-use crate::server::AppState;
 use crate::store::EndpointRecord;
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpResponse, web};
@@ -44,7 +44,7 @@ fn pretty(value: &Value) -> String {
 
 /// The form, with the result of a run when there is one.
 fn test_page(
-    state: &AppState,
+    state: &HttpState,
     session: &Session,
     status: StatusCode,
     chosen: (&str, &str, &str),
@@ -52,9 +52,9 @@ fn test_page(
     error: Option<String>,
 ) -> HttpResponse {
     let (endpoint_id, event, body) = chosen;
-    let endpoints: Vec<EndpointRecord> = match state.store.endpoints() {
+    let endpoints: Vec<EndpointRecord> = match crate::ops::endpoints::list(&state.services) {
         Ok(endpoints) => endpoints,
-        Err(error) => return refused_page(state, session, error.into()),
+        Err(error) => return refused_page(state, session, error),
     };
     let selected = endpoints
         .iter()
@@ -62,7 +62,7 @@ fn test_page(
         .or(endpoints.first());
     let events: Vec<Value> = selected
         .and_then(|endpoint| {
-            let plugins = state.registry.snapshot();
+            let plugins = crate::ops::plugins::snapshot(&state.services);
             let provider = plugins
                 .get_kind(&endpoint.provider, PluginKind::Provider)
                 .ok()?;
@@ -106,7 +106,7 @@ fn test_page(
 }
 
 async fn form(
-    state: web::Data<AppState>,
+    state: web::Data<HttpState>,
     session: Session,
     query: web::Query<FormFields>,
 ) -> HttpResponse {
@@ -115,7 +115,7 @@ async fn form(
 }
 
 async fn run(
-    state: web::Data<AppState>,
+    state: web::Data<HttpState>,
     session: Session,
     fields: web::Form<FormFields>,
 ) -> HttpResponse {
@@ -125,7 +125,8 @@ async fn run(
     let pasted = (!body.is_empty()).then(|| body.clone());
     let result = {
         let (state, endpoint, event) = (state.clone(), endpoint.clone(), event.clone());
-        web::block(move || admin::dry_run(&state, &endpoint, event, pasted)).await
+        web::block(move || crate::ops::dry_run::dry_run(&state.services, &endpoint, event, pasted))
+            .await
     };
     let chosen = (endpoint.as_str(), event.as_str(), body.as_str());
     match result {
@@ -163,9 +164,7 @@ async fn run(
             });
             test_page(&state, &session, StatusCode::OK, chosen, Some(result), None)
         }
-        Ok(Err(AdminError::Store(error))) => {
-            refused_page(&state, &session, AdminError::Store(error))
-        }
+        Ok(Err(error @ OpsError::Store(_))) => refused_page(&state, &session, error),
         Ok(Err(error)) => test_page(
             &state,
             &session,

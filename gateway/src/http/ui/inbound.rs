@@ -2,12 +2,12 @@
 //! ingest), the payload pretty-printed, outcomes, deliveries, and Replay.
 
 use super::{FormFields, Session, next_page_link, options, page, refused_page, see_other};
-use crate::admin::{self, AdminError};
 use crate::config::CONSOLE_PAGE_SIZE;
+use crate::http::HttpState;
 use crate::http::RouteRow;
-use crate::http::api::{deliveries, inbound::view};
-use crate::ids::{format_inbound_id, parse_id};
-use crate::server::AppState;
+use crate::ids::format_inbound_id;
+use crate::ops::inbound::{self, view};
+use crate::ops::{OpsError, deliveries};
 use crate::store::{InboundFilter, InboundStatus};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpResponse, web};
@@ -43,13 +43,8 @@ const STATUSES: [&str; 6] = [
 ];
 
 /// Endpoint names by id, for tables.
-pub fn endpoint_names(state: &AppState) -> Result<HashMap<String, String>, AdminError> {
-    Ok(state
-        .store
-        .endpoints()?
-        .into_iter()
-        .map(|endpoint| (endpoint.id, endpoint.name))
-        .collect())
+pub fn endpoint_names(state: &HttpState) -> Result<HashMap<String, String>, OpsError> {
+    crate::ops::endpoints::names(&state.services)
 }
 
 /// What an inbound record's outcomes say, in one line.
@@ -67,7 +62,7 @@ fn outcome_summary(record: &Value) -> String {
 }
 
 async fn list(
-    state: web::Data<AppState>,
+    state: web::Data<HttpState>,
     session: Session,
     query: web::Query<FormFields>,
 ) -> HttpResponse {
@@ -87,11 +82,10 @@ async fn list(
         before: query.get("before").parse().ok(),
         limit: CONSOLE_PAGE_SIZE,
     };
-    let store = state.store.clone();
-    let page_of = match web::block(move || store.list_inbound(&filter)).await {
-        Ok(Ok(page_of)) => page_of,
-        Ok(Err(error)) => return refused_page(&state, &session, error.into()),
-        Err(error) => return crate::http::internal_error("inbound list", error),
+    let services = state.services.clone();
+    let page_of = match crate::ops::blocking(move || inbound::list(&services, &filter)).await {
+        Ok(page_of) => page_of,
+        Err(error) => return refused_page(&state, &session, error),
     };
     let rows: Vec<Value> = page_of
         .items
@@ -127,24 +121,22 @@ async fn list(
     )
 }
 
-async fn show(state: web::Data<AppState>, session: Session, id: web::Path<String>) -> HttpResponse {
-    let record = match parse_id("in", &id).map(|id| state.store.inbound(id)) {
-        Some(Ok(Some(record))) => record,
-        Some(Err(error)) => return refused_page(&state, &session, error.into()),
-        _ => return refused_page(&state, &session, AdminError::NotFound("inbound record")),
+async fn show(
+    state: web::Data<HttpState>,
+    session: Session,
+    id: web::Path<String>,
+) -> HttpResponse {
+    let services = &state.services;
+    let record = match inbound::get(services, &id) {
+        Ok(record) => record,
+        Err(error) => return refused_page(&state, &session, error),
     };
-    let deliveries = match state
-        .store
-        .deliveries_for_inbound(record.id, record.received_at)
-    {
-        Ok(deliveries) => deliveries,
-        Err(error) => return refused_page(&state, &session, error.into()),
+    let caused = match inbound::deliveries(services, &record) {
+        Ok(caused) => caused,
+        Err(error) => return refused_page(&state, &session, error),
     };
-    let endpoint_name = state
-        .store
-        .endpoint(&record.endpoint)
+    let endpoint_name = crate::ops::endpoints::get(services, &record.endpoint)
         .ok()
-        .flatten()
         .map(|endpoint| endpoint.name);
     let body_pretty = serde_json::from_str::<Value>(&record.body)
         .ok()
@@ -162,7 +154,7 @@ async fn show(state: web::Data<AppState>, session: Session, id: web::Path<String
         record.status,
         InboundStatus::Processed | InboundStatus::Failed
     ));
-    data["deliveries"] = deliveries.iter().map(deliveries::view).collect();
+    data["deliveries"] = caused.iter().map(deliveries::view).collect();
     page(
         &state,
         Some(&session),
@@ -175,11 +167,11 @@ async fn show(state: web::Data<AppState>, session: Session, id: web::Path<String
 }
 
 async fn replay(
-    state: web::Data<AppState>,
+    state: web::Data<HttpState>,
     session: Session,
     id: web::Path<String>,
 ) -> HttpResponse {
-    match admin::replay(&state, &id) {
+    match inbound::replay(&state.services, &id) {
         Ok(id) => see_other(&format!("/ui/inbound/{}", format_inbound_id(id))),
         Err(error) => refused_page(&state, &session, error),
     }

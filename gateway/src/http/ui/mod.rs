@@ -1,7 +1,7 @@
 //! `/ui/`: the web console. Server-rendered HTML (Handlebars templates and CSS compiled into the
 //! binary); reading works without JavaScript, and a small script adds copy buttons, the live
 //! template preview and local times. One module per page; every page uses the same operator
-//! actions as the admin API (`crate::admin`).
+//! actions as the admin API (`crate::ops`).
 //!
 //! Sign-in takes the admin token and starts a session (`session.rs`). The guard in front of every
 //! route sends requests without a live session to the sign-in page (GET, 303) or refuses them
@@ -16,10 +16,10 @@ mod plugins;
 pub mod session;
 mod sources;
 
-use crate::admin::AdminError;
 use crate::config::CONSOLE_SESSION_TTL;
+use crate::http::HttpState;
 use crate::http::RouteRow;
-use crate::server::AppState;
+use crate::ops::OpsError;
 use actix_web::body::BoxBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
@@ -196,7 +196,7 @@ async fn guard(
     mut request: ServiceRequest,
     next: Next<BoxBody>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let Some(state) = request.app_data::<web::Data<AppState>>().cloned() else {
+    let Some(state) = request.app_data::<web::Data<HttpState>>().cloned() else {
         return Err(actix_web::error::ErrorInternalServerError("no state"));
     };
     let path = request.path();
@@ -307,7 +307,7 @@ pub fn see_other(location: &str) -> HttpResponse {
 
 /// Renders a page: `data` (an object) plus `csrf`, `title` and `nav` (the active tab).
 pub fn page(
-    state: &AppState,
+    state: &HttpState,
     session: Option<&Session>,
     status: StatusCode,
     template: &str,
@@ -344,7 +344,7 @@ pub fn page(
 
 /// A page with a title and a sentence (errors, refusals).
 pub fn message_page(
-    state: &AppState,
+    state: &HttpState,
     session: Option<&Session>,
     status: StatusCode,
     title: &str,
@@ -361,26 +361,25 @@ pub fn message_page(
     )
 }
 
-/// The page for a refused operator action: 404, 422, 409, or 500 without detail.
-pub fn refused_page(state: &AppState, session: &Session, error: AdminError) -> HttpResponse {
-    let (status, title) = match &error {
-        AdminError::NotFound(_) => (StatusCode::NOT_FOUND, "Not found"),
-        AdminError::Invalid(_) | AdminError::UnknownEvent { .. } => {
-            (StatusCode::UNPROCESSABLE_ENTITY, "Not accepted")
-        }
-        AdminError::Conflict(_) => (StatusCode::CONFLICT, "Not possible now"),
-        AdminError::Store(error) => {
-            tracing::error!(%error, "console: store");
-            return message_page(
-                state,
-                Some(session),
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Internal error",
-                "The database failed; the gateway log has the detail.",
-            );
-        }
+/// The page for a refused operator action, with the status [`OpsError`] carries: 404, 400,
+/// 422, 409, an upstream's, or 500 without detail.
+pub fn refused_page(state: &HttpState, session: &Session, error: OpsError) -> HttpResponse {
+    let status = error.status();
+    let title = match status {
+        StatusCode::NOT_FOUND => "Not found",
+        StatusCode::CONFLICT => "Not possible now",
+        StatusCode::INTERNAL_SERVER_ERROR => "Internal error",
+        StatusCode::BAD_GATEWAY => "No answer",
+        _ => "Not accepted",
     };
-    message_page(state, Some(session), status, title, &error.to_string())
+    let message = match &error {
+        OpsError::Store(_) => {
+            error.public_message();
+            "The database failed; the gateway log has the detail.".to_string()
+        }
+        other => other.to_string(),
+    };
+    message_page(state, Some(session), status, title, &message)
 }
 
 /// A list page's "older" link: `path` with the query and `before` set to the cursor.
@@ -412,7 +411,7 @@ async fn home() -> HttpResponse {
     see_other("/ui/sources")
 }
 
-async fn not_found(state: web::Data<AppState>, session: Option<Session>) -> HttpResponse {
+async fn not_found(state: web::Data<HttpState>, session: Option<Session>) -> HttpResponse {
     message_page(
         &state,
         session.as_ref(),
@@ -422,7 +421,7 @@ async fn not_found(state: web::Data<AppState>, session: Option<Session>) -> Http
     )
 }
 
-async fn login_page(state: web::Data<AppState>) -> HttpResponse {
+async fn login_page(state: web::Data<HttpState>) -> HttpResponse {
     page(
         &state,
         None,
@@ -441,8 +440,8 @@ struct LoginForm {
 }
 
 /// Checks the admin token (constant time) and starts a session.
-async fn login(state: web::Data<AppState>, form: web::Form<LoginForm>) -> HttpResponse {
-    if !crate::admin::admin_token_matches(&state.admin_token, form.token.trim()) {
+async fn login(state: web::Data<HttpState>, form: web::Form<LoginForm>) -> HttpResponse {
+    if !crate::verify::admin_token_matches(&state.admin_token, form.token.trim()) {
         tracing::warn!("console sign-in refused: wrong admin token");
         return page(
             &state,
@@ -462,7 +461,7 @@ async fn login(state: web::Data<AppState>, form: web::Form<LoginForm>) -> HttpRe
     response
 }
 
-async fn logout(state: web::Data<AppState>, session: Session) -> HttpResponse {
+async fn logout(state: web::Data<HttpState>, session: Session) -> HttpResponse {
     state.console.sessions.end(&session.id);
     let mut response = see_other("/ui/login");
     if let Err(error) = response.add_cookie(&SessionStore::removal_cookie()) {

@@ -1,8 +1,8 @@
 //! Plugins: what is loaded (version, kind, source, sha256, config keys) and the files refused.
 
 use super::{Session, page};
+use crate::http::HttpState;
 use crate::http::RouteRow;
-use crate::server::AppState;
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
@@ -14,8 +14,8 @@ pub const ROUTES: &[RouteRow] = &[RouteRow {
     handler: |route| route.to(list),
 }];
 
-async fn list(state: web::Data<AppState>, session: Session) -> HttpResponse {
-    let listing = crate::http::api::plugins::view(&state.registry.snapshot());
+async fn list(state: web::Data<HttpState>, session: Session) -> HttpResponse {
+    let listing = crate::ops::plugins::view(&crate::ops::plugins::snapshot(&state.services));
     let (loaded, refused): (Vec<Value>, Vec<Value>) = listing["items"]
         .as_array()
         .cloned()

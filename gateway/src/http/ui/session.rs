@@ -2,7 +2,7 @@
 //! with an expiry (a restart signs everyone out), and a CSRF token per session that every form
 //! carries.
 
-use crate::admin::{random_hex, random_id};
+use crate::ids::{random_hex, random_id};
 use actix_web::cookie::{Cookie, SameSite, time};
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};

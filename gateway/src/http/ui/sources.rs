@@ -3,11 +3,11 @@
 //! after consecutive failures, and the template preview.
 
 use super::{FormFields, Session, options, page, refused_page, see_other};
-use crate::admin::{self, AdminError, EndpointInput};
+use crate::http::HttpState;
 use crate::http::RouteRow;
-use crate::http::api::endpoints::view;
+use crate::ops::OpsError;
+use crate::ops::endpoints::{self, EndpointInput, view};
 use crate::runtime::{PluginKind, PluginSet};
-use crate::server::AppState;
 use crate::store::{EndpointRecord, EventSelection, FormatSpec};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpResponse, web};
@@ -356,14 +356,14 @@ pub(super) fn provider_events(plugins: &PluginSet, provider: &str) -> Vec<(Strin
 
 /// Renders the form, with `error` when a save was refused.
 fn form_page(
-    state: &AppState,
+    state: &HttpState,
     session: &Session,
     status: StatusCode,
     form: SourceForm,
     editing: Option<&str>,
     error: Option<String>,
 ) -> HttpResponse {
-    let plugins = state.registry.snapshot();
+    let plugins = crate::ops::plugins::snapshot(&state.services);
     let notifier_names = names(&plugins, PluginKind::Notifier);
     let events: Vec<Value> = provider_events(&plugins, &form.provider)
         .into_iter()
@@ -401,7 +401,7 @@ fn form_page(
     };
     // A connected source offers Disconnect here too.
     let bitbucket = editing
-        .and_then(|id| state.store.endpoint(id).ok().flatten())
+        .and_then(|id| endpoints::get(&state.services, id).ok())
         .and_then(|endpoint| endpoint.bitbucket);
     let data = json!({
         "heading": heading,
@@ -432,15 +432,15 @@ fn form_page(
     )
 }
 
-async fn list(state: web::Data<AppState>, session: Session) -> HttpResponse {
-    let endpoints = match state.store.endpoints() {
+async fn list(state: web::Data<HttpState>, session: Session) -> HttpResponse {
+    let endpoints = match endpoints::list(&state.services) {
         Ok(endpoints) => endpoints,
-        Err(error) => return refused_page(&state, &session, AdminError::Store(error)),
+        Err(error) => return refused_page(&state, &session, error),
     };
     let rows: Vec<Value> = endpoints
         .iter()
         .map(|endpoint| {
-            let mut row = view(&state, endpoint);
+            let mut row = view(&state.services, endpoint);
             row["events_summary"] = json!(match &endpoint.selection {
                 EventSelection::Keyword(word) => format!("{word} ({})", endpoint.events.len()),
                 EventSelection::List(list) => list.join(", "),
@@ -488,7 +488,7 @@ async fn list(state: web::Data<AppState>, session: Session) -> HttpResponse {
     )
 }
 
-async fn new_form(state: web::Data<AppState>, session: Session) -> HttpResponse {
+async fn new_form(state: web::Data<HttpState>, session: Session) -> HttpResponse {
     form_page(
         &state,
         &session,
@@ -501,7 +501,7 @@ async fn new_form(state: web::Data<AppState>, session: Session) -> HttpResponse 
 
 /// The page that shows a secret, this once.
 fn secret_page(
-    state: &AppState,
+    state: &HttpState,
     session: &Session,
     endpoint: &EndpointRecord,
     secret: &str,
@@ -514,12 +514,12 @@ fn secret_page(
         "source_secret",
         heading,
         "sources",
-        json!({"heading": heading, "source": view(state, endpoint), "secret": secret}),
+        json!({"heading": heading, "source": view(&state.services, endpoint), "secret": secret}),
     )
 }
 
 async fn create(
-    state: web::Data<AppState>,
+    state: web::Data<HttpState>,
     session: Session,
     fields: web::Form<FormFields>,
 ) -> HttpResponse {
@@ -530,13 +530,13 @@ async fn create(
             .map_err(|error| format!("invalid source: {error}"))
     });
     let result = input
-        .map_err(AdminError::Invalid)
-        .and_then(|input| admin::create_endpoint(&state, input));
+        .map_err(OpsError::Invalid)
+        .and_then(|input| endpoints::create(&state.services, input));
     match result {
         Ok((endpoint, secret)) => {
             secret_page(&state, &session, &endpoint, &secret, "Source created")
         }
-        Err(AdminError::Store(error)) => refused_page(&state, &session, AdminError::Store(error)),
+        Err(error @ OpsError::Store(_)) => refused_page(&state, &session, error),
         Err(error) => form_page(
             &state,
             &session,
@@ -549,11 +549,11 @@ async fn create(
 }
 
 async fn edit_form(
-    state: web::Data<AppState>,
+    state: web::Data<HttpState>,
     session: Session,
     id: web::Path<String>,
 ) -> HttpResponse {
-    match admin::endpoint(&state, &id) {
+    match endpoints::get(&state.services, &id) {
         Ok(endpoint) => form_page(
             &state,
             &session,
@@ -567,12 +567,12 @@ async fn edit_form(
 }
 
 async fn change(
-    state: web::Data<AppState>,
+    state: web::Data<HttpState>,
     session: Session,
     id: web::Path<String>,
     fields: web::Form<FormFields>,
 ) -> HttpResponse {
-    let current = match admin::endpoint(&state, &id) {
+    let current = match endpoints::get(&state.services, &id) {
         Ok(endpoint) => endpoint,
         Err(error) => return refused_page(&state, &session, error),
     };
@@ -584,11 +584,11 @@ async fn change(
         .map(|alerts| &alerts.config);
     let result = form
         .to_input(current_config)
-        .map_err(AdminError::Invalid)
-        .and_then(|input| admin::change_endpoint(&state, &id, input));
+        .map_err(OpsError::Invalid)
+        .and_then(|input| endpoints::change(&state.services, &id, input));
     match result {
         Ok(_) => see_other("/ui/sources"),
-        Err(AdminError::Store(error)) => refused_page(&state, &session, AdminError::Store(error)),
+        Err(error @ OpsError::Store(_)) => refused_page(&state, &session, error),
         Err(error) => form_page(
             &state,
             &session,
@@ -601,11 +601,11 @@ async fn change(
 }
 
 async fn rotate_secret(
-    state: web::Data<AppState>,
+    state: web::Data<HttpState>,
     session: Session,
     id: web::Path<String>,
 ) -> HttpResponse {
-    match admin::rotate_secret(&state, &id) {
+    match endpoints::rotate_secret(&state.services, &id) {
         Ok((endpoint, secret)) => {
             secret_page(&state, &session, &endpoint, &secret, "Secret rotated")
         }
@@ -614,26 +614,26 @@ async fn rotate_secret(
 }
 
 async fn disable(
-    state: web::Data<AppState>,
+    state: web::Data<HttpState>,
     session: Session,
     id: web::Path<String>,
 ) -> HttpResponse {
-    match admin::disable_endpoint(&state, &id) {
+    match endpoints::disable(&state.services, &id) {
         Ok(_) => see_other("/ui/sources"),
         Err(error) => refused_page(&state, &session, error),
     }
 }
 
 async fn enable_destination(
-    state: web::Data<AppState>,
+    state: web::Data<HttpState>,
     session: Session,
     path: web::Path<(String, String)>,
 ) -> HttpResponse {
     let (id, index) = path.into_inner();
     let result = index
         .parse::<usize>()
-        .map_err(|_| AdminError::NotFound("destination"))
-        .and_then(|index| admin::enable_destination(&state, &id, index));
+        .map_err(|_| OpsError::NotFound("destination"))
+        .and_then(|index| endpoints::enable_destination(&state.services, &id, index));
     match result {
         Ok(_) => see_other("/ui/sources"),
         Err(error) => refused_page(&state, &session, error),
@@ -641,14 +641,15 @@ async fn enable_destination(
 }
 
 /// The live preview of a format template on the provider's sample (JSON for the script).
-async fn preview(state: web::Data<AppState>, fields: web::Form<FormFields>) -> HttpResponse {
+async fn preview(state: web::Data<HttpState>, fields: web::Form<FormFields>) -> HttpResponse {
     let provider = fields.get("provider").to_string();
     let event = fields.get("event").to_string();
     let name = fields.get("name").to_string();
     let template = fields.all("template").first().unwrap_or(&"").to_string();
-    let result =
-        web::block(move || admin::preview_template(&state, &provider, &event, &template, &name))
-            .await;
+    let result = web::block(move || {
+        crate::ops::dry_run::preview_template(&state.services, &provider, &event, &template, &name)
+    })
+    .await;
     match result {
         Ok(Ok(message)) => HttpResponse::Ok().json(json!({"message": message})),
         Ok(Err(error)) => HttpResponse::Ok().json(json!({"error": error.to_string()})),

@@ -1,24 +1,14 @@
-//! Connecting a Bitbucket Cloud repository in one step: create an endpoint (provider
-//! `bitbucket`, a fresh secret) and register its URL and secret as a repository webhook through
-//! the Bitbucket Cloud REST API 2.0 (`POST {api_url}/2.0/repositories/{workspace}/{repo}/hooks`);
-//! disconnecting deletes that webhook and disables the endpoint.
-//!
-//! The access token is used for the one call and never stored or logged: a token that contains
-//! a colon is `user:app_password` (HTTP Basic), any other a repository, project or workspace
-//! access token (Bearer). The endpoint is saved only once Bitbucket has accepted the webhook, so
-//! a refused connect leaves nothing behind.
+//! The Bitbucket Cloud REST API 2.0 client that connecting a repository needs: webhooks are
+//! created with `POST {api_url}/2.0/repositories/{workspace}/{repo}/hooks` and deleted by uuid.
+//! The client follows no redirects, so a credential only ever goes to `api_url`; a token that
+//! contains a colon is `user:app_password` (HTTP Basic), any other an access token (Bearer).
 
-use crate::admin::{self, AdminError, EndpointInput};
 use crate::config::BITBUCKET_API_TIMEOUT;
-use crate::server::AppState;
-use crate::store::{BitbucketLink, EndpointRecord};
-use serde_json::{Map, Value, json};
+use futures_util::future::BoxFuture;
+use serde_json::Value;
 
 /// The longest Bitbucket error message relayed to the operator.
 const MESSAGE_CHARS: usize = 500;
-/// The longest workspace or repository slug accepted.
-const SLUG_CHARS: usize = 100;
-
 /// A Bitbucket credential: its `Debug` never shows it.
 pub struct BitbucketToken(String);
 
@@ -29,7 +19,7 @@ impl BitbucketToken {
     }
 
     /// Adds the matching `Authorization` header.
-    fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    pub(crate) fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         match self.0.split_once(':') {
             Some((user, app_password)) => request.basic_auth(user, Some(app_password)),
             None => request.bearer_auth(&self.0),
@@ -65,15 +55,25 @@ pub enum BitbucketError {
     Unavailable(String),
 }
 
-/// Why a connect or disconnect did not happen.
-#[derive(Debug, thiserror::Error)]
-pub enum ConnectError {
-    /// The request or the endpoint is not acceptable, or the store failed.
-    #[error(transparent)]
-    Admin(#[from] AdminError),
-    /// Bitbucket refused or failed.
-    #[error(transparent)]
-    Bitbucket(#[from] BitbucketError),
+/// What connecting a repository needs of a code host: registering and deleting a webhook.
+/// [`BitbucketApi`] is Bitbucket Cloud's; a GitHub or GitLab connect can implement it too.
+pub trait RepositoryWebhooks: Send + Sync {
+    /// Registers a webhook on `workspace/repo`; returns its id.
+    fn create_hook<'a>(
+        &'a self,
+        token: &'a BitbucketToken,
+        workspace: &'a str,
+        repo: &'a str,
+        hook: Value,
+    ) -> BoxFuture<'a, Result<String, BitbucketError>>;
+    /// Deletes a webhook (`NotFound` when it is already gone).
+    fn delete_hook<'a>(
+        &'a self,
+        token: &'a BitbucketToken,
+        workspace: &'a str,
+        repo: &'a str,
+        hook_uuid: &'a str,
+    ) -> BoxFuture<'a, Result<(), BitbucketError>>;
 }
 
 /// The Bitbucket Cloud REST API at `[bitbucket] api_url`.
@@ -161,6 +161,32 @@ impl BitbucketApi {
     }
 }
 
+impl RepositoryWebhooks for BitbucketApi {
+    fn create_hook<'a>(
+        &'a self,
+        token: &'a BitbucketToken,
+        workspace: &'a str,
+        repo: &'a str,
+        hook: Value,
+    ) -> BoxFuture<'a, Result<String, BitbucketError>> {
+        Box::pin(BitbucketApi::create_hook(
+            self, token, workspace, repo, hook,
+        ))
+    }
+
+    fn delete_hook<'a>(
+        &'a self,
+        token: &'a BitbucketToken,
+        workspace: &'a str,
+        repo: &'a str,
+        hook_uuid: &'a str,
+    ) -> BoxFuture<'a, Result<(), BitbucketError>> {
+        Box::pin(BitbucketApi::delete_hook(
+            self, token, workspace, repo, hook_uuid,
+        ))
+    }
+}
+
 /// Sends a request; answers Bitbucket's status and body.
 async fn send(request: reqwest::RequestBuilder) -> Result<(u16, bytes::Bytes), BitbucketError> {
     let unavailable = |error: reqwest::Error| {
@@ -213,192 +239,6 @@ fn error_message(body: &[u8]) -> String {
         None => String::from_utf8_lossy(body).trim().to_string(),
     };
     text.chars().take(MESSAGE_CHARS).collect()
-}
-
-/// A connect request: where, with what credential, and the endpoint to create.
-#[derive(Debug)]
-pub struct ConnectRequest {
-    /// Workspace slug.
-    pub workspace: String,
-    /// Repository slug.
-    pub repo: String,
-    /// The credential, used for this one call.
-    pub token: BitbucketToken,
-    /// The endpoint (provider `bitbucket`, no secret: one is generated).
-    pub endpoint: EndpointInput,
-}
-
-impl ConnectRequest {
-    /// Reads `{workspace, repo, token, events?, name?, alerts?, format?, destinations?, ...}`:
-    /// the keys of an endpoint create besides the secret. `events` is `push`, `all` (the
-    /// default), a list, or event keys separated by commas; `name` defaults to
-    /// `workspace/repo`.
-    pub fn from_json(body: Value) -> Result<Self, AdminError> {
-        let Value::Object(mut fields) = body else {
-            return Err(AdminError::Invalid(
-                "the connect request must be a JSON object".into(),
-            ));
-        };
-        let workspace = slug("workspace", take_text(&mut fields, "workspace")?)?;
-        let repo = slug("repo", take_text(&mut fields, "repo")?)?;
-        let token = BitbucketToken::new(take_text(&mut fields, "token")?);
-        if fields.contains_key("secret") {
-            return Err(AdminError::Invalid(
-                "connect generates the endpoint's secret and gives it to Bitbucket; send none"
-                    .into(),
-            ));
-        }
-        match fields.get("provider") {
-            None => {
-                fields.insert("provider".into(), json!("bitbucket"));
-            }
-            Some(provider) if provider == "bitbucket" => {}
-            Some(_) => {
-                return Err(AdminError::Invalid(
-                    "connect makes Bitbucket endpoints: provider must be \"bitbucket\"".into(),
-                ));
-            }
-        }
-        if fields.get("name").is_none_or(Value::is_null) {
-            fields.insert("name".into(), json!(format!("{workspace}/{repo}")));
-        }
-        if let Some(Value::String(events)) = fields.get("events")
-            && events.contains(',')
-        {
-            let keys: Vec<&str> = events
-                .split(',')
-                .map(str::trim)
-                .filter(|key| !key.is_empty())
-                .collect();
-            fields.insert("events".into(), json!(keys));
-        }
-        let endpoint = serde_json::from_value(Value::Object(fields))
-            .map_err(|error| AdminError::Invalid(format!("invalid connect request: {error}")))?;
-        Ok(Self {
-            workspace,
-            repo,
-            token,
-            endpoint,
-        })
-    }
-}
-
-/// Removes a required non-empty text field.
-fn take_text(fields: &mut Map<String, Value>, key: &str) -> Result<String, AdminError> {
-    match fields.remove(key) {
-        Some(Value::String(text)) if !text.trim().is_empty() => Ok(text.trim().to_string()),
-        _ => Err(AdminError::Invalid(format!(
-            "{key} is required (a non-empty string)"
-        ))),
-    }
-}
-
-/// A workspace or repository slug, or a `{uuid}`: letters, digits, `-`, `_`, `.`, braces.
-fn slug(key: &str, text: String) -> Result<String, AdminError> {
-    let allowed = |c: char| c.is_ascii_alphanumeric() || "-_.{}".contains(c);
-    if text.len() > SLUG_CHARS || !text.chars().all(allowed) || text == "." || text == ".." {
-        return Err(AdminError::Invalid(format!(
-            "{key} {text:?} is not a Bitbucket slug (letters, digits, -, _ and ., or a {{uuid}})"
-        )));
-    }
-    Ok(text)
-}
-
-/// The URL Bitbucket posts to for an endpoint.
-fn hook_url(state: &AppState, endpoint: &EndpointRecord) -> String {
-    format!("{}/hooks/{}", state.config.public_url, endpoint.id)
-}
-
-/// Creates the endpoint and registers its webhook; the endpoint is saved only after Bitbucket
-/// accepted the webhook. Answers the saved endpoint (its secret went to Bitbucket only).
-pub async fn connect(
-    state: &AppState,
-    request: ConnectRequest,
-) -> Result<EndpointRecord, ConnectError> {
-    let ConnectRequest {
-        workspace,
-        repo,
-        token,
-        endpoint,
-    } = request;
-    let (mut endpoint, secret) = admin::new_endpoint(state, endpoint)?;
-    let hook = json!({
-        "description": format!("hookgate: {}", endpoint.name),
-        "url": hook_url(state, &endpoint),
-        "active": true,
-        "secret": secret,
-        "events": endpoint.events,
-    });
-    let hook_uuid = state
-        .bitbucket
-        .create_hook(&token, &workspace, &repo, hook)
-        .await?;
-    let link = BitbucketLink {
-        workspace,
-        repo,
-        hook_uuid,
-    };
-    endpoint.bitbucket = Some(link.clone());
-    if let Err(error) = state.store.save_endpoint(&endpoint) {
-        // The webhook would post to an endpoint that does not exist: take it back.
-        if let Err(cleanup) = state
-            .bitbucket
-            .delete_hook(&token, &link.workspace, &link.repo, &link.hook_uuid)
-            .await
-        {
-            tracing::error!(
-                workspace = %link.workspace, repo = %link.repo, hook = %link.hook_uuid,
-                %cleanup, "the endpoint was not saved and its Bitbucket webhook could not be \
-                           removed: delete it in the repository's settings"
-            );
-        }
-        return Err(AdminError::Store(error).into());
-    }
-    tracing::info!(
-        endpoint = %endpoint.id, workspace = %link.workspace, repo = %link.repo,
-        hook = %link.hook_uuid, "connected a Bitbucket repository"
-    );
-    Ok(endpoint)
-}
-
-/// Deletes a connected endpoint's webhook in Bitbucket (one already gone counts as deleted)
-/// and disables the endpoint; its history is kept.
-pub async fn disconnect(
-    state: &AppState,
-    id: &str,
-    token: &BitbucketToken,
-) -> Result<EndpointRecord, ConnectError> {
-    let endpoint = admin::endpoint(state, id)?;
-    let Some(link) = endpoint.bitbucket else {
-        return Err(AdminError::Conflict(format!(
-            "endpoint {id} is not connected to a Bitbucket repository"
-        ))
-        .into());
-    };
-    match state
-        .bitbucket
-        .delete_hook(token, &link.workspace, &link.repo, &link.hook_uuid)
-        .await
-    {
-        Ok(()) => {}
-        Err(BitbucketError::NotFound(reason)) => {
-            tracing::info!(endpoint = %id, %reason, "the Bitbucket webhook was already gone");
-        }
-        Err(error) => return Err(error.into()),
-    }
-    // Read again: the endpoint may have changed while Bitbucket answered.
-    let mut endpoint = admin::endpoint(state, id)?;
-    endpoint.bitbucket = None;
-    endpoint.enabled = false;
-    state
-        .store
-        .save_endpoint(&endpoint)
-        .map_err(AdminError::from)?;
-    tracing::info!(
-        endpoint = %id, workspace = %link.workspace, repo = %link.repo, hook = %link.hook_uuid,
-        "disconnected a Bitbucket repository"
-    );
-    Ok(endpoint)
 }
 
 #[cfg(test)]
@@ -457,34 +297,5 @@ mod tests {
             api.hooks_url("team", "repo", None).as_str(),
             "https://api.bitbucket.org/2.0/repositories/team/repo/hooks"
         );
-    }
-
-    #[test]
-    fn connect_requests_are_checked() {
-        let request = ConnectRequest::from_json(json!({
-            "workspace": "team", "repo": "widgets", "token": "user:app-password",
-            "events": "repo:push, pullrequest:created",
-        }))
-        .unwrap();
-        assert_eq!(request.endpoint.name, "team/widgets");
-        assert_eq!(request.endpoint.provider, "bitbucket");
-        assert_eq!(
-            request.endpoint.events,
-            crate::store::EventSelection::List(vec![
-                "repo:push".into(),
-                "pullrequest:created".into()
-            ])
-        );
-        assert!(!format!("{request:?}").contains("app-password"));
-        for bad in [
-            json!({"repo": "r", "token": "t"}),
-            json!({"workspace": "w", "repo": "../x", "token": "t"}),
-            json!({"workspace": "w", "repo": "r", "token": ""}),
-            json!({"workspace": "w", "repo": "r", "token": "t", "secret": "s"}),
-            json!({"workspace": "w", "repo": "r", "token": "t", "provider": "github"}),
-            json!({"workspace": "w", "repo": "r", "token": "t", "colour": "red"}),
-        ] {
-            assert!(ConnectRequest::from_json(bad.clone()).is_err(), "{bad}");
-        }
     }
 }

@@ -1,11 +1,8 @@
 //! Endpoints: one inbound integration each.
 
-use super::{Store, StoreError, decode, encode, tables};
 use crate::config::RateLimit;
-use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use std::sync::Arc;
 
 /// Which events an endpoint takes: the provider's push events, all of them, or a list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -116,71 +113,4 @@ pub struct BitbucketLink {
     pub repo: String,
     /// The webhook's id as Bitbucket answered it, braces included: `{8f1c...}`.
     pub hook_uuid: String,
-}
-
-impl Store {
-    /// Inserts or replaces an endpoint.
-    pub fn save_endpoint(&self, endpoint: &EndpointRecord) -> Result<(), StoreError> {
-        // The cache entry goes first and comes back after the commit, so no reader can keep
-        // the old record once the new one is on disk.
-        self.forget_endpoint(&endpoint.id);
-        let txn = self.write()?;
-        txn.open_table(tables::ENDPOINTS)?
-            .insert(endpoint.id.as_str(), encode(endpoint).as_slice())?;
-        self.commit(txn)?;
-        if let Ok(mut cache) = self.endpoint_cache.write() {
-            cache.insert(endpoint.id.clone(), Arc::new(endpoint.clone()));
-        }
-        Ok(())
-    }
-
-    /// The endpoint with this id.
-    pub fn endpoint(&self, id: &str) -> Result<Option<EndpointRecord>, StoreError> {
-        Ok(self
-            .shared_endpoint(id)?
-            .map(|endpoint| (*endpoint).clone()))
-    }
-
-    /// The endpoint with this id, shared with the cache (no copy): for the hot paths.
-    pub fn shared_endpoint(&self, id: &str) -> Result<Option<Arc<EndpointRecord>>, StoreError> {
-        if let Some(endpoint) = self
-            .endpoint_cache
-            .read()
-            .ok()
-            .and_then(|cache| cache.get(id).cloned())
-        {
-            return Ok(Some(endpoint));
-        }
-        let txn = self.read()?;
-        let table = txn.open_table(tables::ENDPOINTS)?;
-        let Some(bytes) = table.get(id)? else {
-            return Ok(None);
-        };
-        let endpoint: Arc<EndpointRecord> = Arc::new(decode("endpoint", bytes.value())?);
-        // Never over a newer record that `save_endpoint` put in meanwhile: this read may have
-        // started before its commit.
-        Ok(Some(match self.endpoint_cache.write() {
-            Ok(mut cache) => cache.entry(id.to_string()).or_insert(endpoint).clone(),
-            Err(_) => endpoint,
-        }))
-    }
-
-    fn forget_endpoint(&self, id: &str) {
-        if let Ok(mut cache) = self.endpoint_cache.write() {
-            cache.remove(id);
-        }
-    }
-
-    /// Every endpoint, newest first.
-    pub fn endpoints(&self) -> Result<Vec<EndpointRecord>, StoreError> {
-        let txn = self.read()?;
-        let table = txn.open_table(tables::ENDPOINTS)?;
-        let mut endpoints = Vec::new();
-        for entry in table.iter()? {
-            let (_, bytes) = entry?;
-            endpoints.push(decode::<EndpointRecord>("endpoint", bytes.value())?);
-        }
-        endpoints.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
-        Ok(endpoints)
-    }
 }

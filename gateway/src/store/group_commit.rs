@@ -2,8 +2,9 @@
 //! everything waiting in one transaction (and one fsync), then answers each. A commit per write
 //! would cap ingest at the disk's commit rate.
 
-use crate::store::{
-    Appended, DestinationHealth, InboundRecord, RecordedAttempt, Store, StoreError,
+use super::{
+    Appended, DestinationHealth, Durability, InboundRecord, RecordedAttempt, SharedStore,
+    StoreError,
 };
 use std::sync::mpsc;
 use tokio::sync::oneshot;
@@ -84,7 +85,7 @@ pub type InboundCommitter = GroupCommitter<InboundRecord, Appended>;
 
 impl InboundCommitter {
     /// Starts the inbound log's writer thread.
-    pub fn start(store: Store) -> Self {
+    pub fn start(store: SharedStore) -> Self {
         Self::spawn("hookgate-commit", move |records| {
             store.append_inbound(records)
         })
@@ -97,14 +98,21 @@ impl InboundCommitter {
 }
 
 /// The outbox's committer: delivery attempts, recorded in batches and counted against their
-/// destinations; each answered with the destination's health when it disabled it.
+/// destinations; each answered with the destination's health when it disabled it. Durable with
+/// the next commit: a crash can forget the last few milliseconds of results, and those
+/// deliveries are then sent again with the same `Idempotency-Key` (at-least-once), while the
+/// outbox no longer competes with ingest for the disk once per delivery.
 pub type AttemptRecorder = GroupCommitter<RecordedAttempt, Option<DestinationHealth>>;
 
 impl AttemptRecorder {
     /// Starts the outbox's writer thread; `disable_after_failures` as in `[delivery]`.
-    pub fn start(store: Store, disable_after_failures: u32) -> Self {
+    pub fn start(store: SharedStore, disable_after_failures: u32) -> Self {
         Self::spawn("hookgate-attempts", move |attempts| {
-            store.record_attempts(&attempts, disable_after_failures)
+            store.record_attempts(
+                &attempts,
+                disable_after_failures,
+                Durability::WithNextCommit,
+            )
         })
     }
 }

@@ -1,0 +1,135 @@
+//! Connecting a Bitbucket Cloud repository in one step: create an endpoint (provider
+//! `bitbucket`, a fresh secret) and register its URL and secret as a repository webhook;
+//! disconnecting deletes that webhook and disables the endpoint. The access token is used for
+//! the one call and never stored or logged. The endpoint is saved only once Bitbucket has
+//! accepted the webhook, so a refused connect leaves nothing behind.
+
+use super::endpoints::{EndpointInput, get, new_endpoint};
+use super::{OpsError, Services};
+use crate::bitbucket::{BitbucketError, BitbucketToken, RepositoryWebhooks};
+use crate::store::{BitbucketLink, EndpointRecord};
+use actix_web::http::StatusCode;
+use serde_json::json;
+
+/// A connect request: where, with what credential, and the endpoint to create.
+#[derive(Debug)]
+pub struct ConnectRequest {
+    /// Workspace slug.
+    pub workspace: String,
+    /// Repository slug.
+    pub repo: String,
+    /// The credential, used for this one call.
+    pub token: BitbucketToken,
+    /// The endpoint (provider `bitbucket`, no secret: one is generated).
+    pub endpoint: EndpointInput,
+}
+
+impl From<BitbucketError> for OpsError {
+    fn from(error: BitbucketError) -> Self {
+        let status = match &error {
+            BitbucketError::TokenRefused(_) | BitbucketError::Refused { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            BitbucketError::NotFound(_) => StatusCode::NOT_FOUND,
+            BitbucketError::Unavailable(_) => StatusCode::BAD_GATEWAY,
+        };
+        tracing::warn!(%error, "Bitbucket refused a connect or disconnect");
+        OpsError::Upstream {
+            status,
+            message: error.to_string(),
+        }
+    }
+}
+
+/// The URL Bitbucket posts to for an endpoint.
+fn hook_url(services: &Services, endpoint: &EndpointRecord) -> String {
+    format!("{}/hooks/{}", services.config.public_url, endpoint.id)
+}
+
+/// Creates the endpoint and registers its webhook; the endpoint is saved only after Bitbucket
+/// accepted the webhook. Answers the saved endpoint (its secret went to Bitbucket only).
+pub async fn connect(
+    services: &Services,
+    webhooks: &dyn RepositoryWebhooks,
+    request: ConnectRequest,
+) -> Result<EndpointRecord, OpsError> {
+    let ConnectRequest {
+        workspace,
+        repo,
+        token,
+        endpoint,
+    } = request;
+    let (mut endpoint, secret) = new_endpoint(services, endpoint)?;
+    let hook = json!({
+        "description": format!("hookgate: {}", endpoint.name),
+        "url": hook_url(services, &endpoint),
+        "active": true,
+        "secret": secret,
+        "events": endpoint.events,
+    });
+    let hook_uuid = webhooks
+        .create_hook(&token, &workspace, &repo, hook)
+        .await?;
+    let link = BitbucketLink {
+        workspace,
+        repo,
+        hook_uuid,
+    };
+    endpoint.bitbucket = Some(link.clone());
+    if let Err(error) = services.store.save_endpoint(&endpoint) {
+        // The webhook would post to an endpoint that does not exist: take it back.
+        if let Err(cleanup) = webhooks
+            .delete_hook(&token, &link.workspace, &link.repo, &link.hook_uuid)
+            .await
+        {
+            tracing::error!(
+                workspace = %link.workspace, repo = %link.repo, hook = %link.hook_uuid,
+                %cleanup, "the endpoint was not saved and its Bitbucket webhook could not be \
+                           removed: delete it in the repository's settings"
+            );
+        }
+        return Err(OpsError::Store(error));
+    }
+    tracing::info!(
+        endpoint = %endpoint.id, workspace = %link.workspace, repo = %link.repo,
+        hook = %link.hook_uuid, "connected a Bitbucket repository"
+    );
+    Ok(endpoint)
+}
+
+/// Deletes a connected endpoint's webhook in Bitbucket (one already gone counts as deleted)
+/// and disables the endpoint; its history is kept.
+pub async fn disconnect(
+    services: &Services,
+    webhooks: &dyn RepositoryWebhooks,
+    id: &str,
+    token: &BitbucketToken,
+) -> Result<EndpointRecord, OpsError> {
+    let endpoint = get(services, id)?;
+    let Some(link) = endpoint.bitbucket else {
+        return Err(OpsError::Conflict(format!(
+            "endpoint {id} is not connected to a Bitbucket repository"
+        ))
+        .into());
+    };
+    match webhooks
+        .delete_hook(token, &link.workspace, &link.repo, &link.hook_uuid)
+        .await
+    {
+        Ok(()) => {}
+        Err(BitbucketError::NotFound(reason)) => {
+            tracing::info!(endpoint = %id, %reason, "the Bitbucket webhook was already gone");
+        }
+        Err(error) => return Err(error.into()),
+    }
+    // Read again: the endpoint may have changed while Bitbucket answered.
+    let mut endpoint = get(services, id)?;
+    endpoint.bitbucket = None;
+    endpoint.enabled = false;
+    services.store.save_endpoint(&endpoint)?;
+    tracing::info!(
+        endpoint = %id, workspace = %link.workspace, repo = %link.repo, hook = %link.hook_uuid,
+        "disconnected a Bitbucket repository"
+    );
+    Ok(endpoint)
+}

@@ -1,0 +1,65 @@
+//! Deliveries with their attempts; retry by hand.
+
+use super::{OpsError, Services};
+use crate::ids::{format_delivery_id, format_inbound_id, parse_id};
+use crate::store::{DeliveryFilter, DeliveryRecord, Page, RetryScheduled, now_ms};
+use serde_json::{Value, json};
+
+/// Deliveries, newest first, filtered.
+pub fn list(
+    services: &Services,
+    filter: &DeliveryFilter,
+) -> Result<Page<DeliveryRecord>, OpsError> {
+    Ok(services.store.list_deliveries(filter)?)
+}
+
+/// One delivery by its API id (`dl_<n>`).
+pub fn get(services: &Services, id: &str) -> Result<DeliveryRecord, OpsError> {
+    let id = parse_id("dl", id).ok_or(OpsError::NotFound("delivery"))?;
+    services
+        .store
+        .delivery(id)?
+        .ok_or(OpsError::NotFound("delivery"))
+}
+
+/// Schedules a delivery that was not delivered for an attempt now.
+pub fn retry(services: &Services, id: &str) -> Result<DeliveryRecord, OpsError> {
+    let current = get(services, id)?;
+    if services
+        .store
+        .destination_health(&current.endpoint, current.destination)?
+        .is_disabled()
+    {
+        return Err(OpsError::Conflict(format!(
+            "destination {} of endpoint {} is disabled after consecutive failures; \
+             enable it first",
+            current.destination, current.endpoint
+        )));
+    }
+    let record = match services.store.schedule_retry(current.id, now_ms())? {
+        RetryScheduled::Scheduled(record) => record,
+        RetryScheduled::AlreadyDelivered => {
+            return Err(OpsError::Conflict("the delivery was delivered".into()));
+        }
+        RetryScheduled::NotFound => return Err(OpsError::NotFound("delivery")),
+    };
+    services.outbox.wake();
+    Ok(record)
+}
+
+/// The delivery as the API shows it.
+pub fn view(record: &DeliveryRecord) -> Value {
+    json!({
+        "id": format_delivery_id(record.id),
+        "endpoint": record.endpoint,
+        "inbound": record.inbound_id.map(format_inbound_id),
+        "destination": record.destination,
+        "kind": record.kind,
+        "notification": record.notification,
+        "status": record.status,
+        "url": record.request.url,
+        "attempts": record.attempts,
+        "next_attempt_at": record.next_attempt_at,
+        "created_at": record.created_at,
+    })
+}

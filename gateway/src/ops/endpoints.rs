@@ -1,0 +1,355 @@
+//! Endpoints: create (validated against the loaded plugins; the secret is returned once),
+//! list, show, change, disable, rotate the secret, enable a destination disabled after
+//! failures.
+
+use super::{OpsError, Services};
+use crate::config::RateLimit;
+use crate::ids::{random_hex, random_id};
+use crate::runtime::{PluginKind, PluginSet};
+use crate::store::{Destination, EndpointRecord, EventSelection, FormatSpec, PluginRef, now_ms};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+/// The body of an endpoint create and (merged with the current endpoint) of a change.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointInput {
+    /// Name for people.
+    pub name: String,
+    /// Provider plugin (default `bitbucket`).
+    #[serde(default = "default_provider")]
+    pub provider: String,
+    /// `push`, `all` (the default) or a list of event keys.
+    #[serde(default = "default_events")]
+    pub events: EventSelection,
+    /// Signing secret; generated when absent.
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// Alert mapping.
+    #[serde(default)]
+    pub alerts: Option<PluginRef>,
+    /// Formatter plugin or template.
+    #[serde(default)]
+    pub format: Option<FormatSpec>,
+    /// Where notifications go.
+    #[serde(default)]
+    pub destinations: Vec<Destination>,
+    /// Whether the URL takes webhooks (default true).
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    /// This endpoint's rate limit, over `[ingest]`'s.
+    #[serde(default)]
+    pub rate_limit: Option<RateLimit>,
+}
+
+pub(super) fn default_provider() -> String {
+    "bitbucket".into()
+}
+
+pub(super) fn default_events() -> EventSelection {
+    EventSelection::Keyword("all".into())
+}
+
+/// Checks an input against the loaded plugins; returns the resolved event list.
+pub fn validate_endpoint(
+    input: &EndpointInput,
+    plugins: &PluginSet,
+    allow_private: bool,
+) -> Result<Vec<String>, OpsError> {
+    let invalid = |message: String| OpsError::Invalid(message);
+    if input.name.trim().is_empty() {
+        return Err(invalid("name must not be empty".into()));
+    }
+    let provider = plugins
+        .get_kind(&input.provider, PluginKind::Provider)
+        .map_err(|error| invalid(format!("provider: {error}")))?;
+    let description = provider
+        .description()
+        .map_err(|error| invalid(error.to_string()))?;
+    let known: Vec<String> = description
+        .events
+        .iter()
+        .map(|event| event.key.clone())
+        .collect();
+    let events = match &input.events {
+        EventSelection::Keyword(word) if word == "push" => description
+            .events
+            .iter()
+            .filter(|event| event.push)
+            .map(|event| event.key.clone())
+            .collect(),
+        EventSelection::Keyword(word) if word == "all" => known.clone(),
+        EventSelection::Keyword(word) => {
+            return Err(invalid(format!(
+                "events must be \"push\", \"all\" or a list of event keys, not {word:?}"
+            )));
+        }
+        EventSelection::List(list) => {
+            if let Some(unknown) = list.iter().find(|key| !known.contains(key)) {
+                return Err(OpsError::UnknownEvent {
+                    message: format!("unknown event {unknown:?} for provider {}", input.provider),
+                    valid_events: known,
+                });
+            }
+            list.clone()
+        }
+    };
+    if let Some(limit) = input.rate_limit {
+        limit
+            .check("rate_limit")
+            .map_err(|error| invalid(format!("rate_limit: {}", error.reason)))?;
+    }
+    if let Some(alerts) = &input.alerts {
+        plugins
+            .get_kind(&alerts.plugin, PluginKind::AlertMapper)
+            .map_err(|error| invalid(format!("alerts: {error}")))?;
+        if !alerts.config.is_object() {
+            return Err(invalid("alerts.config must be a JSON object".into()));
+        }
+    }
+    match &input.format {
+        Some(FormatSpec::Plugin(format)) => {
+            plugins
+                .get_kind(&format.plugin, PluginKind::Formatter)
+                .map_err(|error| invalid(format!("format: {error}")))?;
+        }
+        Some(FormatSpec::Template { template }) => {
+            crate::template::check(template)
+                .map_err(|error| invalid(format!("format.template: {error}")))?;
+        }
+        None => {}
+    }
+    for (index, destination) in input.destinations.iter().enumerate() {
+        plugins
+            .get_kind(&destination.notifier, PluginKind::Notifier)
+            .map_err(|error| invalid(format!("destinations[{index}].notifier: {error}")))?;
+        let url = reqwest::Url::parse(&destination.url)
+            .map_err(|error| invalid(format!("destinations[{index}].url: {error}")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(invalid(format!(
+                "destinations[{index}].url must be http or https"
+            )));
+        }
+        if !allow_private {
+            let literal_private = crate::delivery::literal_private_address(&url).is_some();
+            let localhost = url
+                .host_str()
+                .is_some_and(|host| host.eq_ignore_ascii_case("localhost"));
+            if literal_private || localhost {
+                return Err(invalid(format!(
+                    "destinations[{index}].url points to a private address; \
+                     set [delivery] allow_private_destinations = true to allow it"
+                )));
+            }
+        }
+    }
+    Ok(events)
+}
+
+/// The endpoint with this id.
+pub fn get(services: &Services, id: &str) -> Result<EndpointRecord, OpsError> {
+    services
+        .store
+        .endpoint(id)?
+        .map(|endpoint| (*endpoint).clone())
+        .ok_or(OpsError::NotFound("endpoint"))
+}
+
+/// Every endpoint, newest first.
+pub fn list(services: &Services) -> Result<Vec<EndpointRecord>, OpsError> {
+    Ok(services.store.endpoints()?)
+}
+
+/// Creates an endpoint; returns it and its secret (shown this once).
+pub fn create(
+    services: &Services,
+    input: EndpointInput,
+) -> Result<(EndpointRecord, String), OpsError> {
+    let (endpoint, secret) = new_endpoint(services, input)?;
+    services.store.save_endpoint(&endpoint)?;
+    Ok((endpoint, secret))
+}
+
+/// A validated endpoint with a fresh id, not yet saved; returns it and its secret.
+pub fn new_endpoint(
+    services: &Services,
+    input: EndpointInput,
+) -> Result<(EndpointRecord, String), OpsError> {
+    let plugins = services.registry.snapshot();
+    let events = validate_endpoint(&input, &plugins, services.config.allow_private_destinations)?;
+    let secret = input.secret.clone().unwrap_or_else(|| random_hex(32));
+    let endpoint = EndpointRecord {
+        id: random_id(),
+        name: input.name.trim().to_string(),
+        provider: input.provider,
+        selection: input.events,
+        events,
+        secret: Some(secret.clone()),
+        enabled: input.enabled.unwrap_or(true),
+        alerts: input.alerts,
+        format: input.format,
+        destinations: input.destinations,
+        created_at: now_ms(),
+        rate_limit: input.rate_limit,
+        bitbucket: None,
+    };
+    Ok((endpoint, secret))
+}
+
+/// Applies the given keys over the current endpoint and validates the whole again.
+/// Destinations keep their secrets unless the change gives new ones.
+pub fn change(
+    services: &Services,
+    id: &str,
+    patch: Map<String, Value>,
+) -> Result<EndpointRecord, OpsError> {
+    if patch.contains_key("secret") {
+        return Err(OpsError::Invalid(
+            "the secret is changed with POST /endpoints/{id}/rotate-secret".into(),
+        ));
+    }
+    let current = get(services, id)?;
+    let mut merged: Map<String, Value> = Map::new();
+    merged.insert("name".into(), json!(current.name));
+    merged.insert("provider".into(), json!(current.provider));
+    merged.insert("events".into(), json!(current.selection));
+    merged.insert("alerts".into(), json!(current.alerts));
+    merged.insert("format".into(), json!(current.format));
+    merged.insert("destinations".into(), json!(current.destinations));
+    merged.insert("enabled".into(), json!(current.enabled));
+    merged.insert("rate_limit".into(), json!(current.rate_limit));
+    merged.extend(patch);
+    let input: EndpointInput = serde_json::from_value(Value::Object(merged))
+        .map_err(|error| OpsError::Invalid(format!("invalid endpoint: {error}")))?;
+    let events = validate_endpoint(
+        &input,
+        &services.registry.snapshot(),
+        services.config.allow_private_destinations,
+    )?;
+    let mut destinations = input.destinations;
+    for (index, destination) in destinations.iter_mut().enumerate() {
+        if destination.secret.is_none() {
+            destination.secret = current
+                .destinations
+                .get(index)
+                .and_then(|d| d.secret.clone());
+        }
+    }
+    let endpoint = EndpointRecord {
+        name: input.name.trim().to_string(),
+        provider: input.provider,
+        selection: input.events,
+        events,
+        enabled: input.enabled.unwrap_or(current.enabled),
+        alerts: input.alerts,
+        format: input.format,
+        destinations,
+        rate_limit: input.rate_limit,
+        ..current
+    };
+    services.store.save_endpoint(&endpoint)?;
+    // A destination given a new address starts with a clean record.
+    for (index, before) in current.destinations.iter().enumerate() {
+        let replaced = endpoint
+            .destinations
+            .get(index)
+            .is_none_or(|after| after.url != before.url || after.kind != before.kind);
+        if replaced && services.store.reset_destination_health(id, index)? {
+            services.metrics.destination_enabled();
+        }
+    }
+    Ok(endpoint)
+}
+
+/// Enables a destination that consecutive failures disabled, and forgets its failures. Its
+/// deliveries failed meanwhile stay failed; retry them by hand.
+pub fn enable_destination(
+    services: &Services,
+    id: &str,
+    index: usize,
+) -> Result<EndpointRecord, OpsError> {
+    let endpoint = get(services, id)?;
+    if index >= endpoint.destinations.len() {
+        return Err(OpsError::NotFound("destination"));
+    }
+    if services.store.reset_destination_health(id, index)? {
+        services.metrics.destination_enabled();
+        tracing::info!(endpoint = %id, destination = index, "destination enabled again");
+    }
+    Ok(endpoint)
+}
+
+/// Disables an endpoint: history is kept; its URL answers 410.
+pub fn disable(services: &Services, id: &str) -> Result<EndpointRecord, OpsError> {
+    let mut endpoint = get(services, id)?;
+    endpoint.enabled = false;
+    services.store.save_endpoint(&endpoint)?;
+    Ok(endpoint)
+}
+
+/// A new signing secret; returns the endpoint and the secret (shown this once).
+pub fn rotate_secret(services: &Services, id: &str) -> Result<(EndpointRecord, String), OpsError> {
+    let mut endpoint = get(services, id)?;
+    let secret = random_hex(32);
+    endpoint.secret = Some(secret.clone());
+    services.store.save_endpoint(&endpoint)?;
+    Ok((endpoint, secret))
+}
+
+/// The endpoint as the API shows it, with each destination's failure count and whether it is
+/// disabled: never the secrets.
+pub fn view(services: &Services, endpoint: &EndpointRecord) -> Value {
+    let health = services
+        .store
+        .endpoint_destination_health(&endpoint.id)
+        .unwrap_or_else(|error| {
+            tracing::error!(%error, "reading destination health");
+            Default::default()
+        });
+    let destinations: Vec<Value> = endpoint
+        .destinations
+        .iter()
+        .enumerate()
+        .map(|(index, destination)| {
+            let mut value = serde_json::to_value(destination).unwrap_or(Value::Null);
+            if let Value::Object(map) = &mut value {
+                map.remove("secret");
+                map.insert("secret_set".into(), json!(destination.secret.is_some()));
+                let health = health.get(&index).cloned().unwrap_or_default();
+                map.insert(
+                    "consecutive_failures".into(),
+                    json!(health.consecutive_failures),
+                );
+                map.insert("disabled_at".into(), json!(health.disabled_at));
+                map.insert("disabled_reason".into(), json!(health.disabled_reason));
+            }
+            value
+        })
+        .collect();
+    json!({
+        "id": endpoint.id,
+        "name": endpoint.name,
+        "provider": endpoint.provider,
+        "events": endpoint.events,
+        "selection": endpoint.selection,
+        "url": format!("{}/hooks/{}", services.config.public_url, endpoint.id),
+        "secret_set": endpoint.secret.is_some(),
+        "enabled": endpoint.enabled,
+        "alerts": endpoint.alerts,
+        "format": endpoint.format,
+        "destinations": destinations,
+        "created_at": endpoint.created_at,
+        "rate_limit": endpoint.rate_limit,
+        "bitbucket": endpoint.bitbucket,
+    })
+}
+
+/// Endpoint names by id, for tables.
+pub fn names(services: &Services) -> Result<std::collections::HashMap<String, String>, OpsError> {
+    Ok(services
+        .store
+        .endpoints()?
+        .into_iter()
+        .map(|endpoint| (endpoint.id, endpoint.name))
+        .collect())
+}

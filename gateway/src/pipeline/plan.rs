@@ -1,0 +1,276 @@
+//! Planning a batch's writes, outside any transaction: the alert actions are applied to the
+//! alert state read from the store (and to the changes of earlier records of the batch), and
+//! the notifier shapes the requests of each notification with delivery ids reserved first. The
+//! result is one [`ProcessedBatch`] for the store to apply.
+
+use super::evaluate::{Evaluation, failed_outcome, notice, notification_type, shape};
+use crate::alerts::{self, AlertChange};
+use crate::ids::format_alert_id;
+use crate::runtime::{AlertAction, Notification, PluginKind, PluginSet};
+use crate::store::{
+    AlertRecord, AlertWrite, DeliveryRecord, DeliveryStatus, EndpointRecord, IdKind, InboundRecord,
+    InboundStatus, Outcome, ProcessedBatch, ProcessedRecord, Store, StoreError, now_ms,
+};
+use std::collections::HashMap;
+
+/// One record of a batch, evaluated: its endpoint and what the plugins made of it (`None`
+/// when its endpoint is gone: it only leaves the queue).
+pub(super) struct Evaluated<'a> {
+    pub record: &'a InboundRecord,
+    pub work: Option<(&'a EndpointRecord, &'a Evaluation)>,
+}
+
+/// Plans the writes of a batch, in arrival order: later records see the alert changes of
+/// earlier ones.
+pub(super) fn plan_batch(
+    store: &dyn Store,
+    plugins: &PluginSet,
+    batch: &[Evaluated<'_>],
+) -> Result<ProcessedBatch, StoreError> {
+    let mut planner = Planner {
+        store,
+        plugins,
+        now: now_ms(),
+        current: HashMap::new(),
+        written: HashMap::new(),
+        batch: ProcessedBatch::default(),
+    };
+    for evaluated in batch {
+        let result = match evaluated.work {
+            Some((endpoint, evaluation)) => {
+                let _record = super::evaluate::record_span(
+                    &crate::ids::format_inbound_id(evaluated.record.id),
+                    &endpoint.id,
+                )
+                .entered();
+                planner.plan_record(endpoint, evaluated.record, evaluation)?
+            }
+            None => ProcessedRecord {
+                id: evaluated.record.id,
+                status: None,
+                outcomes: Vec::new(),
+                processed_at: planner.now,
+            },
+        };
+        planner.batch.records.push(result);
+    }
+    Ok(planner.batch)
+}
+
+struct Planner<'a> {
+    store: &'a dyn Store,
+    plugins: &'a PluginSet,
+    now: u64,
+    /// The open alert of each key touched so far, as planned.
+    current: HashMap<(String, String), Option<AlertRecord>>,
+    /// Alert id → its position in `batch.alerts`.
+    written: HashMap<u64, usize>,
+    batch: ProcessedBatch,
+}
+
+impl Planner<'_> {
+    fn plan_record(
+        &mut self,
+        endpoint: &EndpointRecord,
+        record: &InboundRecord,
+        evaluation: &Evaluation,
+    ) -> Result<ProcessedRecord, StoreError> {
+        let mut outcomes = Vec::new();
+        let mut notifications = Vec::new();
+        let mapper = endpoint
+            .alerts
+            .as_ref()
+            .map_or("", |mapping| mapping.plugin.as_str());
+        for action in &evaluation.actions {
+            let (key, change) = match action {
+                AlertAction::Ignore { reason } => {
+                    outcomes.push(outcome(mapper, format!("Ignored: {reason}"), None, None));
+                    continue;
+                }
+                AlertAction::Open { alert } => {
+                    let existing = self.open_alert(&endpoint.id, &alert.key)?;
+                    let change = alerts::apply_open(
+                        existing,
+                        &endpoint.id,
+                        alert.clone(),
+                        record.id,
+                        self.now,
+                    );
+                    (&alert.key, change)
+                }
+                AlertAction::Close { key } => {
+                    let existing = self.open_alert(&endpoint.id, key)?;
+                    (key, alerts::apply_close(existing, record.id, self.now))
+                }
+            };
+            let wording = change.outcome().to_string();
+            let alert_id = self.apply_change(&endpoint.id, key, change, &mut notifications)?;
+            outcomes.push(outcome(
+                mapper,
+                wording,
+                Some(key.clone()),
+                alert_id.map(format_alert_id),
+            ));
+        }
+        outcomes.extend(evaluation.outcomes.iter().cloned());
+        if let Some(message) = &evaluation.message {
+            notifications.push(Notification::Message(message.clone()));
+        }
+        let mut failed = evaluation.failed;
+        for notification in &notifications {
+            if let Err(outcome) = self.plan_deliveries(endpoint, record, notification)? {
+                failed = true;
+                outcomes.push(outcome);
+            }
+        }
+        Ok(ProcessedRecord {
+            id: record.id,
+            status: Some(if failed {
+                InboundStatus::Failed
+            } else {
+                InboundStatus::Processed
+            }),
+            outcomes,
+            processed_at: now_ms(),
+        })
+    }
+
+    /// The open alert of a key as planned so far; the first look reads the store and becomes
+    /// one of the batch's expectations.
+    fn open_alert(&mut self, endpoint: &str, key: &str) -> Result<Option<AlertRecord>, StoreError> {
+        let scope = (endpoint.to_string(), key.to_string());
+        if let Some(current) = self.current.get(&scope) {
+            return Ok(current.clone());
+        }
+        let stored = self.store.open_alert(endpoint, key)?;
+        self.batch.expected_open.push((
+            scope.clone(),
+            stored.as_ref().map(|alert| (alert.id, alert.revision)),
+        ));
+        self.current.insert(scope, stored.clone());
+        Ok(stored)
+    }
+
+    /// Records an alert change in the batch; opened and closed alerts are notified.
+    fn apply_change(
+        &mut self,
+        endpoint: &str,
+        key: &str,
+        change: AlertChange,
+        notifications: &mut Vec<Notification>,
+    ) -> Result<Option<u64>, StoreError> {
+        let (record, is_new) = match change {
+            AlertChange::CloseUnmatched => return Ok(None),
+            AlertChange::Opened(mut record) => {
+                record.id = self.store.reserve_ids(IdKind::Alert, 1)?;
+                notifications.push(Notification::AlertOpened(notice(&record)));
+                (record, true)
+            }
+            AlertChange::Appended(record) => (record, false),
+            AlertChange::Closed(record) => {
+                notifications.push(Notification::AlertClosed(notice(&record)));
+                (record, false)
+            }
+        };
+        let id = record.id;
+        let still_open = record.state != crate::store::AlertState::Closed;
+        self.current.insert(
+            (endpoint.to_string(), key.to_string()),
+            still_open.then(|| record.clone()),
+        );
+        match self.written.get(&id) {
+            // Written earlier in the batch: the later state replaces it, as an insert still
+            // when it was new.
+            Some(&position) => {
+                let slot = &mut self.batch.alerts[position];
+                *slot = match slot {
+                    AlertWrite::Insert(_) => AlertWrite::Insert(record),
+                    AlertWrite::Update(_) => AlertWrite::Update(record),
+                };
+            }
+            None => {
+                self.written.insert(id, self.batch.alerts.len());
+                self.batch.alerts.push(if is_new {
+                    AlertWrite::Insert(record)
+                } else {
+                    AlertWrite::Update(record)
+                });
+            }
+        }
+        Ok(Some(id))
+    }
+
+    /// Asks each destination's notifier for its requests and plans one delivery per request,
+    /// due now. A notifier failure is the record's outcome (`Err`), not the batch's.
+    fn plan_deliveries(
+        &mut self,
+        endpoint: &EndpointRecord,
+        record: &InboundRecord,
+        notification: &Notification,
+    ) -> Result<Result<(), Outcome>, StoreError> {
+        let now = now_ms();
+        for (index, destination) in endpoint.destinations.iter().enumerate() {
+            let notifier = match self
+                .plugins
+                .get_kind(&destination.notifier, PluginKind::Notifier)
+            {
+                Ok(notifier) => notifier,
+                Err(error) => return Ok(Err(failed_outcome(&destination.notifier, &error))),
+            };
+            // The notifier is told the id of the first delivery (a webhook's `webhook-id`).
+            let first_id = self.store.reserve_ids(IdKind::Delivery, 1)?;
+            let requests = match shape(
+                notifier,
+                notification,
+                endpoint,
+                record,
+                destination,
+                first_id,
+            ) {
+                Ok(requests) => requests,
+                Err(error) => return Ok(Err(failed_outcome(&destination.notifier, &error))),
+            };
+            let more = requests.len().saturating_sub(1) as u64;
+            let next_id = if more > 0 {
+                self.store.reserve_ids(IdKind::Delivery, more)?
+            } else {
+                0
+            };
+            for (position, request) in requests.into_iter().enumerate() {
+                let id = if position == 0 {
+                    first_id
+                } else {
+                    next_id + position as u64 - 1
+                };
+                self.batch.deliveries.push(DeliveryRecord {
+                    id,
+                    endpoint: endpoint.id.clone(),
+                    inbound_id: Some(record.id),
+                    destination: index,
+                    kind: destination.kind.clone(),
+                    notification: notification_type(notification).to_string(),
+                    status: DeliveryStatus::Pending,
+                    request,
+                    attempts: Vec::new(),
+                    next_attempt_at: Some(now),
+                    created_at: now,
+                });
+            }
+        }
+        Ok(Ok(()))
+    }
+}
+
+fn outcome(
+    plugin: &str,
+    outcome: String,
+    detail: Option<String>,
+    alert: Option<String>,
+) -> Outcome {
+    Outcome {
+        plugin: plugin.to_string(),
+        outcome,
+        detail,
+        alert,
+    }
+}

@@ -1,0 +1,29 @@
+//! The records the gateway keeps, as every backend stores them: endpoints, the inbound log,
+//! alerts, deliveries and destination health. Plain data with serde; no backend type here.
+
+mod alerts;
+mod deliveries;
+mod destinations;
+mod endpoints;
+mod inbound;
+mod processing;
+
+pub use alerts::{AlertFilter, AlertRecord, AlertState};
+pub use deliveries::{DeliveryAttempt, DeliveryFilter, DeliveryRecord, DeliveryStatus};
+pub use destinations::{AttemptOutcome, DestinationHealth, RecordedAttempt};
+pub use endpoints::{
+    BitbucketLink, Destination, EndpointRecord, EventSelection, FormatSpec, PluginRef,
+};
+pub use inbound::{Appended, InboundFilter, InboundRecord, InboundStatus, Outcome};
+pub use processing::{AlertWrite, ProcessedBatch, ProcessedRecord};
+
+use serde::Serialize;
+
+/// A page of records, newest first, and the cursor for the next page.
+#[derive(Debug, Clone, Serialize)]
+pub struct Page<T> {
+    /// The records.
+    pub items: Vec<T>,
+    /// Pass as `before` to get the next page; `None` at the end.
+    pub next: Option<String>,
+}
