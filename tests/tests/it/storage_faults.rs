@@ -279,7 +279,7 @@ fn a_full_disk_answers_503_and_loses_nothing_acknowledged() {
 fn damaged_database(damage: impl FnOnce(&mut Vec<u8>)) -> tempfile::TempDir {
     let data_dir = tempfile::tempdir().unwrap();
     let file = data_dir.path().join("hookgate.redb");
-    drop(hookgate::store::Store::open(&file).unwrap());
+    drop(hookgate::store::redb::RedbStore::open(&file).unwrap());
     let mut bytes = std::fs::read(&file).unwrap();
     damage(&mut bytes);
     std::fs::write(&file, bytes).unwrap();
