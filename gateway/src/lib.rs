@@ -6,12 +6,13 @@
 //! (`pipeline::queue`) → plugins (`runtime`, `pipeline`) → alert state (`alerts`) → deliveries
 //! (`delivery`) → HTTP out.
 //!
-//! The layers, each importing only its own layer or lower ones:
+//! The layers, each importing only its own layer or lower ones (and no two modules importing
+//! each other):
 //!
 //! | layer | modules |
 //! |---|---|
-//! | 1. composition | `server` (builds the services, starts the workers and the HTTP server), `main` |
-//! | 2. surfaces | `http` (ingest, admin API, console; its own state: admin token, limits, sessions, Bitbucket client), `cli` |
+//! | 1. composition | `server` (builds the services, starts the workers and the HTTP server), `main`, `cli` (its `serve` starts `server`; the other commands are HTTP clients of the admin API) |
+//! | 2. the HTTP surface | `http` (ingest, admin API, console; its own state: admin token, limits, sessions, Bitbucket client) |
 //! | 3. operator actions | `ops` (every read and write the API, console and CLI share; [`ops::Services`]; one error type) |
 //! | 4. the flow | `pipeline` (processing worker and queue), `alerts` (the alert state machine), `delivery` (the outbox), `bitbucket` (the REST client connect uses), `template` |
 //! | 5. foundations | `store` (the backend trait, its records, `store::redb`), `runtime` (wasmtime), `verify`, `config`, `metrics`, `ids`, `utc`, `builtin` |

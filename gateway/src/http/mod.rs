@@ -145,7 +145,7 @@ async fn metrics(state: web::Data<HttpState>) -> HttpResponse {
             }
         };
     let gauges = ScrapedGauges {
-        queue_depth: state.services.queue.backlog(),
+        queue_depth: crate::ops::health::queue_depth(&state.services),
         firing_alerts,
     };
     let metrics = &state.services.metrics;

@@ -13,3 +13,8 @@ pub fn database_ready(services: &Services) -> bool {
 pub fn firing_alert_counts(services: &Services) -> Result<(u64, u64), OpsError> {
     Ok(services.store.firing_alert_counts()?)
 }
+
+/// Records waiting for processing now.
+pub fn queue_depth(services: &Services) -> u64 {
+    services.queue.backlog()
+}

@@ -14,6 +14,7 @@ mod dry_run;
 mod inbound;
 mod plugins;
 pub mod session;
+mod source_form;
 mod sources;
 
 use crate::config::CONSOLE_SESSION_TTL;

@@ -1,6 +1,6 @@
 //! Alerts and the index of open ones by endpoint and key.
 
-use super::{RedbStore, decode, encode, newest_first, scoped_key, tables};
+use super::{RedbStore, encode, newest_first, read_record, scoped_key, tables};
 use crate::store::{AlertFilter, AlertRecord, AlertState, Page, StoreError};
 use redb::{ReadableTable, Table};
 
@@ -76,10 +76,7 @@ pub(super) fn read_alert(
     table: &impl ReadableTable<u64, &'static [u8]>,
     id: u64,
 ) -> Result<Option<AlertRecord>, StoreError> {
-    let Some(bytes) = table.get(id)? else {
-        return Ok(None);
-    };
-    decode("alert", bytes.value()).map(Some)
+    read_record(table, "alert", id)
 }
 
 /// Writes an alert with its revision bumped, if the stored one still has the revision it was

@@ -1,6 +1,6 @@
 //! Deliveries, and the index of those due for an attempt.
 
-use super::{RedbStore, decode, encode, newest_first, tables};
+use super::{RedbStore, decode, encode, newest_first, read_record, tables};
 use crate::store::{
     DeliveryFilter, DeliveryRecord, DeliveryStatus, Page, RetryScheduled, StoreError,
 };
@@ -116,10 +116,7 @@ pub(super) fn read_delivery(
     table: &impl ReadableTable<u64, &'static [u8]>,
     id: u64,
 ) -> Result<Option<DeliveryRecord>, StoreError> {
-    let Some(bytes) = table.get(id)? else {
-        return Ok(None);
-    };
-    decode("delivery", bytes.value()).map(Some)
+    read_record(table, "delivery", id)
 }
 
 /// Writes a delivery and moves its due-index entry from where the stored one was due to its

@@ -1,7 +1,9 @@
 //! The inbound log: records, their bodies (a table apart, never rewritten), the request-UUID
 //! index and the processing queue.
 
-use super::{RedbStore, decode, encode, newest_first, scoped_key, tables, take_sequence};
+use super::{
+    RedbStore, decode, encode, newest_first, read_record, scoped_key, tables, take_sequence,
+};
 use crate::store::{Appended, InboundFilter, InboundRecord, InboundStatus, Page, StoreError};
 use redb::{ReadableTable, ReadableTableMetadata};
 
@@ -220,13 +222,9 @@ impl RedbStore {
     }
 }
 
-/// One record without its body (a write never changes the body).
 pub(super) fn read_inbound(
     table: &impl ReadableTable<u64, &'static [u8]>,
     id: u64,
 ) -> Result<Option<InboundRecord>, StoreError> {
-    let Some(bytes) = table.get(id)? else {
-        return Ok(None);
-    };
-    decode("inbound", bytes.value()).map(Some)
+    read_record(table, "inbound", id)
 }

@@ -373,6 +373,18 @@ fn encode<T: Serialize>(record: &T) -> Vec<u8> {
     serde_json::to_vec(record).expect("records serialize")
 }
 
+/// The record stored under `id` in a sequence-keyed table.
+fn read_record<T: DeserializeOwned>(
+    table: &impl ReadableTable<u64, &'static [u8]>,
+    what: &str,
+    id: u64,
+) -> Result<Option<T>, StoreError> {
+    match table.get(id)? {
+        Some(bytes) => decode(what, bytes.value()).map(Some),
+        None => Ok(None),
+    }
+}
+
 fn decode<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T, StoreError> {
     serde_json::from_slice(bytes).map_err(|error| StoreError::Corrupt(format!("{what}: {error}")))
 }
