@@ -19,6 +19,7 @@ pub mod delivery;
 pub mod http;
 pub mod ids;
 pub mod metrics;
+pub mod netguard;
 pub mod pipeline;
 pub mod runtime;
 pub mod server;
