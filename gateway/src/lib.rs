@@ -15,6 +15,7 @@ pub mod builtin;
 pub mod cli;
 pub mod committer;
 pub mod config;
+pub mod datadir;
 pub mod delivery;
 pub mod http;
 pub mod ids;
