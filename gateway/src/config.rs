@@ -455,6 +455,8 @@ pub struct PluginsConfig {
     pub memory_mib: u64,
     /// Size of a call's result, in KiB.
     pub output_kib: u64,
+    /// Size of a drop-in `.wasm` file, in MiB; a larger file is refused before it is read.
+    pub max_file_mib: u64,
 }
 
 impl PluginsConfig {
@@ -464,6 +466,9 @@ impl PluginsConfig {
     pub const DEFAULT_MEMORY_MIB: u64 = 32;
     /// Default result size per call.
     pub const DEFAULT_OUTPUT_KIB: u64 = 1024;
+    /// Default drop-in file size: room for an interpreter built into a component
+    /// (componentize-py's CPython is some 40 MB), far below what would strain memory.
+    pub const DEFAULT_MAX_FILE_MIB: u64 = 64;
 
     /// The limits as the runtime applies them, or an error naming the bad key.
     pub fn limits(&self) -> Result<PluginLimits, ConfigError> {
@@ -485,10 +490,17 @@ impl PluginsConfig {
                 "must be between 1 and 1048576",
             ));
         }
+        if !(1..=1024).contains(&self.max_file_mib) {
+            return Err(ConfigError::invalid(
+                "plugins.max_file_mib",
+                "must be between 1 and 1024",
+            ));
+        }
         Ok(PluginLimits {
             timeout: Duration::from_millis(self.timeout_ms),
             memory_bytes: (self.memory_mib * 1024 * 1024) as usize,
             output_bytes: (self.output_kib * 1024) as usize,
+            dropin_file_bytes: self.max_file_mib * 1024 * 1024,
         })
     }
 }
@@ -499,6 +511,7 @@ impl Default for PluginsConfig {
             timeout_ms: Self::DEFAULT_TIMEOUT_MS,
             memory_mib: Self::DEFAULT_MEMORY_MIB,
             output_kib: Self::DEFAULT_OUTPUT_KIB,
+            max_file_mib: Self::DEFAULT_MAX_FILE_MIB,
         }
     }
 }
@@ -512,6 +525,8 @@ pub struct PluginLimits {
     pub memory_bytes: usize,
     /// Result size.
     pub output_bytes: usize,
+    /// Size of a drop-in file.
+    pub dropin_file_bytes: u64,
 }
 
 impl Default for PluginLimits {
@@ -602,6 +617,7 @@ max_backlog = 100000
 timeout_ms = 50
 memory_mib = 32
 output_kib = 1024
+max_file_mib = 64
 
 [delivery]
 timeout_secs = 10
@@ -641,6 +657,9 @@ max_records = 1000000
         let mut config = GatewayConfig::default();
         config.plugins.timeout_ms = 0;
         assert_eq!(config.validate().unwrap_err().key, "plugins.timeout_ms");
+        let mut config = GatewayConfig::default();
+        config.plugins.max_file_mib = 0;
+        assert_eq!(config.validate().unwrap_err().key, "plugins.max_file_mib");
     }
 
     #[test]

@@ -17,7 +17,6 @@ use crate::store::{SharedStore, now_ms};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use std::net::TcpListener;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,10 +39,11 @@ pub async fn run_until(
     stop: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
     crate::install_tls_provider();
-    create_private_dir(&config.data_dir)?;
+    crate::datadir::create_private_dir(&config.data_dir)?;
     // Absolute from here on: the compile cache requires it, and logs are clearer.
     let data_dir = std::fs::canonicalize(&config.data_dir)
         .with_context(|| format!("resolving {}", config.data_dir.display()))?;
+    crate::datadir::prepare(&data_dir)?;
     let store: SharedStore = Arc::new(
         RedbStore::open(&data_dir.join("hookgate.redb"))
             .with_context(|| format!("opening the database in {}", data_dir.display()))?,
@@ -57,7 +57,10 @@ pub async fn run_until(
         Some(token) => (token, "HOOKGATE_ADMIN_TOKEN".to_string()),
         None => {
             let path = data_dir.join("admin-token");
-            (admin_token_file(&path)?, path.display().to_string())
+            (
+                crate::datadir::admin_token_file(&path)?,
+                path.display().to_string(),
+            )
         }
     };
 
@@ -200,39 +203,4 @@ async fn retention(store: SharedStore, (max_age, max_records): (Duration, u64)) 
         }
         tokio::time::sleep(Duration::from_secs(3600)).await;
     }
-}
-
-fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-            .with_context(|| format!("restricting {}", dir.display()))?;
-    }
-    Ok(())
-}
-
-/// Reads the admin token, creating it (32 random bytes, hex, mode 0600) at first start.
-fn admin_token_file(path: &Path) -> anyhow::Result<String> {
-    if let Ok(token) = std::fs::read_to_string(path) {
-        let token = token.trim().to_string();
-        if !token.is_empty() {
-            return Ok(token);
-        }
-    }
-    let token = crate::ids::random_hex(32);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    use std::io::Write;
-    options
-        .open(path)
-        .and_then(|mut file| file.write_all(format!("{token}\n").as_bytes()))
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(token)
 }

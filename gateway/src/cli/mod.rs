@@ -133,13 +133,23 @@ where
     }
 }
 
-/// Logs to stderr; `RUST_LOG` overrides the default level.
+/// Logs to stderr; `RUST_LOG` overrides the default level, except that Handlebars never logs
+/// below info: at debug it logs helper parameters, which hold console CSRF tokens and
+/// webhook URLs (a more specific `RUST_LOG` directive would beat an added `handlebars=info`,
+/// so the cap is a filter of its own).
 fn init_tracing() {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new("info,wasmtime=warn,cranelift=warn")
+    });
+    let handlebars_at_info = tracing_subscriber::filter::filter_fn(|metadata| {
+        !metadata.target().starts_with("handlebars") || *metadata.level() <= tracing::Level::INFO
     });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .finish()
+        .with(handlebars_at_info)
         .try_init();
 }

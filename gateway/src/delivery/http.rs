@@ -19,6 +19,8 @@ pub fn client(config: &ValidatedConfig) -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(config.delivery_timeout)
         .redirect(reqwest::redirect::Policy::none())
+        // A proxy from HTTP(S)_PROXY would resolve the name itself, past the address check.
+        .no_proxy()
         .user_agent(concat!("hookgate/", env!("CARGO_PKG_VERSION")))
         .dns_resolver(Arc::new(CheckedResolver {
             allow_private: config.allow_private_destinations,
@@ -28,31 +30,7 @@ pub fn client(config: &ValidatedConfig) -> reqwest::Client {
         .expect("building the HTTP client")
 }
 
-/// Whether an address is one a public webhook must never reach: loopback, private,
-/// link-local (cloud metadata), unspecified, unique-local, or an IPv4 one mapped into IPv6.
-pub fn is_private(address: IpAddr) -> bool {
-    match address {
-        IpAddr::V4(v4) => {
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.octets()[0] == 0
-                || (v4.octets()[0] == 100 && (v4.octets()[1] & 0xC0) == 64)
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_private(IpAddr::V4(v4));
-            }
-            let first = v6.segments()[0];
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || (first & 0xFE00) == 0xFC00
-                || (first & 0xFFC0) == 0xFE80
-        }
-    }
-}
+pub use crate::netguard::is_private;
 
 /// The private address a URL names literally, if it does. The URL parser has already turned
 /// the odd spellings (`2130706433`, `0x7f.1`, `[::ffff:7f00:1]`) into addresses, so

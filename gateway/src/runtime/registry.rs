@@ -173,6 +173,10 @@ impl PluginRegistry {
             let bytes = match read {
                 Ok(bytes) => bytes,
                 Err(reason) => {
+                    let known = dropins.get(&path).and_then(|file| file.error.as_ref());
+                    if known.is_none_or(|known| known.error != reason) {
+                        tracing::warn!(file = %path.display(), %reason, "plugin file refused");
+                    }
                     let previous = dropins.get(&path).and_then(|file| file.plugin.clone());
                     next.insert(
                         path.clone(),
@@ -253,6 +257,9 @@ impl PluginRegistry {
         PluginSet { by_name, errors }
     }
 
+    /// The `.wasm` files of the drop-in folder in path order, each read whole or refused: a
+    /// file past `[plugins] max_file_mib` (checked before reading) or a link leading out of
+    /// the folder.
     fn scan_dropin_dir(&self) -> Vec<(PathBuf, Result<Vec<u8>, String>)> {
         let Some(dir) = &self.dropin_dir else {
             return Vec::new();
@@ -264,6 +271,9 @@ impl PluginRegistry {
                 return Vec::new();
             }
         };
+        // Links are compared with the folder as the kernel resolves it.
+        let real_dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.clone());
+        let max_bytes = self.engine.limits().dropin_file_bytes;
         let mut files: Vec<PathBuf> = entries
             .filter_map(|entry| entry.ok().map(|entry| entry.path()))
             .filter(|path| path.extension().is_some_and(|ext| ext == "wasm") && path.is_file())
@@ -272,7 +282,7 @@ impl PluginRegistry {
         files
             .into_iter()
             .map(|path| {
-                let read = std::fs::read(&path).map_err(|error| error.to_string());
+                let read = read_dropin(&path, &real_dir, max_bytes);
                 (path, read)
             })
             .collect()
@@ -334,6 +344,40 @@ impl PluginRegistry {
 /// Keeps the drop-in folder watched while alive.
 pub struct WatchHandle {
     _watcher: Option<Box<dyn notify::Watcher + Send>>,
+}
+
+/// Reads one drop-in: through a link only when the file it leads to is inside `real_dir`
+/// (else a link could load any file the gateway may read as a plugin), and only when its size,
+/// from its metadata, is within `max_bytes` (a huge file would be read whole on every reload).
+fn read_dropin(path: &Path, real_dir: &Path, max_bytes: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let target = std::fs::canonicalize(path).map_err(|error| error.to_string())?;
+    if !target.starts_with(real_dir) {
+        return Err(format!(
+            "links to {}, outside the plugins folder; links are followed only within it",
+            target.display()
+        ));
+    }
+    let file = std::fs::File::open(&target).map_err(|error| error.to_string())?;
+    let size = file.metadata().map_err(|error| error.to_string())?.len();
+    let too_big = |size: u64| {
+        format!(
+            "is {size} bytes; the limit is {max_bytes} bytes ([plugins] max_file_mib = {})",
+            max_bytes / (1024 * 1024)
+        )
+    };
+    if size > max_bytes {
+        return Err(too_big(size));
+    }
+    // The file may grow after its size was read: read at most one byte past the limit.
+    let mut bytes = Vec::with_capacity(size as usize);
+    file.take(max_bytes + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|error| error.to_string())?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(too_big(bytes.len() as u64));
+    }
+    Ok(bytes)
 }
 
 fn load_error(path: &Path, error: String) -> LoadError {

@@ -15,5 +15,6 @@ mod hostile;
 mod hot_reload;
 mod metrics;
 mod network;
+mod security;
 mod storage_faults;
 mod third_party;
