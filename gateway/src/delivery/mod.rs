@@ -11,7 +11,7 @@ mod http;
 pub use http::{client, is_private, literal_private_address, outgoing_headers};
 
 use crate::config::ValidatedConfig;
-use crate::ids::format_delivery_id;
+use crate::ids::{format_delivery_id, format_inbound_id};
 use crate::metrics::{DeliveryOutcome, Metrics};
 use crate::store::group_commit::AttemptRecorder;
 use crate::store::{
@@ -136,6 +136,7 @@ impl Delivering {
                     let span = tracing::debug_span!(
                         "delivery",
                         delivery = %format_delivery_id(id),
+                        inbound = %delivery.inbound_id.map(format_inbound_id).unwrap_or_default(),
                         endpoint = %delivery.endpoint,
                         destination = delivery.destination,
                         kind = %delivery.kind,
@@ -280,7 +281,14 @@ impl Delivering {
                 state.metrics.count_delivery(DeliveryOutcome::Failed);
             }
         }
-        tracing::debug!(status = ?status_code_of(&delivery), "delivery attempted");
+        if let Some(last) = delivery.attempts.last() {
+            tracing::debug!(
+                status_code = ?last.status_code,
+                error = last.error.as_deref().unwrap_or(""),
+                outcome = ?delivery.status,
+                "attempted"
+            );
+        }
         state.record(recorder, delivery, outcome).await;
     }
 
@@ -315,13 +323,6 @@ impl Delivering {
             Err(error) => tracing::error!(%error, "recording a delivery attempt"),
         }
     }
-}
-
-fn status_code_of(delivery: &DeliveryRecord) -> Option<u16> {
-    delivery
-        .attempts
-        .last()
-        .and_then(|attempt| attempt.status_code)
 }
 
 enum Verdict {

@@ -115,6 +115,7 @@ pub fn evaluate(plugins: &PluginSet, endpoint: &EndpointRecord, event: &PluginEv
             });
             match result {
                 Ok(Some(message)) => {
+                    tracing::debug!("formatted");
                     evaluation.outcome(&format.plugin, "Formatted", None);
                     evaluation.message = Some(message);
                 }

@@ -125,7 +125,12 @@ impl Processing {
                 Err(StoreError::Conflict(reason)) if plans < PLANS_PER_BATCH => {
                     tracing::debug!(%reason, "an alert changed while its batch was planned; planning again");
                 }
-                result => return result,
+                result => {
+                    if result.is_ok() {
+                        tracing::debug!(records = batch.records.len(), "batch applied");
+                    }
+                    return result;
+                }
             }
         }
     }

@@ -123,13 +123,19 @@ impl Planner<'_> {
                 outcomes.push(outcome);
             }
         }
+        let status = if failed {
+            InboundStatus::Failed
+        } else {
+            InboundStatus::Processed
+        };
+        tracing::debug!(
+            status = status.as_str(),
+            outcomes = ?outcomes.iter().map(|outcome| outcome.outcome.as_str()).collect::<Vec<_>>(),
+            "planned"
+        );
         Ok(ProcessedRecord {
             id: record.id,
-            status: Some(if failed {
-                InboundStatus::Failed
-            } else {
-                InboundStatus::Processed
-            }),
+            status: Some(status),
             outcomes,
             processed_at: now_ms(),
         })
@@ -230,6 +236,7 @@ impl Planner<'_> {
                 Ok(requests) => requests,
                 Err(error) => return Ok(Err(failed_outcome(&destination.notifier, &error))),
             };
+            tracing::debug!(destination = index, requests = requests.len(), "shaped");
             let more = requests.len().saturating_sub(1) as u64;
             let next_id = if more > 0 {
                 self.store.reserve_ids(IdKind::Delivery, more)?
