@@ -104,8 +104,9 @@ pub trait Store: Send + Sync + 'static {
     /// outcomes cleared; `false` when there is no such record.
     fn requeue_inbound(&self, id: u64) -> Result<bool, StoreError>;
     /// Deletes the oldest records past the retention bounds (received before `older_than_ms`,
-    /// or beyond the newest `max_records`), with their request-UUID entries; queued records
-    /// are kept. Returns how many went.
+    /// or beyond the newest `max_records`), with their request-UUID entries (such a UUID is
+    /// accepted again); queued records are kept, and count among the `max_records`. Returns
+    /// how many went.
     fn prune_inbound(&self, older_than_ms: u64, max_records: u64) -> Result<u64, StoreError>;
 
     // Processing.

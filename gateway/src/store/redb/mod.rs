@@ -419,3 +419,23 @@ fn newest_first<T: DeserializeOwned>(
 fn scoped_key(endpoint: &str, suffix: &str) -> String {
     format!("{endpoint}\n{suffix}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::RedbStore;
+    use crate::store::Store;
+    use crate::store::contract::{Subject, store_contract_tests};
+    use std::sync::Arc;
+
+    /// A fresh file in a temp dir; a restart opens the same file again.
+    fn redb_subject() -> Subject {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = dir.path().join("hookgate.redb");
+        let open = move || -> Arc<dyn Store> {
+            Arc::new(RedbStore::open(&path).expect("the redb file opens"))
+        };
+        Subject::new(open, dir)
+    }
+
+    store_contract_tests!(redb_subject);
+}

@@ -1,0 +1,308 @@
+//! The inbound log and the processing queue: `append_inbound`, `inbound`, `list_inbound`,
+//! `claim_queued`, `queue_depth`, `requeue_inbound`, `prune_inbound`.
+
+use super::{Subject, append_pending, apply, inbound, processed};
+use crate::store::{Appended, InboundFilter, InboundRecord, InboundStatus, ProcessedBatch, Store};
+
+fn ids(records: &[InboundRecord]) -> Vec<u64> {
+    records.iter().map(|record| record.id).collect()
+}
+
+fn all(store: &dyn Store) -> Vec<u64> {
+    let filter = InboundFilter {
+        limit: 1_000,
+        ..InboundFilter::default()
+    };
+    ids(&store.list_inbound(&filter).expect("list_inbound").items)
+}
+
+/// Takes records off the queue as processing does.
+fn process(store: &dyn Store, ids: &[u64]) {
+    apply(
+        store,
+        ProcessedBatch {
+            records: ids
+                .iter()
+                .map(|&id| processed(id, InboundStatus::Processed))
+                .collect(),
+            ..ProcessedBatch::default()
+        },
+    );
+}
+
+/// Ids follow arrival order, within a call and across calls, and records read back whole.
+pub(crate) fn ids_follow_arrival_order(store: &dyn Store) {
+    let first = append_pending(store, "a", &[10, 20]);
+    let second = append_pending(store, "b", &[30]);
+    let ids: Vec<u64> = first.iter().chain(&second).copied().collect();
+    assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "{ids:?}");
+
+    let written = inbound("a", None, InboundStatus::Pending, 20);
+    let mut read = store
+        .inbound(ids[1])
+        .unwrap()
+        .expect("the record is stored");
+    assert_eq!(read.id, ids[1]);
+    read.id = 0;
+    assert_eq!(
+        read, written,
+        "the record reads back as written, body included"
+    );
+    assert_eq!(store.inbound(ids[2] + 100).unwrap(), None);
+}
+
+/// A pending record repeating an accepted request UUID of its endpoint is a duplicate; the
+/// same UUID on another endpoint, a UUID only rejected before, and records without a UUID are
+/// not (the redb unit test this folds in).
+pub(crate) fn repeats_are_duplicates_per_endpoint(store: &dyn Store) {
+    let results = store
+        .append_inbound(vec![
+            inbound("a", Some("u1"), InboundStatus::Pending, 1),
+            inbound("a", Some("u1"), InboundStatus::Pending, 2),
+            inbound("b", Some("u1"), InboundStatus::Pending, 3),
+            inbound("a", Some("u2"), InboundStatus::Rejected, 4),
+            inbound("a", None, InboundStatus::Pending, 5),
+            inbound("a", None, InboundStatus::Pending, 6),
+        ])
+        .unwrap();
+    let Appended::Accepted(first) = results[0] else {
+        panic!("the first u1 is accepted: {results:?}");
+    };
+    assert_eq!(results[1], Appended::Duplicate(first));
+    assert!(matches!(results[2], Appended::Accepted(_)), "{results:?}");
+    assert!(matches!(results[3], Appended::Logged(_)), "{results:?}");
+    assert!(matches!(results[4], Appended::Accepted(_)), "{results:?}");
+    assert!(matches!(results[5], Appended::Accepted(_)), "{results:?}");
+    assert_eq!(store.queue_depth().unwrap(), 4);
+
+    let duplicate = store.list_inbound(&InboundFilter {
+        status: Some(InboundStatus::Duplicate),
+        limit: 10,
+        ..InboundFilter::default()
+    });
+    let duplicate = duplicate.unwrap().items;
+    assert_eq!(duplicate.len(), 1);
+    assert_eq!(duplicate[0].duplicate_of, Some(first));
+    assert_eq!(duplicate[0].received_at, 2, "stored as given, status aside");
+
+    let later = store
+        .append_inbound(vec![
+            inbound("a", Some("u2"), InboundStatus::Pending, 7),
+            inbound("b", Some("u1"), InboundStatus::Pending, 8),
+        ])
+        .unwrap();
+    assert!(matches!(later[0], Appended::Accepted(_)), "{later:?}");
+    assert!(matches!(later[1], Appended::Duplicate(_)), "{later:?}");
+}
+
+/// Duplicates are detected across a restart, and the queue and bodies survive it.
+pub(crate) fn repeats_are_detected_after_a_restart(subject: &mut Subject) {
+    let results = subject
+        .store()
+        .append_inbound(vec![
+            inbound("a", Some("u1"), InboundStatus::Pending, 1),
+            inbound("b", Some("u1"), InboundStatus::Pending, 2),
+        ])
+        .unwrap();
+    let (Appended::Accepted(a), Appended::Accepted(b)) = (results[0], results[1]) else {
+        panic!("both are accepted: {results:?}");
+    };
+    subject.restart();
+    let store = subject.store();
+    assert_eq!(
+        store
+            .append_inbound(vec![inbound("a", Some("u1"), InboundStatus::Pending, 3)])
+            .unwrap(),
+        [Appended::Duplicate(a)]
+    );
+    assert_eq!(ids(&store.claim_queued(10).unwrap()), [a, b]);
+    assert_eq!(
+        store.inbound(b).unwrap().unwrap().body,
+        "{\"received_at\":2}"
+    );
+}
+
+/// Rejected and filtered records are kept in the log as given and never queued.
+pub(crate) fn rejected_and_filtered_records_are_logged_not_queued(store: &dyn Store) {
+    let mut rejected = inbound("a", Some("u1"), InboundStatus::Rejected, 1);
+    rejected.reason = Some("bad signature".into());
+    let mut filtered = inbound("a", Some("u2"), InboundStatus::Filtered, 2);
+    filtered.reason = Some("not selected".into());
+    let results = store.append_inbound(vec![rejected, filtered]).unwrap();
+    let [Appended::Logged(rejected), Appended::Logged(filtered)] = results[..] else {
+        panic!("both are logged: {results:?}");
+    };
+    assert_eq!(store.queue_depth().unwrap(), 0);
+    assert_eq!(store.claim_queued(10).unwrap(), []);
+    let rejected = store.inbound(rejected).unwrap().unwrap();
+    assert_eq!(rejected.status, InboundStatus::Rejected);
+    assert_eq!(rejected.reason.as_deref(), Some("bad signature"));
+    let filtered = store.inbound(filtered).unwrap().unwrap();
+    assert_eq!(filtered.status, InboundStatus::Filtered);
+}
+
+/// `claim_queued` gives the oldest records first, with bodies, and leaves them queued.
+pub(crate) fn claimed_records_come_oldest_first_and_stay_queued(store: &dyn Store) {
+    let queued = append_pending(store, "a", &[1, 2, 3]);
+    let claimed = store.claim_queued(2).unwrap();
+    assert_eq!(ids(&claimed), queued[..2]);
+    assert_eq!(claimed[1].body, "{\"received_at\":2}");
+    assert_eq!(ids(&store.claim_queued(2).unwrap()), queued[..2]);
+    assert_eq!(store.queue_depth().unwrap(), 3);
+    assert_eq!(ids(&store.claim_queued(10).unwrap()), queued);
+}
+
+/// The log is newest first without bodies; `next` pages on as `before`; filters combine.
+pub(crate) fn list_inbound_pages_and_filters(store: &dyn Store) {
+    let mut other_event = inbound("b", None, InboundStatus::Pending, 3);
+    other_event.event = Some("pullrequest:created".into());
+    let results = store
+        .append_inbound(vec![
+            inbound("a", None, InboundStatus::Pending, 1),
+            inbound("a", None, InboundStatus::Filtered, 2),
+            other_event,
+            inbound("a", None, InboundStatus::Pending, 4),
+            inbound("b", None, InboundStatus::Rejected, 5),
+        ])
+        .unwrap();
+    let id: Vec<u64> = results
+        .iter()
+        .map(|appended| match appended {
+            Appended::Accepted(id) | Appended::Logged(id) | Appended::Duplicate(id) => *id,
+        })
+        .collect();
+    let list = |filter: InboundFilter| store.list_inbound(&filter).unwrap();
+
+    let first = list(InboundFilter {
+        limit: 2,
+        ..InboundFilter::default()
+    });
+    assert_eq!(ids(&first.items), [id[4], id[3]]);
+    assert!(first.items.iter().all(|record| record.body.is_empty()));
+    let before = first
+        .next
+        .as_deref()
+        .map(|next| next.parse().expect("a cursor"));
+    let second = list(InboundFilter {
+        before,
+        limit: 2,
+        ..InboundFilter::default()
+    });
+    assert_eq!(ids(&second.items), [id[2], id[1]]);
+    let before = second
+        .next
+        .as_deref()
+        .map(|next| next.parse().expect("a cursor"));
+    let last = list(InboundFilter {
+        before,
+        limit: 2,
+        ..InboundFilter::default()
+    });
+    assert_eq!(ids(&last.items), [id[0]]);
+    assert_eq!(last.next, None);
+
+    let endpoint_a = list(InboundFilter {
+        endpoint: Some("a".into()),
+        limit: 10,
+        ..InboundFilter::default()
+    });
+    assert_eq!(ids(&endpoint_a.items), [id[3], id[1], id[0]]);
+    let pending_a = list(InboundFilter {
+        endpoint: Some("a".into()),
+        status: Some(InboundStatus::Pending),
+        limit: 1,
+        ..InboundFilter::default()
+    });
+    assert_eq!(ids(&pending_a.items), [id[3]]);
+    assert!(pending_a.next.is_some(), "one more pending record of a");
+    let pull_requests = list(InboundFilter {
+        event: Some("pullrequest:created".into()),
+        limit: 10,
+        ..InboundFilter::default()
+    });
+    assert_eq!(ids(&pull_requests.items), [id[2]]);
+    assert_eq!(pull_requests.next, None);
+}
+
+/// A replay queues a processed record again, pending with its outcomes cleared.
+pub(crate) fn requeue_puts_a_processed_record_back(store: &dyn Store) {
+    let [id] = append_pending(store, "a", &[1])[..] else {
+        unreachable!()
+    };
+    process(store, &[id]);
+    assert_eq!(store.queue_depth().unwrap(), 0);
+    assert!(store.requeue_inbound(id).unwrap());
+    let record = store.inbound(id).unwrap().unwrap();
+    assert_eq!(record.status, InboundStatus::Pending);
+    assert_eq!(record.outcomes, []);
+    assert_eq!(record.processed_at, None);
+    assert_eq!(record.body, "{\"received_at\":1}", "the body is kept");
+    assert_eq!(ids(&store.claim_queued(10).unwrap()), [id]);
+    assert!(
+        !store.requeue_inbound(id + 1_000).unwrap(),
+        "no such record"
+    );
+}
+
+/// Records received before the bound go, except queued ones (the redb unit test this folds
+/// in).
+pub(crate) fn prune_by_age_keeps_queued_records(store: &dyn Store) {
+    let mut batch = vec![inbound("a", Some("queued"), InboundStatus::Pending, 10)];
+    for n in 0..10 {
+        let uuid = format!("u{n}");
+        batch.push(inbound("a", Some(&uuid), InboundStatus::Filtered, 100 + n));
+    }
+    let appended = store.append_inbound(batch).unwrap();
+    let Appended::Accepted(queued) = appended[0] else {
+        panic!("{appended:?}")
+    };
+    let before = all(store);
+    // Older than 105: the queued record (10) stays, 100..=104 go.
+    assert_eq!(store.prune_inbound(105, 1_000).unwrap(), 5);
+    assert!(store.inbound(queued).unwrap().is_some(), "queued is kept");
+    assert_eq!(all(store), [&before[..5], &[queued]].concat());
+    assert_eq!(store.queue_depth().unwrap(), 1);
+    assert_eq!(store.prune_inbound(105, 1_000).unwrap(), 0, "nothing more");
+}
+
+/// Beyond the newest `max_records`, the oldest records go, except queued ones, which count
+/// among those kept (the redb unit test this folds in).
+pub(crate) fn prune_by_count_keeps_queued_records(store: &dyn Store) {
+    let mut batch = vec![inbound("a", Some("queued"), InboundStatus::Pending, 10)];
+    for n in 0..5 {
+        let uuid = format!("u{n}");
+        batch.push(inbound("a", Some(&uuid), InboundStatus::Filtered, 100 + n));
+    }
+    store.append_inbound(batch).unwrap();
+    let before = all(store);
+    assert_eq!(store.prune_inbound(0, 3).unwrap(), 3);
+    assert_eq!(all(store), [before[0], before[1], before[5]]);
+    assert_eq!(store.prune_inbound(0, 3).unwrap(), 0, "nothing more");
+}
+
+/// Pruning frees the request UUIDs of the records it deletes, and only theirs.
+pub(crate) fn a_pruned_request_uuid_is_accepted_again(store: &dyn Store) {
+    let appended = store
+        .append_inbound(vec![
+            inbound("a", Some("done"), InboundStatus::Pending, 1),
+            inbound("a", Some("waiting"), InboundStatus::Pending, 2),
+            inbound("a", Some("recent"), InboundStatus::Pending, 500),
+        ])
+        .unwrap();
+    let [Appended::Accepted(done), _, Appended::Accepted(recent)] = appended[..] else {
+        panic!("{appended:?}")
+    };
+    process(store, &[done, recent]);
+    assert_eq!(store.prune_inbound(100, 1_000).unwrap(), 1);
+    assert_eq!(store.inbound(done).unwrap(), None);
+    let again = store
+        .append_inbound(vec![
+            inbound("a", Some("done"), InboundStatus::Pending, 600),
+            inbound("a", Some("waiting"), InboundStatus::Pending, 601),
+            inbound("a", Some("recent"), InboundStatus::Pending, 602),
+        ])
+        .unwrap();
+    assert!(matches!(again[0], Appended::Accepted(_)), "{again:?}");
+    assert!(matches!(again[1], Appended::Duplicate(_)), "{again:?}");
+    assert_eq!(again[2], Appended::Duplicate(recent));
+}
