@@ -5,14 +5,14 @@
 //! and the promises are checked against the inbound log, the alerts, the deliveries and what
 //! the receiver got. `tests/tests/soak_short.rs` runs a short form; `--bin soak` the long one.
 
-use crate::gateway::ADMIN_TOKEN;
+use crate::harness::{
+    Answer, CaptureReceiver, ChildGateway, ChildGatewayConfig, GatewayClient, GatewayProgram,
+    ReceiverOptions,
+};
 use crate::{commit_status_payload, fixture, plugin_file};
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -41,11 +41,9 @@ pub struct SoakOptions {
     pub posters: usize,
     /// The pause between one poster's posts.
     pub pause: Duration,
-    /// The gateway program and the arguments before `serve` (the tests' `hookgate-e2e`, or the
-    /// soak binary itself in gateway mode).
-    pub program: PathBuf,
-    /// Arguments before `serve`.
-    pub program_args: Vec<String>,
+    /// The gateway program (the tests' `hookgate-e2e`, or the soak binary itself in gateway
+    /// mode).
+    pub program: GatewayProgram,
     /// Where the gateway's data dir and log go.
     pub work_dir: PathBuf,
     /// The longest the deliveries may take to settle after the traffic.
@@ -54,7 +52,7 @@ pub struct SoakOptions {
 
 /// How the receiver answers for a while.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReceiverMode {
+enum ReceiverMode {
     /// 200.
     Healthy,
     /// 500.
@@ -203,30 +201,27 @@ pub fn run(options: &SoakOptions) -> SoakReport {
     std::fs::create_dir_all(&plugins).expect("creating the data dir");
     std::fs::copy(plugin_file("hostile"), plugins.join("hostile.wasm"))
         .expect("dropping in the hostile plugin");
-    let port = free_port();
-    let gateway = Gateway {
-        options: options.clone(),
-        data_dir,
-        base: format!("http://127.0.0.1:{port}"),
-        port,
-        client: reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .expect("HTTP client"),
-    };
-    let receiver = Receiver::start();
-    let mut child = gateway.start();
+    let mut gateway = ChildGateway::start(ChildGatewayConfig {
+        config_toml: Some(soak_config()),
+        ..ChildGatewayConfig::new(options.program.clone(), &options.work_dir)
+    });
+    let receiver = CaptureReceiver::start_with(ReceiverOptions {
+        // Only which deliveries it took: a long soak sends too many to keep.
+        keep_requests: false,
+        workers: 2,
+    });
 
-    let endpoints = Endpoints::create(&gateway, &receiver.url());
+    let endpoints = Endpoints::create(&gateway, &receiver.url);
     let traffic = Traffic::default();
     let stop = Arc::new(AtomicBool::new(false));
     let posters: Vec<_> = (0..options.posters)
         .map(|poster| {
             let (endpoints, traffic, stop) = (endpoints.clone(), traffic.clone(), stop.clone());
+            let client = gateway.with_timeout(Duration::from_secs(10));
             let pause = options.pause;
             let posters = options.posters as u64;
             std::thread::spawn(move || {
-                post_until(&endpoints, &traffic, &stop, poster, posters, pause)
+                post_until(&client, &endpoints, &traffic, &stop, poster, posters, pause)
             })
         })
         .collect();
@@ -240,7 +235,7 @@ pub fn run(options: &SoakOptions) -> SoakReport {
     let mut spells = 0;
     while started.elapsed() < options.traffic {
         let mode = MODE_CYCLE[spells % MODE_CYCLE.len()];
-        receiver.set_mode(mode);
+        set_mode(&receiver, mode);
         *report
             .receiver_spells
             .entry(format!("{mode:?}"))
@@ -249,10 +244,8 @@ pub fn run(options: &SoakOptions) -> SoakReport {
         let spell_end = started.elapsed() + spell;
         while started.elapsed() < spell_end.min(options.traffic) {
             if report.kills < kill_times.len() && started.elapsed() >= kill_times[report.kills] {
-                child.kill().expect("kill -9");
-                let _ = child.wait();
+                gateway.restart();
                 report.kills += 1;
-                child = gateway.start();
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -261,10 +254,10 @@ pub fn run(options: &SoakOptions) -> SoakReport {
     for poster in posters {
         let _ = poster.join();
     }
-    receiver.set_mode(ReceiverMode::Healthy);
+    set_mode(&receiver, ReceiverMode::Healthy);
 
     let traffic_over = Instant::now();
-    let settled = gateway.settle(options.settle_limit);
+    let settled = settle(&gateway, options.settle_limit);
     report.settled_in = traffic_over.elapsed();
     if !settled {
         report.problems.push(format!(
@@ -273,142 +266,49 @@ pub fn run(options: &SoakOptions) -> SoakReport {
         ));
     }
     check(&gateway, &endpoints, &traffic, &receiver, &mut report);
-    let _ = child.kill();
-    let _ = child.wait();
-    receiver.stop();
+    gateway.kill_9();
+    receiver.go_down();
     report
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("a free port")
+/// The gateway's settings: a short retry schedule and delivery timeout, deliveries never
+/// disabled (the soak counts every attempt of every delivery), plugin calls of 500 ms.
+fn soak_config() -> String {
+    let schedule = RETRY_SCHEDULE
+        .map(|delay| format!("\"{delay}\""))
+        .join(", ");
+    format!(
+        "[delivery]\nallow_private_destinations = true\ntimeout_secs = {DELIVERY_TIMEOUT_SECS}\n\
+         retry_schedule = [{schedule}]\ndisable_after_failures = 0\n\
+         [plugins]\ntimeout_ms = {PLUGIN_TIMEOUT_MS}\n"
+    )
 }
 
-/// The gateway under test, as a child process.
-struct Gateway {
-    options: SoakOptions,
-    data_dir: PathBuf,
-    base: String,
-    port: u16,
-    client: reqwest::blocking::Client,
+/// Waits until no record is queued and every delivery is delivered or failed.
+fn settle(gateway: &GatewayClient, limit: Duration) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if gateway.settled() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    false
 }
 
-impl Gateway {
-    /// Starts the gateway (its log appended to `gateway.log`) and waits until it is ready.
-    fn start(&self) -> Child {
-        let config = self.data_dir.join("soak.toml");
-        let schedule = RETRY_SCHEDULE
-            .map(|delay| format!("\"{delay}\""))
-            .join(", ");
-        std::fs::write(
-            &config,
-            format!(
-                "[delivery]\nallow_private_destinations = true\ntimeout_secs = {DELIVERY_TIMEOUT_SECS}\n\
-                 retry_schedule = [{schedule}]\n\
-                 # Never disabled: the soak counts every attempt of every delivery.\n\
-                 disable_after_failures = 0\n\
-                 [plugins]\ntimeout_ms = {PLUGIN_TIMEOUT_MS}\n"
-            ),
-        )
-        .expect("writing the soak config");
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.options.work_dir.join("gateway.log"))
-            .expect("the gateway log");
-        let mut child = Command::new(&self.options.program)
-            .args(&self.options.program_args)
-            .args(["serve", "--listen", &format!("127.0.0.1:{}", self.port)])
-            .arg("--data-dir")
-            .arg(&self.data_dir)
-            .arg("--config")
-            .arg(&config)
-            .env("HOOKGATE_ADMIN_TOKEN", ADMIN_TOKEN)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("starting the gateway");
-        let deadline = Instant::now() + Duration::from_secs(180);
-        loop {
-            let ready = self
-                .client
-                .get(format!("{}/readyz", self.base))
-                .send()
-                .is_ok_and(|response| response.status().is_success());
-            if ready {
-                return child;
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!(
-                    "the gateway exited while starting ({status}); see {}",
-                    self.options.work_dir.join("gateway.log").display()
-                );
-            }
-            assert!(Instant::now() < deadline, "the gateway never became ready");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+/// Sets the receiver's answers for a spell.
+fn set_mode(receiver: &CaptureReceiver, mode: ReceiverMode) {
+    if mode == ReceiverMode::Down {
+        receiver.go_down();
+        return;
     }
-
-    fn api(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut request = self
-            .client
-            .request(method, format!("{}/api/v1{path}", self.base))
-            .bearer_auth(ADMIN_TOKEN);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().expect("admin API request");
-        let status = response.status();
-        let answer: Value = response.json().unwrap_or(Value::Null);
-        assert!(status.is_success(), "{path}: {status} {answer}");
-        answer
-    }
-
-    /// Every item of a list route, following its cursor.
-    fn all(&self, path: &str) -> Vec<Value> {
-        let mut items = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let page = match &cursor {
-                Some(before) => self.api("GET", &format!("{path}?limit=500&before={before}"), None),
-                None => self.api("GET", &format!("{path}?limit=500"), None),
-            };
-            items.extend(page["items"].as_array().cloned().unwrap_or_default());
-            match page["next"].as_str() {
-                Some(next) => cursor = Some(next.to_string()),
-                None => return items,
-            }
-        }
-    }
-
-    /// Waits until no record is queued and every delivery is delivered or failed.
-    fn settle(&self, limit: Duration) -> bool {
-        let started = Instant::now();
-        while started.elapsed() < limit {
-            let metrics = self
-                .client
-                .get(format!("{}/metrics", self.base))
-                .send()
-                .and_then(|response| response.text())
-                .unwrap_or_default();
-            if metrics.lines().any(|line| line == "hookgate_queue_depth 0") {
-                let open = ["pending", "retrying"].iter().any(|status| {
-                    !self.api("GET", &format!("/deliveries?status={status}&limit=1"), None)["items"]
-                        .as_array()
-                        .is_none_or(Vec::is_empty)
-                });
-                if !open {
-                    return true;
-                }
-            }
-            std::thread::sleep(Duration::from_millis(250));
-        }
-        false
-    }
+    receiver.answer_always(match mode {
+        ReceiverMode::Healthy | ReceiverMode::Down => Answer::Status(204, None),
+        ReceiverMode::ServerError => Answer::Status(500, None),
+        ReceiverMode::TooManyRequests => Answer::Status(429, Some(1)),
+        ReceiverMode::Slow => Answer::Late(Duration::from_secs(2 * DELIVERY_TIMEOUT_SECS)),
+    });
+    receiver.come_back();
 }
 
 /// Which endpoint a post goes to.
@@ -431,7 +331,7 @@ struct Endpoints {
 }
 
 impl Endpoints {
-    fn create(gateway: &Gateway, receiver: &str) -> Self {
+    fn create(gateway: &GatewayClient, receiver: &str) -> Self {
         let specs = [
             (
                 Target::Alerts,
@@ -471,7 +371,7 @@ impl Endpoints {
         let hooks = specs
             .into_iter()
             .map(|(target, spec)| {
-                let created = gateway.api("POST", "/endpoints", Some(spec));
+                let created = gateway.create_endpoint(spec);
                 let url = created["url"].as_str().expect("url").to_string();
                 let secret = created["secret"].as_str().expect("secret").to_string();
                 (target, (url, secret))
@@ -500,6 +400,7 @@ struct TrafficLog {
 /// One poster: a post every `pause` until `stop`; the `n`th post overall (interleaved by
 /// poster) picks its endpoint and payload.
 fn post_until(
+    client: &GatewayClient,
     endpoints: &Endpoints,
     traffic: &Traffic,
     stop: &AtomicBool,
@@ -507,10 +408,6 @@ fn post_until(
     posters: u64,
     pause: Duration,
 ) {
-    let client = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .expect("HTTP client");
     let statuses: Vec<String> = (0..ALERT_KEYS)
         .flat_map(|key| {
             ["FAILED", "SUCCESSFUL"].map(|state| {
@@ -549,17 +446,7 @@ fn post_until(
         };
         let (url, secret) = &endpoints.hooks[&target];
         let started = Instant::now();
-        let answer = client
-            .post(url)
-            .header("Content-Type", "application/json")
-            .header("X-Event-Key", event)
-            .header("X-Request-UUID", format!("soak-{n}"))
-            .header(
-                "X-Hub-Signature",
-                hookgate::verify::sign_hub_sha256(secret, body.as_bytes()),
-            )
-            .body(body.to_string())
-            .send();
+        let answer = client.try_post_hook(url, event, body, Some(secret), &format!("soak-{n}"));
         let took = started.elapsed();
         let (status, id) = match answer {
             Ok(response) => {
@@ -586,160 +473,12 @@ fn post_until(
     }
 }
 
-/// The receiver: answers by its mode and remembers which deliveries it took.
-struct Receiver {
-    address: SocketAddr,
-    shared: Arc<Mutex<ReceiverLog>>,
-    server: Mutex<Option<RunningServer>>,
-}
-
-struct RunningServer {
-    handle: actix_web::dev::ServerHandle,
-    thread: std::thread::JoinHandle<()>,
-}
-
-struct ReceiverLog {
-    mode: ReceiverMode,
-    /// Idempotency keys answered 2xx, and how often.
-    taken: HashMap<String, u64>,
-}
-
-impl Receiver {
-    fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the receiver");
-        let address = listener.local_addr().expect("receiver address");
-        let receiver = Self {
-            address,
-            shared: Arc::new(Mutex::new(ReceiverLog {
-                mode: ReceiverMode::Healthy,
-                taken: HashMap::new(),
-            })),
-            server: Mutex::new(None),
-        };
-        receiver.serve(listener);
-        receiver
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.address)
-    }
-
-    fn serve(&self, listener: TcpListener) {
-        let shared = self.shared.clone();
-        let (handle_sender, handle_receiver) = std::sync::mpsc::channel();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("receiver runtime");
-            runtime.block_on(async move {
-                let data = web::Data::new(shared);
-                let server = HttpServer::new(move || {
-                    App::new()
-                        .app_data(data.clone())
-                        .default_service(web::to(receive))
-                })
-                .workers(2)
-                .disable_signals()
-                .shutdown_timeout(0)
-                .listen(listener)
-                .expect("receiver listen")
-                .run();
-                let _ = handle_sender.send(server.handle());
-                let _ = server.await;
-            });
-        });
-        let handle = handle_receiver.recv().expect("the receiver started");
-        if let Ok(mut server) = self.server.lock() {
-            *server = Some(RunningServer { handle, thread });
-        }
-    }
-
-    /// Closes the listener (and every connection).
-    fn stop(&self) {
-        let running = self.server.lock().ok().and_then(|mut server| server.take());
-        if let Some(running) = running {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(running.handle.stop(false));
-            let _ = running.thread.join();
-        }
-    }
-
-    fn set_mode(&self, mode: ReceiverMode) {
-        let was = self
-            .shared
-            .lock()
-            .map(|mut log| std::mem::replace(&mut log.mode, mode));
-        match (was, mode) {
-            (Ok(ReceiverMode::Down), ReceiverMode::Down) => {}
-            (Ok(ReceiverMode::Down), _) => {
-                // The same address again: the gateway's destinations point at it.
-                let deadline = Instant::now() + Duration::from_secs(30);
-                let listener = loop {
-                    match TcpListener::bind(self.address) {
-                        Ok(listener) => break listener,
-                        Err(error) => {
-                            assert!(Instant::now() < deadline, "rebinding the receiver: {error}");
-                            std::thread::sleep(Duration::from_millis(50));
-                        }
-                    }
-                };
-                self.serve(listener);
-            }
-            (_, ReceiverMode::Down) => self.stop(),
-            _ => {}
-        }
-    }
-
-    fn taken(&self) -> HashMap<String, u64> {
-        self.shared
-            .lock()
-            .map(|log| log.taken.clone())
-            .unwrap_or_default()
-    }
-}
-
-async fn receive(request: HttpRequest, shared: web::Data<Arc<Mutex<ReceiverLog>>>) -> HttpResponse {
-    let key = request
-        .headers()
-        .get("idempotency-key")
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let mode = shared
-        .lock()
-        .map(|log| log.mode)
-        .unwrap_or(ReceiverMode::Healthy);
-    match mode {
-        ReceiverMode::ServerError => return HttpResponse::InternalServerError().finish(),
-        ReceiverMode::TooManyRequests => {
-            return HttpResponse::TooManyRequests()
-                .insert_header(("Retry-After", "1"))
-                .finish();
-        }
-        ReceiverMode::Slow => {
-            // The gateway gives up first; a receiver that took it anyway would see the
-            // retry's Idempotency-Key again, so this one does not count it.
-            tokio::time::sleep(Duration::from_secs(2 * DELIVERY_TIMEOUT_SECS)).await;
-            return HttpResponse::Ok().finish();
-        }
-        ReceiverMode::Healthy | ReceiverMode::Down => {}
-    }
-    if let Ok(mut log) = shared.lock() {
-        *log.taken.entry(key).or_default() += 1;
-    }
-    HttpResponse::NoContent().finish()
-}
-
 /// The invariants, from the gateway's records and what the receiver took.
 fn check(
-    gateway: &Gateway,
+    gateway: &GatewayClient,
     endpoints: &Endpoints,
     traffic: &Traffic,
-    receiver: &Receiver,
+    receiver: &CaptureReceiver,
     report: &mut SoakReport,
 ) {
     let traffic = traffic.inner.lock().expect("traffic log");

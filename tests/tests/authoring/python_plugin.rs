@@ -4,7 +4,7 @@
 //! componentize-py cannot be installed from PyPI; in CI (`CI` set, as `.ci/run` sets it) that
 //! fails the test, so a broken install is never counted as a pass.
 
-use hookgate_tests::gateway::{CaptureReceiver, TestGateway};
+use hookgate_tests::harness::{CaptureReceiver, TestGateway};
 use hookgate_tests::signing::hub_sha256;
 use hookgate_tests::{example_file, plugin_bytes};
 use serde_json::json;

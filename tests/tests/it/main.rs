@@ -1,4 +1,5 @@
-//! hookgate's end-to-end tests: one binary, a module per area.
+//! hookgate's end-to-end tests: one binary, a module per area, on the shared harness
+//! (`hookgate_tests::harness`).
 
 mod abuse;
 mod admin_surface;
@@ -17,3 +18,8 @@ mod metrics;
 mod network;
 mod storage_faults;
 mod third_party;
+
+/// The real binary, as the child-process tests start it.
+pub(crate) fn hookgate_binary() -> hookgate_tests::harness::GatewayProgram {
+    hookgate_tests::harness::GatewayProgram::binary(env!("CARGO_BIN_EXE_hookgate-e2e"))
+}
