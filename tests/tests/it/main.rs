@@ -5,6 +5,7 @@ mod abuse;
 mod admin_surface;
 mod bitbucket_connect;
 mod builtins;
+mod compile_cache;
 mod cli;
 mod console;
 mod crash;
