@@ -1,8 +1,9 @@
-//! Shared helpers for hookgate's end-to-end tests: plugin files, fixtures, events, a running
-//! gateway and a capture receiver.
+//! Shared helpers for hookgate's end-to-end tests, soak and bench: plugin files, fixtures,
+//! events, and the [`harness`] (gateways in process and as a child process, a client for
+//! them, a capture receiver).
 
 pub mod bitbucket;
-pub mod gateway;
+pub mod harness;
 pub mod signing;
 pub mod soak;
 

@@ -5,6 +5,7 @@
 //! the other tests (cargo runs test binaries one after another). `cargo run --release -p hookgate-tests --bin soak --
 //! --seconds 600` is the long form (see RELIABILITY.md).
 
+use hookgate_tests::harness::GatewayProgram;
 use hookgate_tests::soak::{SoakOptions, run};
 use std::time::Duration;
 
@@ -16,8 +17,7 @@ fn a_minute_of_faults_and_kills_loses_nothing() {
         kills: 2,
         posters: 3,
         pause: Duration::from_millis(20),
-        program: env!("CARGO_BIN_EXE_hookgate-e2e").into(),
-        program_args: Vec::new(),
+        program: GatewayProgram::binary(env!("CARGO_BIN_EXE_hookgate-e2e")),
         work_dir: work.path().to_path_buf(),
         settle_limit: Duration::from_secs(180),
     });

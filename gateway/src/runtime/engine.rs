@@ -31,6 +31,8 @@ pub struct PluginEngine {
     engine: Engine,
     linker: Arc<Linker<HostState>>,
     limits: PluginLimits,
+    /// The compile cache, kept to read its hit count (the engine holds its own clone).
+    cache: Option<wasmtime::Cache>,
     _ticker: Arc<EpochTicker>,
 }
 
@@ -68,15 +70,17 @@ impl PluginEngine {
         pool.max_unused_warm_slots(0);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
 
+        let mut cache = None;
         if let Some(dir) = cache_dir {
             std::fs::create_dir_all(dir).map_err(|error| {
                 RuntimeError::Cache(format!("cannot create {}: {error}", dir.display()))
             })?;
             let mut cache_config = wasmtime::CacheConfig::new();
             cache_config.with_directory(dir);
-            let cache = wasmtime::Cache::new(cache_config)
+            let compile_cache = wasmtime::Cache::new(cache_config)
                 .map_err(|error| RuntimeError::Cache(error.to_string()))?;
-            config.cache(Some(cache));
+            config.cache(Some(compile_cache.clone()));
+            cache = Some(compile_cache);
         }
 
         let engine =
@@ -87,6 +91,7 @@ impl PluginEngine {
             engine,
             linker,
             limits,
+            cache,
             _ticker: Arc::new(ticker),
         })
     }
@@ -99,6 +104,14 @@ impl PluginEngine {
     /// The linker every plugin is instantiated with: WASI (with an empty context) and `log`.
     pub(crate) fn linker(&self) -> &Linker<HostState> {
         &self.linker
+    }
+
+    /// Components read from the compile cache instead of compiled, since the engine started
+    /// (0 without a cache). Each load either compiles or reads one cache entry.
+    pub fn cache_hits(&self) -> u64 {
+        self.cache
+            .as_ref()
+            .map_or(0, |cache| cache.cache_hits() as u64)
     }
 
     /// The per-call limits.

@@ -10,6 +10,7 @@ use arc_swap::ArcSwap;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -25,6 +26,52 @@ pub struct BuiltinPlugin {
     pub file_name: &'static str,
     /// The component.
     pub bytes: &'static [u8],
+}
+
+/// How the registry's loads got their machine code: compiled, or read from the engine's
+/// compile cache (`<data-dir>/cache`). A gateway restarted on the same data dir compiles none
+/// of its built-ins.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct CompileCounts {
+    /// Loads that compiled the component.
+    pub compiled: u64,
+    /// Loads that read it from the compile cache.
+    pub from_cache: u64,
+}
+
+#[derive(Default)]
+struct CompileCounters {
+    compiled: AtomicU64,
+    from_cache: AtomicU64,
+}
+
+impl CompileCounters {
+    /// Loads a plugin and counts where its code came from, by the engine's cache hits before
+    /// and after (loads on one registry never overlap: built-ins load before any reload, and
+    /// reloads take the drop-in lock).
+    fn load(
+        &self,
+        engine: &PluginEngine,
+        bytes: &[u8],
+        source: PluginSource,
+    ) -> Result<LoadedPlugin, RuntimeError> {
+        let hits_before = engine.cache_hits();
+        let loaded = LoadedPlugin::load(engine, bytes, source)?;
+        let counter = if engine.cache_hits() > hits_before {
+            &self.from_cache
+        } else {
+            &self.compiled
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        Ok(loaded)
+    }
+
+    fn read(&self) -> CompileCounts {
+        CompileCounts {
+            compiled: self.compiled.load(Ordering::Relaxed),
+            from_cache: self.from_cache.load(Ordering::Relaxed),
+        }
+    }
 }
 
 /// A file that could not be loaded, and why. The plugin previously loaded from it, if any,
@@ -99,6 +146,7 @@ pub struct PluginRegistry {
     dropin_dir: Option<PathBuf>,
     dropins: Mutex<BTreeMap<PathBuf, DropinFile>>,
     current: ArcSwap<PluginSet>,
+    compile_counters: CompileCounters,
 }
 
 impl PluginRegistry {
@@ -109,10 +157,12 @@ impl PluginRegistry {
         builtins: &[BuiltinPlugin],
         dropin_dir: Option<PathBuf>,
     ) -> Result<Arc<Self>, RuntimeError> {
+        let compile_counters = CompileCounters::default();
         let builtins = builtins
             .iter()
             .map(|builtin| {
-                LoadedPlugin::load(&engine, builtin.bytes, PluginSource::Builtin)
+                compile_counters
+                    .load(&engine, builtin.bytes, PluginSource::Builtin)
                     .map(Arc::new)
                     .map_err(|error| {
                         RuntimeError::NotAComponent(format!(
@@ -122,6 +172,12 @@ impl PluginRegistry {
                     })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let counts = compile_counters.read();
+        tracing::info!(
+            compiled = counts.compiled,
+            from_cache = counts.from_cache,
+            "built-in plugins loaded"
+        );
         if let Some(dir) = &dropin_dir {
             std::fs::create_dir_all(dir).map_err(|error| RuntimeError::Io {
                 path: dir.display().to_string(),
@@ -134,6 +190,7 @@ impl PluginRegistry {
             dropin_dir,
             dropins: Mutex::new(BTreeMap::new()),
             current: ArcSwap::from_pointee(PluginSet::default()),
+            compile_counters,
         });
         registry.reload();
         Ok(registry)
@@ -152,6 +209,11 @@ impl PluginRegistry {
     /// The engine plugins run on.
     pub fn engine(&self) -> &PluginEngine {
         &self.engine
+    }
+
+    /// Plugin loads so far (built-ins and drop-ins), by where their code came from.
+    pub fn compile_counts(&self) -> CompileCounts {
+        self.compile_counters.read()
     }
 
     /// The drop-in folder.
@@ -195,8 +257,11 @@ impl PluginRegistry {
                 continue;
             }
             let previous = dropins.get(&path).and_then(|file| file.plugin.clone());
-            let loaded =
-                LoadedPlugin::load(&self.engine, &bytes, PluginSource::Dropin(path.clone()));
+            let loaded = self.compile_counters.load(
+                &self.engine,
+                &bytes,
+                PluginSource::Dropin(path.clone()),
+            );
             let file = match loaded {
                 Ok(plugin) => DropinFile {
                     sha256,

@@ -3,18 +3,17 @@
 //! binary, runs the traffic and faults of `hookgate_tests::soak`, prints the report and exits
 //! 1 if a promise broke.
 
+use hookgate_tests::harness::GatewayProgram;
 use hookgate_tests::soak::{SoakOptions, run};
 use std::process::ExitCode;
 use std::time::Duration;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().collect();
     // The gateway runs as a child of this same binary.
-    if args.get(1).map(String::as_str) == Some("__gateway") {
-        return hookgate::cli::main_from(
-            std::iter::once("hookgate".to_string()).chain(args[2..].iter().cloned()),
-        );
+    if let Some(exit) = GatewayProgram::gateway_mode() {
+        return exit;
     }
+    let args: Vec<String> = std::env::args().collect();
     let mut seconds = 600;
     let mut kills = 2;
     let mut posters = 3;
@@ -58,8 +57,7 @@ fn main() -> ExitCode {
         kills,
         posters,
         pause: Duration::from_millis(pause_ms),
-        program: std::env::current_exe().expect("own path"),
-        program_args: vec!["__gateway".into()],
+        program: GatewayProgram::this_binary(),
         work_dir: work.path().to_path_buf(),
         settle_limit: Duration::from_secs(600),
     });

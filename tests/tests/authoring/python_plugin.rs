@@ -1,9 +1,10 @@
 //! A formatter written in Python (`examples/python-formatter`), built into a component by
 //! componentize-py against the same WIT, loaded as a drop-in and run on a real GitHub push
-//! through the whole pipeline. Skipped, with a message saying why, only when componentize-py
-//! cannot be installed from PyPI.
+//! through the whole pipeline. Outside CI it is skipped, with a message saying why, when
+//! componentize-py cannot be installed from PyPI; in CI (`CI` set, as `.ci/run` sets it) that
+//! fails the test, so a broken install is never counted as a pass.
 
-use hookgate_tests::gateway::{CaptureReceiver, TestGateway};
+use hookgate_tests::harness::{CaptureReceiver, TestGateway};
 use hookgate_tests::signing::hub_sha256;
 use hookgate_tests::{example_file, plugin_bytes};
 use serde_json::json;
@@ -12,6 +13,12 @@ use std::process::Command;
 
 /// build.sh's exit status when the tool cannot be installed.
 const TOOL_UNAVAILABLE: i32 = 3;
+
+/// Whether this runs in CI: `CI` set to anything but empty or `false` (CI services set
+/// `CI=true`).
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|value| !value.is_empty() && value != "false")
+}
 
 #[test]
 fn a_python_formatter_formats_a_real_github_push_in_the_gateway() {
@@ -26,6 +33,12 @@ fn a_python_formatter_formats_a_real_github_push_in_the_gateway() {
         .output()
         .expect("running bash");
     if built.status.code() == Some(TOOL_UNAVAILABLE) {
+        assert!(
+            !in_ci(),
+            "componentize-py could not be installed, and in CI (CI={:?}) this test must run:\n{}",
+            std::env::var("CI").unwrap_or_default(),
+            String::from_utf8_lossy(&built.stderr)
+        );
         eprintln!(
             "SKIPPED a_python_formatter_formats_a_real_github_push_in_the_gateway: componentize-py \
              could not be installed (python3 -m venv and pip from PyPI are needed):\n{}",

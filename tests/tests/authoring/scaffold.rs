@@ -6,7 +6,7 @@
 //! The four crates share one target directory under this test's target folder, so the SDK's
 //! dependencies compile once and reruns are incremental.
 
-use hookgate_tests::gateway::{CaptureReceiver, TestGateway};
+use hookgate_tests::harness::{CaptureReceiver, TestGateway};
 use hookgate_tests::signing::hub_sha256;
 use serde_json::json;
 use std::path::{Path, PathBuf};

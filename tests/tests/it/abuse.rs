@@ -4,7 +4,7 @@
 //! clients.
 
 use hookgate_tests::commit_status_payload;
-use hookgate_tests::gateway::{TestGateway, wait_for};
+use hookgate_tests::harness::{TestGateway, wait_for};
 use serde_json::{Value, json};
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;

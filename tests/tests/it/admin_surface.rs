@@ -7,14 +7,14 @@
 
 use hookgate::http::ui::session::COOKIE;
 use hookgate_tests::commit_status_payload;
-use hookgate_tests::gateway::{ADMIN_TOKEN, CaptureReceiver, TestGateway, wait_for};
+use hookgate_tests::harness::{
+    ADMIN_TOKEN, CaptureReceiver, ChildGateway, ChildGatewayConfig, TestGateway, wait_for,
+};
 use reqwest::blocking::Client;
 use reqwest::redirect::Policy;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
-use std::io::Read;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 /// The `/api/v1` and `/ui` routes that answer without credentials, on purpose.
@@ -320,87 +320,29 @@ fn sign_in(client: &Client, base: &str, token: &str) -> String {
     cookie
 }
 
-/// The real binary as a child process, its stderr collected by a thread (so a full pipe never
-/// blocks it); killed when dropped.
-struct Gateway {
-    child: Child,
-    log: Option<std::thread::JoinHandle<String>>,
-    base: String,
-}
-
-impl Gateway {
-    fn start(data_dir: &Path, config: &Path) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hookgate-e2e"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .arg("--data-dir")
-            .arg(data_dir)
-            .arg("--config")
-            .arg(config)
-            .env_remove("HOOKGATE_ADMIN_TOKEN")
-            // Everything the gateway and its HTTP layers log, at their most verbose.
-            .env(
-                "RUST_LOG",
-                "info,hookgate=trace,actix_web=trace,actix_http=trace,actix_server=debug,reqwest=trace",
-            )
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("starting hookgate");
-        let mut stderr = child.stderr.take().unwrap();
-        let log = std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = stderr.read_to_string(&mut text);
-            text
-        });
-        Self {
-            child,
-            log: Some(log),
-            base: format!("http://127.0.0.1:{port}"),
-        }
-    }
-
-    /// Stops the process and returns everything it logged.
-    fn stop(mut self) -> String {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        self.log.take().unwrap().join().unwrap()
-    }
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn secrets_never_leak_and_the_data_folder_is_private() {
     use std::os::unix::fs::PermissionsExt;
     hookgate::install_tls_provider();
     let folder = tempfile::tempdir().unwrap();
     let data_dir = folder.path().join("data");
-    let config = folder.path().join("hookgate.toml");
-    std::fs::write(
-        &config,
-        "[delivery]\nallow_private_destinations = true\nretry_schedule = [\"200ms\"]\n\
-         [plugins]\ntimeout_ms = 5000\n",
-    )
-    .unwrap();
-    let gateway = Gateway::start(&data_dir, &config);
-    let base = gateway.base.clone();
-    let client = client();
-    wait_for("hookgate to be ready", Duration::from_secs(120), || {
-        client
-            .get(format!("{base}/readyz"))
-            .send()
-            .is_ok_and(|response| response.status().is_success())
+    let mut gateway = ChildGateway::start(ChildGatewayConfig {
+        data_dir: data_dir.clone(),
+        config_toml: Some(
+            "[delivery]\nallow_private_destinations = true\nretry_schedule = [\"200ms\"]\n\
+             [plugins]\ntimeout_ms = 5000\n"
+                .into(),
+        ),
+        // The gateway makes its own token, and that file is checked below.
+        admin_token: None,
+        // Everything the gateway and its HTTP layers log, at their most verbose.
+        rust_log:
+            "info,hookgate=trace,actix_web=trace,actix_http=trace,actix_server=debug,reqwest=trace"
+                .into(),
+        ..ChildGatewayConfig::new(crate::hookgate_binary(), folder.path())
     });
+    let base = gateway.url.clone();
+    let client = client();
 
     // (d) The folder is the gateway's alone, and so is the token it generated.
     let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
@@ -412,17 +354,9 @@ fn secrets_never_leak_and_the_data_folder_is_private() {
         .trim()
         .to_string();
     assert_eq!(token.len(), 64, "32 random bytes, hex");
+    assert_eq!(gateway.token(), token);
 
-    let api = |method: &str, path: &str, body: Option<Value>| -> (u16, String) {
-        let mut request = client
-            .request(method.parse().unwrap(), format!("{base}/api/v1{path}"))
-            .bearer_auth(&token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().unwrap();
-        (response.status().as_u16(), response.text().unwrap())
-    };
+    let api = |method: &str, path: &str, body: Option<Value>| gateway.api_text(method, path, body);
     let json_of = |text: &str| -> Value { serde_json::from_str(text).unwrap() };
 
     // (c) A whole scenario, keeping every secret it creates or presents.
@@ -611,7 +545,8 @@ fn secrets_never_leak_and_the_data_folder_is_private() {
         assert_eq!(signature[1], "[redacted]", "{record}");
     }
 
-    let log = gateway.stop();
+    gateway.kill_9();
+    let log = gateway.log();
     assert!(log.contains("hookgate listening"), "{log}");
     assert!(
         log.contains("sign-in refused"),

@@ -9,7 +9,7 @@ use hookgate_tests::bitbucket::{
     ACCESS_TOKEN, APP_PASSWORD, BitbucketCall, FakeBitbucket, READ_ONLY_TOKEN, REPO, WORKSPACE,
 };
 use hookgate_tests::fixture;
-use hookgate_tests::gateway::{ADMIN_TOKEN, CaptureReceiver, TestGateway};
+use hookgate_tests::harness::{ADMIN_TOKEN, CaptureReceiver, TestGateway};
 use serde_json::{Value, json};
 use std::process::{Command, Output};
 

@@ -277,7 +277,7 @@ fn plugin_run_chains_formatter_and_notifier_and_signs_webhooks() {
 
 #[test]
 fn the_cli_manages_a_running_gateway() {
-    use hookgate_tests::gateway::{ADMIN_TOKEN, TestGateway};
+    use hookgate_tests::harness::{ADMIN_TOKEN, TestGateway};
     let gateway = TestGateway::start(|_| {});
     let connect = ["--url", gateway.url.as_str(), "--token", ADMIN_TOKEN];
     let run = |args: &[&str]| {

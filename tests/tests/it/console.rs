@@ -10,7 +10,7 @@ use anyhow::{Context, Result, anyhow, ensure};
 use fantoccini::{Client, ClientBuilder, Locator};
 use hookgate_tests::bitbucket::{ACCESS_TOKEN, FakeBitbucket, REPO, WORKSPACE};
 use hookgate_tests::commit_status_payload;
-use hookgate_tests::gateway::{ADMIN_TOKEN, CaptureReceiver, TestGateway};
+use hookgate_tests::harness::{ADMIN_TOKEN, CaptureReceiver, TestGateway};
 use serde_json::{Value, json};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
 /// The longest any awaited page change may take.
-const WAIT: Duration = hookgate_tests::gateway::LIVENESS_FLOOR;
+const WAIT: Duration = hookgate_tests::harness::LIVENESS_FLOOR;
 const WIDTH: u32 = 1366;
 
 /// chromedriver, stopped (with its browser) when dropped, even when a test fails.

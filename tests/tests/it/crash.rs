@@ -4,11 +4,9 @@
 //! delivered.
 
 use hookgate_tests::commit_status_payload;
-use hookgate_tests::gateway::{ADMIN_TOKEN, CaptureReceiver, wait_for};
+use hookgate_tests::harness::{CaptureReceiver, ChildGateway, ChildGatewayConfig, wait_for};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -17,124 +15,23 @@ const POSTS: usize = 2000;
 const THREADS: usize = 8;
 const KEYS: usize = 10;
 
-fn start(data_dir: &Path, port: u16) -> Child {
-    let config = data_dir.join("hookgate.toml");
-    std::fs::write(
-        &config,
-        // Plugin calls get 5 s: on a busy machine a call descheduled past the 50 ms default
-        // would fail its record, and this test counts processed records.
-        "[delivery]\nallow_private_destinations = true\nretry_schedule = [\"200ms\", \"400ms\"]\n[plugins]\ntimeout_ms = 5000\n",
-    )
-    .unwrap();
-    Command::new(env!("CARGO_BIN_EXE_hookgate-e2e"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .arg("--data-dir")
-        .arg(data_dir)
-        .arg("--config")
-        .arg(&config)
-        .env("HOOKGATE_ADMIN_TOKEN", ADMIN_TOKEN)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starting hookgate")
-}
-
-/// Posts a commit-status payload as Bitbucket does, signed with `secret`.
-fn post_status(
-    client: &reqwest::blocking::Client,
-    url: &str,
-    secret: &str,
-    body: &str,
-    request_uuid: &str,
-) -> reqwest::Result<reqwest::blocking::Response> {
-    client
-        .post(url)
-        .header("X-Event-Key", "repo:commit_status_updated")
-        .header("X-Request-UUID", request_uuid)
-        .header(
-            "X-Hub-Signature",
-            hookgate::verify::sign_hub_sha256(secret, body.as_bytes()),
-        )
-        .body(body.to_string())
-        .send()
-}
-
-fn api(
-    client: &reqwest::blocking::Client,
-    base: &str,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-) -> Value {
-    let mut request = client
-        .request(method.parse().unwrap(), format!("{base}/api/v1{path}"))
-        .bearer_auth(ADMIN_TOKEN);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    request.send().unwrap().json().unwrap()
-}
-
-fn wait_ready(client: &reqwest::blocking::Client, base: &str) {
-    wait_for("hookgate to be ready", Duration::from_secs(120), || {
-        client
-            .get(format!("{base}/readyz"))
-            .send()
-            .is_ok_and(|response| response.status().is_success())
-    });
-}
-
-/// Every record of the inbound log, oldest first.
-fn all_inbound(client: &reqwest::blocking::Client, base: &str) -> Vec<Value> {
-    let mut records = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let path = match &cursor {
-            Some(before) => format!("/inbound?limit=500&before={before}"),
-            None => "/inbound?limit=500".to_string(),
-        };
-        let page = api(client, base, "GET", &path, None);
-        records.extend(page["items"].as_array().unwrap().iter().cloned());
-        match page["next"].as_str() {
-            Some(next) => cursor = Some(next.to_string()),
-            None => break,
-        }
-    }
-    records.reverse();
-    records
+/// The real binary in `work_dir`, with the test settings.
+fn start_child(work_dir: &std::path::Path) -> ChildGateway {
+    ChildGateway::start(ChildGatewayConfig::new(crate::hookgate_binary(), work_dir))
 }
 
 #[test]
 fn acknowledged_webhooks_survive_kill_9() {
-    hookgate::install_tls_provider();
-    let data_dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
+    let work = tempfile::tempdir().unwrap();
     let receiver = CaptureReceiver::start();
 
-    let mut child = start(data_dir.path(), port);
-    wait_ready(&client, &base);
-    let endpoint = api(
-        &client,
-        &base,
-        "POST",
-        "/endpoints",
-        Some(json!({
-            "name": "crash",
-            "events": ["repo:commit_status_updated"],
-            "alerts": {"plugin": "bitbucket-pipelines"},
-            "destinations": [{"kind": "webhook", "url": format!("{}/alerts", receiver.url)}],
-        })),
-    );
+    let mut gateway = start_child(work.path());
+    let endpoint = gateway.create_endpoint(json!({
+        "name": "crash",
+        "events": ["repo:commit_status_updated"],
+        "alerts": {"plugin": "bitbucket-pipelines"},
+        "destinations": [{"kind": "webhook", "url": format!("{}/alerts", receiver.url)}],
+    }));
     let hook_url = endpoint["url"].as_str().unwrap().to_string();
     let secret = endpoint["secret"].as_str().unwrap().to_string();
     let bodies: Vec<String> = (0..KEYS)
@@ -152,15 +49,17 @@ fn acknowledged_webhooks_survive_kill_9() {
         .map(|thread| {
             let (hook_url, secret, bodies) = (hook_url.clone(), secret.clone(), bodies.clone());
             let (acknowledged, answered) = (acknowledged.clone(), answered.clone());
+            let client = gateway.with_timeout(Duration::from_secs(10));
             std::thread::spawn(move || {
-                let client = reqwest::blocking::Client::builder()
-                    .timeout(Duration::from_secs(10))
-                    .build()
-                    .unwrap();
                 for n in (thread..POSTS).step_by(THREADS) {
                     let body = &bodies[n % KEYS];
-                    let response =
-                        post_status(&client, &hook_url, &secret, body, &format!("crash-{n}"));
+                    let response = client.try_post_hook(
+                        &hook_url,
+                        "repo:commit_status_updated",
+                        body,
+                        Some(&secret),
+                        &format!("crash-{n}"),
+                    );
                     if let Ok(response) = response
                         && response.status().as_u16() == 202
                     {
@@ -178,8 +77,7 @@ fn acknowledged_webhooks_survive_kill_9() {
     wait_for("half the posts", Duration::from_secs(300), || {
         answered.load(Ordering::Relaxed) >= POSTS / 2
     });
-    child.kill().expect("kill -9");
-    child.wait().unwrap();
+    gateway.kill_9();
     for poster in posters {
         poster.join().unwrap();
     }
@@ -190,19 +88,12 @@ fn acknowledged_webhooks_survive_kill_9() {
         acknowledged.len()
     );
 
-    let mut child = start(data_dir.path(), port);
-    wait_ready(&client, &base);
+    gateway.restart();
     wait_for("the backlog to drain", Duration::from_secs(300), || {
-        let metrics = client
-            .get(format!("{base}/metrics"))
-            .send()
-            .unwrap()
-            .text()
-            .unwrap();
-        metrics.lines().any(|line| line == "hookgate_queue_depth 0")
+        gateway.queue_depth() == Some(0)
     });
 
-    let records = all_inbound(&client, &base);
+    let records = gateway.all("/inbound");
     let by_id: BTreeMap<&str, &Value> = records
         .iter()
         .map(|r| (r["id"].as_str().unwrap(), r))
@@ -222,7 +113,7 @@ fn acknowledged_webhooks_survive_kill_9() {
             .to_string();
         *failed_per_key.entry(key).or_default() += 1;
     }
-    let alerts = api(&client, &base, "GET", "/alerts?limit=500", None);
+    let alerts = gateway.api_ok("GET", "/alerts?limit=500", None);
     let alerts = alerts["items"].as_array().unwrap();
     assert_eq!(alerts.len(), failed_per_key.len());
     for alert in alerts {
@@ -238,7 +129,7 @@ fn acknowledged_webhooks_survive_kill_9() {
         "every delivery to be delivered",
         Duration::from_secs(60),
         || {
-            let deliveries = api(&client, &base, "GET", "/deliveries?limit=500", None);
+            let deliveries = gateway.api_ok("GET", "/deliveries?limit=500", None);
             let items = deliveries["items"].as_array().unwrap();
             items.len() == alerts.len() && items.iter().all(|d| d["status"] == "delivered")
         },
@@ -253,69 +144,27 @@ fn acknowledged_webhooks_survive_kill_9() {
         alerts.len(),
         "one opened-alert notification per key"
     );
-    child.kill().unwrap();
-    child.wait().unwrap();
 }
 
 #[test]
 fn sigterm_stops_gracefully_and_keeps_what_was_acknowledged() {
-    hookgate::install_tls_provider();
-    let data_dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
-
-    let mut child = start(data_dir.path(), port);
-    wait_ready(&client, &base);
-    let endpoint = api(
-        &client,
-        &base,
-        "POST",
-        "/endpoints",
-        Some(json!({"name": "stop", "events": ["repo:commit_status_updated"]})),
-    );
-    let body = commit_status_payload("FAILED");
-    let secret = endpoint["secret"].as_str().unwrap();
-    let response = post_status(
-        &client,
+    let work = tempfile::tempdir().unwrap();
+    let mut gateway = start_child(work.path());
+    let endpoint =
+        gateway.create_endpoint(json!({"name": "stop", "events": ["repo:commit_status_updated"]}));
+    let (status, answer) = gateway.post_hook(
         endpoint["url"].as_str().unwrap(),
-        secret,
-        &body,
+        "repo:commit_status_updated",
+        &commit_status_payload("FAILED"),
+        endpoint["secret"].as_str(),
         "stop-1",
-    )
-    .unwrap();
-    assert_eq!(response.status().as_u16(), 202);
-    let id = response.json::<Value>().unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-
-    let terminated = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(terminated.success());
-    let mut exit = None;
-    wait_for("a graceful exit", Duration::from_secs(30), || {
-        exit = child.try_wait().unwrap();
-        exit.is_some()
-    });
-    assert!(exit.unwrap().success(), "exit status {exit:?}");
-
-    let mut child = start(data_dir.path(), port);
-    wait_ready(&client, &base);
-    wait_for(
-        "the record to be processed",
-        Duration::from_secs(30),
-        || api(&client, &base, "GET", &format!("/inbound/{id}"), None)["status"] == "processed",
     );
-    child.kill().unwrap();
-    child.wait().unwrap();
+    assert_eq!(status, 202, "{answer}");
+    let id = answer["id"].as_str().unwrap().to_string();
+
+    let exit = gateway.terminate();
+    assert!(exit.success(), "exit status {exit:?}");
+
+    gateway.restart();
+    assert_eq!(gateway.processed(&id)["status"], "processed");
 }

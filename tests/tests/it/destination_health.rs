@@ -5,7 +5,7 @@
 use crate::console;
 use crate::gateway::{uuid, webhook_endpoint};
 use hookgate_tests::fixture;
-use hookgate_tests::gateway::{ADMIN_TOKEN, CaptureReceiver, TestGateway, wait_for};
+use hookgate_tests::harness::{ADMIN_TOKEN, CaptureReceiver, TestGateway, wait_for};
 use serde_json::Value;
 use std::process::Command;
 use std::time::Duration;

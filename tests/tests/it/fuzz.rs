@@ -15,7 +15,7 @@ use hookgate::verify::{
 };
 use hookgate_plugin_sdk::{JsonPath, render_template, truncate};
 use hookgate_tests::fixture;
-use hookgate_tests::gateway::TestGateway;
+use hookgate_tests::harness::TestGateway;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
 use serde_json::{Value, json};

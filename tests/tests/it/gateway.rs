@@ -1,7 +1,7 @@
 //! The gateway end to end: a real server on 127.0.0.1, real redb, real plugins, real deliveries
 //! to a capture receiver.
 
-use hookgate_tests::gateway::{CaptureReceiver, TestGateway, wait_for};
+use hookgate_tests::harness::{CaptureReceiver, TestGateway, wait_for};
 use hookgate_tests::{commit_status_payload, fixture};
 use serde_json::{Value, json};
 use std::time::Duration;

@@ -4,7 +4,7 @@
 
 use crate::gateway::uuid;
 use hookgate::runtime::RuntimeError;
-use hookgate_tests::gateway::TestGateway;
+use hookgate_tests::harness::TestGateway;
 use hookgate_tests::{commit_status_payload, engine, event, load, plugin_file};
 use serde_json::{Value, json};
 use std::io::Write;

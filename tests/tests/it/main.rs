@@ -1,10 +1,12 @@
-//! hookgate's end-to-end tests: one binary, a module per area.
+//! hookgate's end-to-end tests: one binary, a module per area, on the shared harness
+//! (`hookgate_tests::harness`).
 
 mod abuse;
 mod admin_surface;
 mod bitbucket_connect;
 mod builtins;
 mod cli;
+mod compile_cache;
 mod console;
 mod crash;
 mod destination_health;
@@ -18,3 +20,8 @@ mod network;
 mod security;
 mod storage_faults;
 mod third_party;
+
+/// The real binary, as the child-process tests start it.
+pub(crate) fn hookgate_binary() -> hookgate_tests::harness::GatewayProgram {
+    hookgate_tests::harness::GatewayProgram::binary(env!("CARGO_BIN_EXE_hookgate-e2e"))
+}

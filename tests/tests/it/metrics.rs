@@ -5,7 +5,7 @@
 
 use crate::gateway::uuid;
 use hookgate_tests::commit_status_payload;
-use hookgate_tests::gateway::{CaptureReceiver, TestGateway, wait_for};
+use hookgate_tests::harness::{CaptureReceiver, TestGateway, wait_for};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -5,7 +5,7 @@
 
 use crate::gateway::{only_delivery, uuid, webhook_endpoint};
 use hookgate_tests::fixture;
-use hookgate_tests::gateway::{CaptureReceiver, TestGateway};
+use hookgate_tests::harness::{CaptureReceiver, TestGateway};
 use serde_json::{Value, json};
 
 /// Posts one push to an endpoint delivering to `destination` and returns the finished delivery.

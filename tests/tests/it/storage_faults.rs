@@ -5,12 +5,12 @@
 //! the file.
 
 use hookgate_tests::commit_status_payload;
-use hookgate_tests::gateway::{ADMIN_TOKEN, wait_for};
+use hookgate_tests::harness::{ChildGateway, ChildGatewayConfig, GatewayClient, wait_for};
 use serde_json::{Value, json};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, ExitStatus};
+use std::time::Duration;
 
 /// A tmpfs of `size` mounted on a temporary folder for the life of the value.
 struct Tmpfs {
@@ -47,131 +47,41 @@ impl Drop for Tmpfs {
     }
 }
 
-/// The real binary serving `data_dir` on a free port, its log in `log`.
-struct ChildGateway {
-    child: Child,
-    base: String,
-}
-
-impl ChildGateway {
-    fn start(data_dir: &Path, log: &Path) -> Self {
-        let port = free_port();
-        let child = serve_command(data_dir, port, log)
-            .spawn()
-            .expect("starting hookgate");
-        let gateway = Self {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        };
-        wait_for("hookgate to be ready", Duration::from_secs(120), || {
-            gateway.ready() == Some(200)
-        });
-        gateway
+/// The real binary on `data_dir` with the default settings, its config and log in `work_dir`.
+fn child_config(data_dir: &Path, work_dir: &Path) -> ChildGatewayConfig {
+    ChildGatewayConfig {
+        data_dir: data_dir.to_path_buf(),
+        config_toml: None,
+        ..ChildGatewayConfig::new(crate::hookgate_binary(), work_dir)
     }
-
-    fn ready(&self) -> Option<u16> {
-        client()
-            .get(format!("{}/readyz", self.base))
-            .send()
-            .ok()
-            .map(|response| response.status().as_u16())
-    }
-
-    fn api(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut request = client()
-            .request(
-                method.parse().unwrap(),
-                format!("{}/api/v1{path}", self.base),
-            )
-            .bearer_auth(ADMIN_TOKEN);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().expect("API request");
-        (
-            response.status().as_u16(),
-            response.json().unwrap_or(Value::Null),
-        )
-    }
-}
-
-impl Drop for ChildGateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn client() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .pool_max_idle_per_host(0)
-        .build()
-        .unwrap()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn serve_command(data_dir: &Path, port: u16, log: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_hookgate-e2e"));
-    command
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env("HOOKGATE_ADMIN_TOKEN", ADMIN_TOKEN)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log).unwrap());
-    command
 }
 
 /// Runs `hookgate serve` on `data_dir`, expecting it to stop by itself; returns its exit status
 /// and what it wrote to stderr.
 fn serve_until_exit(data_dir: &Path) -> (ExitStatus, String) {
-    let logs = tempfile::tempdir().unwrap();
-    let log = logs.path().join("stderr");
-    let mut child = serve_command(data_dir, free_port(), &log)
-        .spawn()
-        .expect("starting hookgate");
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            panic!(
-                "hookgate did not stop: {}",
-                std::fs::read_to_string(&log).unwrap()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    (status, std::fs::read_to_string(&log).unwrap())
+    let work = tempfile::tempdir().unwrap();
+    child_config(data_dir, work.path()).run_to_exit(Duration::from_secs(60))
 }
 
 /// Posts a signed commit status padded to about `size` bytes; returns the status, the JSON
 /// answer and the `Retry-After` header.
-fn post_padded(url: &str, secret: &str, n: usize, size: usize) -> (u16, Value, Option<String>) {
+fn post_padded(
+    gateway: &GatewayClient,
+    url: &str,
+    secret: &str,
+    n: usize,
+    size: usize,
+) -> (u16, Value, Option<String>) {
     let mut payload: Value = serde_json::from_str(&commit_status_payload("FAILED")).unwrap();
     payload["padding"] = json!("x".repeat(size));
-    let body = payload.to_string();
-    let response = client()
-        .post(url)
-        .header("X-Event-Key", "repo:commit_status_updated")
-        .header("X-Request-UUID", format!("00000000-0000-4000-8000-{n:012}"))
-        .header(
-            "X-Hub-Signature",
-            hookgate::verify::sign_hub_sha256(secret, body.as_bytes()),
+    let response = gateway
+        .try_post_hook(
+            url,
+            "repo:commit_status_updated",
+            &payload.to_string(),
+            Some(secret),
+            &format!("00000000-0000-4000-8000-{n:012}"),
         )
-        .body(body)
-        .send()
         .expect("posting");
     let retry_after = response
         .headers()
@@ -196,7 +106,7 @@ fn fill(dir: &Path) -> PathBuf {
 }
 
 /// Every acknowledged id is in the inbound log, accepted (pending or processed).
-fn assert_all_logged(gateway: &ChildGateway, acknowledged: &[String]) {
+fn assert_all_logged(gateway: &GatewayClient, acknowledged: &[String]) {
     for id in acknowledged {
         let (status, record) = gateway.api("GET", &format!("/inbound/{id}"), None);
         assert_eq!(status, 200, "acknowledged {id} is missing: {record}");
@@ -209,11 +119,10 @@ fn assert_all_logged(gateway: &ChildGateway, acknowledged: &[String]) {
 
 #[test]
 fn a_full_disk_answers_503_and_loses_nothing_acknowledged() {
-    hookgate::install_tls_provider();
     let disk = Tmpfs::mount("64m");
     let data_dir = disk.path().join("data");
-    let logs = tempfile::tempdir().unwrap();
-    let gateway = ChildGateway::start(&data_dir, &logs.path().join("first.log"));
+    let work = tempfile::tempdir().unwrap();
+    let mut gateway = ChildGateway::start(child_config(&data_dir, work.path()));
     let (status, endpoint) = gateway.api(
         "POST",
         "/endpoints",
@@ -222,10 +131,11 @@ fn a_full_disk_answers_503_and_loses_nothing_acknowledged() {
     assert_eq!(status, 201, "{endpoint}");
     let url = endpoint["url"].as_str().unwrap();
     let secret = endpoint["secret"].as_str().unwrap();
+    let client: GatewayClient = (*gateway).clone();
 
     let mut acknowledged = Vec::new();
     let mut post = |n: usize| {
-        let (status, answer, retry_after) = post_padded(url, secret, n, 32 * 1024);
+        let (status, answer, retry_after) = post_padded(&client, url, secret, n, 32 * 1024);
         if status == 202 {
             acknowledged.push(answer["id"].as_str().unwrap().to_string());
         }
@@ -257,7 +167,11 @@ fn a_full_disk_answers_503_and_loses_nothing_acknowledged() {
         let (status, answer, _) = post(n);
         assert!(status == 503 || status == 202, "{status}: {answer}");
     }
-    assert_eq!(gateway.ready(), Some(503), "readyz while the disk is full");
+    assert_eq!(
+        gateway.ready_status(),
+        Some(503),
+        "readyz while the disk is full"
+    );
 
     // Space comes back: readiness and ingest recover without a restart, and nothing
     // acknowledged was lost, then or across a kill -9.
@@ -265,13 +179,12 @@ fn a_full_disk_answers_503_and_loses_nothing_acknowledged() {
     wait_for(
         "readyz after freeing space",
         Duration::from_secs(30),
-        || gateway.ready() == Some(200),
+        || gateway.ready_status() == Some(200),
     );
     assert_eq!(post(1000).0, 202);
     assert!(acknowledged.len() >= 4);
     assert_all_logged(&gateway, &acknowledged);
-    drop(gateway);
-    let gateway = ChildGateway::start(&data_dir, &logs.path().join("second.log"));
+    gateway.restart();
     assert_all_logged(&gateway, &acknowledged);
 }
 
@@ -329,10 +242,9 @@ fn a_corrupt_or_newer_database_stops_start_up_naming_the_file() {
 
 #[test]
 fn a_second_gateway_on_the_same_data_dir_is_refused() {
-    hookgate::install_tls_provider();
     let data_dir = tempfile::tempdir().unwrap();
-    let logs = tempfile::tempdir().unwrap();
-    let first = ChildGateway::start(data_dir.path(), &logs.path().join("first.log"));
+    let work = tempfile::tempdir().unwrap();
+    let first = ChildGateway::start(child_config(data_dir.path(), work.path()));
 
     let (status, stderr) = serve_until_exit(data_dir.path());
     assert_eq!(status.code(), Some(2), "{stderr}");
@@ -348,7 +260,7 @@ fn a_second_gateway_on_the_same_data_dir_is_refused() {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(
-        first.ready(),
+        first.ready_status(),
         Some(200),
         "the first gateway goes on serving"
     );

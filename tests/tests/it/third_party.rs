@@ -5,7 +5,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use hookgate_tests::gateway::{CaptureReceiver, TestGateway};
+use hookgate_tests::harness::{CaptureReceiver, TestGateway};
 use hookgate_tests::signing::{
     hub_sha256 as github_signature, standard_webhooks as standard_signature,
 };
@@ -412,7 +412,7 @@ fn a_plugin_for_an_unserved_wit_version_is_refused_naming_the_served_versions() 
         "future.wasm",
         &plugin_bytes("future_api"),
     );
-    hookgate_tests::gateway::wait_for(
+    hookgate_tests::harness::wait_for(
         "the refusal in the plugin list",
         std::time::Duration::from_secs(30),
         || {

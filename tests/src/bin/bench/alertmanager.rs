@@ -2,11 +2,12 @@
 //! memory, alerts of about 200 bytes deduplicated into 500 groups, on loopback.
 
 use crate::load::{self, Measured, RequestMaker};
-use crate::process::{Server, free_address};
+use crate::process::{CpuMeter, peak_rss};
+use hookgate_tests::harness::{ServerProcess, free_address};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Groups (distinct `repo` labels) the alerts fall into, as hookgate's 500 alert keys.
 const GROUPS: u64 = 500;
@@ -54,8 +55,8 @@ pub fn measure(
         "--cluster.listen-address=",
         "--log.level=warn",
     ]);
-    let mut server = Server::start(command, address, &work_dir.join("alertmanager.log"));
-    server.wait_ready("/-/ready", Instant::now());
+    let mut server = ServerProcess::spawn(command, address, &work_dir.join("alertmanager.log"));
+    server.wait_ready("/-/ready");
     let host = address.to_string();
     let make_request: RequestMaker = Arc::new(move |sequence| {
         let body = format!(
@@ -64,10 +65,10 @@ pub fn measure(
         );
         load::post(&host, "/api/v2/alerts", &[], body.as_bytes())
     });
-    let meter = crate::process::CpuMeter::start(&server);
+    let meter = CpuMeter::start(&server);
     let measured = load::drive(address, connections, duration, 200, make_request);
     let (server_cores, suite_cores) = meter.read(&server);
-    let peak = server.peak_rss();
-    server.stop();
+    let peak = peak_rss(&server);
+    server.terminate();
     (measured, server_cores, suite_cores, peak)
 }

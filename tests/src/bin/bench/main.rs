@@ -10,37 +10,35 @@ mod alertmanager;
 mod load;
 mod plugin_calls;
 mod process;
+mod report;
 
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpResponse, HttpServer, web};
+use hookgate_tests::harness::{
+    Answer, CaptureReceiver, ChildGateway, ChildGatewayConfig, GatewayProgram, ReceiverOptions,
+    ServerProcess, free_address,
+};
 use hookgate_tests::{commit_status_payload, fixture};
-use load::{Measured, RequestMaker};
-use process::{CpuMeter, Server, free_address};
+use load::RequestMaker;
+use process::{CpuMeter, peak_rss};
+use report::{Report, mebibytes, micros, millis, verdict};
 use serde_json::{Value, json};
-use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-const ADMIN_TOKEN: &str = "bench-admin-token";
 /// Alert keys of the commit-status traffic (`repository:refname`), as Alertmanager's groups.
 const ALERT_KEYS: u64 = 500;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().collect();
     // The suite starts its servers as children of its own binary.
-    match args.get(1).map(String::as_str) {
-        Some("__gateway") => {
-            return hookgate::cli::main_from(
-                std::iter::once("hookgate".to_string()).chain(args[2..].iter().cloned()),
-            );
-        }
-        Some("__bare") => {
-            serve_bare(args[2].parse().expect("bare listen address"));
-            return ExitCode::SUCCESS;
-        }
-        _ => {}
+    if let Some(exit) = GatewayProgram::gateway_mode() {
+        return exit;
+    }
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("__bare") {
+        serve_bare(args[2].parse().expect("bare listen address"));
+        return ExitCode::SUCCESS;
     }
     let options = match Options::parse(&args[1..]) {
         Ok(options) => options,
@@ -132,188 +130,45 @@ impl Options {
     }
 }
 
-/// The table printed at the end, in Markdown so it can go into BENCHMARKS.md as it is.
-#[derive(Default)]
-struct Report {
-    rows: Vec<[String; 8]>,
-}
-
-impl Report {
-    #[allow(clippy::too_many_arguments)]
-    fn row(
-        &mut self,
-        measure: &str,
-        rate: String,
-        p50: String,
-        p99: String,
-        cpu: String,
-        memory: String,
-        result: String,
-        target: &str,
-    ) {
-        let row = [
-            measure.to_string(),
-            rate,
-            p50,
-            p99,
-            cpu,
-            memory,
-            result,
-            target.to_string(),
-        ];
-        println!("  {}", row.join(" | "));
-        self.rows.push(row);
-    }
-
-    fn load(
-        &mut self,
-        measure: &str,
-        measured: &Measured,
-        expected: u16,
-        cpu: (f64, f64),
-        memory: u64,
-    ) {
-        self.row(
-            measure,
-            format!("{:.0}/s", measured.rate()),
-            millis(measured.percentile(0.50)),
-            millis(measured.percentile(0.99)),
-            format!("{:.2} + {:.2}", cpu.0, cpu.1),
-            mebibytes(memory),
-            format!(
-                "{} ok, others: {}",
-                measured.ok(),
-                measured.others(expected)
-            ),
-            "",
-        );
-    }
-
-    fn print(&self) {
-        println!();
-        println!(
-            "| measure | rate | p50 | p99 | CPU (server + suite cores) | peak RSS | result | target |"
-        );
-        println!("|---|---|---|---|---|---|---|---|");
-        for row in &self.rows {
-            println!("| {} |", row.join(" | "));
-        }
-    }
-}
-
-fn millis(duration: Duration) -> String {
-    format!("{:.2} ms", duration.as_secs_f64() * 1000.0)
-}
-
-fn micros(duration: Duration) -> String {
-    format!("{:.1} µs", duration.as_secs_f64() * 1e6)
-}
-
-fn mebibytes(bytes: u64) -> String {
-    if bytes == 0 {
-        String::new()
-    } else {
-        format!("{:.0} MiB", bytes as f64 / (1024.0 * 1024.0))
-    }
-}
-
-fn verdict(met: bool) -> &'static str {
-    if met { "met" } else { "not met" }
-}
-
 // ---------------------------------------------------------------------------------------------
 // The gateway as a child process.
 
-struct Gateway {
-    server: Server,
-    client: reqwest::blocking::Client,
+/// Starts the gateway in `work` (data in `work/data`) and waits for `/readyz`; deliveries to
+/// the local receiver allowed, and a backlog limit no load here reaches.
+fn start_gateway(work: &Path) -> ChildGateway {
+    std::fs::create_dir_all(work).expect("work dir");
+    ChildGateway::start(ChildGatewayConfig {
+        config_toml: Some(
+            "[ingest]\nmax_backlog = 10000000\n[delivery]\nallow_private_destinations = true\n"
+                .into(),
+        ),
+        ..ChildGatewayConfig::new(GatewayProgram::this_binary(), work)
+    })
 }
 
-impl Gateway {
-    /// Starts the gateway on `data_dir` (created if new) and waits for `/readyz`.
-    fn start(data_dir: &Path) -> (Self, Duration) {
-        std::fs::create_dir_all(data_dir).expect("data dir");
-        let address = free_address();
-        let config = data_dir.join("bench.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "listen = \"{address}\"\ndata_dir = \"{}\"\n[ingest]\nmax_backlog = 10000000\n[delivery]\nallow_private_destinations = true\n",
-                data_dir.display()
-            ),
-        )
-        .expect("writing the gateway config");
-        let mut command = Command::new(std::env::current_exe().expect("own path"));
-        command
-            .args(["__gateway", "serve", "--config"])
-            .arg(&config)
-            .env("HOOKGATE_ADMIN_TOKEN", ADMIN_TOKEN)
-            .env("RUST_LOG", "warn");
-        let started = Instant::now();
-        let mut server = Server::start(command, address, &data_dir.join("gateway.log"));
-        let ready = server.wait_ready("/readyz", started);
-        let client = reqwest::blocking::Client::new();
-        (Self { server, client }, ready)
-    }
+/// Creates an endpoint; returns its path (`/hooks/<id>`) and secret.
+fn endpoint(gateway: &ChildGateway, spec: Value) -> (String, String) {
+    let created = gateway.create_endpoint(spec);
+    let url = created["url"].as_str().expect("endpoint url");
+    let path = url[url.find("/hooks/").expect("a /hooks/ url")..].to_string();
+    (
+        path,
+        created["secret"].as_str().expect("secret").to_string(),
+    )
+}
 
-    fn api(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let url = format!("http://{}/api/v1{path}", self.server.address);
-        let mut request = self.client.request(method, &url).bearer_auth(ADMIN_TOKEN);
-        if let Some(body) = body {
-            request = request.json(&body);
+/// Waits until the processing queue is empty; returns when it was seen empty.
+fn wait_drained(gateway: &ChildGateway, limit: Duration) -> Instant {
+    let deadline = Instant::now() + limit;
+    loop {
+        if gateway.queue_depth() == Some(0) {
+            return Instant::now();
         }
-        let response = request.send().expect("admin API request");
-        let status = response.status();
-        let answer: Value = response.json().unwrap_or(Value::Null);
-        assert!(status.is_success(), "{path}: {status} {answer}");
-        answer
-    }
-
-    /// Creates an endpoint; returns its path and secret.
-    fn endpoint(&self, spec: Value) -> (String, String) {
-        let created = self.api(reqwest::Method::POST, "/endpoints", Some(spec));
-        let url = created["url"].as_str().expect("endpoint url");
-        let path = url[url.find("/hooks/").expect("a /hooks/ url")..].to_string();
-        (
-            path,
-            created["secret"].as_str().expect("secret").to_string(),
-        )
-    }
-
-    fn queue_depth(&self) -> u64 {
-        let url = format!("http://{}/metrics", self.server.address);
-        let text = self
-            .client
-            .get(url)
-            .send()
-            .and_then(|response| response.text())
-            .unwrap_or_default();
-        text.lines()
-            .find_map(|line| line.strip_prefix("hookgate_queue_depth "))
-            .and_then(|value| value.trim().parse().ok())
-            .unwrap_or(u64::MAX)
-    }
-
-    /// Waits until the processing queue is empty; returns when it was seen empty.
-    fn wait_drained(&self, limit: Duration) -> Instant {
-        let deadline = Instant::now() + limit;
-        loop {
-            if self.queue_depth() == 0 {
-                return Instant::now();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the backlog did not drain in {limit:?}"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
-
-    /// How many records of the inbound log or deliveries match `query` (up to `limit`).
-    fn count(&self, path_and_query: &str) -> usize {
-        self.api(reqwest::Method::GET, path_and_query, None)["items"]
-            .as_array()
-            .map_or(0, Vec::len)
+        assert!(
+            Instant::now() < deadline,
+            "the backlog did not drain in {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
 
@@ -400,8 +255,8 @@ fn p1_ingest(options: &Options, work: &Path, report: &mut Report) {
     let address = free_address();
     let mut command = Command::new(std::env::current_exe().expect("own path"));
     command.args(["__bare", &address.to_string()]);
-    let mut bare = Server::start(command, address, &work.join("bare.log"));
-    bare.wait_ready("/healthz", Instant::now());
+    let mut bare = ServerProcess::spawn(command, address, &work.join("bare.log"));
+    bare.wait_ready("/healthz");
     let requests = signed_requests(
         address,
         "/hooks/bare".into(),
@@ -422,35 +277,38 @@ fn p1_ingest(options: &Options, work: &Path, report: &mut Report) {
         &ceiling,
         202,
         cpu,
-        bare.peak_rss(),
+        peak_rss(&bare),
     );
-    bare.stop();
+    bare.terminate();
 
-    let (gateway, _) = Gateway::start(&work.join("p1"));
-    let (path, secret) = gateway.endpoint(json!({
-        "name": "p1", "events": ["repo:commit_status_updated"]
-    }));
+    let mut gateway = start_gateway(&work.join("p1"));
+    let (path, secret) = endpoint(
+        &gateway,
+        json!({
+            "name": "p1", "events": ["repo:commit_status_updated"]
+        }),
+    );
     let requests = signed_requests(
-        gateway.server.address,
+        gateway.process().address,
         path,
         &secret,
         vec![("repo:commit_status_updated", body)],
     );
-    let meter = CpuMeter::start(&gateway.server);
+    let meter = CpuMeter::start(gateway.process());
     let durable = load::drive(
-        gateway.server.address,
+        gateway.process().address,
         options.connections,
         options.load_time(),
         202,
         requests,
     );
-    let cpu = meter.read(&gateway.server);
+    let cpu = meter.read(gateway.process());
     report.load(
         "P1 hookgate durable ingest (verify, store, 202)",
         &durable,
         202,
         cpu,
-        gateway.server.peak_rss(),
+        peak_rss(gateway.process()),
     );
     let ratio = durable.rate() / ceiling.rate();
     let p99 = durable.percentile(0.99);
@@ -468,7 +326,7 @@ fn p1_ingest(options: &Options, work: &Path, report: &mut Report) {
         ),
         "≥ 0.25, p99 ≤ 5 ms",
     );
-    gateway.server.stop();
+    gateway.terminate();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -476,23 +334,26 @@ fn p1_ingest(options: &Options, work: &Path, report: &mut Report) {
 
 fn p2_alert_intake(options: &Options, work: &Path, report: &mut Report) {
     println!("P2: alert intake (commit statuses over {ALERT_KEYS} keys → mapper → alert state)");
-    let (gateway, _) = Gateway::start(&work.join("p2"));
-    let (path, secret) = gateway.endpoint(json!({
-        "name": "p2", "events": ["repo:commit_status_updated"],
-        "alerts": {"plugin": "bitbucket-pipelines"}
-    }));
-    let requests = signed_requests(gateway.server.address, path, &secret, commit_statuses());
-    let meter = CpuMeter::start(&gateway.server);
+    let mut gateway = start_gateway(&work.join("p2"));
+    let (path, secret) = endpoint(
+        &gateway,
+        json!({
+            "name": "p2", "events": ["repo:commit_status_updated"],
+            "alerts": {"plugin": "bitbucket-pipelines"}
+        }),
+    );
+    let requests = signed_requests(gateway.process().address, path, &secret, commit_statuses());
+    let meter = CpuMeter::start(gateway.process());
     let started = Instant::now();
     let intake = load::drive(
-        gateway.server.address,
+        gateway.process().address,
         options.connections,
         options.load_time(),
         202,
         requests,
     );
-    let drained = gateway.wait_drained(Duration::from_secs(600));
-    let cpu = meter.read(&gateway.server);
+    let drained = wait_drained(&gateway, Duration::from_secs(600));
+    let cpu = meter.read(gateway.process());
     let end_to_end = intake.ok() as f64 / (drained - started).as_secs_f64();
     let failed = gateway.count("/inbound?status=failed&limit=10");
     let open = gateway.count("/alerts?state=open&limit=1000");
@@ -502,7 +363,7 @@ fn p2_alert_intake(options: &Options, work: &Path, report: &mut Report) {
         millis(intake.percentile(0.50)),
         millis(intake.percentile(0.99)),
         format!("{:.2} + {:.2}", cpu.0, cpu.1),
-        mebibytes(gateway.server.peak_rss()),
+        mebibytes(peak_rss(gateway.process())),
         format!(
             "{} accepted, drained {:.1} s after the load; {failed} failed records, {open} alerts open",
             intake.ok(),
@@ -510,7 +371,7 @@ fn p2_alert_intake(options: &Options, work: &Path, report: &mut Report) {
         ),
         "",
     );
-    gateway.server.stop();
+    gateway.terminate();
 
     let Some(binary) = alertmanager::binary() else {
         report.row(
@@ -603,75 +464,27 @@ fn p3_plugin_calls(report: &mut Report) {
 // ---------------------------------------------------------------------------------------------
 // P4: the full pipeline, sustained.
 
-/// A receiver standing in for Discord: answers 204 and remembers each Idempotency-Key.
-struct Receiver {
-    address: SocketAddr,
-    keys: Arc<Mutex<(u64, HashSet<String>)>>,
-}
-
-impl Receiver {
-    fn start() -> Self {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("receiver bind");
-        let address = listener.local_addr().expect("receiver address");
-        let keys = Arc::new(Mutex::new((0u64, HashSet::new())));
-        let shared = keys.clone();
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("receiver runtime");
-            runtime.block_on(async move {
-                HttpServer::new(move || {
-                    let keys = shared.clone();
-                    App::new().default_service(web::to(
-                        move |request: HttpRequest, _body: web::Bytes| {
-                            let keys = keys.clone();
-                            async move {
-                                let key = request
-                                    .headers()
-                                    .get("idempotency-key")
-                                    .and_then(|value| value.to_str().ok())
-                                    .unwrap_or_default()
-                                    .to_string();
-                                let mut keys = keys.lock().expect("receiver keys");
-                                keys.0 += 1;
-                                keys.1.insert(key);
-                                HttpResponse::NoContent().finish()
-                            }
-                        },
-                    ))
-                })
-                .workers(1)
-                .listen(listener)
-                .expect("receiver listen")
-                .run()
-                .await
-                .expect("receiver");
-            });
-        });
-        Self { address, keys }
-    }
-
-    /// (requests received, distinct deliveries).
-    fn received(&self) -> (u64, u64) {
-        let keys = self.keys.lock().expect("receiver keys");
-        (keys.0, keys.1.len() as u64)
-    }
-}
-
 fn p4_pipeline(options: &Options, work: &Path, report: &mut Report) {
     println!(
         "P4: full pipeline (mapper + formatter + notifier + delivery), {} s",
         options.p4_seconds
     );
-    let receiver = Receiver::start();
-    let (gateway, _) = Gateway::start(&work.join("p4"));
-    let (path, secret) = gateway.endpoint(json!({
-        "name": "p4", "events": "all",
-        "alerts": {"plugin": "bitbucket-pipelines"},
-        "format": {"plugin": "bitbucket-embeds"},
-        "destinations": [{"kind": "discord", "url": format!("http://{}/discord", receiver.address)}]
-    }));
+    // Stands in for Discord: answers 204 and counts deliveries, without keeping them.
+    let receiver = CaptureReceiver::start_with(ReceiverOptions {
+        keep_requests: false,
+        workers: 1,
+    });
+    receiver.answer_always(Answer::Status(204, None));
+    let mut gateway = start_gateway(&work.join("p4"));
+    let (path, secret) = endpoint(
+        &gateway,
+        json!({
+            "name": "p4", "events": "all",
+            "alerts": {"plugin": "bitbucket-pipelines"},
+            "format": {"plugin": "bitbucket-embeds"},
+            "destinations": [{"kind": "discord", "url": format!("{}/discord", receiver.url)}]
+        }),
+    );
     // Pushes (a message each) between commit statuses (alerts opened and closed, each
     // announced), as a busy repository sends them.
     let mut bodies = Vec::new();
@@ -680,34 +493,32 @@ fn p4_pipeline(options: &Options, work: &Path, report: &mut Report) {
         bodies.push(("repo:push", push.clone()));
         bodies.push(status);
     }
-    let requests = signed_requests(gateway.server.address, path, &secret, bodies);
-    let meter = CpuMeter::start(&gateway.server);
+    let requests = signed_requests(gateway.process().address, path, &secret, bodies);
+    let meter = CpuMeter::start(gateway.process());
     let started = Instant::now();
     let intake = load::drive(
-        gateway.server.address,
+        gateway.process().address,
         options.connections,
         Duration::from_secs(options.p4_seconds),
         202,
         requests,
     );
-    let drained = gateway.wait_drained(Duration::from_secs(1800));
+    let drained = wait_drained(&gateway, Duration::from_secs(1800));
     // Every delivery ends delivered: wait until none is pending or retrying.
     let deadline = Instant::now() + Duration::from_secs(1800);
     let settled = loop {
-        let unsettled = gateway.count("/deliveries?status=pending&limit=1")
-            + gateway.count("/deliveries?status=retrying&limit=1");
-        if unsettled == 0 {
+        if !gateway.deliveries_unsettled() {
             break Instant::now();
         }
         assert!(Instant::now() < deadline, "deliveries did not settle");
         std::thread::sleep(Duration::from_millis(20));
     };
-    let cpu = meter.read(&gateway.server);
-    let peak = gateway.server.peak_rss();
+    let cpu = meter.read(gateway.process());
+    let peak = peak_rss(gateway.process());
     let failed_deliveries = gateway.count("/deliveries?status=failed&limit=1000");
     let failed_records = gateway.count("/inbound?status=failed&limit=1000");
     let pending_records = gateway.count("/inbound?status=pending&limit=1000");
-    let (received, distinct) = receiver.received();
+    let (received, distinct) = (receiver.received(), receiver.taken().len() as u64);
     let total = (settled - started).as_secs_f64();
     let rate = intake.ok() as f64 / total;
     report.row(
@@ -738,7 +549,7 @@ fn p4_pipeline(options: &Options, work: &Path, report: &mut Report) {
         verdict(peak <= 200 * 1024 * 1024).into(),
         "≤ 200 MB",
     );
-    gateway.server.stop();
+    gateway.terminate();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -747,13 +558,14 @@ fn p4_pipeline(options: &Options, work: &Path, report: &mut Report) {
 fn p5_cold_start(work: &Path, report: &mut Report) {
     println!("P5: start to /readyz");
     let data_dir: PathBuf = work.join("p5");
-    let (gateway, cold) = Gateway::start(&data_dir);
-    gateway.server.stop();
+    let mut gateway = start_gateway(&data_dir);
+    let cold = gateway.ready_after;
+    gateway.terminate();
     let mut warm: Vec<Duration> = (0..5)
         .map(|_| {
-            let (gateway, ready) = Gateway::start(&data_dir);
-            gateway.server.stop();
-            ready
+            let mut gateway = start_gateway(&data_dir);
+            gateway.terminate();
+            gateway.ready_after
         })
         .collect();
     warm.sort_unstable();
