@@ -33,10 +33,10 @@
 //! | `allow_mentions` | `discord` | `false` | let `@everyone`, `@here`, user and role mentions ping |
 
 use hookgate_plugin_sdk::prelude::*;
+use hookgate_plugin_sdk::time;
 
 mod discord;
 mod slack;
-mod time;
 mod webhook;
 
 /// The kinds of destination this notifier serves, as written in a destination's `kind`.
