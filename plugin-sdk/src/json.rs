@@ -119,30 +119,6 @@ pub fn render_template(template: &str, document: &Value) -> Result<String, Plugi
     Ok(rendered)
 }
 
-/// Cuts `text` to at most `max_chars` characters, ending with `…` when it was cut. Counts
-/// characters (Unicode scalar values), as Discord and Slack do, and never splits one.
-///
-/// ```
-/// use hookgate_plugin_sdk::truncate;
-/// assert_eq!(truncate("héllo world", 6), "héllo…");
-/// assert_eq!(truncate("short", 10), "short");
-/// ```
-pub fn truncate(text: &str, max_chars: usize) -> String {
-    if max_chars == 0 {
-        return String::new();
-    }
-    match text.char_indices().nth(max_chars) {
-        None => text.to_string(),
-        Some(_) => {
-            let keep = text
-                .char_indices()
-                .nth(max_chars - 1)
-                .map_or(text.len(), |(index, _)| index);
-            format!("{}…", &text[..keep])
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,13 +152,5 @@ mod tests {
         assert!(render_template("{n", &document).is_err());
         assert!(render_template("n}", &document).is_err());
         assert_eq!(render_template("", &document).unwrap(), "");
-    }
-
-    #[test]
-    fn truncate_counts_characters() {
-        assert_eq!(truncate("ééé", 3), "ééé");
-        assert_eq!(truncate("éééé", 3), "éé…");
-        assert_eq!(truncate("abc", 0), "");
-        assert_eq!(truncate("abc", 1), "…");
     }
 }

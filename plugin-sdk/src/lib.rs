@@ -33,7 +33,8 @@
 //! Helpers every plugin needs are here once: JSON access by `a^b^c` / `a.b.c` path
 //! ([`JsonPath`]), key templates ([`render_template`]), typed config access ([`Config`]), an
 //! embed builder that keeps to Discord's limits ([`Message`], [`Embed`], [`limits`]) and colour
-//! constants ([`colour`]), and time conversions ([`time`]). See the crate's README for building, testing and dropping in.
+//! constants ([`colour`]), text helpers ([`truncate`], [`first_line`], [`short_hash`]) and time
+//! conversions ([`time`]). See the crate's README for building, testing and dropping in.
 
 #![deny(missing_docs)]
 
@@ -52,6 +53,7 @@ pub mod log;
 mod message;
 mod notify;
 mod provider;
+mod text;
 pub mod time;
 
 pub use alert::{Action, Alert};
@@ -60,7 +62,7 @@ pub use error::PluginError;
 pub use event::Event;
 pub use export::{AlertMapper, Formatter, Notifier, Provider};
 pub use info::{API_VERSION, PluginInfo};
-pub use json::{JsonPath, display_value, render_template, truncate};
+pub use json::{JsonPath, display_value, render_template};
 pub use message::{Embed, EmbedAuthor, EmbedField, Message, colour, limits};
 pub use notify::{
     AlertNotice, AlertState, Destination, HttpRequest, Notification, NotificationContext,
@@ -70,6 +72,7 @@ pub use provider::{
 };
 /// The `serde_json` crate, so plugins need no direct dependency to build or read JSON.
 pub use serde_json;
+pub use text::{first_line, short_hash, truncate};
 
 /// Everything a plugin usually needs: `use hookgate_plugin_sdk::prelude::*;`.
 pub mod prelude {
@@ -78,7 +81,7 @@ pub mod prelude {
         EventType, Formatter, HttpRequest, JsonPath, Message, Notification, NotificationContext,
         Notifier, PluginError, PluginInfo, Provider, ProviderDescription, SignatureScheme, colour,
         display_value, export_alert_mapper, export_formatter, export_notifier, export_provider,
-        limits, render_template, truncate,
+        first_line, limits, render_template, short_hash, truncate,
     };
     pub use serde_json::{self, Value, json};
 }

@@ -1,4 +1,4 @@
-use crate::json::truncate;
+use crate::text::truncate;
 
 /// Embed colours used by the built-in formatters (`0xRRGGBB`).
 pub mod colour {

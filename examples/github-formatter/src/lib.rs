@@ -106,14 +106,8 @@ fn push(payload: &Value) -> Result<Embed, PluginError> {
         .iter()
         .take(MAX_COMMITS)
         .map(|commit| {
-            let id = commit.str_at("id").unwrap_or_default();
-            let short = id.get(..7).unwrap_or(id);
-            let subject = commit
-                .str_at("message")
-                .unwrap_or_default()
-                .lines()
-                .next()
-                .unwrap_or_default();
+            let short = short_hash(commit.str_at("id").unwrap_or_default());
+            let subject = first_line(commit.str_at("message").unwrap_or_default());
             let author = commit.str_at("author.name").unwrap_or("unknown");
             match commit.str_at("url") {
                 Some(url) => format!("[`{short}`]({url}) {subject} — {author}"),
@@ -206,8 +200,7 @@ fn workflow_run(payload: &Value) -> Result<Option<Embed>, PluginError> {
         embed = embed.url(url);
     }
     if let (Some(id), Some(message)) = (run.str_at("head_sha"), run.str_at("head_commit.message")) {
-        let subject = message.lines().next().unwrap_or_default();
-        embed = embed.description(format!("`{}` {subject}", id.get(..7).unwrap_or(id)));
+        embed = embed.description(format!("`{}` {}", short_hash(id), first_line(message)));
     }
     if let (Some(started), Some(ended)) = (run.str_at("run_started_at"), run.str_at("updated_at")) {
         let took =

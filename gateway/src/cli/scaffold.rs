@@ -61,6 +61,10 @@ const SDK_FILES: &[(&str, &str)] = &[
         include_str!("../../../plugin-sdk/src/provider.rs"),
     ),
     (
+        "src/text.rs",
+        include_str!("../../../plugin-sdk/src/text.rs"),
+    ),
+    (
         "src/time.rs",
         include_str!("../../../plugin-sdk/src/time.rs"),
     ),

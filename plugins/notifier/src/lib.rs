@@ -33,17 +33,16 @@
 //! | `allow_mentions` | `discord` | `false` | let `@everyone`, `@here`, user and role mentions ping |
 
 use hookgate_plugin_sdk::prelude::*;
+use hookgate_plugin_sdk::time;
 
 mod discord;
 mod slack;
-mod time;
 mod webhook;
 
 /// The kinds of destination this notifier serves, as written in a destination's `kind`.
 const KINDS: [&str; 3] = ["discord", "slack", "webhook"];
 /// A commit subject in an alert card, like a line of `git log --oneline`.
 const COMMIT_SUBJECT_CHARS: usize = 100;
-const SHORT_HASH_CHARS: usize = 7;
 
 /// The notifier.
 pub struct HttpNotifier;
@@ -181,11 +180,12 @@ fn alert_embed(notice: &AlertNotice, opened: bool, context: &NotificationContext
         embed = embed.field("Open for", open_for, true);
     }
     if let Some(hash) = alert.commit_hash.as_deref().filter(|hash| !hash.is_empty()) {
-        let short = hash.get(..SHORT_HASH_CHARS).unwrap_or(hash);
+        let short = short_hash(hash);
         let subject = alert
             .commit_message
             .as_deref()
-            .and_then(|message| message.lines().map(str::trim).find(|line| !line.is_empty()))
+            .map(first_line)
+            .filter(|subject| !subject.is_empty())
             .map(|subject| truncate(subject, COMMIT_SUBJECT_CHARS));
         let commit = match subject {
             Some(subject) => format!("`{short}` {subject}"),

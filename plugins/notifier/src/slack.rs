@@ -2,9 +2,9 @@
 //! fallback text, plus one attachment per embed. Attachments rather than blocks, because only
 //! attachments have the colour bar that tells a merge from a failure at a glance.
 
-use crate::time;
 use hookgate_plugin_sdk::prelude::*;
 use hookgate_plugin_sdk::serde_json::Map;
+use hookgate_plugin_sdk::time;
 
 /// `text` when a message with embeds has no text or title anywhere.
 const PLACEHOLDER_TEXT: &str = "hookgate notification";
@@ -69,7 +69,11 @@ fn attachment(embed: &Embed) -> Value {
             .collect();
         object.insert("fields".into(), Value::Array(fields));
     }
-    if let Some(seconds) = embed.timestamp.as_deref().and_then(time::unix_seconds) {
+    if let Some(seconds) = embed
+        .timestamp
+        .as_deref()
+        .and_then(|timestamp| time::secs_from_rfc3339(timestamp).ok())
+    {
         object.insert("ts".into(), json!(seconds));
     }
     // Attachment text and field values are plain unless listed here.

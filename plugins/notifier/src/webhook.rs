@@ -2,9 +2,9 @@
 //! unknown), so receivers can rely on the shape; the `type` says which of `message` or `alert`
 //! follows.
 
-use crate::time;
 use hookgate_plugin_sdk::prelude::*;
 use hookgate_plugin_sdk::serde_json::Map;
+use hookgate_plugin_sdk::time;
 
 /// The header carrying the envelope's `type`.
 pub(crate) const EVENT_HEADER: &str = "x-hookgate-event";
