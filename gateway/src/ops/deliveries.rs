@@ -37,7 +37,7 @@ pub fn retry(services: &Services, id: &str) -> Result<DeliveryRecord, OpsError> 
         )));
     }
     let record = match services.store.schedule_retry(current.id, now_ms())? {
-        RetryScheduled::Scheduled(record) => record,
+        RetryScheduled::Scheduled(record) => *record,
         RetryScheduled::AlreadyDelivered => {
             return Err(OpsError::Conflict("the delivery was delivered".into()));
         }

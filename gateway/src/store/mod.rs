@@ -58,8 +58,8 @@ pub enum IdKind {
 /// What a retry by hand found.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RetryScheduled {
-    /// Due now.
-    Scheduled(DeliveryRecord),
+    /// Due now (boxed: a record is much larger than the other answers).
+    Scheduled(Box<DeliveryRecord>),
     /// It was delivered: nothing to retry.
     AlreadyDelivered,
     /// No such delivery.

@@ -45,7 +45,22 @@ impl GatewayProgram {
 
     /// A command running the gateway with `args`.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(&self.program);
+        self.command_under(None, args)
+    }
+
+    /// [`Self::command`] under `umask` when given (set by `sh`, which then execs the gateway).
+    pub fn command_under(&self, umask: Option<&str>, args: &[&str]) -> Command {
+        let mut command = match umask {
+            Some(umask) => {
+                let mut command = Command::new("sh");
+                command
+                    .arg("-c")
+                    .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
+                    .arg(&self.program);
+                command
+            }
+            None => Command::new(&self.program),
+        };
         command.args(&self.args).args(args);
         command
     }
@@ -181,6 +196,10 @@ pub struct ChildGatewayConfig {
     pub rust_log: String,
     /// `--listen`, the same across restarts.
     pub listen: SocketAddr,
+    /// More environment variables (after `RUST_LOG`, so they may override it).
+    pub env: Vec<(String, String)>,
+    /// The umask to run under (through `sh`, so this process keeps its own).
+    pub umask: Option<String>,
 }
 
 impl ChildGatewayConfig {
@@ -203,12 +222,16 @@ impl ChildGatewayConfig {
             admin_token: Some(ADMIN_TOKEN.into()),
             rust_log: "warn".into(),
             listen: free_address(),
+            env: Vec::new(),
+            umask: None,
         }
     }
 
     fn spawn(&self) -> ServerProcess {
         let listen = self.listen.to_string();
-        let mut command = self.program.command(&["serve", "--listen", &listen]);
+        let mut command = self
+            .program
+            .command_under(self.umask.as_deref(), &["serve", "--listen", &listen]);
         command.arg("--data-dir").arg(&self.data_dir);
         if let Some(toml) = &self.config_toml {
             std::fs::write(&self.config_file, toml).expect("writing the gateway config");
@@ -219,6 +242,7 @@ impl ChildGatewayConfig {
             None => command.env_remove("HOOKGATE_ADMIN_TOKEN"),
         };
         command.env("RUST_LOG", &self.rust_log);
+        command.envs(self.env.iter().map(|(name, value)| (name, value)));
         ServerProcess::spawn(command, self.listen, &self.log)
     }
 

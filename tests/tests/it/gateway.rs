@@ -308,6 +308,26 @@ fn every_ingest_check_answers_and_logs_as_the_spec_says() {
             "X-Event-Key header missing",
         ),
         (
+            "empty event header",
+            vec![
+                ("X-Event-Key", String::new()),
+                ("X-Hub-Signature", signed(b"{}")),
+            ],
+            b"{}".to_vec(),
+            400,
+            "X-Event-Key header missing",
+        ),
+        (
+            "blank event header",
+            vec![
+                ("X-Event-Key", "   ".into()),
+                ("X-Hub-Signature", signed(b"{}")),
+            ],
+            b"{}".to_vec(),
+            400,
+            "X-Event-Key header missing",
+        ),
+        (
             "invalid JSON",
             vec![event.clone(), ("X-Hub-Signature", signed(b"{nope"))],
             b"{nope".to_vec(),

@@ -7,13 +7,14 @@
 use crate::gateway::uuid;
 use hookgate::config::PluginLimits;
 use hookgate::runtime::{PluginEngine, PluginRegistry};
-use hookgate_tests::gateway::{ADMIN_TOKEN, CaptureReceiver, TestGateway, wait_for};
+use hookgate_tests::harness::{
+    ADMIN_TOKEN, CaptureReceiver, ChildGateway, ChildGatewayConfig, GatewayClient, GatewayProgram,
+    TestGateway, wait_for,
+};
 use hookgate_tests::{fixture, plugin_bytes};
 use serde_json::{Value, json};
-use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 /// The pull request title of issue 16: it closes its string and adds an embed of its own.
@@ -51,107 +52,42 @@ fn a_pull_request_title_cannot_add_an_embed_through_a_json_template() {
     );
 }
 
-/// The real binary as a child process, its stderr collected by a thread; killed when dropped.
-struct ChildGateway {
-    child: Child,
-    log: Option<std::thread::JoinHandle<String>>,
-    base: String,
+/// The real binary as a child process with `config` (TOML), `env` and `umask`; the admin
+/// token from `HOOKGATE_ADMIN_TOKEN` when `env` gives it, else the generated file.
+fn start_child(
+    folder: &Path,
+    config: &str,
+    env: &[(&str, &str)],
+    umask: Option<&str>,
+) -> ChildGateway {
+    let mut settings = ChildGatewayConfig::new(
+        GatewayProgram::binary(env!("CARGO_BIN_EXE_hookgate-e2e")),
+        folder,
+    );
+    settings.config_toml = Some(config.to_string());
+    settings.admin_token = env
+        .iter()
+        .find(|(name, _)| *name == "HOOKGATE_ADMIN_TOKEN")
+        .map(|(_, token)| token.to_string());
+    settings.rust_log = "info".into();
+    settings.env = env
+        .iter()
+        .filter(|(name, _)| *name != "HOOKGATE_ADMIN_TOKEN")
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect();
+    settings.umask = umask.map(str::to_string);
+    ChildGateway::start(settings)
 }
 
-impl ChildGateway {
-    /// Starts `hookgate serve` on a free port with `config` (TOML) and `env`, under `umask`
-    /// when given (through `sh`, so this process keeps its own).
-    fn start(data_dir: &Path, config: &str, env: &[(&str, &str)], umask: Option<&str>) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let config_file = data_dir.with_extension("toml");
-        std::fs::write(&config_file, config).unwrap();
-        let binary = env!("CARGO_BIN_EXE_hookgate-e2e");
-        let mut command = match umask {
-            Some(umask) => {
-                let mut command = Command::new("sh");
-                command
-                    .arg("-c")
-                    .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
-                    .arg(binary);
-                command
-            }
-            None => Command::new(binary),
-        };
-        command
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .arg("--data-dir")
-            .arg(data_dir)
-            .arg("--config")
-            .arg(&config_file)
-            .env_remove("HOOKGATE_ADMIN_TOKEN")
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        for (name, value) in env {
-            command.env(name, value);
-        }
-        let mut child = command.spawn().expect("starting hookgate");
-        let mut stderr = child.stderr.take().unwrap();
-        let log = std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = stderr.read_to_string(&mut text);
-            text
-        });
-        let gateway = Self {
-            child,
-            log: Some(log),
-            base: format!("http://127.0.0.1:{port}"),
-        };
-        let client = reqwest::blocking::Client::new();
-        wait_for("hookgate to be ready", Duration::from_secs(120), || {
-            client
-                .get(format!("{}/readyz", gateway.base))
-                .send()
-                .is_ok_and(|response| response.status().is_success())
-        });
-        gateway
-    }
-
-    /// An admin API call with `token`; the status and the JSON answer.
-    fn api(&self, token: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut request = reqwest::blocking::Client::new()
-            .request(
-                method.parse().unwrap(),
-                format!("{}/api/v1{path}", self.base),
-            )
-            .bearer_auth(token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().unwrap();
-        (
-            response.status().as_u16(),
-            response.json().unwrap_or(Value::Null),
-        )
-    }
-
-    /// Stops the process and returns everything it logged.
-    fn stop(mut self) -> String {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        self.log.take().unwrap().join().unwrap()
-    }
-}
-
-impl Drop for ChildGateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Stops a child gateway and returns everything it logged.
+fn stop(mut gateway: ChildGateway) -> String {
+    gateway.kill_9();
+    gateway.log()
 }
 
 /// Posts a signed push to an endpoint created with `body`.
 fn post_push(gateway: &ChildGateway, body: Value) {
-    let (status, endpoint) = gateway.api(ADMIN_TOKEN, "POST", "/endpoints", Some(body));
+    let (status, endpoint) = gateway.api("POST", "/endpoints", Some(body));
     assert_eq!(status, 201, "{endpoint}");
     let push = fixture("repo_push.json");
     let response = reqwest::blocking::Client::new()
@@ -175,7 +111,7 @@ fn post_push(gateway: &ChildGateway, body: Value) {
 fn finished_delivery(gateway: &ChildGateway) -> Value {
     let mut delivery = Value::Null;
     wait_for("a finished delivery", Duration::from_secs(60), || {
-        let (_, list) = gateway.api(ADMIN_TOKEN, "GET", "/deliveries", None);
+        let (_, list) = gateway.api("GET", "/deliveries", None);
         delivery = list["items"][0].clone();
         delivery["status"] == "failed" || delivery["status"] == "delivered"
     });
@@ -188,8 +124,8 @@ fn proxy_variables_do_not_switch_the_address_check_off() {
     let proxy = CaptureReceiver::start();
     let receiver = CaptureReceiver::start();
     let folder = tempfile::tempdir().unwrap();
-    let gateway = ChildGateway::start(
-        &folder.path().join("data"),
+    let gateway = start_child(
+        folder.path(),
         "[delivery]\nallow_private_destinations = false\nretry_schedule = [\"200ms\"]\n\
          [delivery.hosts]\n\"internal.test\" = [\"127.0.0.1\"]\n[plugins]\ntimeout_ms = 5000\n",
         &[
@@ -241,8 +177,8 @@ fn a_debug_log_carries_no_console_secrets() {
     let folder = tempfile::tempdir().unwrap();
     // As verbose as an operator might ask, Handlebars included, and more specifically than
     // `handlebars=info` would be.
-    let gateway = ChildGateway::start(
-        &folder.path().join("data"),
+    let gateway = start_child(
+        folder.path(),
         "[delivery]\nallow_private_destinations = true\n[plugins]\ntimeout_ms = 5000\n",
         &[
             ("HOOKGATE_ADMIN_TOKEN", ADMIN_TOKEN),
@@ -272,7 +208,7 @@ fn a_debug_log_carries_no_console_secrets() {
         .build()
         .unwrap();
     let signed_in = client
-        .post(format!("{}/ui/login", gateway.base))
+        .post(format!("{}/ui/login", gateway.url))
         .form(&[("token", ADMIN_TOKEN)])
         .send()
         .unwrap();
@@ -284,7 +220,7 @@ fn a_debug_log_carries_no_console_secrets() {
         .next()
         .unwrap()
         .to_string();
-    let (_, endpoints) = gateway.api(ADMIN_TOKEN, "GET", "/endpoints", None);
+    let (_, endpoints) = gateway.api("GET", "/endpoints", None);
     let id = endpoints["items"][0]["id"].as_str().unwrap().to_string();
     let mut csrf = String::new();
     for path in [
@@ -293,7 +229,7 @@ fn a_debug_log_carries_no_console_secrets() {
         "/ui/deliveries".into(),
     ] {
         let page = client
-            .get(format!("{}{path}", gateway.base))
+            .get(format!("{}{path}", gateway.url))
             .header("Cookie", &cookie)
             .send()
             .unwrap()
@@ -305,7 +241,7 @@ fn a_debug_log_carries_no_console_secrets() {
     }
     assert!(csrf.len() >= 20, "a CSRF token from the console: {csrf:?}");
 
-    let log = gateway.stop();
+    let log = stop(gateway);
     assert!(log.contains("DEBUG"), "the run logged at debug");
     let session = cookie.split_once('=').unwrap().1;
     for (name, secret) in [
@@ -327,7 +263,7 @@ fn under_umask_000_the_data_folder_stays_private() {
     let folder = tempfile::tempdir().unwrap();
     let data_dir = folder.path().join("data");
     let config = "[plugins]\ntimeout_ms = 5000\n";
-    let gateway = ChildGateway::start(&data_dir, config, &[], Some("000"));
+    let gateway = start_child(folder.path(), config, &[], Some("000"));
     let token_file = data_dir.join("admin-token");
     let modes = || {
         [
@@ -345,7 +281,7 @@ fn under_umask_000_the_data_folder_stays_private() {
         .unwrap()
         .trim()
         .to_string();
-    gateway.stop();
+    stop(gateway);
 
     // Left open by hand (or by an earlier version): closed again at the next start, and an
     // admin-token file others could read is named in a warning, its token kept.
@@ -353,13 +289,13 @@ fn under_umask_000_the_data_folder_stays_private() {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777)).unwrap();
     }
     std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let gateway = ChildGateway::start(&data_dir, config, &[], Some("000"));
+    let gateway = start_child(folder.path(), config, &[], Some("000"));
     for (path, expected) in modes() {
         assert_eq!(mode(&path), expected, "{}", path.display());
     }
-    let (status, _) = gateway.api(&token, "GET", "/endpoints", None);
+    let (status, _) = GatewayClient::new(gateway.url.clone(), token).api("GET", "/endpoints", None);
     assert_eq!(status, 200, "the token is kept");
-    let log = gateway.stop();
+    let log = stop(gateway);
     assert!(
         log.contains("the admin-token file was mode 0644"),
         "a warning names the loose token file:\n{log}"

@@ -280,10 +280,10 @@ pub(crate) fn schedule_retry_makes_a_delivery_due(store: &dyn Store) {
     assert_eq!(scheduled.attempts.len(), 1, "its attempts are kept");
     assert_eq!(
         store.delivery(written[0].id).unwrap().as_ref(),
-        Some(&scheduled)
+        Some(&*scheduled)
     );
     assert_eq!(store.due_deliveries(699, 10).unwrap(), []);
-    assert_eq!(store.due_deliveries(700, 10).unwrap(), [scheduled]);
+    assert_eq!(store.due_deliveries(700, 10).unwrap(), [*scheduled]);
     assert_eq!(store.next_due_at().unwrap(), Some(700));
 }
 

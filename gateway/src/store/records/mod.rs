@@ -15,7 +15,7 @@ pub use endpoints::{
     BitbucketLink, Destination, EndpointRecord, EventSelection, FormatSpec, PluginRef,
 };
 pub use inbound::{Appended, InboundFilter, InboundRecord, InboundStatus, Outcome};
-pub use processing::{AlertWrite, ProcessedBatch, ProcessedRecord};
+pub use processing::{AlertScope, AlertVersion, AlertWrite, ProcessedBatch, ProcessedRecord};
 
 use serde::Serialize;
 

@@ -11,12 +11,17 @@ pub struct ProcessedBatch {
     /// The open alert each touched key had when the batch was planned: `(endpoint, key)` →
     /// `(alert id, revision)` or none. The write is refused with a conflict when any of them
     /// changed since, so the batch is planned again on the new state.
-    pub expected_open: Vec<((String, String), Option<(u64, u64)>)>,
+    pub expected_open: Vec<(AlertScope, Option<AlertVersion>)>,
     /// Alerts created or changed, in order (one alert may appear once only).
     pub alerts: Vec<AlertWrite>,
     /// New deliveries, each with an id from [`crate::store::Store::reserve_ids`].
     pub deliveries: Vec<DeliveryRecord>,
 }
+
+/// `(endpoint, key)`: where an alert key is unique.
+pub type AlertScope = (String, String);
+/// `(alert id, revision)`: one state of one alert.
+pub type AlertVersion = (u64, u64);
 
 /// One record's results.
 #[derive(Debug, Clone)]

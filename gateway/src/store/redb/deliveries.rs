@@ -103,7 +103,7 @@ impl RedbStore {
                     record.status = DeliveryStatus::Pending;
                     record.next_attempt_at = Some(at);
                     write_delivery(&mut deliveries, &mut due, &record)?;
-                    RetryScheduled::Scheduled(record)
+                    RetryScheduled::Scheduled(Box::new(record))
                 }
             }
         };
