@@ -457,7 +457,7 @@ fn every_ingest_check_answers_and_logs_as_the_spec_says() {
         &format!("/inbound?endpoint={id}&status=rejected&limit=500"),
         None,
     );
-    assert_eq!(rejected["items"].as_array().unwrap().len(), 11);
+    assert_eq!(rejected["items"].as_array().unwrap().len(), 13);
 }
 
 #[test]
