@@ -11,7 +11,7 @@ pub mod types;
 
 pub use engine::{EPOCH_TICK, PluginEngine};
 pub use plugin::{LoadedPlugin, PluginSource};
-pub use registry::{BuiltinPlugin, LoadError, PluginRegistry, PluginSet};
+pub use registry::{BuiltinPlugin, CompileCounts, LoadError, PluginRegistry, PluginSet};
 pub use types::*;
 
 /// The WIT package versions this gateway serves. A plugin declaring another is refused.
