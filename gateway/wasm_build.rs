@@ -3,7 +3,7 @@
 //! Used by `gateway/build.rs` (the built-in plugins) and `tests/build.rs` (test-only plugins)
 //! through `#[path]`, so `cargo build` and `cargo test` on a fresh clone need no extra step. It
 //! runs a nested `cargo build --target wasm32-wasip2 --profile plugin` with its own target
-//! directory (`<target>/wasm-plugins`), so it never waits on the outer build's lock, and adds the
+//! directory (`<target>/wasm-plugins`, one per source tree when the target dir is shared), so it never waits on the outer build's lock, and adds the
 //! wasm32-wasip2 target with rustup when the toolchain lacks it.
 
 use std::env;
@@ -36,7 +36,18 @@ pub fn build_plugins(packages: &[&str]) -> PathBuf {
         );
     }
 
-    let target_dir = outer_target_dir().join("wasm-plugins");
+    // A target dir outside the workspace may be shared by several checkouts (git worktrees
+    // with one CARGO_TARGET_DIR), which name their crates alike: cargo would take one tree's
+    // build of a plugin crate for another's. Each tree then gets its own folder.
+    let outer = outer_target_dir();
+    let target_dir = if outer.starts_with(&workspace) {
+        outer.join("wasm-plugins")
+    } else {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        workspace.hash(&mut hasher);
+        outer.join(format!("wasm-plugins-{:016x}", hasher.finish()))
+    };
     ensure_wasm_target();
 
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
