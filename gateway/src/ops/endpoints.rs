@@ -353,3 +353,13 @@ pub fn names(services: &Services) -> Result<std::collections::HashMap<String, St
         .map(|endpoint| (endpoint.id, endpoint.name))
         .collect())
 }
+
+/// The name of the endpoint with this id, if there is one (for pages that show a record).
+pub fn name_of(services: &Services, id: &str) -> Option<String> {
+    services
+        .store
+        .endpoint(id)
+        .ok()
+        .flatten()
+        .map(|endpoint| endpoint.name.clone())
+}

@@ -115,9 +115,7 @@ async fn show(
         Ok(record) => record,
         Err(error) => return refused_page(&state, &session, error),
     };
-    let name = crate::ops::endpoints::get(&state.services, &record.endpoint)
-        .ok()
-        .map(|endpoint| endpoint.name);
+    let name = crate::ops::endpoints::name_of(&state.services, &record.endpoint);
     page(
         &state,
         Some(&session),

@@ -135,9 +135,7 @@ async fn show(
         Ok(caused) => caused,
         Err(error) => return refused_page(&state, &session, error),
     };
-    let endpoint_name = crate::ops::endpoints::get(services, &record.endpoint)
-        .ok()
-        .map(|endpoint| endpoint.name);
+    let endpoint_name = crate::ops::endpoints::name_of(services, &record.endpoint);
     let body_pretty = serde_json::from_str::<Value>(&record.body)
         .ok()
         .and_then(|body| serde_json::to_string_pretty(&body).ok())
