@@ -161,6 +161,25 @@ fn the_openapi_document_describes_exactly_the_mounted_api_routes() {
         "bearer"
     );
     assert_eq!(document["security"], json!([{"admin_token": []}]));
+    // Client generators name a method after each operation id: each must be there, unique,
+    // and say what it does (a verb and a resource, not `list` five times).
+    let mut operation_ids = BTreeSet::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let id = operation["operationId"].as_str().unwrap_or("");
+            assert!(
+                id.len() > "list".len() && id.chars().any(|c| c.is_ascii_uppercase()),
+                "{method} {path}: operation id {id:?}"
+            );
+            assert!(operation_ids.insert(id.to_string()), "{id} is not unique");
+            assert!(
+                operation["tags"]
+                    .as_array()
+                    .is_some_and(|tags| !tags.is_empty()),
+                "{method} {path}: no tag"
+            );
+        }
+    }
     for (path, item) in document["paths"].as_object().unwrap() {
         for (method, operation) in item.as_object().unwrap() {
             let public = operation["security"] == json!([{}]);

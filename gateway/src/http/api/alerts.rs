@@ -30,7 +30,7 @@ struct AlertQuery {
 #[utoipa::path(
     get,
     path = "/alerts",
-    tag = "alerts",
+    operation_id = "listAlerts",
     params(
         ("state" = Option<AlertState>, Query, description = "alert state"),
         ("endpoint" = Option<String>, Query, description = "endpoint id"),
@@ -67,7 +67,7 @@ async fn list(
 #[utoipa::path(
     get,
     path = "/alerts/{id}",
-    tag = "alerts",
+    operation_id = "getAlert",
     params(("id" = String, Path, description = "alert id, `al_<n>`")),
     responses(
         (status = 200, description = "the alert", body = Object),
@@ -86,7 +86,7 @@ async fn show(
 #[utoipa::path(
     post,
     path = "/alerts/{id}/ack",
-    tag = "alerts",
+    operation_id = "acknowledgeAlert",
     params(("id" = String, Path, description = "alert id, `al_<n>`")),
     responses(
         (status = 200, description = "the acknowledged alert", body = Object),
@@ -106,7 +106,7 @@ async fn acknowledge(
 #[utoipa::path(
     post,
     path = "/alerts/{id}/close",
-    tag = "alerts",
+    operation_id = "closeAlert",
     params(("id" = String, Path, description = "alert id, `al_<n>`")),
     responses(
         (status = 200, description = "the closed alert", body = Object),

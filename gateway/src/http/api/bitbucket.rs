@@ -24,7 +24,7 @@ pub const ROUTES: &[ApiRoute] = &[
 #[utoipa::path(
     post,
     path = "/bitbucket/connect",
-    tag = "bitbucket",
+    operation_id = "connectBitbucket",
     request_body(
         content = Object,
         description = "`{workspace, repo, token, events?, name?}` plus any endpoint field but \
@@ -59,7 +59,7 @@ struct DisconnectInput {
 #[utoipa::path(
     post,
     path = "/endpoints/{id}/bitbucket/disconnect",
-    tag = "bitbucket",
+    operation_id = "disconnectBitbucket",
     params(("id" = String, Path, description = "endpoint id")),
     request_body(content = Object, description = "`{token}`: a Bitbucket token as for connect"),
     responses(

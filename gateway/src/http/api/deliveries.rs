@@ -29,7 +29,7 @@ struct DeliveryQuery {
 #[utoipa::path(
     get,
     path = "/deliveries",
-    tag = "deliveries",
+    operation_id = "listDeliveries",
     params(
         ("status" = Option<DeliveryStatus>, Query, description = "delivery status"),
         ("endpoint" = Option<String>, Query, description = "endpoint id"),
@@ -66,7 +66,7 @@ async fn list(
 #[utoipa::path(
     get,
     path = "/deliveries/{id}",
-    tag = "deliveries",
+    operation_id = "getDelivery",
     params(("id" = String, Path, description = "delivery id, `dl_<n>`")),
     responses(
         (status = 200, description = "the delivery", body = Object),
@@ -85,7 +85,7 @@ async fn show(
 #[utoipa::path(
     post,
     path = "/deliveries/{id}/retry",
-    tag = "deliveries",
+    operation_id = "retryDelivery",
     params(("id" = String, Path, description = "delivery id, `dl_<n>`")),
     responses(
         (status = 202, description = "the delivery, due now", body = Object),

@@ -32,7 +32,7 @@ fn with_secret(mut answer: Value, secret: String) -> Value {
 #[utoipa::path(
     post,
     path = "/endpoints",
-    tag = "endpoints",
+    operation_id = "createEndpoint",
     request_body = EndpointInput,
     responses(
         (status = 201, description = "the endpoint with `url` and `secret`", body = Object),
@@ -55,7 +55,7 @@ async fn create(
 #[utoipa::path(
     get,
     path = "/endpoints",
-    tag = "endpoints",
+    operation_id = "listEndpoints",
     responses(
         (status = 200, description = "`{items, next}`", body = Object),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
@@ -74,7 +74,7 @@ async fn list(state: web::Data<HttpState>) -> Result<HttpResponse, OpsError> {
 #[utoipa::path(
     get,
     path = "/endpoints/{id}",
-    tag = "endpoints",
+    operation_id = "getEndpoint",
     params(("id" = String, Path, description = "endpoint id")),
     responses(
         (status = 200, description = "the endpoint", body = Object),
@@ -94,7 +94,7 @@ async fn show(
 #[utoipa::path(
     patch,
     path = "/endpoints/{id}",
-    tag = "endpoints",
+    operation_id = "updateEndpoint",
     params(("id" = String, Path, description = "endpoint id")),
     request_body(content = Object, description = "any keys of `EndpointInput`"),
     responses(
@@ -120,7 +120,7 @@ async fn change(
 #[utoipa::path(
     delete,
     path = "/endpoints/{id}",
-    tag = "endpoints",
+    operation_id = "disableEndpoint",
     params(("id" = String, Path, description = "endpoint id")),
     responses(
         (status = 200, description = "the disabled endpoint", body = Object),
@@ -140,7 +140,7 @@ async fn disable(
 #[utoipa::path(
     post,
     path = "/endpoints/{id}/rotate-secret",
-    tag = "endpoints",
+    operation_id = "rotateEndpointSecret",
     params(("id" = String, Path, description = "endpoint id")),
     responses(
         (status = 200, description = "the endpoint with its new `secret`", body = Object),
@@ -162,7 +162,7 @@ async fn rotate_secret(
 #[utoipa::path(
     post,
     path = "/endpoints/{id}/destinations/{index}/enable",
-    tag = "endpoints",
+    operation_id = "enableEndpointDestination",
     params(
         ("id" = String, Path, description = "endpoint id"),
         ("index" = String, Path, description = "the destination's position in `destinations`, from 0"),
@@ -201,7 +201,7 @@ pub struct TestInput {
 #[utoipa::path(
     post,
     path = "/endpoints/{id}/test",
-    tag = "endpoints",
+    operation_id = "testEndpoint",
     params(("id" = String, Path, description = "endpoint id")),
     request_body = TestInput,
     responses(

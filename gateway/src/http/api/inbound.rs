@@ -31,7 +31,7 @@ struct InboundQuery {
 #[utoipa::path(
     get,
     path = "/inbound",
-    tag = "inbound",
+    operation_id = "listInbound",
     params(
         ("endpoint" = Option<String>, Query, description = "endpoint id"),
         ("status" = Option<InboundStatus>, Query, description = "record status"),
@@ -72,7 +72,7 @@ async fn list(
 #[utoipa::path(
     get,
     path = "/inbound/{id}",
-    tag = "inbound",
+    operation_id = "getInboundRecord",
     params(("id" = String, Path, description = "inbound record id, `in_<n>`")),
     responses(
         (status = 200, description = "the record with `headers` and `body`", body = Object),
@@ -92,7 +92,7 @@ async fn show(
 #[utoipa::path(
     post,
     path = "/inbound/{id}/replay",
-    tag = "inbound",
+    operation_id = "replayInboundRecord",
     params(("id" = String, Path, description = "inbound record id, `in_<n>`")),
     responses(
         (status = 202, description = "`{status: queued, id}`: the new record", body = Object),

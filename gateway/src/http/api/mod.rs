@@ -30,15 +30,16 @@ use utoipa::openapi::path::Operation;
 /// Where the admin API is mounted.
 pub const SCOPE: &str = "/api/v1";
 
-/// Every resource's routes.
-const RESOURCES: &[&[ApiRoute]] = &[
-    openapi::ROUTES,
-    endpoints::ROUTES,
-    inbound::ROUTES,
-    alerts::ROUTES,
-    deliveries::ROUTES,
-    plugins::ROUTES,
-    bitbucket::ROUTES,
+/// Every resource's routes, with the tag that groups them in the OpenAPI document (and in
+/// clients generated from it).
+const RESOURCES: &[(&str, &[ApiRoute])] = &[
+    ("meta", openapi::ROUTES),
+    ("endpoints", endpoints::ROUTES),
+    ("inbound", inbound::ROUTES),
+    ("alerts", alerts::ROUTES),
+    ("deliveries", deliveries::ROUTES),
+    ("plugins", plugins::ROUTES),
+    ("bitbucket", bitbucket::ROUTES),
 ];
 
 /// One admin API route. Its method, path (under [`SCOPE`]) and OpenAPI operation come from the
@@ -108,7 +109,14 @@ fn actix_method(method: HttpMethod) -> Method {
 
 /// Every admin API route.
 pub fn routes() -> impl Iterator<Item = &'static ApiRoute> {
-    RESOURCES.iter().flat_map(|resource| resource.iter())
+    tagged_routes().map(|(_, route)| route)
+}
+
+/// Every route with its resource's tag.
+pub fn tagged_routes() -> impl Iterator<Item = (&'static str, &'static ApiRoute)> {
+    RESOURCES
+        .iter()
+        .flat_map(|(tag, routes)| routes.iter().map(move |route| (*tag, route)))
 }
 
 /// The scope with the token check in front of every route.

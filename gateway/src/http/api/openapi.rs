@@ -79,10 +79,12 @@ impl Modify for AdminTokenScheme {
 /// The OpenAPI document of every admin API route, paths relative to the `/api/v1` server.
 pub fn openapi() -> Document {
     let mut document = ApiDocument::openapi();
-    for route in super::routes() {
+    for (tag, route) in super::tagged_routes() {
+        let mut operation = route.operation();
+        operation.tags = Some(vec![tag.to_string()]);
         document
             .paths
-            .add_path_operation(route.path(), route.openapi_methods(), route.operation());
+            .add_path_operation(route.path(), route.openapi_methods(), operation);
     }
     document
 }
@@ -91,7 +93,7 @@ pub fn openapi() -> Document {
 #[utoipa::path(
     get,
     path = "/openapi.json",
-    tag = "meta",
+    operation_id = "getOpenApiDocument",
     security(()),
     responses((status = 200, description = "this document", content_type = "application/json", body = Object))
 )]

@@ -16,7 +16,7 @@ pub const ROUTES: &[ApiRoute] = &[
 #[utoipa::path(
     get,
     path = "/plugins",
-    tag = "plugins",
+    operation_id = "listPlugins",
     responses(
         (status = 200, description = "`{items, next}`", body = Object),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
@@ -30,7 +30,7 @@ async fn list(state: web::Data<HttpState>) -> HttpResponse {
 #[utoipa::path(
     post,
     path = "/plugins/reload",
-    tag = "plugins",
+    operation_id = "reloadPlugins",
     responses(
         (status = 200, description = "the plugins after the reload, as `GET /plugins`", body = Object),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
