@@ -5,14 +5,15 @@
 #
 # Installs with apt (as root, or through sudo): chromium and chromium-driver (the web console's
 # browser tests), python3-venv (the Python plugin test makes a virtual environment for
-# componentize-py), python3-aiosmtpd and postgresql (for the SMTP and PostgreSQL tests). Then
+# componentize-py; the OpenAPI test makes one for openapi-spec-validator), python3-aiosmtpd and
+# postgresql (for the SMTP and PostgreSQL tests), prometheus (promtool checks /metrics). Then
 # adds the wasm32-wasip2 target and runs `cargo test --workspace --locked`.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 # Debian packages, each installed only when dpkg does not have it.
 missing=()
-for package in chromium chromium-driver python3-venv python3-aiosmtpd postgresql; do
+for package in chromium chromium-driver python3-venv python3-aiosmtpd postgresql prometheus; do
     [ "$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null)" = 'install ok installed' ] ||
         missing+=("$package")
 done

@@ -50,6 +50,13 @@ pub fn load(engine: &PluginEngine, stem: &str) -> LoadedPlugin {
     .unwrap_or_else(|error| panic!("loading {stem}: {error}"))
 }
 
+/// Whether this runs in CI: `CI` set to anything but empty or `false` (CI services set
+/// `CI=true`). Tests that need a tool from outside the repository skip with a message when it
+/// cannot be had on a developer machine, and fail in CI.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|value| !value.is_empty() && value != "false")
+}
+
 /// The folder of real Bitbucket Cloud payloads (see its SOURCES.md for attribution).
 pub fn fixtures_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../plugins/bitbucket/samples")

@@ -6,19 +6,13 @@
 
 use hookgate_tests::harness::{CaptureReceiver, TestGateway};
 use hookgate_tests::signing::hub_sha256;
-use hookgate_tests::{example_file, plugin_bytes};
+use hookgate_tests::{example_file, in_ci, plugin_bytes};
 use serde_json::json;
 use std::path::PathBuf;
 use std::process::Command;
 
 /// build.sh's exit status when the tool cannot be installed.
 const TOOL_UNAVAILABLE: i32 = 3;
-
-/// Whether this runs in CI: `CI` set to anything but empty or `false` (CI services set
-/// `CI=true`).
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|value| !value.is_empty() && value != "false")
-}
 
 #[test]
 fn a_python_formatter_formats_a_real_github_push_in_the_gateway() {
