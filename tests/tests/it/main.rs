@@ -17,6 +17,7 @@ mod hostile;
 mod hot_reload;
 mod metrics;
 mod network;
+mod replay;
 mod security;
 mod storage_faults;
 mod third_party;
