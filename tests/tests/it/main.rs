@@ -8,7 +8,6 @@ mod builtins;
 mod cli;
 mod compile_cache;
 mod console;
-mod crash;
 mod destination_health;
 mod faults;
 mod fuzz;
