@@ -1,6 +1,12 @@
 //! The alert state machine (SPEC §6), as pure functions over store records: an `open` for a key
 //! with an open or acknowledged alert is appended to it; otherwise it opens a new alert; a
 //! `close` closes the open one or is `Close Unmatched`. Operators acknowledge and close by hand.
+//!
+//! A replay runs a record through the plugins again, so the same inbound record can bring the
+//! same `open` twice. One record counts once in an alert's history: an `open` from a record the
+//! open alert already holds changes nothing (`Already Applied`, no notification). Once that
+//! alert is closed, a replayed `open` opens a new alert, as a new trigger does in PagerDuty or
+//! AlertOps: a closed alert is never reopened.
 
 use crate::runtime::Alert;
 use crate::store::{AlertRecord, AlertState};
@@ -12,6 +18,9 @@ pub enum AlertChange {
     Opened(AlertRecord),
     /// Appended to the open alert: count + 1, no notification.
     Appended(AlertRecord),
+    /// The open alert already holds this inbound record (a replay): nothing changes, no
+    /// notification.
+    AlreadyApplied(AlertRecord),
     /// The open alert closed (destinations are notified).
     Closed(AlertRecord),
     /// A close with no open alert for the key: nothing changes.
@@ -24,6 +33,7 @@ impl AlertChange {
         match self {
             Self::Opened(_) => "Mapped Opened",
             Self::Appended(_) => "Mapped Appended",
+            Self::AlreadyApplied(_) => "Already Applied",
             Self::Closed(_) => "Mapped Closed",
             Self::CloseUnmatched => "Close Unmatched",
         }
@@ -32,14 +42,18 @@ impl AlertChange {
     /// The alert changed, if any.
     pub fn record(&self) -> Option<&AlertRecord> {
         match self {
-            Self::Opened(record) | Self::Appended(record) | Self::Closed(record) => Some(record),
+            Self::Opened(record)
+            | Self::Appended(record)
+            | Self::AlreadyApplied(record)
+            | Self::Closed(record) => Some(record),
             Self::CloseUnmatched => None,
         }
     }
 }
 
 /// Applies `open(alert)` from inbound record `inbound_id` at `now` to the endpoint's current
-/// open alert with that key (`existing`). A new alert has id 0 until the store assigns one.
+/// open alert with that key (`existing`). A new alert has id 0 until the store assigns one. A
+/// record already in the open alert's history (a replay) changes nothing.
 pub fn apply_open(
     existing: Option<AlertRecord>,
     endpoint: &str,
@@ -48,6 +62,11 @@ pub fn apply_open(
     now: u64,
 ) -> AlertChange {
     match existing {
+        Some(record)
+            if record.state != AlertState::Closed && record.history.contains(&inbound_id) =>
+        {
+            AlertChange::AlreadyApplied(record)
+        }
         Some(mut record) if record.state != AlertState::Closed => {
             record.count += 1;
             record.last_seen_at = now;
@@ -178,6 +197,50 @@ mod tests {
         assert_eq!(apply_close(None, 4, 400), AlertChange::CloseUnmatched);
         let reopened = apply_open(Some(record), "ep", alert("k"), 5, 500);
         assert!(matches!(reopened, AlertChange::Opened(ref r) if r.count == 1 && r.history == [5]));
+    }
+
+    #[test]
+    fn a_replayed_open_counts_once_while_its_alert_is_open() {
+        let AlertChange::Opened(record) = apply_open(None, "ep", alert("k"), 1, 100) else {
+            unreachable!()
+        };
+        let AlertChange::Appended(record) = apply_open(Some(record), "ep", alert("k"), 2, 200)
+        else {
+            unreachable!()
+        };
+        for replayed in [1, 2] {
+            let change = apply_open(Some(record.clone()), "ep", alert("k"), replayed, 300);
+            assert_eq!(change.outcome(), "Already Applied");
+            assert_eq!(
+                change,
+                AlertChange::AlreadyApplied(record.clone()),
+                "a replay changes nothing"
+            );
+        }
+        let acknowledged = acknowledge(record, 350).unwrap();
+        assert_eq!(
+            apply_open(Some(acknowledged.clone()), "ep", alert("k"), 1, 400),
+            AlertChange::AlreadyApplied(acknowledged),
+            "nor while acknowledged"
+        );
+    }
+
+    #[test]
+    fn a_replayed_open_after_its_alert_closed_opens_a_new_one() {
+        let AlertChange::Opened(record) = apply_open(None, "ep", alert("k"), 1, 100) else {
+            unreachable!()
+        };
+        let AlertChange::Closed(closed) = apply_close(Some(record), 2, 200) else {
+            unreachable!()
+        };
+        let AlertChange::Opened(reopened) = apply_open(Some(closed), "ep", alert("k"), 1, 300)
+        else {
+            panic!("a replay after the close opens a new alert");
+        };
+        assert_eq!(
+            (reopened.count, reopened.history, reopened.opened_at),
+            (1, vec![1], 300)
+        );
     }
 
     #[test]

@@ -167,6 +167,8 @@ impl Planner<'_> {
     ) -> Result<Option<u64>, StoreError> {
         let (record, is_new) = match change {
             AlertChange::CloseUnmatched => return Ok(None),
+            // A replay of a record the alert holds: nothing to write.
+            AlertChange::AlreadyApplied(record) => return Ok(Some(record.id)),
             AlertChange::Opened(mut record) => {
                 record.id = self.store.reserve_ids(IdKind::Alert, 1)?;
                 notifications.push(Notification::AlertOpened(notice(&record)));

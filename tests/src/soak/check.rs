@@ -46,34 +46,39 @@ pub(super) fn check(
         .iter()
         .filter_map(|record| Some((record["id"].as_str()?, record)))
         .collect();
-    for (id, target) in &traffic.accepted {
-        match by_id.get(id.as_str()) {
-            None => {
-                report.records_lost += 1;
+    for accepted in &traffic.accepted {
+        let (id, target) = (&accepted.id, accepted.target);
+        let Some(record) = by_id.get(id.as_str()) else {
+            report.records_lost += 1;
+            report
+                .problems
+                .push(format!("accepted {id} is not in the log"));
+            continue;
+        };
+        let status = record["status"].as_str().unwrap_or("");
+        let healthy = matches!(target, Target::Alerts | Target::Embeds);
+        match (status, healthy) {
+            ("processed", true) => {}
+            // No fault is injected into the healthy endpoints' plugins, so a failed record
+            // there is a broken promise, whatever the reason.
+            ("failed", true) => {
+                let reason = failure_reason(record);
+                *report.healthy_failed.entry(reason.clone()).or_default() += 1;
                 report
                     .problems
-                    .push(format!("accepted {id} is not in the log"));
+                    .push(format!("healthy {id} ({target:?}) failed: {reason}"));
             }
-            Some(record) => {
-                let status = record["status"].as_str().unwrap_or("");
-                let healthy = matches!(target, Target::Alerts | Target::Embeds);
-                match (status, healthy) {
-                    ("processed" | "failed", true) => {}
-                    ("failed", false) => {
-                        let outcome = record["outcomes"][0]["outcome"].as_str().unwrap_or("");
-                        let reason = outcome
-                            .strip_prefix("Plugin Failed: ")
-                            .and_then(|reason| reason.split(':').next())
-                            .unwrap_or(outcome);
-                        *report.plugin_faults.entry(reason.to_string()).or_default() += 1;
-                    }
-                    _ => {
-                        report.records_lost += u64::from(status == "pending");
-                        report
-                            .problems
-                            .push(format!("accepted {id} ({target:?}) is {status}: {record}"));
-                    }
-                }
+            ("failed", false) => {
+                *report
+                    .plugin_faults
+                    .entry(failure_reason(record))
+                    .or_default() += 1;
+            }
+            _ => {
+                report.records_lost += u64::from(status == "pending");
+                report
+                    .problems
+                    .push(format!("accepted {id} ({target:?}) is {status}: {record}"));
             }
         }
     }
@@ -117,6 +122,17 @@ pub(super) fn check(
             report
                 .problems
                 .push(format!("{id} is in alert histories {times} times"));
+        }
+    }
+    // Judged from what was sent, not from what the records say: every accepted failing
+    // pipeline is in exactly one alert's history.
+    for accepted in traffic.accepted.iter().filter(|sent| sent.failing_pipeline) {
+        if !in_history.contains_key(&accepted.id) {
+            report.records_lost += 1;
+            report.problems.push(format!(
+                "accepted failing pipeline {} is in no alert's history",
+                accepted.id
+            ));
         }
     }
     for id in &applied_records {
@@ -223,4 +239,24 @@ pub(super) fn check(
     }
     report.receiver_distinct = taken.len() as u64;
     report.receiver_repeats = taken.values().map(|times| times - 1).sum();
+}
+
+/// Why a record failed: the first failed outcome's reason (`timeout`, `memory limit`, ...).
+fn failure_reason(record: &Value) -> String {
+    let outcomes = record["outcomes"].as_array().cloned().unwrap_or_default();
+    let failed = outcomes
+        .iter()
+        .filter_map(|outcome| outcome["outcome"].as_str())
+        .find(|outcome| outcome.starts_with("Plugin Failed: "))
+        .or_else(|| {
+            outcomes
+                .first()
+                .and_then(|outcome| outcome["outcome"].as_str())
+        })
+        .unwrap_or("no outcome");
+    failed
+        .strip_prefix("Plugin Failed: ")
+        .and_then(|reason| reason.split(':').next())
+        .unwrap_or(failed)
+        .to_string()
 }

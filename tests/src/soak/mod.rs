@@ -99,6 +99,9 @@ pub struct SoakReport {
     /// Records of the hostile endpoints failed by their plugin, by reason (`timeout`,
     /// `memory limit`).
     pub plugin_faults: BTreeMap<String, u64>,
+    /// Records of the healthy endpoints that ended `failed`, by reason: none is an injected
+    /// fault, so each is a problem too.
+    pub healthy_failed: BTreeMap<String, u64>,
     /// Alerts in the end, and the failing-pipeline records applied to them.
     pub alerts: u64,
     /// Records applied to alerts (opened or appended).
@@ -150,6 +153,10 @@ impl SoakReport {
         line(
             "hostile plugin records failed",
             format!("{:?}", self.plugin_faults),
+        );
+        line(
+            "healthy records failed (must be none)",
+            format!("{:?}", self.healthy_failed),
         );
         line("alerts", self.alerts.to_string());
         line("alert applications", self.alert_applications.to_string());
@@ -394,10 +401,18 @@ struct Traffic {
 struct TrafficLog {
     sent: u64,
     answers: BTreeMap<u16, u64>,
-    /// Accepted record ids and the endpoint they went to.
-    accepted: Vec<(String, Target)>,
+    /// The accepted records.
+    accepted: Vec<Accepted>,
     /// Ingest latency of accepted posts to the healthy endpoints.
     healthy_latencies: Vec<Duration>,
+}
+
+/// An accepted post: its record id, the endpoint it went to, and whether it was a failing
+/// pipeline (which must end in exactly one alert's history).
+struct Accepted {
+    id: String,
+    target: Target,
+    failing_pipeline: bool,
 }
 
 /// One poster: a post every `pause` until `stop`; the `n`th post overall (interleaved by
@@ -427,6 +442,7 @@ fn post_until(
     while !stop.load(Ordering::Relaxed) {
         let n = sequence;
         sequence += posters;
+        let mut failing_pipeline = false;
         let (target, event, body) = if n.is_multiple_of(HOSTILE_EVERY) {
             (Target::Looping, "repo:push", "{}")
         } else if n % HOSTILE_EVERY == HOSTILE_EVERY / 2 {
@@ -441,6 +457,7 @@ fn post_until(
             // Three FAILED to one SUCCESSFUL, over the keys.
             let key = (n / 3) as usize % ALERT_KEYS;
             let state = usize::from(n % 4 == 1);
+            failing_pipeline = state == 0;
             (
                 Target::Alerts,
                 "repo:commit_status_updated",
@@ -466,7 +483,11 @@ fn post_until(
             log.sent += 1;
             *log.answers.entry(status).or_default() += 1;
             if let Some(id) = id {
-                log.accepted.push((id, target));
+                log.accepted.push(Accepted {
+                    id,
+                    target,
+                    failing_pipeline,
+                });
                 if matches!(target, Target::Alerts | Target::Embeds) {
                     log.healthy_latencies.push(took);
                 }

@@ -39,8 +39,8 @@ impl InboundStatus {
 pub struct Outcome {
     /// Plugin (or `template`).
     pub plugin: String,
-    /// `Mapped Opened`, `Mapped Appended`, `Mapped Closed`, `Close Unmatched`, `Ignored: ...`,
-    /// `Formatted`, `Not Formatted`, `Plugin Failed: ...`.
+    /// `Mapped Opened`, `Mapped Appended`, `Already Applied` (a replay), `Mapped Closed`,
+    /// `Close Unmatched`, `Ignored: ...`, `Formatted`, `Not Formatted`, `Plugin Failed: ...`.
     pub outcome: String,
     /// More detail (the key, the reason).
     pub detail: Option<String>,
