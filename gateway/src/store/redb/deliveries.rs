@@ -126,7 +126,7 @@ pub(super) fn write_delivery(
     due: &mut Table<'_, (u64, u64), ()>,
     delivery: &DeliveryRecord,
 ) -> Result<(), StoreError> {
-    if let Some(at) = read_delivery(deliveries, delivery.id)?.and_then(|d| d.next_attempt_at) {
+    if let Some(at) = stored_due_at(deliveries, delivery.id)? {
         due.remove((at, delivery.id))?;
     }
     if let Some(at) = delivery.next_attempt_at {
@@ -134,4 +134,20 @@ pub(super) fn write_delivery(
     }
     deliveries.insert(delivery.id, encode(delivery).as_slice())?;
     Ok(())
+}
+
+/// When the stored delivery is due, read without decoding the rest of it (its request body is
+/// most of its bytes): the attempt writer does this once per attempt.
+fn stored_due_at(
+    deliveries: &Table<'_, u64, &'static [u8]>,
+    id: u64,
+) -> Result<Option<u64>, StoreError> {
+    #[derive(serde::Deserialize)]
+    struct DueAt {
+        next_attempt_at: Option<u64>,
+    }
+    match deliveries.get(id)? {
+        Some(bytes) => Ok(decode::<DueAt>("delivery", bytes.value())?.next_attempt_at),
+        None => Ok(None),
+    }
 }
