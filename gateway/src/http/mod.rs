@@ -134,7 +134,7 @@ async fn readyz(state: web::Data<HttpState>) -> HttpResponse {
 async fn metrics(state: web::Data<HttpState>, request: actix_web::HttpRequest) -> HttpResponse {
     if state.services.config.abuse.metrics_require_token {
         let peer = request.peer_addr().map(|address| address.ip());
-        if let Err(response) = require_admin_token(&state, peer, request.headers()) {
+        if let Err(response) = require_admin_token(&state, "metrics", peer, request.headers()) {
             return response;
         }
     }
@@ -175,9 +175,10 @@ pub enum TokenCheck {
 
 /// Checks `presented` against the admin token (constant time), for a client that has not used
 /// up its wrong tokens; a wrong one that was presented (not absent or empty) counts against
-/// `peer`'s client.
+/// `peer`'s client and is logged as refused by `surface` ("console sign-in", "admin API").
 pub fn check_admin_token(
     state: &HttpState,
+    surface: &str,
     peer: Option<std::net::IpAddr>,
     presented: Option<&str>,
 ) -> TokenCheck {
@@ -190,7 +191,7 @@ pub fn check_admin_token(
         return TokenCheck::Valid;
     }
     if !presented.is_empty() {
-        tracing::warn!(peer = ?peer, "admin token refused: wrong token");
+        tracing::warn!(peer = ?peer, "{surface} refused: wrong admin token");
         throttle.failed(peer);
     }
     TokenCheck::Wrong
@@ -200,6 +201,7 @@ pub fn check_admin_token(
 /// client past its wrong tokens.
 pub fn require_admin_token(
     state: &HttpState,
+    surface: &str,
     peer: Option<std::net::IpAddr>,
     headers: &actix_web::http::header::HeaderMap,
 ) -> Result<(), HttpResponse> {
@@ -207,7 +209,7 @@ pub fn require_admin_token(
         .get("authorization")
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "));
-    match check_admin_token(state, peer, presented) {
+    match check_admin_token(state, surface, peer, presented) {
         TokenCheck::Valid => Ok(()),
         TokenCheck::Wrong => Err(error_response(
             StatusCode::UNAUTHORIZED,

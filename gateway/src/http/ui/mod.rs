@@ -449,7 +449,7 @@ async fn login(
     form: web::Form<LoginForm>,
 ) -> HttpResponse {
     let peer = request.peer_addr().map(|address| address.ip());
-    match crate::http::check_admin_token(&state, peer, Some(form.token.trim())) {
+    match crate::http::check_admin_token(&state, "console sign-in", peer, Some(form.token.trim())) {
         TokenCheck::Valid => {}
         TokenCheck::Wrong => {
             return page(
