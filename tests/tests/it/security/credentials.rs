@@ -63,18 +63,30 @@ fn short_and_empty_endpoint_secrets_are_refused() {
 #[test]
 fn a_short_admin_token_stops_the_start_naming_the_variable() {
     let folder = tempfile::tempdir().unwrap();
-    let started = Instant::now();
-    let output = Command::new(env!("CARGO_BIN_EXE_hookgate-e2e"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hookgate-e2e"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(folder.path().join("data"))
         .env("HOOKGATE_ADMIN_TOKEN", "a")
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
-        .output()
+        .spawn()
         .unwrap();
-    assert!(!output.status.success(), "it started with the token \"a\"");
-    assert!(started.elapsed() < Duration::from_secs(60));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let output = child.wait_with_output().unwrap();
+    let status = status.expect("it started with the token \"a\" and kept running");
+    assert!(!status.success(), "{status}");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains(
