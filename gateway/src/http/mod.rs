@@ -134,7 +134,7 @@ async fn readyz(state: web::Data<HttpState>) -> HttpResponse {
 async fn metrics(state: web::Data<HttpState>, request: actix_web::HttpRequest) -> HttpResponse {
     if state.services.config.abuse.metrics_require_token {
         let peer = request.peer_addr().map(|address| address.ip());
-        if let Err(response) = require_admin_token(&state, "metrics", peer, request.headers()) {
+        if let Some(response) = admin_token_refusal(&state, "metrics", peer, request.headers()) {
             return response;
         }
     }
@@ -197,21 +197,21 @@ pub fn check_admin_token(
     TokenCheck::Wrong
 }
 
-/// `Authorization: Bearer <admin token>`, or the answer: 401, or 429 with `Retry-After` for a
-/// client past its wrong tokens.
-pub fn require_admin_token(
+/// The answer to a request without `Authorization: Bearer <admin token>` — 401, or 429 with
+/// `Retry-After` for a client past its wrong tokens — or `None` when it has the token.
+pub fn admin_token_refusal(
     state: &HttpState,
     surface: &str,
     peer: Option<std::net::IpAddr>,
     headers: &actix_web::http::header::HeaderMap,
-) -> Result<(), HttpResponse> {
+) -> Option<HttpResponse> {
     let presented = headers
         .get("authorization")
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "));
     match check_admin_token(state, surface, peer, presented) {
-        TokenCheck::Valid => Ok(()),
-        TokenCheck::Wrong => Err(error_response(
+        TokenCheck::Valid => None,
+        TokenCheck::Wrong => Some(error_response(
             StatusCode::UNAUTHORIZED,
             "a valid admin token is required (Authorization: Bearer <token>)",
         )),
@@ -228,7 +228,7 @@ pub fn require_admin_token(
                 actix_web::http::header::RETRY_AFTER,
                 actix_web::http::header::HeaderValue::from(seconds),
             );
-            Err(response)
+            Some(response)
         }
     }
 }

@@ -109,8 +109,7 @@ pub async fn disconnect(
     let Some(link) = endpoint.bitbucket else {
         return Err(OpsError::Conflict(format!(
             "endpoint {id} is not connected to a Bitbucket repository"
-        ))
-        .into());
+        )));
     };
     match webhooks
         .delete_hook(token, &link.workspace, &link.repo, &link.hook_uuid)

@@ -67,6 +67,8 @@ pub struct InboundRetention {
 }
 
 /// What a retry by hand found.
+// One is made per retry by hand and moved once: boxing the record would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum RetryScheduled {
     /// Due now.

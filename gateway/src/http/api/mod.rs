@@ -148,7 +148,9 @@ async fn require_token(
         return Err(actix_web::error::ErrorInternalServerError("no state"));
     };
     let peer = request.peer_addr().map(|address| address.ip());
-    if let Err(response) = crate::http::require_admin_token(&state, "admin API", peer, request.headers()) {
+    if let Some(response) =
+        crate::http::admin_token_refusal(&state, "admin API", peer, request.headers())
+    {
         return Ok(request.into_response(response).map_into_right_body());
     }
     next.call(request)

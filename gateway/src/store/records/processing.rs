@@ -3,6 +3,10 @@
 
 use super::{AlertRecord, DeliveryRecord, InboundStatus, Outcome};
 
+/// `(endpoint, key)` and the open alert it had when a batch was planned: `(alert id,
+/// revision)`, or none.
+pub type ExpectedOpenAlert = ((String, String), Option<(u64, u64)>);
+
 /// The results of processing queued records, applied all together or not at all.
 #[derive(Debug, Clone, Default)]
 pub struct ProcessedBatch {
@@ -11,7 +15,7 @@ pub struct ProcessedBatch {
     /// The open alert each touched key had when the batch was planned: `(endpoint, key)` →
     /// `(alert id, revision)` or none. The write is refused with a conflict when any of them
     /// changed since, so the batch is planned again on the new state.
-    pub expected_open: Vec<((String, String), Option<(u64, u64)>)>,
+    pub expected_open: Vec<ExpectedOpenAlert>,
     /// Alerts created or changed, in order (one alert may appear once only).
     pub alerts: Vec<AlertWrite>,
     /// New deliveries, each with an id from [`crate::store::Store::reserve_ids`].

@@ -100,8 +100,8 @@ fn one_client_cannot_hold_every_connection_slot() {
     let address = gateway.url.trim_start_matches("http://").to_string();
     let head = "POST /ui/login HTTP/1.1\r\nHost: 127.0.0.1\r\n\
                 Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nt";
-    // Four slow sign-ins from 127.0.0.1: one gets the client's slot (4 / 4), the rest are
-    // answered 503 and closed at once.
+    // Four slow sign-ins from 127.0.0.1, enough to fill every slot: one gets the client's slot
+    // (4 / 4), the rest are answered 503 and closed at once.
     let mut slow: Vec<TcpStream> = (0..4)
         .map(|_| {
             let mut stream = TcpStream::connect(&address).unwrap();
@@ -109,6 +109,26 @@ fn one_client_cannot_hold_every_connection_slot() {
             stream
         })
         .collect();
+    // Another client's webhook is served at once, not after the slow bodies.
+    std::thread::sleep(Duration::from_millis(500));
+    let body = commit_status_payload("SUCCESSFUL");
+    let other = client_from("127.0.0.2");
+    let response = other
+        .post(endpoint["url"].as_str().unwrap())
+        .timeout(Duration::from_secs(10))
+        .header("X-Event-Key", "repo:commit_status_updated")
+        .header("X-Request-UUID", uuid(1))
+        .header(
+            "X-Hub-Signature",
+            hookgate::verify::sign_hub_sha256(
+                endpoint["secret"].as_str().unwrap(),
+                body.as_bytes(),
+            ),
+        )
+        .body(body)
+        .send()
+        .expect("a webhook beside the slow client");
+    assert_eq!(response.status(), 202);
     let mut refused = 0;
     for stream in &mut slow {
         stream
@@ -131,25 +151,6 @@ fn one_client_cannot_hold_every_connection_slot() {
     }
     assert_eq!(refused, 3, "connections of one client past its cap");
 
-    // Another client's webhook is served at once.
-    let body = commit_status_payload("SUCCESSFUL");
-    let other = client_from("127.0.0.2");
-    let response = other
-        .post(endpoint["url"].as_str().unwrap())
-        .timeout(Duration::from_secs(10))
-        .header("X-Event-Key", "repo:commit_status_updated")
-        .header("X-Request-UUID", uuid(1))
-        .header(
-            "X-Hub-Signature",
-            hookgate::verify::sign_hub_sha256(
-                endpoint["secret"].as_str().unwrap(),
-                body.as_bytes(),
-            ),
-        )
-        .body(body)
-        .send()
-        .expect("a webhook beside the slow client");
-    assert_eq!(response.status(), 202);
     let metrics = other
         .get(format!("{}/metrics", gateway.url))
         .send()
