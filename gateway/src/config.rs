@@ -127,6 +127,12 @@ impl GatewayConfig {
                 "must be at least 1",
             ));
         }
+        if self.retention.max_rejected_records == 0 {
+            return Err(ConfigError::invalid(
+                "retention.max_rejected_records",
+                "must be at least 1",
+            ));
+        }
         let bitbucket_api_url = self.bitbucket.checked_api_url()?;
         Ok(ValidatedConfig {
             listen,
@@ -142,6 +148,7 @@ impl GatewayConfig {
             disable_after_failures: self.delivery.disable_after_failures,
             retention: Duration::from_secs(self.retention.days * 86_400),
             retention_max_records: self.retention.max_records,
+            retention_max_rejected_records: self.retention.max_rejected_records,
             abuse: self.abuse_limits()?,
             bitbucket_api_url,
         })
@@ -175,8 +182,10 @@ pub struct ValidatedConfig {
     pub disable_after_failures: u32,
     /// Inbound log age limit.
     pub retention: Duration,
-    /// Inbound log size limit.
+    /// Inbound log size limit (records that are not rejected).
     pub retention_max_records: u64,
+    /// Rejected records kept, apart from `retention_max_records`.
+    pub retention_max_rejected_records: u64,
     /// Rate limits, the rejected-record cap and connection limits.
     pub abuse: AbuseLimits,
     /// Base URL of the Bitbucket Cloud REST API, without a trailing slash.
@@ -275,8 +284,11 @@ impl Default for DeliveryConfig {
 pub struct RetentionConfig {
     /// Days of inbound log kept.
     pub days: u64,
-    /// Inbound records kept.
+    /// Inbound records kept, rejected ones not counted (they have their own bound).
     pub max_records: u64,
+    /// Rejected-request records kept, apart from `max_records`: a flood of bad requests
+    /// prunes its own records, never the accepted history.
+    pub max_rejected_records: u64,
 }
 
 impl Default for RetentionConfig {
@@ -284,6 +296,7 @@ impl Default for RetentionConfig {
         Self {
             days: 30,
             max_records: 1_000_000,
+            max_rejected_records: 100_000,
         }
     }
 }
@@ -296,10 +309,21 @@ pub struct HttpConfig {
     pub max_connections: usize,
     /// Seconds a new connection has to send its request headers (else 408).
     pub header_timeout_secs: u64,
-    /// Seconds a webhook has to send its whole body (else 408).
+    /// Seconds a request has to send its whole body, on every route (else 408).
     pub body_timeout_secs: u64,
     /// Seconds an idle keep-alive connection stays open.
     pub keep_alive_secs: u64,
+    /// Connections one client (an IPv4 address, an IPv6 /64) may hold open at once; more are
+    /// answered 503 and closed. Absent: a quarter of `max_connections` (at least 1); 0 = no
+    /// cap (behind a reverse proxy, where every connection comes from the proxy).
+    pub max_connections_per_client: Option<usize>,
+    /// Wrong admin tokens (API bearer, console sign-in, `/metrics` when it needs the token) one
+    /// client may present at once before it is answered 429.
+    pub auth_failure_burst: u32,
+    /// Wrong admin tokens a client may present per minute after the burst; 0 = no throttle.
+    pub auth_failures_per_minute: u32,
+    /// Whether `GET /metrics` needs `Authorization: Bearer <admin token>`.
+    pub metrics_require_token: bool,
 }
 
 impl Default for HttpConfig {
@@ -309,6 +333,10 @@ impl Default for HttpConfig {
             header_timeout_secs: 5,
             body_timeout_secs: 30,
             keep_alive_secs: 5,
+            max_connections_per_client: None,
+            auth_failure_burst: 10,
+            auth_failures_per_minute: 10,
+            metrics_require_token: false,
         }
     }
 }
@@ -385,10 +413,26 @@ pub struct AbuseLimits {
     pub max_connections: usize,
     /// Deadline for a new connection's request headers.
     pub header_timeout: Duration,
-    /// Deadline for a webhook's body.
+    /// Deadline for a request's body, from its arrival.
     pub body_timeout: Duration,
     /// Idle keep-alive time.
     pub keep_alive: Duration,
+    /// Connections one client may hold open at once; 0 = no cap.
+    pub max_connections_per_client: usize,
+    /// Wrong admin tokens a client may present before it is answered 429.
+    pub auth_failures: AuthFailureLimit,
+    /// Whether `/metrics` needs the admin token.
+    pub metrics_require_token: bool,
+}
+
+/// How many wrong admin tokens one client may present: `burst` at once, then `per_minute`;
+/// `per_minute = 0` means no throttle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthFailureLimit {
+    /// Failures allowed at once.
+    pub burst: u32,
+    /// Failures allowed per minute after the burst.
+    pub per_minute: u32,
 }
 
 impl GatewayConfig {
@@ -419,6 +463,25 @@ impl GatewayConfig {
                 return Err(ConfigError::invalid(key, "must be between 1 and 3600"));
             }
         }
+        let max_connections_per_client = match self.http.max_connections_per_client {
+            None => (self.http.max_connections / 4).max(1),
+            Some(cap) if cap > self.http.max_connections => {
+                return Err(ConfigError::invalid(
+                    "http.max_connections_per_client",
+                    format!(
+                        "must be at most http.max_connections ({}), or 0 for no cap",
+                        self.http.max_connections
+                    ),
+                ));
+            }
+            Some(cap) => cap,
+        };
+        if self.http.auth_failures_per_minute > 0 && self.http.auth_failure_burst == 0 {
+            return Err(ConfigError::invalid(
+                "http.auth_failure_burst",
+                "must be at least 1 when http.auth_failures_per_minute is set",
+            ));
+        }
         Ok(AbuseLimits {
             rate_limit,
             rejected_records_per_minute: self.ingest.rejected_records_per_minute,
@@ -426,6 +489,12 @@ impl GatewayConfig {
             header_timeout: Duration::from_secs(self.http.header_timeout_secs),
             body_timeout: Duration::from_secs(self.http.body_timeout_secs),
             keep_alive: Duration::from_secs(self.http.keep_alive_secs),
+            max_connections_per_client,
+            auth_failures: AuthFailureLimit {
+                burst: self.http.auth_failure_burst,
+                per_minute: self.http.auth_failures_per_minute,
+            },
+            metrics_require_token: self.http.metrics_require_token,
         })
     }
 }
@@ -556,6 +625,20 @@ impl ConfigError {
         }
     }
 }
+
+/// The shortest signing secret an endpoint may be given (Standard Webhooks' minimum key size);
+/// generated secrets are 32 random bytes.
+pub const MIN_ENDPOINT_SECRET_BYTES: usize = 24;
+
+/// The shortest admin token the gateway starts with (the generated one has 64 characters).
+pub const MIN_ADMIN_TOKEN_CHARS: usize = 16;
+
+/// Request-header bytes (names and values) kept on a rejected record; the provider's own
+/// headers are kept first.
+pub const REJECTED_HEADER_BYTES: usize = 4096;
+
+/// Body bytes kept on a rejected record.
+pub const REJECTED_BODY_BYTES: usize = 4096;
 
 /// How long a web console sign-in lasts before the operator signs in again.
 pub const CONSOLE_SESSION_TTL: Duration = Duration::from_secs(12 * 3600);

@@ -1,5 +1,5 @@
 //! The counters behind `GET /metrics`, rendered in the Prometheus text exposition format
-//! (version 0.0.4): ingest answers by endpoint and status, plugin call durations (a histogram)
+//! (version 0.0.4): ingest answers by endpoint name and status, plugin call durations (a histogram)
 //! and failures by reason, delivery attempt outcomes, and — read at scrape time — the queue
 //! depth and the open and acknowledged alerts.
 //!
@@ -99,7 +99,8 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// Counts an ingest answer (`endpoint` is `unknown` for ids that name no endpoint).
+    /// Counts an ingest answer by the endpoint's *name* (`unknown` for ids that name no
+    /// endpoint): never its id, the secret part of its URL, since `/metrics` may be public.
     pub fn count_request(&self, endpoint: &str, status: u16) {
         let mut counts = self.requests.lock().unwrap_or_else(|e| e.into_inner());
         *counts.entry((endpoint.to_string(), status)).or_default() += 1;
@@ -170,7 +171,7 @@ impl Metrics {
             &mut text,
             "hookgate_ingest_requests_total",
             "counter",
-            "Webhook requests by endpoint and answer status.",
+            "Webhook requests by endpoint name and answer status.",
         );
         for ((endpoint, status), count) in self
             .requests

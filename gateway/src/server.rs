@@ -13,7 +13,7 @@ use crate::ops::Services;
 use crate::pipeline::{Processing, ProcessingQueue};
 use crate::runtime::{PluginEngine, PluginRegistry};
 use crate::store::redb::RedbStore;
-use crate::store::{SharedStore, now_ms};
+use crate::store::{InboundRetention, SharedStore, now_ms};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use std::net::TcpListener;
@@ -63,6 +63,15 @@ pub async fn run_until(
             )
         }
     };
+    let token_chars = admin_token.chars().count();
+    if token_chars < crate::config::MIN_ADMIN_TOKEN_CHARS {
+        anyhow::bail!(
+            "the admin token from {token_source} has {token_chars} characters; it needs at least {} \
+             (a guessable token opens the whole admin API). Use a long random one, e.g. \
+             `openssl rand -hex 32`, or remove it to have one generated in <data-dir>/admin-token",
+            crate::config::MIN_ADMIN_TOKEN_CHARS
+        );
+    }
 
     let listener = match listener {
         Some(listener) => listener,
@@ -97,6 +106,26 @@ pub async fn run_until(
         }
         Err(error) => tracing::error!(%error, "counting disabled destinations"),
     }
+    match store.endpoints() {
+        Ok(endpoints) => {
+            for endpoint in endpoints.iter().filter(|endpoint| {
+                endpoint.secret.as_deref().is_some_and(|secret| {
+                    crate::verify::secret_key_bytes(secret)
+                        < crate::config::MIN_ENDPOINT_SECRET_BYTES
+                })
+            }) {
+                tracing::warn!(
+                    endpoint = %endpoint.name,
+                    "endpoint {:?} has a signing secret shorter than {} bytes, which a guess can \
+                     find; rotate it (POST /api/v1/endpoints/{{id}}/rotate-secret) and give the \
+                     sender the new one",
+                    endpoint.name,
+                    crate::config::MIN_ENDPOINT_SECRET_BYTES
+                );
+            }
+        }
+        Err(error) => tracing::error!(%error, "reading the endpoints"),
+    }
     let services = Arc::new(Services {
         queue: Arc::new(ProcessingQueue::start(store.clone(), backlog)),
         outbox: Arc::new(Outbox::default()),
@@ -107,7 +136,8 @@ pub async fn run_until(
     });
     let state = Arc::new(HttpState {
         abuse: AbuseGuards::new(&services.config.abuse),
-        console: http::ui::Console::new().context("compiling the console templates")?,
+        console: http::ui::Console::new(services.config.public_url.starts_with("https://"))
+            .context("compiling the console templates")?,
         bitbucket: Arc::new(
             BitbucketApi::new(&services.config.bitbucket_api_url)
                 .context("the [bitbucket] api_url")?,
@@ -130,10 +160,11 @@ pub async fn run_until(
         settings: DeliverySettings::from_config(&services.config),
         client: crate::delivery::client(&services.config),
     };
-    let retention_bounds = (
-        services.config.retention,
-        services.config.retention_max_records,
-    );
+    let retention_bounds = RetentionBounds {
+        max_age: services.config.retention,
+        max_records: services.config.retention_max_records,
+        max_rejected_records: services.config.retention_max_rejected_records,
+    };
     let workers = [
         tokio::spawn(processing.run()),
         tokio::spawn(delivering.run()),
@@ -156,8 +187,12 @@ pub async fn run_until(
         App::new()
             .app_data(data.clone())
             .app_data(web::PayloadConfig::new(max_body + 1))
+            .wrap(actix_web::middleware::from_fn(
+                http::connections::body_deadline,
+            ))
             .configure(http::routes)
     })
+    .on_connect(http::connections::on_connect(state.clone()))
     .workers(http_workers)
     .max_connections(limits.max_connections.div_ceil(http_workers))
     .client_request_timeout(limits.header_timeout)
@@ -188,14 +223,24 @@ pub async fn run_until(
     result.context("serving HTTP")
 }
 
-/// Prunes the inbound log hourly to the retention bounds (age, count).
-async fn retention(store: SharedStore, (max_age, max_records): (Duration, u64)) {
+/// The inbound log's retention bounds, from `[retention]`.
+struct RetentionBounds {
+    max_age: Duration,
+    max_records: u64,
+    max_rejected_records: u64,
+}
+
+/// Prunes the inbound log hourly to the retention bounds (age; count of accepted records and,
+/// apart, of rejected ones).
+async fn retention(store: SharedStore, bounds: RetentionBounds) {
     loop {
         let store = store.clone();
-        let older_than = now_ms().saturating_sub(max_age.as_millis() as u64);
-        match tokio::task::spawn_blocking(move || store.prune_inbound(older_than, max_records))
-            .await
-        {
+        let prune = InboundRetention {
+            older_than_ms: now_ms().saturating_sub(bounds.max_age.as_millis() as u64),
+            max_records: bounds.max_records,
+            max_rejected_records: bounds.max_rejected_records,
+        };
+        match tokio::task::spawn_blocking(move || store.prune_inbound(&prune)).await {
             Ok(Ok(0)) => {}
             Ok(Ok(removed)) => tracing::info!("retention: removed {removed} inbound records"),
             Ok(Err(error)) => tracing::error!(%error, "retention failed"),

@@ -144,6 +144,15 @@ pub fn sign_hub_sha256(secret: &str, body: &[u8]) -> String {
     )
 }
 
+/// How many key bytes a signing secret gives: a `whsec_` secret's decoded key (the smaller of
+/// the two ways schemes read it), else its bytes.
+pub fn secret_key_bytes(secret: &str) -> usize {
+    match secret.strip_prefix("whsec_") {
+        Some(_) => standard_webhooks_key(secret).len(),
+        None => secret.len(),
+    }
+}
+
 /// The key of a Standard Webhooks secret: base64 after `whsec_`; a secret without the prefix
 /// is used as raw bytes (as several senders do).
 fn standard_webhooks_key(secret: &str) -> Vec<u8> {

@@ -2,6 +2,7 @@
 //! endpoint leaves one inbound-log record; the 202 goes out only after the record is on disk.
 
 use super::{HttpState, error_response};
+use crate::config::{REJECTED_BODY_BYTES, REJECTED_HEADER_BYTES};
 use crate::ids::format_inbound_id;
 use crate::ops;
 use crate::store::{Appended, EndpointRecord, InboundRecord, InboundStatus, now_ms};
@@ -13,8 +14,9 @@ use serde_json::json;
 use std::net::IpAddr;
 use tracing::Instrument;
 
-/// Body bytes kept on rejected records.
-const REJECTED_BODY_BYTES: usize = 4096;
+/// Headers a rejected record keeps first (with the provider's event, delivery, attempt and
+/// signature headers), before the rest fill what is left of [`REJECTED_HEADER_BYTES`].
+const KEPT_FIRST: &[&str] = &["content-type", "content-length", "user-agent"];
 /// Headers whose values are never stored.
 const ALWAYS_REDACTED: &[&str] = &["authorization", "cookie", "x-gitlab-token"];
 
@@ -49,7 +51,7 @@ async fn receive(
     let endpoint = match ops::inbound::endpoint_for_ingest(services, &endpoint_id) {
         Ok(Some(endpoint)) => endpoint,
         Ok(None) => {
-            services.metrics.count_request("unknown", 404);
+            services.metrics.count_request(UNKNOWN_ENDPOINT, 404);
             return error_response(StatusCode::NOT_FOUND, "unknown endpoint");
         }
         Err(error) => {
@@ -75,13 +77,39 @@ async fn receive(
         })
         .unwrap_or_default();
     let headers = stored_headers(&request, &redacted);
+    // What a rejected record keeps first of its capped headers.
+    let kept_first: Vec<String> = description
+        .as_ref()
+        .map(|d| {
+            [
+                Some(&d.event_header),
+                d.delivery_id_header.as_ref(),
+                d.attempt_header.as_ref(),
+            ]
+            .into_iter()
+            .flatten()
+            .map(|name| name.to_ascii_lowercase())
+            .collect::<Vec<_>>()
+        })
+        .unwrap_or_default()
+        .into_iter()
+        .chain(redacted.iter().cloned())
+        .chain(KEPT_FIRST.iter().map(|name| name.to_string()))
+        .collect();
     let header = |name: &str| {
         request
             .headers()
             .get(name)
             .and_then(|value| value.to_str().ok())
     };
-    // A present but blank event header names no event: it counts as missing.
+    // A present but blank event header names no event: it counts as missing; one that is not
+    // visible ASCII text (what HTTP header values are) is refused as such.
+    let event_header_unreadable = description.as_ref().is_some_and(|d| {
+        request
+            .headers()
+            .get(&d.event_header)
+            .is_some_and(|value| value.to_str().is_err())
+    });
     let event_key = description
         .as_ref()
         .and_then(|d| header(&d.event_header))
@@ -118,8 +146,13 @@ async fn receive(
 
     // Rejections are recorded per client address, up to the per-minute cap.
     let peer = request.peer_addr().map(|address| address.ip());
+    let rejection = Rejection {
+        peer,
+        endpoint_name: &endpoint.name,
+        kept_first: &kept_first,
+    };
     let reject = async |record, status, reason: &str, body: &[u8]| {
-        store_rejection(state, peer, record, status, reason, body).await
+        store_rejection(state, &rejection, record, status, reason, body).await
     };
     if !endpoint.enabled {
         return reject(record, StatusCode::GONE, "endpoint disabled", &[]).await;
@@ -199,7 +232,14 @@ async fn receive(
     }
 
     let Some(event_key) = event_key else {
-        let reason = format!("{} header missing", description.event_header);
+        let reason = if event_header_unreadable {
+            format!(
+                "{} header is not visible ASCII text",
+                description.event_header
+            )
+        } else {
+            format!("{} header missing", description.event_header)
+        };
         return reject(record, StatusCode::BAD_REQUEST, &reason, &body).await;
     };
     let Ok(text) = std::str::from_utf8(&body) else {
@@ -222,7 +262,7 @@ async fn receive(
         return match ops::inbound::record(services, record).await {
             Ok(appended) => {
                 note_inbound(appended);
-                services.metrics.count_request(&endpoint.id, 202);
+                services.metrics.count_request(&endpoint.name, 202);
                 HttpResponse::Accepted()
                     .json(json!({"status": "filtered", "id": inbound_id(appended)}))
             }
@@ -231,7 +271,7 @@ async fn receive(
     }
 
     if ops::inbound::backlog_full(services) {
-        services.metrics.count_request(&endpoint.id, 503);
+        services.metrics.count_request(&endpoint.name, 503);
         return HttpResponse::ServiceUnavailable()
             .insert_header(("Retry-After", "30"))
             .json(json!({"error": "processing backlog is full; retry later"}));
@@ -244,17 +284,17 @@ async fn receive(
     }
     match appended {
         Ok(Appended::Accepted(id)) => {
-            services.metrics.count_request(&endpoint.id, 202);
+            services.metrics.count_request(&endpoint.name, 202);
             HttpResponse::Accepted()
                 .json(json!({"status": "accepted", "id": format_inbound_id(id)}))
         }
         Ok(Appended::Duplicate(original)) => {
-            services.metrics.count_request(&endpoint.id, 200);
+            services.metrics.count_request(&endpoint.name, 200);
             HttpResponse::Ok()
                 .json(json!({"status": "duplicate", "id": format_inbound_id(original)}))
         }
         Ok(Appended::Logged(id)) => {
-            services.metrics.count_request(&endpoint.id, 202);
+            services.metrics.count_request(&endpoint.name, 202);
             HttpResponse::Accepted()
                 .json(json!({"status": "accepted", "id": format_inbound_id(id)}))
         }
@@ -275,11 +315,24 @@ fn inbound_id(appended: Appended) -> String {
     }
 }
 
-/// Stores a rejected record (headers and at most the first 4 KiB of the body) and answers;
-/// past the client's per-minute cap, answers without storing (the cap counts it).
+/// The label of requests to ids that name no endpoint in `hookgate_ingest_requests_total`.
+const UNKNOWN_ENDPOINT: &str = "unknown";
+
+/// What storing a rejection needs to know besides the record.
+struct Rejection<'a> {
+    /// The client, for the per-client cap.
+    peer: Option<IpAddr>,
+    /// The endpoint's name, the metrics label (its id is the secret part of its URL).
+    endpoint_name: &'a str,
+    /// Header names kept before the others when the headers are capped.
+    kept_first: &'a [String],
+}
+
+/// Stores a rejected record (at most 4 KiB of headers and the first 4 KiB of the body) and
+/// answers; past the client's per-minute cap, answers without storing (the cap counts it).
 async fn store_rejection(
     state: &HttpState,
-    peer: Option<IpAddr>,
+    rejection: &Rejection<'_>,
     mut record: InboundRecord,
     status: StatusCode,
     reason: &str,
@@ -290,12 +343,16 @@ async fn store_rejection(
     record.body_truncated = body.len() > REJECTED_BODY_BYTES;
     record.body =
         String::from_utf8_lossy(&body[..body.len().min(REJECTED_BODY_BYTES)]).into_owned();
-    let endpoint = record.endpoint.clone();
+    record.headers = capped_headers(
+        std::mem::take(&mut record.headers),
+        rejection.kept_first,
+        REJECTED_HEADER_BYTES,
+    );
     state
         .services
         .metrics
-        .count_request(&endpoint, status.as_u16());
-    if !state.abuse.rejected_records.admit(peer) {
+        .count_request(rejection.endpoint_name, status.as_u16());
+    if !state.abuse.rejected_records.admit(rejection.peer) {
         return error_response(status, reason);
     }
     match ops::inbound::record(&state.services, record).await {
@@ -317,7 +374,7 @@ fn stored_failure(
     error: impl std::fmt::Display,
 ) -> HttpResponse {
     tracing::error!(%error, endpoint = %endpoint.id, "the inbound record could not be stored");
-    services.metrics.count_request(&endpoint.id, 503);
+    services.metrics.count_request(&endpoint.name, 503);
     unavailable("storage unavailable")
 }
 
@@ -325,6 +382,43 @@ fn unavailable(message: &str) -> HttpResponse {
     HttpResponse::ServiceUnavailable()
         .insert_header(("Retry-After", "10"))
         .json(json!({ "error": message }))
+}
+
+/// At most `budget` bytes of headers (names and values): those named in `kept_first` first,
+/// then the others in the order they came, each whole or not at all; when some are left out,
+/// an `x-hookgate-headers-dropped` entry says how many and how many bytes.
+fn capped_headers(
+    headers: Vec<(String, String)>,
+    kept_first: &[String],
+    budget: usize,
+) -> Vec<(String, String)> {
+    let (mut first, rest): (Vec<_>, Vec<_>) = headers
+        .into_iter()
+        .partition(|(name, _)| kept_first.contains(name));
+    first.sort_by_key(|(name, _)| kept_first.iter().position(|kept| kept == name));
+    let mut used = 0;
+    let (mut dropped, mut dropped_bytes) = (0usize, 0usize);
+    let mut kept = Vec::new();
+    for (name, value) in first.into_iter().chain(rest) {
+        let size = name.len() + value.len();
+        if used + size <= budget {
+            used += size;
+            kept.push((name, value));
+        } else {
+            dropped += 1;
+            dropped_bytes += size;
+        }
+    }
+    if dropped > 0 {
+        kept.push((
+            "x-hookgate-headers-dropped".to_string(),
+            format!(
+                "{dropped} headers ({dropped_bytes} bytes) not kept: a rejected record keeps \
+                 {budget} bytes of headers"
+            ),
+        ));
+    }
+    kept
 }
 
 /// Request headers with lower-cased names and secret-bearing values redacted.
@@ -342,4 +436,48 @@ fn stored_headers(request: &HttpRequest, redacted: &[String]) -> Vec<(String, St
             (name, value)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(name: &str, size: usize) -> (String, String) {
+        (name.to_string(), "v".repeat(size))
+    }
+
+    #[test]
+    fn rejected_headers_keep_the_providers_first_within_the_budget() {
+        let mut headers: Vec<_> = (0..20)
+            .map(|n| header(&format!("x-pad-{n:02}"), 1000))
+            .collect();
+        headers.push(header("x-event-key", 20));
+        headers.push(header("user-agent", 30));
+        let kept_first = ["x-event-key".to_string(), "user-agent".to_string()];
+        let kept = capped_headers(headers, &kept_first, 4096);
+        let names: Vec<&str> = kept.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "x-event-key",
+                "user-agent",
+                "x-pad-00",
+                "x-pad-01",
+                "x-pad-02",
+                "x-hookgate-headers-dropped"
+            ]
+        );
+        let stored: usize = kept[..kept.len() - 1]
+            .iter()
+            .map(|(name, value)| name.len() + value.len())
+            .sum();
+        assert!(stored <= 4096, "{stored}");
+        assert!(
+            kept.last().unwrap().1.starts_with("17 headers ("),
+            "{kept:?}"
+        );
+        // Under the budget nothing changes.
+        let few = vec![header("a", 10), header("b", 10)];
+        assert_eq!(capped_headers(few.clone(), &[], 4096), few);
+    }
 }

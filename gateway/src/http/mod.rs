@@ -7,6 +7,7 @@
 pub mod abuse;
 pub mod api;
 pub mod bitbucket_request;
+pub mod connections;
 pub mod ingest;
 pub mod ui;
 
@@ -130,7 +131,13 @@ async fn readyz(state: web::Data<HttpState>) -> HttpResponse {
     }
 }
 
-async fn metrics(state: web::Data<HttpState>) -> HttpResponse {
+async fn metrics(state: web::Data<HttpState>, request: actix_web::HttpRequest) -> HttpResponse {
+    if state.services.config.abuse.metrics_require_token {
+        let peer = request.peer_addr().map(|address| address.ip());
+        if let Some(response) = admin_token_refusal(&state, "metrics", peer, request.headers()) {
+            return response;
+        }
+    }
     let services = state.services.clone();
     let firing_alerts =
         match web::block(move || crate::ops::health::firing_alert_counts(&services)).await {
@@ -154,6 +161,76 @@ async fn metrics(state: web::Data<HttpState>) -> HttpResponse {
         .body(
             metrics.render(gauges) + &metrics.render_destinations() + &state.abuse.render_metrics(),
         )
+}
+
+/// What a presented admin token turned out to be.
+pub enum TokenCheck {
+    /// The admin token.
+    Valid,
+    /// Not it (or none); a token that was presented counted against the client.
+    Wrong,
+    /// The client presented too many wrong ones: refused unchecked for this long.
+    Throttled(std::time::Duration),
+}
+
+/// Checks `presented` against the admin token (constant time), for a client that has not used
+/// up its wrong tokens; a wrong one that was presented (not absent or empty) counts against
+/// `peer`'s client and is logged as refused by `surface` ("console sign-in", "admin API").
+pub fn check_admin_token(
+    state: &HttpState,
+    surface: &str,
+    peer: Option<std::net::IpAddr>,
+    presented: Option<&str>,
+) -> TokenCheck {
+    let throttle = &state.abuse.auth_failures;
+    if let Err(wait) = throttle.check(peer) {
+        return TokenCheck::Throttled(wait);
+    }
+    let presented = presented.unwrap_or("");
+    if crate::verify::admin_token_matches(&state.admin_token, presented) {
+        return TokenCheck::Valid;
+    }
+    if !presented.is_empty() {
+        tracing::warn!(peer = ?peer, "{surface} refused: wrong admin token");
+        throttle.failed(peer);
+    }
+    TokenCheck::Wrong
+}
+
+/// The answer to a request without `Authorization: Bearer <admin token>` — 401, or 429 with
+/// `Retry-After` for a client past its wrong tokens — or `None` when it has the token.
+pub fn admin_token_refusal(
+    state: &HttpState,
+    surface: &str,
+    peer: Option<std::net::IpAddr>,
+    headers: &actix_web::http::header::HeaderMap,
+) -> Option<HttpResponse> {
+    let presented = headers
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "));
+    match check_admin_token(state, surface, peer, presented) {
+        TokenCheck::Valid => None,
+        TokenCheck::Wrong => Some(error_response(
+            StatusCode::UNAUTHORIZED,
+            "a valid admin token is required (Authorization: Bearer <token>)",
+        )),
+        TokenCheck::Throttled(wait) => {
+            let seconds = abuse::retry_after_secs(wait);
+            let mut response = error_response(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "too many wrong admin tokens from this address; retry in {seconds} s \
+                     (http.auth_failures_per_minute)"
+                ),
+            );
+            response.headers_mut().insert(
+                actix_web::http::header::RETRY_AFTER,
+                actix_web::http::header::HeaderValue::from(seconds),
+            );
+            Some(response)
+        }
+    }
 }
 
 /// A JSON error answer.

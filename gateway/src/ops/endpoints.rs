@@ -3,7 +3,7 @@
 //! failures.
 
 use super::{OpsError, Services};
-use crate::config::RateLimit;
+use crate::config::{MIN_ENDPOINT_SECRET_BYTES, RateLimit};
 use crate::ids::{random_hex, random_id};
 use crate::runtime::{PluginKind, PluginSet};
 use crate::store::{Destination, EndpointRecord, EventSelection, FormatSpec, PluginRef, now_ms};
@@ -177,6 +177,9 @@ pub fn new_endpoint(
 ) -> Result<(EndpointRecord, String), OpsError> {
     let plugins = services.registry.snapshot();
     let events = validate_endpoint(&input, &plugins, services.config.allow_private_destinations)?;
+    if let Some(secret) = &input.secret {
+        check_secret(secret)?;
+    }
     let secret = input.secret.clone().unwrap_or_else(|| random_hex(32));
     let endpoint = EndpointRecord {
         id: random_id(),
@@ -194,6 +197,21 @@ pub fn new_endpoint(
         bitbucket: None,
     };
     Ok((endpoint, secret))
+}
+
+/// A given signing secret must carry at least [`MIN_ENDPOINT_SECRET_BYTES`] key bytes (a
+/// `whsec_` secret's decoded key): a short one is guessed offline from a single signed
+/// request. Checked on create only, so endpoints saved before keep working (the gateway warns
+/// about them at start).
+fn check_secret(secret: &str) -> Result<(), OpsError> {
+    let bytes = crate::verify::secret_key_bytes(secret);
+    if bytes < MIN_ENDPOINT_SECRET_BYTES {
+        return Err(OpsError::Invalid(format!(
+            "secret must be at least {MIN_ENDPOINT_SECRET_BYTES} bytes (this one has {bytes}); \
+             leave it out to have a random one generated"
+        )));
+    }
+    Ok(())
 }
 
 /// Applies the given keys over the current endpoint and validates the whole again.

@@ -55,6 +55,17 @@ pub enum IdKind {
     Delivery,
 }
 
+/// The retention bounds of [`Store::prune_inbound`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InboundRetention {
+    /// Records received before this (ms since the epoch) go.
+    pub older_than_ms: u64,
+    /// Records that are not rejected, kept at most.
+    pub max_records: u64,
+    /// Rejected records, kept at most (apart from `max_records`).
+    pub max_rejected_records: u64,
+}
+
 /// What a retry by hand found.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RetryScheduled {
@@ -103,11 +114,13 @@ pub trait Store: Send + Sync + 'static {
     /// Queues a processed or failed record again (replay), with its status `pending` and its
     /// outcomes cleared; `false` when there is no such record.
     fn requeue_inbound(&self, id: u64) -> Result<bool, StoreError>;
-    /// Deletes the oldest records past the retention bounds (received before `older_than_ms`,
-    /// or beyond the newest `max_records`), with their request-UUID entries (such a UUID is
-    /// accepted again); queued records are kept, and count among the `max_records`. Returns
-    /// how many went.
-    fn prune_inbound(&self, older_than_ms: u64, max_records: u64) -> Result<u64, StoreError>;
+    /// Deletes the oldest records past the retention bounds, with their request-UUID entries,
+    /// and returns how many went. Every record received before `older_than_ms` goes. Rejected
+    /// records and the others are counted apart: beyond the newest `max_rejected_records`
+    /// rejected ones, the oldest rejected go, and beyond the newest `max_records` others, the
+    /// oldest others go — so rejected records, however many, never push out accepted history.
+    /// Queued records are kept (and count toward `max_records`).
+    fn prune_inbound(&self, bounds: &InboundRetention) -> Result<u64, StoreError>;
 
     // Processing.
 

@@ -115,7 +115,7 @@ fn scaffolded_plugins_of_every_kind_build_pass_their_tests_and_run_as_dropins() 
         assert_eq!(item["description"], format!("A hookgate {kind} plugin."));
     }
 
-    let secret = "scaffold-secret";
+    let secret = "scaffold-plugin-signing-secret-0123";
     let endpoint = gateway.create_endpoint(json!({
         "name": "scaffolded",
         "provider": "scaffold-provider",

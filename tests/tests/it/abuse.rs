@@ -301,6 +301,8 @@ fn connections_past_the_bound_wait_until_one_closes() {
     let bound = 2 * workers;
     let gateway = TestGateway::start(|config| {
         config.http.max_connections = bound;
+        // Every connection here comes from one address; its own cap is tested in security.rs.
+        config.http.max_connections_per_client = Some(bound);
         config.http.keep_alive_secs = 120;
     });
     let address = gateway.url.trim_start_matches("http://").to_string();

@@ -2,7 +2,12 @@
 //! through a template, proxy variables around the address check, console secrets in a debug
 //! log, a world-writable data folder under `umask 000`, and drop-ins that are huge or link out
 //! of the plugins folder. The process-wide settings (environment, umask, `RUST_LOG`) are given
-//! to a child-process gateway, never to this test process.
+//! to a child-process gateway, never to this test process. Weak credentials, caching and the
+//! event header are in `credentials`; metrics, body deadlines, connection slots and rejected
+//! records' headers in `limits`.
+
+mod credentials;
+mod limits;
 
 use crate::gateway::uuid;
 use hookgate::config::PluginLimits;

@@ -22,6 +22,10 @@ pub const ROUTES: &[ApiRoute] = &[
     ApiRoute::documented::<__path_test>(|route| route.to(test)),
 ];
 
+/// Answers that carry a secret are kept out of every cache.
+pub const NO_STORE: (actix_web::http::header::HeaderName, &str) =
+    (actix_web::http::header::CACHE_CONTROL, "no-store");
+
 /// An answer that carries a secret (shown this once).
 fn with_secret(mut answer: Value, secret: String) -> Value {
     answer["secret"] = json!(secret);
@@ -48,7 +52,9 @@ async fn create(
         .map_err(|error| OpsError::Invalid(format!("invalid endpoint: {error}")))?;
     let services = &state.services;
     let (endpoint, secret) = endpoints::create(services, input)?;
-    Ok(HttpResponse::Created().json(with_secret(view(services, &endpoint), secret)))
+    Ok(HttpResponse::Created()
+        .insert_header(NO_STORE)
+        .json(with_secret(view(services, &endpoint), secret)))
 }
 
 /// Every endpoint (never their secrets).
@@ -154,7 +160,9 @@ async fn rotate_secret(
 ) -> Result<HttpResponse, OpsError> {
     let services = &state.services;
     let (endpoint, secret) = endpoints::rotate_secret(services, &id)?;
-    Ok(HttpResponse::Ok().json(with_secret(view(services, &endpoint), secret)))
+    Ok(HttpResponse::Ok()
+        .insert_header(NO_STORE)
+        .json(with_secret(view(services, &endpoint), secret)))
 }
 
 /// Enables a destination disabled after consecutive failures (its failed deliveries are then

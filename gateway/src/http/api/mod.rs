@@ -152,21 +152,13 @@ async fn require_token(
             .await
             .map(ServiceResponse::map_into_left_body);
     }
-    let expected = request
-        .app_data::<web::Data<HttpState>>()
-        .map(|state| state.admin_token.clone())
-        .unwrap_or_default();
-    let presented = request
-        .headers()
-        .get("authorization")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if !crate::verify::admin_token_matches(&expected, presented) {
-        let response = error_response(
-            StatusCode::UNAUTHORIZED,
-            "a valid admin token is required (Authorization: Bearer <token>)",
-        );
+    let Some(state) = request.app_data::<web::Data<HttpState>>().cloned() else {
+        return Err(actix_web::error::ErrorInternalServerError("no state"));
+    };
+    let peer = request.peer_addr().map(|address| address.ip());
+    if let Some(response) =
+        crate::http::admin_token_refusal(&state, "admin API", peer, request.headers())
+    {
         return Ok(request.into_response(response).map_into_right_body());
     }
     next.call(request)

@@ -19,7 +19,7 @@ mod sources;
 
 use crate::config::CONSOLE_SESSION_TTL;
 use crate::http::HttpState;
-use crate::http::RouteRow;
+use crate::http::{RouteRow, TokenCheck};
 use crate::ops::OpsError;
 use actix_web::body::BoxBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -77,8 +77,9 @@ const SCRIPT: &str = include_str!("assets/console.js");
 
 impl Console {
     /// Compiles the templates (a broken template is a build mistake: the unit tests render
-    /// every one).
-    pub fn new() -> Result<Self, handlebars::TemplateError> {
+    /// every one). With `secure_cookie` (the public URL is https), the session cookie is
+    /// `Secure`: a browser never sends it over plain HTTP.
+    pub fn new(secure_cookie: bool) -> Result<Self, handlebars::TemplateError> {
         let mut templates = Handlebars::new();
         templates.set_strict_mode(false);
         for (name, source) in TEMPLATES {
@@ -87,7 +88,7 @@ impl Console {
         templates.register_helper("time", Box::new(time_helper));
         Ok(Self {
             templates,
-            sessions: SessionStore::new(CONSOLE_SESSION_TTL),
+            sessions: SessionStore::new(CONSOLE_SESSION_TTL, secure_cookie),
         })
     }
 }
@@ -440,19 +441,45 @@ struct LoginForm {
     token: String,
 }
 
-/// Checks the admin token (constant time) and starts a session.
-async fn login(state: web::Data<HttpState>, form: web::Form<LoginForm>) -> HttpResponse {
-    if !crate::verify::admin_token_matches(&state.admin_token, form.token.trim()) {
-        tracing::warn!("console sign-in refused: wrong admin token");
-        return page(
-            &state,
-            None,
-            StatusCode::UNAUTHORIZED,
-            "login",
-            "Sign in",
-            "",
-            json!({"error": "That is not the admin token."}),
-        );
+/// Checks the admin token (constant time; a client past its wrong tokens is answered 429
+/// without a check) and starts a session.
+async fn login(
+    state: web::Data<HttpState>,
+    request: actix_web::HttpRequest,
+    form: web::Form<LoginForm>,
+) -> HttpResponse {
+    let peer = request.peer_addr().map(|address| address.ip());
+    match crate::http::check_admin_token(&state, "console sign-in", peer, Some(form.token.trim())) {
+        TokenCheck::Valid => {}
+        TokenCheck::Wrong => {
+            return page(
+                &state,
+                None,
+                StatusCode::UNAUTHORIZED,
+                "login",
+                "Sign in",
+                "",
+                json!({"error": "That is not the admin token."}),
+            );
+        }
+        TokenCheck::Throttled(wait) => {
+            let seconds = crate::http::abuse::retry_after_secs(wait);
+            let mut response = page(
+                &state,
+                None,
+                StatusCode::TOO_MANY_REQUESTS,
+                "login",
+                "Sign in",
+                "",
+                json!({"error": format!(
+                    "Too many wrong admin tokens from this address; try again in {seconds} s."
+                )}),
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            return response;
+        }
     }
     let session = state.console.sessions.start();
     let mut response = see_other("/ui/sources");
@@ -465,7 +492,7 @@ async fn login(state: web::Data<HttpState>, form: web::Form<LoginForm>) -> HttpR
 async fn logout(state: web::Data<HttpState>, session: Session) -> HttpResponse {
     state.console.sessions.end(&session.id);
     let mut response = see_other("/ui/login");
-    if let Err(error) = response.add_cookie(&SessionStore::removal_cookie()) {
+    if let Err(error) = response.add_cookie(&state.console.sessions.removal_cookie()) {
         return crate::http::internal_error("console cookie", error);
     }
     response
@@ -492,7 +519,7 @@ mod tests {
 
     #[test]
     fn templates_compile_escape_data_and_show_times() {
-        let console = Console::new().expect("templates compile");
+        let console = Console::new(false).expect("templates compile");
         let html = console
             .templates
             .render(

@@ -1,4 +1,5 @@
-//! Console sign-ins: a random session id in an HttpOnly, SameSite=Strict cookie, held in memory
+//! Console sign-ins: a random session id in an HttpOnly, SameSite=Strict cookie (`Secure` when
+//! the public URL is https), held in memory
 //! with an expiry (a restart signs everyone out), and a CSRF token per session that every form
 //! carries.
 
@@ -53,14 +54,16 @@ impl FromRequest for Session {
 pub struct SessionStore {
     sessions: Mutex<HashMap<String, Session>>,
     lifetime: Duration,
+    secure: bool,
 }
 
 impl SessionStore {
-    /// An empty store whose sessions last `lifetime`.
-    pub fn new(lifetime: Duration) -> Self {
+    /// An empty store whose sessions last `lifetime`; `secure` marks its cookies `Secure`.
+    pub fn new(lifetime: Duration, secure: bool) -> Self {
         Self {
             sessions: Mutex::default(),
             lifetime,
+            secure,
         }
     }
 
@@ -99,16 +102,18 @@ impl SessionStore {
             .path("/ui")
             .http_only(true)
             .same_site(SameSite::Strict)
+            .secure(self.secure)
             .max_age(time::Duration::seconds(self.lifetime.as_secs() as i64))
             .finish()
     }
 
     /// The cookie that removes it.
-    pub fn removal_cookie() -> Cookie<'static> {
+    pub fn removal_cookie(&self) -> Cookie<'static> {
         let mut cookie = Cookie::build(COOKIE, "")
             .path("/ui")
             .http_only(true)
             .same_site(SameSite::Strict)
+            .secure(self.secure)
             .finish();
         cookie.make_removal();
         cookie
@@ -121,7 +126,7 @@ mod tests {
 
     #[test]
     fn sessions_expire_and_end() {
-        let store = SessionStore::new(Duration::from_secs(60));
+        let store = SessionStore::new(Duration::from_secs(60), false);
         let session = store.start();
         assert!(store.find(&session.id).is_some());
         assert!(session.csrf_matches(&session.csrf.clone()));
@@ -130,8 +135,18 @@ mod tests {
         store.end(&session.id);
         assert!(store.find(&session.id).is_none());
 
-        let expired = SessionStore::new(Duration::ZERO);
+        let expired = SessionStore::new(Duration::ZERO, false);
         let session = expired.start();
         assert!(expired.find(&session.id).is_none());
+    }
+
+    #[test]
+    fn cookies_are_secure_when_the_public_url_is_https() {
+        let https = SessionStore::new(Duration::from_secs(60), true);
+        let session = https.start();
+        assert_eq!(https.cookie(&session).secure(), Some(true));
+        assert_eq!(https.removal_cookie().secure(), Some(true));
+        let http = SessionStore::new(Duration::from_secs(60), false);
+        assert_ne!(http.cookie(&session).secure(), Some(true));
     }
 }

@@ -2,7 +2,9 @@
 //! `claim_queued`, `queue_depth`, `requeue_inbound`, `prune_inbound`.
 
 use super::{Subject, append_pending, apply, inbound, processed};
-use crate::store::{Appended, InboundFilter, InboundRecord, InboundStatus, ProcessedBatch, Store};
+use crate::store::{
+    Appended, InboundFilter, InboundRecord, InboundRetention, InboundStatus, ProcessedBatch, Store,
+};
 
 fn ids(records: &[InboundRecord]) -> Vec<u64> {
     records.iter().map(|record| record.id).collect()
@@ -258,11 +260,15 @@ pub(crate) fn prune_by_age_keeps_queued_records(store: &dyn Store) {
     };
     let before = all(store);
     // Older than 105: the queued record (10) stays, 100..=104 go.
-    assert_eq!(store.prune_inbound(105, 1_000).unwrap(), 5);
+    assert_eq!(store.prune_inbound(&retention(105, 1_000)).unwrap(), 5);
     assert!(store.inbound(queued).unwrap().is_some(), "queued is kept");
     assert_eq!(all(store), [&before[..5], &[queued]].concat());
     assert_eq!(store.queue_depth().unwrap(), 1);
-    assert_eq!(store.prune_inbound(105, 1_000).unwrap(), 0, "nothing more");
+    assert_eq!(
+        store.prune_inbound(&retention(105, 1_000)).unwrap(),
+        0,
+        "nothing more"
+    );
 }
 
 /// Beyond the newest `max_records`, the oldest records go, except queued ones, which count
@@ -275,9 +281,13 @@ pub(crate) fn prune_by_count_keeps_queued_records(store: &dyn Store) {
     }
     store.append_inbound(batch).unwrap();
     let before = all(store);
-    assert_eq!(store.prune_inbound(0, 3).unwrap(), 3);
+    assert_eq!(store.prune_inbound(&retention(0, 3)).unwrap(), 3);
     assert_eq!(all(store), [before[0], before[1], before[5]]);
-    assert_eq!(store.prune_inbound(0, 3).unwrap(), 0, "nothing more");
+    assert_eq!(
+        store.prune_inbound(&retention(0, 3)).unwrap(),
+        0,
+        "nothing more"
+    );
 }
 
 /// Pruning frees the request UUIDs of the records it deletes, and only theirs.
@@ -293,7 +303,7 @@ pub(crate) fn a_pruned_request_uuid_is_accepted_again(store: &dyn Store) {
         panic!("{appended:?}")
     };
     process(store, &[done, recent]);
-    assert_eq!(store.prune_inbound(100, 1_000).unwrap(), 1);
+    assert_eq!(store.prune_inbound(&retention(100, 1_000)).unwrap(), 1);
     assert_eq!(store.inbound(done).unwrap(), None);
     let again = store
         .append_inbound(vec![
@@ -305,4 +315,72 @@ pub(crate) fn a_pruned_request_uuid_is_accepted_again(store: &dyn Store) {
     assert!(matches!(again[0], Appended::Accepted(_)), "{again:?}");
     assert!(matches!(again[1], Appended::Duplicate(_)), "{again:?}");
     assert_eq!(again[2], Appended::Duplicate(recent));
+}
+
+/// Retention by age and by count of the records that are not rejected.
+fn retention(older_than_ms: u64, max_records: u64) -> InboundRetention {
+    InboundRetention {
+        older_than_ms,
+        max_records,
+        max_rejected_records: u64::MAX,
+    }
+}
+
+/// The statuses of every record, oldest first.
+fn statuses(store: &dyn Store) -> Vec<InboundStatus> {
+    let page = store
+        .list_inbound(&InboundFilter {
+            limit: 1000,
+            ..InboundFilter::default()
+        })
+        .unwrap();
+    page.items
+        .iter()
+        .rev()
+        .map(|record| record.status)
+        .collect()
+}
+
+/// Rejected records are counted apart from the others: a flood of them after the real
+/// history prunes only itself, and the other bound and age still hold.
+pub(crate) fn a_flood_of_rejected_records_never_prunes_accepted_history(store: &dyn Store) {
+    let bounds = |max_records, max_rejected_records| InboundRetention {
+        older_than_ms: 0,
+        max_records,
+        max_rejected_records,
+    };
+    let history: Vec<_> = (0..5)
+        .map(|n| inbound("a", None, InboundStatus::Filtered, 100 + n))
+        .collect();
+    store.append_inbound(history).unwrap();
+    let flood: Vec<_> = (0..20)
+        .map(|n| inbound("a", None, InboundStatus::Rejected, 200 + n))
+        .collect();
+    store.append_inbound(flood).unwrap();
+
+    assert_eq!(store.prune_inbound(&bounds(5, 3)).unwrap(), 17);
+    assert_eq!(
+        statuses(store),
+        [
+            [InboundStatus::Filtered; 5].as_slice(),
+            &[InboundStatus::Rejected; 3]
+        ]
+        .concat()
+    );
+    assert_eq!(
+        store.prune_inbound(&bounds(5, 3)).unwrap(),
+        0,
+        "nothing more"
+    );
+    assert_eq!(store.prune_inbound(&bounds(2, 3)).unwrap(), 3);
+    let too_old = InboundRetention {
+        older_than_ms: 201,
+        ..bounds(100, 100)
+    };
+    assert_eq!(
+        store.prune_inbound(&too_old).unwrap(),
+        2,
+        "the two filtered (103, 104)"
+    );
+    assert_eq!(statuses(store), [InboundStatus::Rejected; 3]);
 }

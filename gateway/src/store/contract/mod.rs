@@ -76,6 +76,7 @@ macro_rules! store_contract_tests {
                 requeue_puts_a_processed_record_back,
                 prune_by_age_keeps_queued_records,
                 prune_by_count_keeps_queued_records,
+                a_flood_of_rejected_records_never_prunes_accepted_history,
                 a_pruned_request_uuid_is_accepted_again,
             }
             processing {

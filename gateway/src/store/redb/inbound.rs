@@ -4,8 +4,11 @@
 use super::{
     RedbStore, decode, encode, newest_first, read_record, scoped_key, tables, take_sequence,
 };
-use crate::store::{Appended, InboundFilter, InboundRecord, InboundStatus, Page, StoreError};
-use redb::{ReadableTable, ReadableTableMetadata};
+use crate::store::{
+    Appended, InboundFilter, InboundRecord, InboundRetention, InboundStatus, Page, StoreError,
+};
+use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
+use std::collections::BTreeSet;
 
 impl RedbStore {
     /// Appends records in one transaction and one durable commit (group commit): each gets the
@@ -23,6 +26,7 @@ impl RedbStore {
             let mut bodies = txn.open_table(tables::INBOUND_BODIES)?;
             let mut by_request = txn.open_table(tables::INBOUND_BY_REQUEST)?;
             let mut queue = txn.open_table(tables::PROCESSING_QUEUE)?;
+            let mut rejected = txn.open_table(tables::INBOUND_REJECTED)?;
             let mut counters = txn.open_table(tables::COUNTERS)?;
             for mut record in records {
                 let id = take_sequence(&mut counters, "inbound")?;
@@ -48,6 +52,9 @@ impl RedbStore {
                         queue.insert(id, ())?;
                         result = Appended::Accepted(id);
                     }
+                }
+                if record.status == InboundStatus::Rejected {
+                    rejected.insert(id, ())?;
                 }
                 let body = std::mem::take(&mut record.body);
                 bodies.insert(id, body.as_bytes())?;
@@ -174,37 +181,62 @@ impl RedbStore {
         Ok(true)
     }
 
-    /// Deletes the oldest records past the retention bounds (age and count), with their
-    /// request-UUID index entries; records still queued are kept.
-    pub(super) fn prune_inbound(
-        &self,
-        older_than_ms: u64,
-        max_records: u64,
-    ) -> Result<u64, StoreError> {
+    /// Deletes the oldest records past the retention bounds (age; the count of rejected
+    /// records and, apart, of the others), with their request-UUID index entries; records
+    /// still queued are kept.
+    pub(super) fn prune_inbound(&self, bounds: &InboundRetention) -> Result<u64, StoreError> {
         let txn = self.write()?;
         let mut removed = 0;
         {
             let mut inbound = txn.open_table(tables::INBOUND)?;
             let mut bodies = txn.open_table(tables::INBOUND_BODIES)?;
             let mut by_request = txn.open_table(tables::INBOUND_BY_REQUEST)?;
+            let mut rejected = txn.open_table(tables::INBOUND_REJECTED)?;
             let queue = txn.open_table(tables::PROCESSING_QUEUE)?;
-            let total = inbound.len()?;
-            let mut doomed = Vec::new();
+            // Rejected records past their own bound, oldest first, from their index (they are
+            // never queued).
+            let rejected_total = rejected.len()?;
+            let over = rejected_total.saturating_sub(bounds.max_rejected_records);
+            let mut doomed = BTreeSet::new();
+            for entry in rejected.iter()?.take(over as usize) {
+                doomed.insert(entry?.0.value());
+            }
+            // Then, oldest first: anything too old, and other records past `max_records`.
+            let mut others_left = inbound.len()? - rejected_total;
             for entry in inbound.iter()? {
                 let (id, bytes) = entry?;
-                let record: InboundRecord = decode("inbound", bytes.value())?;
-                let over_count = total - doomed.len() as u64 > max_records;
-                if record.received_at >= older_than_ms && !over_count {
-                    break;
-                }
-                if queue.get(id.value())?.is_some() {
+                let id = id.value();
+                if doomed.contains(&id) {
                     continue;
                 }
-                doomed.push((id.value(), record));
+                let is_rejected = rejected.get(id)?.is_some();
+                let record: InboundRecord = decode("inbound", bytes.value())?;
+                let too_old = record.received_at < bounds.older_than_ms;
+                let over_count = !is_rejected && others_left > bounds.max_records;
+                if !too_old && !over_count {
+                    // Oldest first: once a record is young and the others are within their
+                    // bound, nothing later goes.
+                    if others_left <= bounds.max_records {
+                        break;
+                    }
+                    continue;
+                }
+                if queue.get(id)?.is_some() {
+                    continue;
+                }
+                if !is_rejected {
+                    others_left -= 1;
+                }
+                doomed.insert(id);
             }
-            for (id, record) in doomed {
-                inbound.remove(id)?;
+            for id in doomed {
+                let Some(bytes) = inbound.remove(id)? else {
+                    continue;
+                };
+                let record: InboundRecord = decode("inbound", bytes.value())?;
+                drop(bytes);
                 bodies.remove(id)?;
+                rejected.remove(id)?;
                 if let Some(uuid) = &record.request_uuid {
                     let key = scoped_key(&record.endpoint, uuid);
                     if by_request
@@ -222,9 +254,98 @@ impl RedbStore {
     }
 }
 
+/// Builds the rejected-record index of a database written before it existed.
+pub(super) fn index_rejected(txn: &WriteTransaction) -> Result<(), StoreError> {
+    let inbound = txn.open_table(tables::INBOUND)?;
+    let mut rejected = txn.open_table(tables::INBOUND_REJECTED)?;
+    for entry in inbound.iter()? {
+        let (id, bytes) = entry?;
+        let record: InboundRecord = decode("inbound", bytes.value())?;
+        if record.status == InboundStatus::Rejected {
+            rejected.insert(id.value(), ())?;
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn read_inbound(
     table: &impl ReadableTable<u64, &'static [u8]>,
     id: u64,
 ) -> Result<Option<InboundRecord>, StoreError> {
     read_record(table, "inbound", id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(status: InboundStatus, received_at: u64) -> InboundRecord {
+        InboundRecord {
+            id: 0,
+            endpoint: "ep".into(),
+            received_at,
+            event: None,
+            request_uuid: None,
+            attempt: 1,
+            status,
+            reason: None,
+            outcomes: Vec::new(),
+            headers: Vec::new(),
+            body: String::new(),
+            body_truncated: false,
+            processed_at: None,
+            duplicate_of: None,
+        }
+    }
+
+    fn statuses(store: &RedbStore) -> Vec<InboundStatus> {
+        let page = store
+            .list_inbound(&InboundFilter {
+                limit: 1000,
+                ..InboundFilter::default()
+            })
+            .unwrap();
+        page.items
+            .iter()
+            .rev()
+            .map(|record| record.status)
+            .collect()
+    }
+
+    fn bounds(max_records: u64, max_rejected_records: u64) -> InboundRetention {
+        InboundRetention {
+            older_than_ms: 0,
+            max_records,
+            max_rejected_records,
+        }
+    }
+
+    /// A database written before the rejected-record index gets it when opened.
+    #[test]
+    fn the_rejected_index_is_built_for_an_older_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.redb");
+        {
+            let store = RedbStore::open(&path).unwrap();
+            store
+                .append_inbound(vec![
+                    record(InboundStatus::Rejected, 1),
+                    record(InboundStatus::Filtered, 2),
+                    record(InboundStatus::Rejected, 3),
+                ])
+                .unwrap();
+        }
+        {
+            let db = super::super::open_database(&path).unwrap();
+            let txn = db.begin_write().unwrap();
+            txn.delete_table(tables::INBOUND_REJECTED).unwrap();
+            txn.commit().unwrap();
+        }
+        let store = RedbStore::open(&path).unwrap();
+        assert_eq!(store.prune_inbound(&bounds(1, 1)).unwrap(), 1);
+        assert_eq!(
+            statuses(&store),
+            [InboundStatus::Filtered, InboundStatus::Rejected]
+        );
+    }
 }

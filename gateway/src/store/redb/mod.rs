@@ -141,6 +141,9 @@ impl RedbStore {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let db = open_database(path).map_err(|error| open_error(path, error))?;
         let txn = db.begin_write()?;
+        let rejected_index_missing = !txn.list_tables()?.any(|table| {
+            redb::TableHandle::name(&table) == redb::TableHandle::name(&tables::INBOUND_REJECTED)
+        });
         {
             txn.open_table(tables::ENDPOINTS)?;
             txn.open_table(tables::INBOUND)?;
@@ -154,6 +157,9 @@ impl RedbStore {
             txn.open_table(tables::DESTINATION_HEALTH)?;
             txn.open_table(tables::COUNTERS)?;
             txn.open_table(tables::STORAGE_PROBE)?;
+            if rejected_index_missing {
+                inbound::index_rejected(&txn)?;
+            }
         }
         txn.commit()?;
         let ids = IdAllocators::load(&db)?;

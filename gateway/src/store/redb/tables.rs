@@ -13,6 +13,9 @@ pub const INBOUND_BODIES: TableDefinition<u64, &[u8]> = TableDefinition::new("in
 /// `endpoint \n X-Request-UUID` → inbound sequence, for accepted records (repeat detection).
 pub const INBOUND_BY_REQUEST: TableDefinition<&str, u64> =
     TableDefinition::new("inbound_by_request");
+/// Inbound sequences of rejected records, so retention counts and prunes them apart from the
+/// others without reading the log.
+pub const INBOUND_REJECTED: TableDefinition<u64, ()> = TableDefinition::new("inbound_rejected");
 /// The durable processing queue: inbound sequences still to run through the plugins.
 pub const PROCESSING_QUEUE: TableDefinition<u64, ()> = TableDefinition::new("processing_queue");
 /// Alert sequence → alert record.

@@ -1,6 +1,7 @@
 //! [`Store`] for [`RedbStore`]: each operation is written in the file of its records.
 
 use super::RedbStore;
+use crate::store::InboundRetention;
 use crate::store::{
     AlertFilter, AlertRecord, Appended, DeliveryFilter, DeliveryRecord, DestinationHealth,
     Durability, EndpointRecord, IdKind, InboundFilter, InboundRecord, Page, ProcessedBatch,
@@ -50,8 +51,8 @@ impl Store for RedbStore {
         Self::requeue_inbound(self, id)
     }
 
-    fn prune_inbound(&self, older_than_ms: u64, max_records: u64) -> Result<u64, StoreError> {
-        Self::prune_inbound(self, older_than_ms, max_records)
+    fn prune_inbound(&self, bounds: &InboundRetention) -> Result<u64, StoreError> {
+        Self::prune_inbound(self, bounds)
     }
 
     fn reserve_ids(&self, kind: IdKind, count: u64) -> Result<u64, StoreError> {
