@@ -16,7 +16,7 @@ pub const PRIVATE_FILE_MODE: u32 = 0o600;
 /// The folders the gateway creates inside the data folder.
 const PRIVATE_DIRS: &[&str] = &["plugins", "cache"];
 /// The database file (the store opens it; an empty file is initialised as a new database).
-const DATABASE_FILE: &str = "hookgate.redb";
+pub const DATABASE_FILE: &str = "hookgate.redb";
 
 /// A data-folder operation that failed, naming what and where.
 #[derive(Debug, thiserror::Error)]

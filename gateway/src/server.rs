@@ -45,7 +45,7 @@ pub async fn run_until(
         .with_context(|| format!("resolving {}", config.data_dir.display()))?;
     crate::datadir::prepare(&data_dir)?;
     let store: SharedStore = Arc::new(
-        RedbStore::open(&data_dir.join("hookgate.redb"))
+        RedbStore::open(&data_dir.join(crate::datadir::DATABASE_FILE))
             .with_context(|| format!("opening the database in {}", data_dir.display()))?,
     );
     let engine = PluginEngine::new(config.plugin_limits, Some(&data_dir.join("cache")))
