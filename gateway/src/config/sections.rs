@@ -1,0 +1,343 @@
+//! The sections of `hookgate.toml` (`[ingest]`, `[delivery]`, `[retention]`, `[http]`,
+//! `[bitbucket]`, `[plugins]`), each with the spec's defaults, and the limits built from them.
+
+use super::ConfigError;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// `[ingest]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    /// Largest accepted body, bytes.
+    pub max_body_bytes: usize,
+    /// Pending records before ingest answers 503.
+    pub max_backlog: u64,
+    /// Requests per second per endpoint (token bucket); 0 = no limit.
+    pub rate_limit_per_second: u32,
+    /// Requests an endpoint may take at once above the rate.
+    pub rate_limit_burst: u32,
+    /// Rejected-request records one client address may create per minute.
+    pub rejected_records_per_minute: u32,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+            max_backlog: 100_000,
+            rate_limit_per_second: 0,
+            rate_limit_burst: 20,
+            rejected_records_per_minute: 60,
+        }
+    }
+}
+
+/// Consecutive failed attempts that disable a destination by default (Outpost's figure): a
+/// receiver that is gone for good stops costing a retry schedule per notification.
+pub const DISABLE_AFTER_FAILURES: u32 = 20;
+
+/// `[delivery]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliveryConfig {
+    /// Request timeout, seconds.
+    pub timeout_secs: u64,
+    /// Delays before the 2nd, 3rd, ... attempts.
+    pub retry_schedule: Vec<String>,
+    /// Allow loopback, private, link-local and unspecified destinations (tests).
+    pub allow_private_destinations: bool,
+    /// Host name → addresses, used instead of DNS for these names (like curl's `--resolve`);
+    /// the private-address check applies to them as to any resolved address.
+    pub hosts: BTreeMap<String, Vec<String>>,
+    /// Consecutive failed attempts to one destination after which it is disabled; 0 = never.
+    pub disable_after_failures: u32,
+}
+
+impl DeliveryConfig {
+    pub(super) fn pinned_hosts(&self) -> Result<BTreeMap<String, Vec<IpAddr>>, ConfigError> {
+        self.hosts
+            .iter()
+            .map(|(name, addresses)| {
+                let parsed = addresses
+                    .iter()
+                    .map(|address| address.parse::<IpAddr>())
+                    .collect::<Result<Vec<_>, _>>()
+                    .ok()
+                    .filter(|parsed| !parsed.is_empty())
+                    .ok_or_else(|| {
+                        ConfigError::invalid(
+                            "delivery.hosts",
+                            format!("{name:?} needs a list of IP addresses"),
+                        )
+                    })?;
+                Ok((name.to_ascii_lowercase(), parsed))
+            })
+            .collect()
+    }
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            timeout_secs: 10,
+            retry_schedule: ["10s", "30s", "2m", "10m", "30m", "1h"]
+                .map(String::from)
+                .to_vec(),
+            allow_private_destinations: false,
+            hosts: BTreeMap::new(),
+            disable_after_failures: DISABLE_AFTER_FAILURES,
+        }
+    }
+}
+
+/// `[retention]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Days of inbound log kept.
+    pub days: u64,
+    /// Inbound records kept, rejected ones not counted (they have their own bound).
+    pub max_records: u64,
+    /// Rejected-request records kept, apart from `max_records`: a flood of bad requests
+    /// prunes its own records, never the accepted history.
+    pub max_rejected_records: u64,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            days: 30,
+            max_records: 1_000_000,
+            max_rejected_records: 100_000,
+        }
+    }
+}
+
+/// `[http]`: connection limits and read deadlines against slow or numerous clients.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Open connections served at once; more wait in the listen backlog.
+    pub max_connections: usize,
+    /// Seconds a new connection has to send its request headers (else 408).
+    pub header_timeout_secs: u64,
+    /// Seconds a request has to send its whole body, on every route (else 408).
+    pub body_timeout_secs: u64,
+    /// Seconds an idle keep-alive connection stays open.
+    pub keep_alive_secs: u64,
+    /// Connections one client (an IPv4 address, an IPv6 /64) may hold open at once; more are
+    /// answered 503 and closed. Absent: a quarter of `max_connections` (at least 1); 0 = no
+    /// cap (behind a reverse proxy, where every connection comes from the proxy).
+    pub max_connections_per_client: Option<usize>,
+    /// Wrong admin tokens (API bearer, console sign-in, `/metrics` when it needs the token) one
+    /// client may present at once before it is answered 429.
+    pub auth_failure_burst: u32,
+    /// Wrong admin tokens a client may present per minute after the burst; 0 = no throttle.
+    pub auth_failures_per_minute: u32,
+    /// Whether `GET /metrics` needs `Authorization: Bearer <admin token>`.
+    pub metrics_require_token: bool,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            max_connections: 1024,
+            header_timeout_secs: 5,
+            body_timeout_secs: 30,
+            keep_alive_secs: 5,
+            max_connections_per_client: None,
+            auth_failure_burst: 10,
+            auth_failures_per_minute: 10,
+            metrics_require_token: false,
+        }
+    }
+}
+
+/// `[bitbucket]`: where `bitbucket connect` registers webhooks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BitbucketConfig {
+    /// Base URL of the Bitbucket Cloud REST API (requests go to `{api_url}/2.0/...`).
+    pub api_url: String,
+}
+
+impl BitbucketConfig {
+    /// Bitbucket Cloud's API.
+    pub const DEFAULT_API_URL: &str = "https://api.bitbucket.org";
+
+    pub(super) fn checked_api_url(&self) -> Result<String, ConfigError> {
+        let url = reqwest::Url::parse(&self.api_url).map_err(|error| {
+            ConfigError::invalid("bitbucket.api_url", format!("{:?}: {error}", self.api_url))
+        })?;
+        if !matches!(url.scheme(), "http" | "https") || url.query().is_some() {
+            return Err(ConfigError::invalid(
+                "bitbucket.api_url",
+                "must be an http or https URL without a query, like https://api.bitbucket.org",
+            ));
+        }
+        Ok(self.api_url.trim_end_matches('/').to_string())
+    }
+}
+
+impl Default for BitbucketConfig {
+    fn default() -> Self {
+        Self {
+            api_url: Self::DEFAULT_API_URL.into(),
+        }
+    }
+}
+
+/// How long a Bitbucket API call may take before `connect` or `disconnect` gives up.
+pub const BITBUCKET_API_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A token bucket: `per_second` requests a second on average, `burst` at once; `per_second = 0`
+/// means no limit. Also an endpoint's optional `rate_limit`, overriding `[ingest]`'s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    /// Average requests per second.
+    pub per_second: u32,
+    /// Requests allowed at once.
+    pub burst: u32,
+}
+
+impl RateLimit {
+    /// Checks the values; `key` names them in the error.
+    pub fn check(self, key: &str) -> Result<Self, ConfigError> {
+        if self.per_second > 0 && self.burst == 0 {
+            return Err(ConfigError::invalid(
+                key,
+                "burst must be at least 1 when a rate is set",
+            ));
+        }
+        Ok(self)
+    }
+}
+
+/// Validated limits against abusive clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AbuseLimits {
+    /// The default per-endpoint rate limit.
+    pub rate_limit: RateLimit,
+    /// Rejected-request records per client address per minute.
+    pub rejected_records_per_minute: u32,
+    /// Connections served at once, in all.
+    pub max_connections: usize,
+    /// Deadline for a new connection's request headers.
+    pub header_timeout: Duration,
+    /// Deadline for a request's body, from its arrival.
+    pub body_timeout: Duration,
+    /// Idle keep-alive time.
+    pub keep_alive: Duration,
+    /// Connections one client may hold open at once; 0 = no cap.
+    pub max_connections_per_client: usize,
+    /// Wrong admin tokens a client may present before it is answered 429.
+    pub auth_failures: AuthFailureLimit,
+    /// Whether `/metrics` needs the admin token.
+    pub metrics_require_token: bool,
+}
+
+/// How many wrong admin tokens one client may present: `burst` at once, then `per_minute`;
+/// `per_minute = 0` means no throttle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthFailureLimit {
+    /// Failures allowed at once.
+    pub burst: u32,
+    /// Failures allowed per minute after the burst.
+    pub per_minute: u32,
+}
+
+/// Plugin call limits: `[plugins]` in `hookgate.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PluginsConfig {
+    /// Execution time per call, in milliseconds.
+    pub timeout_ms: u64,
+    /// Linear memory per call, in MiB.
+    pub memory_mib: u64,
+    /// Size of a call's result, in KiB.
+    pub output_kib: u64,
+    /// Size of a drop-in `.wasm` file, in MiB; a larger file is refused before it is read.
+    pub max_file_mib: u64,
+}
+
+impl PluginsConfig {
+    /// Default execution time per call.
+    pub const DEFAULT_TIMEOUT_MS: u64 = 50;
+    /// Default memory per call.
+    pub const DEFAULT_MEMORY_MIB: u64 = 32;
+    /// Default result size per call.
+    pub const DEFAULT_OUTPUT_KIB: u64 = 1024;
+    /// Default drop-in file size: room for an interpreter built into a component
+    /// (componentize-py's CPython is some 40 MB), far below what would strain memory.
+    pub const DEFAULT_MAX_FILE_MIB: u64 = 64;
+
+    /// The limits as the runtime applies them, or an error naming the bad key.
+    pub fn limits(&self) -> Result<PluginLimits, ConfigError> {
+        if !(1..=60_000).contains(&self.timeout_ms) {
+            return Err(ConfigError::invalid(
+                "plugins.timeout_ms",
+                "must be between 1 and 60000",
+            ));
+        }
+        if !(1..=4096).contains(&self.memory_mib) {
+            return Err(ConfigError::invalid(
+                "plugins.memory_mib",
+                "must be between 1 and 4096",
+            ));
+        }
+        if !(1..=1024 * 1024).contains(&self.output_kib) {
+            return Err(ConfigError::invalid(
+                "plugins.output_kib",
+                "must be between 1 and 1048576",
+            ));
+        }
+        if !(1..=1024).contains(&self.max_file_mib) {
+            return Err(ConfigError::invalid(
+                "plugins.max_file_mib",
+                "must be between 1 and 1024",
+            ));
+        }
+        Ok(PluginLimits {
+            timeout: Duration::from_millis(self.timeout_ms),
+            memory_bytes: (self.memory_mib * 1024 * 1024) as usize,
+            output_bytes: (self.output_kib * 1024) as usize,
+            dropin_file_bytes: self.max_file_mib * 1024 * 1024,
+        })
+    }
+}
+
+impl Default for PluginsConfig {
+    fn default() -> Self {
+        Self {
+            timeout_ms: Self::DEFAULT_TIMEOUT_MS,
+            memory_mib: Self::DEFAULT_MEMORY_MIB,
+            output_kib: Self::DEFAULT_OUTPUT_KIB,
+            max_file_mib: Self::DEFAULT_MAX_FILE_MIB,
+        }
+    }
+}
+
+/// Validated per-call limits for plugins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PluginLimits {
+    /// Wall-clock execution time (epoch interruption).
+    pub timeout: Duration,
+    /// Linear memory.
+    pub memory_bytes: usize,
+    /// Result size.
+    pub output_bytes: usize,
+    /// Size of a drop-in file.
+    pub dropin_file_bytes: u64,
+}
+
+impl Default for PluginLimits {
+    fn default() -> Self {
+        PluginsConfig::default()
+            .limits()
+            .expect("the defaults are valid")
+    }
+}

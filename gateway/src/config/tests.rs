@@ -1,0 +1,126 @@
+//! Configuration: defaults, validation refusals naming the key, and durations.
+
+use super::*;
+
+#[test]
+fn defaults_are_the_specs() {
+    let config = GatewayConfig::default().validate().unwrap();
+    assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(config.public_url, "http://127.0.0.1:8080");
+    assert_eq!(config.max_body_bytes, 1_048_576);
+    assert_eq!(config.retry_schedule.len(), 6);
+    assert_eq!(config.retry_schedule[5], Duration::from_secs(3600));
+    assert_eq!(config.plugin_limits, PluginLimits::default());
+    assert_eq!(config.bitbucket_api_url, "https://api.bitbucket.org");
+}
+
+#[test]
+fn the_bitbucket_api_url_is_checked() {
+    let parsed: GatewayConfig =
+        toml::from_str("[bitbucket]\napi_url = \"http://127.0.0.1:9000/\"\n").unwrap();
+    assert_eq!(
+        parsed.validate().unwrap().bitbucket_api_url,
+        "http://127.0.0.1:9000"
+    );
+    for bad in [
+        "api.bitbucket.org",
+        "ftp://api.bitbucket.org",
+        "https://x/?a=b",
+    ] {
+        let mut config = GatewayConfig::default();
+        config.bitbucket.api_url = bad.into();
+        assert_eq!(
+            config.validate().unwrap_err().key,
+            "bitbucket.api_url",
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn the_spec_example_file_parses() {
+    let text = r#"
+listen = "127.0.0.1:8080"
+data_dir = "./hookgate-data"
+public_url = "http://127.0.0.1:8080"
+
+[ingest]
+max_body_bytes = 1048576
+max_backlog = 100000
+
+[plugins]
+timeout_ms = 50
+memory_mib = 32
+output_kib = 1024
+max_file_mib = 64
+
+[delivery]
+timeout_secs = 10
+retry_schedule = ["10s", "30s", "2m", "10m", "30m", "1h"]
+allow_private_destinations = false
+
+[retention]
+days = 30
+max_records = 1000000
+"#;
+    let parsed: GatewayConfig = toml::from_str(text).unwrap();
+    assert_eq!(
+        parsed.validate().unwrap(),
+        GatewayConfig::default().validate().unwrap()
+    );
+}
+
+#[test]
+fn bad_values_name_their_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hookgate.toml");
+    std::fs::write(&file, "[plugins]\ntimeout = 5\n").unwrap();
+    let error = GatewayConfig::from_file(&file).unwrap_err();
+    assert!(error.to_string().contains("timeout"), "{error}");
+
+    let mut config = GatewayConfig::default();
+    config.delivery.retry_schedule = vec!["soon".into()];
+    assert_eq!(
+        config.validate().unwrap_err().key,
+        "delivery.retry_schedule"
+    );
+    let config = GatewayConfig {
+        listen: "localhost".into(),
+        ..GatewayConfig::default()
+    };
+    assert_eq!(config.validate().unwrap_err().key, "listen");
+    let mut config = GatewayConfig::default();
+    config.plugins.timeout_ms = 0;
+    assert_eq!(config.validate().unwrap_err().key, "plugins.timeout_ms");
+    let mut config = GatewayConfig::default();
+    config.plugins.max_file_mib = 0;
+    assert_eq!(config.validate().unwrap_err().key, "plugins.max_file_mib");
+}
+
+#[test]
+fn abuse_limits_name_their_key() {
+    let mut config = GatewayConfig::default();
+    config.ingest.rate_limit_per_second = 10;
+    config.ingest.rate_limit_burst = 0;
+    assert_eq!(
+        config.validate().unwrap_err().key,
+        "ingest.rate_limit_burst"
+    );
+    let mut config = GatewayConfig::default();
+    config.http.max_connections = 0;
+    assert_eq!(config.validate().unwrap_err().key, "http.max_connections");
+    let mut config = GatewayConfig::default();
+    config.http.body_timeout_secs = 0;
+    assert_eq!(config.validate().unwrap_err().key, "http.body_timeout_secs");
+    let text = "[http]\nmax_connections = 8\n[ingest]\nrate_limit_per_second = 5\n";
+    let parsed: GatewayConfig = toml::from_str(text).unwrap();
+    let limits = parsed.validate().unwrap().abuse;
+    assert_eq!(limits.max_connections, 8);
+    assert_eq!(
+        limits.rate_limit,
+        RateLimit {
+            per_second: 5,
+            burst: 20
+        }
+    );
+}
