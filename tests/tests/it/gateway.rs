@@ -83,7 +83,13 @@ fn failed_pipelines_open_append_and_close_one_alert() {
 
     let closed = post("SUCCESSFUL", 3);
     assert_eq!(outcome(&closed), "Mapped Closed");
-    let notified = receiver.wait_for_requests(2);
+    receiver.wait_for_requests(2);
+    // Exactly two: wait until every delivery has ended before counting, so a third (for the
+    // appended failure) would have arrived by now.
+    wait_for("the deliveries to end", Duration::from_secs(30), || {
+        gateway.settled()
+    });
+    let notified = receiver.captured();
     assert_eq!(
         notified.len(),
         2,
@@ -794,24 +800,43 @@ fn a_hostile_plugin_fails_its_records_and_a_full_backlog_answers_503() {
     }));
     let url = answer["url"].as_str().unwrap();
     let secret = answer["secret"].as_str().unwrap();
-    let statuses: Vec<(u16, Value)> = (0..6)
+    // (status, Retry-After, answer) of each post.
+    let statuses: Vec<(u16, Option<String>, Value)> = (0..6)
         .map(|n| {
-            gateway.post_hook(
-                url,
-                "repo:commit_status_updated",
-                &commit_status_payload("FAILED"),
-                Some(secret),
-                &uuid(n),
+            let response = gateway
+                .try_post_hook(
+                    url,
+                    "repo:commit_status_updated",
+                    &commit_status_payload("FAILED"),
+                    Some(secret),
+                    &uuid(n),
+                )
+                .expect("an answer");
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .map(|value| value.to_str().unwrap().to_string());
+            (
+                response.status().as_u16(),
+                retry_after,
+                response.json().unwrap_or(Value::Null),
             )
         })
         .collect();
     assert_eq!(statuses[0].0, 202);
-    let refused = statuses
+    let (_, retry_after, refused) = statuses
         .iter()
-        .find(|(status, _)| *status == 503)
+        .find(|(status, _, _)| *status == 503)
         .expect("a 503 once the backlog is full");
-    assert!(refused.1["error"].as_str().unwrap().contains("backlog"));
-    let record = gateway.processed(statuses[0].1["id"].as_str().unwrap());
+    assert!(refused["error"].as_str().unwrap().contains("backlog"));
+    // A sender is told when to come back: a whole number of seconds, as RFC 9110 spells it.
+    let seconds: u64 = retry_after
+        .as_deref()
+        .expect("the 503 carries Retry-After")
+        .parse()
+        .expect("Retry-After in seconds");
+    assert!(seconds > 0, "Retry-After: {seconds}");
+    let record = gateway.processed(statuses[0].2["id"].as_str().unwrap());
     assert_eq!(record["status"], "failed");
     assert_eq!(
         record["outcomes"][0]["outcome"],
