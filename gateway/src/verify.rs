@@ -64,7 +64,8 @@ pub fn verify<'a>(
         }
         SignatureScheme::Token { header: name } => {
             let value = header(name).ok_or(SignatureError::Missing)?;
-            if bool::from(value.as_bytes().ct_eq(secret.as_bytes())) {
+            // As digests: a plain `ct_eq` on the texts returns at once when the lengths differ.
+            if secrets_equal(secret, value) {
                 Ok(())
             } else {
                 Err(SignatureError::Mismatch)
@@ -232,17 +233,35 @@ pub fn verify_standard_webhooks(
     }
 }
 
-/// Whether `presented` is the admin token, compared in constant time. The SHA-256 digests are
-/// compared, not the texts: they have one length, so the time taken does not reveal the token's
-/// length either.
+/// A secret reduced to its SHA-256 digest. Secrets are compared as digests: every digest is 32
+/// bytes (the type says so), so comparing them takes the same time whatever the secrets' lengths,
+/// and `subtle`'s `ct_eq` does not stop at the first differing byte.
+#[derive(Clone, Copy)]
+pub struct SecretDigest([u8; 32]);
+
+impl SecretDigest {
+    /// The digest of `secret`.
+    pub fn of(secret: &str) -> Self {
+        use sha2::{Digest, Sha256};
+        Self(Sha256::digest(secret.as_bytes()).into())
+    }
+
+    /// Whether both digests are equal, in constant time.
+    pub fn matches(&self, other: &SecretDigest) -> bool {
+        bool::from(self.0.ct_eq(&other.0))
+    }
+}
+
+/// Whether two secrets are equal, compared as digests in constant time: neither their contents
+/// nor their lengths show in the time taken.
+pub fn secrets_equal(expected: &str, presented: &str) -> bool {
+    SecretDigest::of(expected).matches(&SecretDigest::of(presented))
+}
+
+/// Whether `presented` is the admin token, compared in constant time ([`secrets_equal`]). An
+/// empty admin token matches nothing.
 pub fn admin_token_matches(expected: &str, presented: &str) -> bool {
-    use sha2::{Digest, Sha256};
-    !expected.is_empty()
-        && bool::from(
-            Sha256::digest(presented.as_bytes())
-                .as_slice()
-                .ct_eq(Sha256::digest(expected.as_bytes()).as_slice()),
-        )
+    !expected.is_empty() && secrets_equal(expected, presented)
 }
 
 #[cfg(test)]
@@ -352,12 +371,13 @@ mod tests {
 
 #[cfg(test)]
 mod admin_token_tests {
-    use super::admin_token_matches;
+    use super::{SecretDigest, admin_token_matches, secrets_equal};
+
+    const TOKEN: &str = "0123456789abcdef";
 
     #[test]
     fn the_admin_token_matches_only_itself() {
-        let token = "0123456789abcdef";
-        assert!(admin_token_matches(token, token));
+        assert!(admin_token_matches(TOKEN, TOKEN));
         for presented in [
             "",
             "0123456789abcdee",
@@ -365,11 +385,44 @@ mod admin_token_tests {
             "0123456789abcdef0",
             " 0123456789abcdef",
         ] {
-            assert!(!admin_token_matches(token, presented), "{presented:?}");
+            assert!(!admin_token_matches(TOKEN, presented), "{presented:?}");
         }
         assert!(
             !admin_token_matches("", ""),
             "an empty token matches nothing"
         );
+    }
+
+    #[test]
+    fn equal_length_secrets_differing_in_any_one_byte_do_not_match() {
+        // A comparison that stopped early or looked at a prefix would let one of these through.
+        for position in 0..TOKEN.len() {
+            let mut presented = TOKEN.as_bytes().to_vec();
+            presented[position] ^= 1;
+            let presented = String::from_utf8(presented).unwrap();
+            assert_eq!(presented.len(), TOKEN.len());
+            assert!(!secrets_equal(TOKEN, &presented), "byte {position}");
+        }
+    }
+
+    #[test]
+    fn secrets_of_different_lengths_compare_as_digests_of_one_length() {
+        // Prefixes and extensions of the token: a length check that returned early would time
+        // differently; digests are 32 bytes whatever the length, and none of them matches.
+        for presented in [
+            "",
+            "0",
+            "0123456789abcde",
+            "0123456789abcdef0",
+            &TOKEN.repeat(64),
+        ] {
+            assert_eq!(SecretDigest::of(presented).0.len(), 32);
+            assert!(!secrets_equal(TOKEN, presented), "{presented:?}");
+            assert!(
+                !SecretDigest::of(TOKEN).matches(&SecretDigest::of(presented)),
+                "{presented:?}"
+            );
+        }
+        assert!(SecretDigest::of(TOKEN).matches(&SecretDigest::of(TOKEN)));
     }
 }

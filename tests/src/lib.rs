@@ -33,8 +33,13 @@ pub fn engine() -> PluginEngine {
 /// reloads), since a busy machine can deschedule a call past the 50 ms default and turn the
 /// fault under test into a timeout.
 pub fn patient_engine() -> PluginEngine {
+    engine_with_timeout(std::time::Duration::from_secs(10))
+}
+
+/// An engine whose calls may run `timeout`, the other limits at their defaults.
+pub fn engine_with_timeout(timeout: std::time::Duration) -> PluginEngine {
     let limits = PluginLimits {
-        timeout: std::time::Duration::from_secs(10),
+        timeout,
         ..PluginLimits::default()
     };
     PluginEngine::new(limits, None).expect("engine")

@@ -3,7 +3,8 @@
 //! API, `/metrics` and the CLI show it, and once enabled again its deliveries can be retried.
 
 use crate::console;
-use crate::gateway::{uuid, webhook_endpoint};
+use crate::deliveries::webhook_endpoint;
+use crate::gateway::uuid;
 use hookgate_tests::fixture;
 use hookgate_tests::harness::{ADMIN_TOKEN, CaptureReceiver, TestGateway, wait_for};
 use serde_json::Value;

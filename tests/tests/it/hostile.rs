@@ -5,14 +5,17 @@
 use crate::gateway::uuid;
 use hookgate::runtime::RuntimeError;
 use hookgate_tests::harness::TestGateway;
-use hookgate_tests::{commit_status_payload, engine, event, load, plugin_file};
+use hookgate_tests::{
+    commit_status_payload, engine_with_timeout, event, load, patient_engine, plugin_file,
+};
 use serde_json::{Value, json};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 #[test]
 fn a_string_that_is_not_utf8_is_a_fault_not_a_host_panic() {
-    let engine = engine();
+    let engine = patient_engine();
     let plugin = load(&engine, "hostile");
     let error = plugin
         .map_event(
@@ -53,24 +56,38 @@ impl Write for CapturedLog {
     }
 }
 
-#[test]
-fn a_plugin_logging_without_end_writes_a_bounded_log() {
+/// Runs `behaviour` of the hostile plugin on `engine` with a log subscriber of its own; returns
+/// the call's result and the log as text.
+fn run_logged(
+    engine: &hookgate::runtime::PluginEngine,
+    behaviour: &str,
+) -> (
+    Result<Vec<hookgate::runtime::AlertAction>, RuntimeError>,
+    String,
+) {
     let log = CapturedLog::default();
     let writer = log.clone();
     let subscriber = tracing_subscriber::fmt()
         .with_writer(move || writer.clone())
         .with_ansi(false)
         .finish();
-    let engine = engine();
-    let plugin = load(&engine, "hostile");
-    let error = tracing::subscriber::with_default(subscriber, || {
-        plugin
-            .map_event(&event("repo:push", "{}"), r#"{"behaviour": "log-flood"}"#)
-            .unwrap_err()
+    let plugin = load(engine, "hostile");
+    let config = format!(r#"{{"behaviour": "{behaviour}"}}"#);
+    let result = tracing::subscriber::with_default(subscriber, || {
+        plugin.map_event(&event("repo:push", "{}"), &config)
     });
-    // It logs until its time runs out: stopped like any endless loop.
-    assert!(matches!(error, RuntimeError::Timeout { .. }), "{error:?}");
     let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    (result, text)
+}
+
+#[test]
+fn a_plugin_logging_without_end_writes_a_bounded_log() {
+    // Two seconds, not the 50 ms default: the 64 lines must fit in the call even on a busy
+    // machine, so that the count measures the cap and not the time the call had.
+    let (result, text) = run_logged(&engine_with_timeout(Duration::from_secs(2)), "log-flood");
+    // It logs until its time runs out: stopped like any endless loop.
+    let error = result.unwrap_err();
+    assert!(matches!(error, RuntimeError::Timeout { .. }), "{error:?}");
     let flood_lines = text
         .lines()
         .filter(|line| line.contains("flood flood"))
@@ -87,6 +104,37 @@ fn a_plugin_logging_without_end_writes_a_bounded_log() {
         text.len()
     );
     assert!(text.contains("log budget of 64 lines per call spent"));
+}
+
+#[test]
+fn printing_past_the_cap_logs_exactly_the_first_16_kib() {
+    // The plugin prints 1,000 lines of 100 bytes (`stdout line NNNNN xxx…\n`); the host keeps
+    // the first 16 KiB of stdout and logs them line by line.
+    let (result, text) = run_logged(&patient_engine(), "print-past-cap");
+    result.expect("printing past the cap is not a failure");
+    let printed: Vec<&str> = text
+        .lines()
+        .filter_map(|line| {
+            let start = line.find("stdout line ")?;
+            let rest = &line[start..];
+            // The printed text ends where the x's end (the log adds fields after it).
+            let end = 18 + rest[18..].find(|c| c != 'x').unwrap_or(rest.len() - 18);
+            Some(&rest[..end])
+        })
+        .collect();
+    let kept_bytes: usize = printed
+        .iter()
+        .map(|line| if line.len() == 99 { 100 } else { line.len() })
+        .sum();
+    assert_eq!(kept_bytes, 16 * 1024, "{} lines logged", printed.len());
+    // 163 whole lines, then the first 84 bytes of line 163; nothing after it.
+    assert_eq!(printed.len(), 164);
+    assert!(
+        printed[163].starts_with("stdout line 00163 "),
+        "{}",
+        printed[163]
+    );
+    assert_eq!(printed[163].len(), 84);
 }
 
 /// One gateway with the hostile plugin dropped in; each behaviour runs on its own endpoint.

@@ -3,7 +3,8 @@
 //! (no DNS server needed); the check under test is the gateway's own resolver. The receiver
 //! listens on 127.0.0.1, so a refusal is proven by its request count staying zero.
 
-use crate::gateway::{only_delivery, uuid, webhook_endpoint};
+use crate::deliveries::{only_delivery, webhook_endpoint};
+use crate::gateway::uuid;
 use hookgate_tests::fixture;
 use hookgate_tests::harness::{CaptureReceiver, TestGateway};
 use serde_json::{Value, json};

@@ -11,7 +11,7 @@ impl AlertMapper for Hostile {
     fn info(package: PluginInfo) -> PluginInfo {
         package.config_key(
             "behaviour",
-            "loop | allocate | trap | recurse | big-output | huge-error | invalid-utf8 | print | log-flood | read-file | env | socket | (none: behave)",
+            "loop | allocate | trap | recurse | big-output | huge-error | invalid-utf8 | print | print-past-cap | log-flood | read-file | env | socket | (none: behave)",
         )
     }
 
@@ -44,6 +44,14 @@ impl AlertMapper for Hostile {
                     hookgate_plugin_sdk::log::info("and a log line");
                 }
                 "printed".to_string()
+            }
+            "print-past-cap" => {
+                // 1,000 numbered lines of 100 bytes (with the newline): 100 kB, past the host's
+                // 16 KiB capture, in one quick call, so the test can count what was kept.
+                for line in 0..1_000u32 {
+                    println!("stdout line {line:05} {}", "x".repeat(81));
+                }
+                "printed past the cap".to_string()
             }
             "read-file" => match std::fs::read_to_string("/etc/passwd") {
                 Ok(text) => format!("read-file succeeded: {} bytes", text.len()),
