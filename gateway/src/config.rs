@@ -6,6 +6,11 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod twilio;
+pub use twilio::{
+    SecretText, TWILIO_AUTH_TOKEN_VARIABLE, TWILIO_KINDS, TwilioConfig, TwilioSettings, is_e164,
+};
+
 /// Everything `hookgate serve` reads: flags, `HOOKGATE_*` variables and `hookgate.toml`, with
 /// the defaults of SPEC §2.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,6 +34,8 @@ pub struct GatewayConfig {
     pub http: HttpConfig,
     /// `[bitbucket]`.
     pub bitbucket: BitbucketConfig,
+    /// `[twilio]`: sms and voice destinations.
+    pub twilio: TwilioConfig,
 }
 
 impl Default for GatewayConfig {
@@ -43,6 +50,7 @@ impl Default for GatewayConfig {
             retention: RetentionConfig::default(),
             http: HttpConfig::default(),
             bitbucket: BitbucketConfig::default(),
+            twilio: TwilioConfig::default(),
         }
     }
 }
@@ -144,6 +152,7 @@ impl GatewayConfig {
             retention_max_records: self.retention.max_records,
             abuse: self.abuse_limits()?,
             bitbucket_api_url,
+            twilio: self.twilio.settings()?,
         })
     }
 }
@@ -181,6 +190,8 @@ pub struct ValidatedConfig {
     pub abuse: AbuseLimits,
     /// Base URL of the Bitbucket Cloud REST API, without a trailing slash.
     pub bitbucket_api_url: String,
+    /// `[twilio]`, when sms and voice are configured.
+    pub twilio: Option<TwilioSettings>,
 }
 
 /// `[ingest]`.
