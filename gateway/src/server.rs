@@ -152,6 +152,7 @@ pub async fn run_until(
         metrics: services.metrics.clone(),
         queue: services.queue.clone(),
         outbox: services.outbox.clone(),
+        twilio: services.config.twilio.clone(),
     };
     let delivering = Delivering {
         store: services.store.clone(),

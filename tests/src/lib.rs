@@ -6,6 +6,7 @@ pub mod bitbucket;
 pub mod harness;
 pub mod signing;
 pub mod soak;
+pub mod twilio;
 
 use hookgate::config::PluginLimits;
 use hookgate::runtime::{LoadedPlugin, PluginEngine, PluginEvent, PluginSource};

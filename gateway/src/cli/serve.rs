@@ -3,7 +3,7 @@
 //! binds.
 
 use super::CliError;
-use crate::config::GatewayConfig;
+use crate::config::{GatewayConfig, SecretText, TWILIO_AUTH_TOKEN_VARIABLE};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -41,6 +41,13 @@ pub fn resolve(args: ServeArgs) -> Result<GatewayConfig, CliError> {
     }
     if let Some(public_url) = args.public_url {
         config.public_url = Some(public_url);
+    }
+    // Read here, not as a flag: a token on the command line shows in `ps`.
+    if let Some(token) = std::env::var(TWILIO_AUTH_TOKEN_VARIABLE)
+        .ok()
+        .filter(|token| !token.is_empty())
+    {
+        config.twilio.auth_token = Some(SecretText::new(token));
     }
     Ok(config)
 }

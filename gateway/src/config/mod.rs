@@ -7,8 +7,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod sections;
+mod twilio;
 
 pub use sections::*;
+pub use twilio::{
+    SecretText, TWILIO_AUTH_TOKEN_VARIABLE, TWILIO_KINDS, TwilioConfig, TwilioSettings, is_e164,
+};
 
 /// Everything `hookgate serve` reads: flags, `HOOKGATE_*` variables and `hookgate.toml`, with
 /// the defaults of SPEC §2.
@@ -33,6 +37,8 @@ pub struct GatewayConfig {
     pub http: HttpConfig,
     /// `[bitbucket]`.
     pub bitbucket: BitbucketConfig,
+    /// `[twilio]`: sms and voice destinations.
+    pub twilio: TwilioConfig,
 }
 
 impl Default for GatewayConfig {
@@ -47,6 +53,7 @@ impl Default for GatewayConfig {
             retention: RetentionConfig::default(),
             http: HttpConfig::default(),
             bitbucket: BitbucketConfig::default(),
+            twilio: TwilioConfig::default(),
         }
     }
 }
@@ -155,6 +162,7 @@ impl GatewayConfig {
             retention_max_rejected_records: self.retention.max_rejected_records,
             abuse: self.abuse_limits()?,
             bitbucket_api_url,
+            twilio: self.twilio.settings()?,
         })
     }
 }
@@ -194,6 +202,8 @@ pub struct ValidatedConfig {
     pub abuse: AbuseLimits,
     /// Base URL of the Bitbucket Cloud REST API, without a trailing slash.
     pub bitbucket_api_url: String,
+    /// `[twilio]`, when sms and voice are configured.
+    pub twilio: Option<TwilioSettings>,
 }
 
 impl GatewayConfig {

@@ -93,11 +93,12 @@ pub(super) struct Answer {
 
 /// Sends a delivery's request: the URL checked (scheme, literal private addresses unless
 /// `allow_private`), `Idempotency-Key` set, signed with Standard Webhooks when the destination
-/// has a `secret`.
+/// has a `secret`, and with the host's `authorization` in place of any the plugin set.
 pub(super) async fn send(
     client: &reqwest::Client,
     delivery: &DeliveryRecord,
     secret: Option<&str>,
+    authorization: Option<&str>,
     allow_private: bool,
     timeout: Duration,
 ) -> Result<Answer, SendError> {
@@ -131,7 +132,17 @@ pub(super) async fn send(
     }
     let mut builder = client.request(method, url).body(request.body.clone());
     for (name, value) in &headers {
+        if authorization.is_some() && name.eq_ignore_ascii_case("authorization") {
+            continue;
+        }
         builder = builder.header(name.as_str(), value.as_str());
+    }
+    if let Some(authorization) = authorization {
+        let mut value = reqwest::header::HeaderValue::from_str(authorization)
+            .map_err(|_| SendError::Refused("the credential is not a valid header value".into()))?;
+        // Kept out of any debug output of the request.
+        value.set_sensitive(true);
+        builder = builder.header(reqwest::header::AUTHORIZATION, value);
     }
     let response = builder.send().await.map_err(|error| {
         // reqwest's own message only names the URL; the cause is further down the chain.

@@ -6,6 +6,7 @@
 //! disabled: its deliveries are then failed without being sent (kept, retryable by hand) until
 //! an operator enables it again.
 
+mod credentials;
 mod http;
 
 pub use http::{client, is_private, literal_private_address, outgoing_headers};
@@ -59,6 +60,8 @@ pub struct DeliverySettings {
     pub allow_private: bool,
     /// The request timeout.
     pub timeout: Duration,
+    /// `[twilio]`, whose credentials `sms` and `voice` deliveries are sent with.
+    pub twilio: Option<crate::config::TwilioSettings>,
 }
 
 impl DeliverySettings {
@@ -69,6 +72,7 @@ impl DeliverySettings {
             disable_after_failures: config.disable_after_failures,
             allow_private: config.allow_private_destinations,
             timeout: config.delivery_timeout,
+            twilio: config.twilio.clone(),
         }
     }
 }
@@ -197,26 +201,33 @@ impl Delivering {
         }
         let started_at = now_ms();
         let started = Instant::now();
-        let secret = state
+        let destination = state
             .store
             .endpoint(&delivery.endpoint)
             .ok()
             .flatten()
-            .and_then(|endpoint| {
-                endpoint
-                    .destinations
-                    .get(delivery.destination)?
-                    .secret
-                    .clone()
-            });
-        let sent = send(
-            &state.client,
+            .and_then(|endpoint| endpoint.destinations.get(delivery.destination).cloned());
+        let secret = destination
+            .as_ref()
+            .and_then(|destination| destination.secret.clone());
+        let sent = match credentials::authorization(
             &delivery,
-            secret.as_deref(),
-            state.settings.allow_private,
-            state.settings.timeout,
-        )
-        .await;
+            destination.as_ref(),
+            state.settings.twilio.as_ref(),
+        ) {
+            Ok(authorization) => {
+                send(
+                    &state.client,
+                    &delivery,
+                    secret.as_deref(),
+                    authorization.as_deref(),
+                    state.settings.allow_private,
+                    state.settings.timeout,
+                )
+                .await
+            }
+            Err(reason) => Err(SendError::Refused(reason)),
+        };
         let duration_ms = started.elapsed().as_millis() as u64;
         let attempt_number = delivery.attempts.len() + 1;
         let schedule = &state.settings.retry_schedule;
@@ -235,12 +246,18 @@ impl Delivering {
                     Verdict::Fail
                 };
                 // Redirects are never followed (each hop would need the address check again).
-                let error = (300..400).contains(&status).then(|| {
-                    format!(
+                let error = if (300..400).contains(&status) {
+                    Some(format!(
                         "redirect not followed (to {})",
                         location.as_deref().unwrap_or("no location")
-                    )
-                });
+                    ))
+                } else if verdict != Verdict::Delivered
+                    && crate::config::TWILIO_KINDS.contains(&delivery.kind.as_str())
+                {
+                    credentials::twilio_error_text(&body)
+                } else {
+                    None
+                };
                 (Some(status), error, Some(body), verdict)
             }
             Err(SendError::Refused(reason)) => (None, Some(reason), None, Verdict::Fail),
@@ -325,6 +342,7 @@ impl Delivering {
     }
 }
 
+#[derive(PartialEq)]
 enum Verdict {
     Delivered,
     Retry(Option<Duration>),

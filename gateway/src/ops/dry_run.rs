@@ -61,7 +61,12 @@ pub fn dry_run(
     let plugins = services.registry.snapshot();
     let payload = payload_or_sample(&plugins, &endpoint.provider, &event, body)?;
     let event = test_event(&endpoint, event, payload);
-    Ok(pipeline::dry_run(&plugins, &endpoint, &event))
+    Ok(pipeline::dry_run(
+        &plugins,
+        &endpoint,
+        &event,
+        services.config.twilio.as_ref(),
+    ))
 }
 
 /// Renders a format template on the provider's sample for `event`, as an endpoint named

@@ -3,7 +3,7 @@
 //! failures.
 
 use super::{OpsError, Services};
-use crate::config::{MIN_ENDPOINT_SECRET_BYTES, RateLimit};
+use crate::config::{MIN_ENDPOINT_SECRET_BYTES, RateLimit, ValidatedConfig};
 use crate::ids::{random_hex, random_id};
 use crate::runtime::{PluginKind, PluginSet};
 use crate::store::{Destination, EndpointRecord, EventSelection, FormatSpec, PluginRef, now_ms};
@@ -54,7 +54,7 @@ pub(super) fn default_events() -> EventSelection {
 pub fn validate_endpoint(
     input: &EndpointInput,
     plugins: &PluginSet,
-    allow_private: bool,
+    config: &ValidatedConfig,
 ) -> Result<Vec<String>, OpsError> {
     let invalid = |message: String| OpsError::Invalid(message);
     if input.name.trim().is_empty() {
@@ -123,25 +123,7 @@ pub fn validate_endpoint(
         plugins
             .get_kind(&destination.notifier, PluginKind::Notifier)
             .map_err(|error| invalid(format!("destinations[{index}].notifier: {error}")))?;
-        let url = reqwest::Url::parse(&destination.url)
-            .map_err(|error| invalid(format!("destinations[{index}].url: {error}")))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(invalid(format!(
-                "destinations[{index}].url must be http or https"
-            )));
-        }
-        if !allow_private {
-            let literal_private = crate::delivery::literal_private_address(&url).is_some();
-            let localhost = url
-                .host_str()
-                .is_some_and(|host| host.eq_ignore_ascii_case("localhost"));
-            if literal_private || localhost {
-                return Err(invalid(format!(
-                    "destinations[{index}].url points to a private address; \
-                     set [delivery] allow_private_destinations = true to allow it"
-                )));
-            }
-        }
+        super::destinations::validate(destination, index, config)?;
     }
     Ok(events)
 }
@@ -176,7 +158,7 @@ pub fn new_endpoint(
     input: EndpointInput,
 ) -> Result<(EndpointRecord, String), OpsError> {
     let plugins = services.registry.snapshot();
-    let events = validate_endpoint(&input, &plugins, services.config.allow_private_destinations)?;
+    let events = validate_endpoint(&input, &plugins, &services.config)?;
     if let Some(secret) = &input.secret {
         check_secret(secret)?;
     }
@@ -239,18 +221,18 @@ pub fn change(
     merged.extend(patch);
     let input: EndpointInput = serde_json::from_value(Value::Object(merged))
         .map_err(|error| OpsError::Invalid(format!("invalid endpoint: {error}")))?;
-    let events = validate_endpoint(
-        &input,
-        &services.registry.snapshot(),
-        services.config.allow_private_destinations,
-    )?;
+    let events = validate_endpoint(&input, &services.registry.snapshot(), &services.config)?;
     let mut destinations = input.destinations;
     for (index, destination) in destinations.iter_mut().enumerate() {
+        let before = current.destinations.get(index);
         if destination.secret.is_none() {
-            destination.secret = current
-                .destinations
-                .get(index)
-                .and_then(|d| d.secret.clone());
+            destination.secret = before.and_then(|d| d.secret.clone());
+        }
+        // A token is kept only for the same topic: a new URL must not inherit it.
+        if destination.token.is_none() {
+            destination.token = before
+                .filter(|d| d.kind == destination.kind && d.url == destination.url)
+                .and_then(|d| d.token.clone());
         }
     }
     let endpoint = EndpointRecord {
@@ -268,10 +250,11 @@ pub fn change(
     services.store.save_endpoint(&endpoint)?;
     // A destination given a new address starts with a clean record.
     for (index, before) in current.destinations.iter().enumerate() {
-        let replaced = endpoint
-            .destinations
-            .get(index)
-            .is_none_or(|after| after.url != before.url || after.kind != before.kind);
+        let replaced = endpoint.destinations.get(index).is_none_or(|after| {
+            after.url != before.url
+                || after.kind != before.kind
+                || after.config.get("to") != before.config.get("to")
+        });
         if replaced && services.store.reset_destination_health(id, index)? {
             services.metrics.destination_enabled();
         }
@@ -333,6 +316,10 @@ pub fn view(services: &Services, endpoint: &EndpointRecord) -> Value {
             if let Value::Object(map) = &mut value {
                 map.remove("secret");
                 map.insert("secret_set".into(), json!(destination.secret.is_some()));
+                map.remove("token");
+                if destination.kind == "ntfy" || destination.token.is_some() {
+                    map.insert("token_set".into(), json!(destination.token.is_some()));
+                }
                 let health = health.get(&index).cloned().unwrap_or_default();
                 map.insert(
                     "consecutive_failures".into(),

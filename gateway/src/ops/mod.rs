@@ -6,6 +6,7 @@
 pub mod alerts;
 pub mod bitbucket;
 pub mod deliveries;
+pub mod destinations;
 pub mod dry_run;
 pub mod endpoints;
 pub mod health;

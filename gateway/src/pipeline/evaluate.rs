@@ -3,6 +3,7 @@
 //! is simply evaluated again. Also the dry run, which adds what the notifier would send.
 
 use crate::alerts::{self, AlertChange};
+use crate::config::TwilioSettings;
 use crate::ids::{format_alert_id, format_delivery_id, format_inbound_id};
 use crate::metrics::PluginCall;
 use crate::runtime::{
@@ -190,12 +191,26 @@ pub fn notice(record: &AlertRecord) -> AlertNotice {
     }
 }
 
-/// The notifier's view of a destination: everything but the secret.
-pub fn plugin_destination(destination: &crate::store::Destination) -> PluginDestination {
+/// The notifier's view of a destination: everything but its `secret` and `token`, and for
+/// `sms` and `voice` the non-secret `[twilio]` settings (`twilio_api_url`,
+/// `twilio_account_sid`, `twilio_from`), which replace any such keys the destination has. The
+/// auth token stays with the host.
+pub fn plugin_destination(
+    destination: &crate::store::Destination,
+    twilio: Option<&TwilioSettings>,
+) -> PluginDestination {
+    let mut config = destination.config.clone();
+    if crate::config::TWILIO_KINDS.contains(&destination.kind.as_str())
+        && let Some(twilio) = twilio
+    {
+        config.insert("twilio_api_url".into(), json!(twilio.api_url));
+        config.insert("twilio_account_sid".into(), json!(twilio.account_sid));
+        config.insert("twilio_from".into(), json!(twilio.from));
+    }
     PluginDestination {
         kind: destination.kind.clone(),
         url: destination.url.clone(),
-        config: Value::Object(destination.config.clone()).to_string(),
+        config: Value::Object(config).to_string(),
     }
 }
 
@@ -205,6 +220,7 @@ pub(super) fn shape(
     endpoint: &EndpointRecord,
     record: &InboundRecord,
     destination: &crate::store::Destination,
+    twilio: Option<&TwilioSettings>,
     delivery_id: u64,
 ) -> Result<Vec<crate::runtime::OutboundRequest>, RuntimeError> {
     let context = NotificationContext {
@@ -216,7 +232,11 @@ pub(super) fn shape(
     };
     let _call =
         tracing::debug_span!("plugin", plugin = %destination.notifier, kind = "notifier").entered();
-    notifier.notify(notification, &context, &plugin_destination(destination))
+    notifier.notify(
+        notification,
+        &context,
+        &plugin_destination(destination, twilio),
+    )
 }
 
 /// The notification kind a delivery is stored with.
@@ -239,7 +259,12 @@ pub(super) fn failed_outcome(plugin: &str, error: &RuntimeError) -> Outcome {
 
 /// A dry run (`POST /endpoints/{id}/test`): the alert actions, the message and the requests
 /// that would be sent; nothing stored or sent.
-pub fn dry_run(plugins: &PluginSet, endpoint: &EndpointRecord, event: &PluginEvent) -> Value {
+pub fn dry_run(
+    plugins: &PluginSet,
+    endpoint: &EndpointRecord,
+    event: &PluginEvent,
+    twilio: Option<&TwilioSettings>,
+) -> Value {
     let evaluation = evaluate(plugins, endpoint, event);
     let mut requests = Vec::new();
     let mut errors = Vec::new();
@@ -278,7 +303,15 @@ pub fn dry_run(plugins: &PluginSet, endpoint: &EndpointRecord, event: &PluginEve
             match plugins
                 .get_kind(&destination.notifier, PluginKind::Notifier)
                 .and_then(|notifier| {
-                    shape(notifier, notification, endpoint, &record, destination, 0)
+                    shape(
+                        notifier,
+                        notification,
+                        endpoint,
+                        &record,
+                        destination,
+                        twilio,
+                        0,
+                    )
                 }) {
                 Ok(shaped) => requests.extend(shaped),
                 Err(error) => errors.push(format!("{}: {error}", destination.notifier)),

@@ -16,6 +16,7 @@ pub mod queue;
 pub use evaluate::{Evaluation, dry_run, evaluate, notice, plugin_destination, plugin_event};
 pub use queue::ProcessingQueue;
 
+use crate::config::TwilioSettings;
 use crate::delivery::Outbox;
 use crate::metrics::Metrics;
 use crate::runtime::PluginRegistry;
@@ -42,6 +43,8 @@ pub struct Processing {
     pub queue: Arc<ProcessingQueue>,
     /// Woken when deliveries were created.
     pub outbox: Arc<Outbox>,
+    /// `[twilio]`, whose non-secret settings the notifier gets for sms and voice.
+    pub twilio: Option<TwilioSettings>,
 }
 
 impl Processing {
@@ -117,7 +120,12 @@ impl Processing {
         let mut plans = 0;
         loop {
             plans += 1;
-            let batch = plan_batch(self.store.as_ref(), &plugins, &evaluated)?;
+            let batch = plan_batch(
+                self.store.as_ref(),
+                &plugins,
+                self.twilio.as_ref(),
+                &evaluated,
+            )?;
             match self
                 .store
                 .apply_processing(&batch, Durability::WithNextCommit)

@@ -5,6 +5,7 @@
 
 use super::evaluate::{Evaluation, failed_outcome, notice, notification_type, shape};
 use crate::alerts::{self, AlertChange};
+use crate::config::TwilioSettings;
 use crate::ids::format_alert_id;
 use crate::runtime::{AlertAction, Notification, PluginKind, PluginSet};
 use crate::store::{
@@ -25,11 +26,13 @@ pub(super) struct Evaluated<'a> {
 pub(super) fn plan_batch(
     store: &dyn Store,
     plugins: &PluginSet,
+    twilio: Option<&TwilioSettings>,
     batch: &[Evaluated<'_>],
 ) -> Result<ProcessedBatch, StoreError> {
     let mut planner = Planner {
         store,
         plugins,
+        twilio,
         now: now_ms(),
         current: HashMap::new(),
         written: HashMap::new(),
@@ -60,6 +63,8 @@ pub(super) fn plan_batch(
 struct Planner<'a> {
     store: &'a dyn Store,
     plugins: &'a PluginSet,
+    /// The non-secret `[twilio]` settings the notifier gets for sms and voice.
+    twilio: Option<&'a TwilioSettings>,
     now: u64,
     /// The open alert of each key touched so far, as planned.
     current: HashMap<(String, String), Option<AlertRecord>>,
@@ -233,6 +238,7 @@ impl Planner<'_> {
                 endpoint,
                 record,
                 destination,
+                self.twilio,
                 first_id,
             ) {
                 Ok(requests) => requests,

@@ -17,30 +17,51 @@
 //!   times in RFC 3339). Every member is present, `null` when unknown. The `type` is also sent
 //!   in the `x-hookgate-event` header.
 //!
+//! - `sms`: a text message through a Twilio-compatible API, `POST
+//!   {api_url}/2010-04-01/Accounts/{sid}/Messages.json` with the form fields `To` (the
+//!   destination's `to`), `From` and `Body`: the notice as plain text, at most 1,600 characters,
+//!   cut with `…` but always ending with the alert's (or message's) link.
+//! - `voice`: a phone call through the same API, `POST .../Calls.json` with `To`, `From` and
+//!   `Twiml` = `<Response><Say>…</Say></Response>` saying the title and whether the alert opened
+//!   or was resolved.
+//! - `ntfy`: a push notification, `POST` to the topic URL with the text as body and the headers
+//!   `Title`, `Priority` (5 for an opened alert, 3 for a resolved one and for messages: 0.1
+//!   alerts carry no severity), `Tags` (an emoji short code and `hookgate`) and `Click` (the
+//!   link). Non-ASCII titles are sent as RFC 2047 encoded words, which ntfy decodes.
+//!
 //! An alert notice becomes an embed in the chat kinds: an opened alert is red with its title,
 //! status, count, link, commit and actor; a closed one is green and titled `Resolved: <title>`.
+//! The phone kinds get the same facts as short plain-text lines.
 //!
-//! Every request is a `POST` with `content-type: application/json` to the destination's URL,
-//! which must be an absolute `http` or `https` URL. The notifier never signs: secrets never
-//! enter a plugin. When a destination has a `secret`, the gateway adds the Standard Webhooks
-//! headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`) itself, and it adds
-//! `Idempotency-Key` to every request.
+//! Chat and webhook requests are a `POST` with `content-type: application/json` to the
+//! destination's URL, which must be an absolute `http` or `https` URL (also for `ntfy`). The
+//! notifier never signs or authenticates: secrets never enter a plugin. When a destination has
+//! a `secret`, the gateway adds the Standard Webhooks headers (`webhook-id`,
+//! `webhook-timestamp`, `webhook-signature`) itself; it adds HTTP Basic credentials from
+//! `[twilio]` and `HOOKGATE_TWILIO_AUTH_TOKEN` to `sms` and `voice` requests, an ntfy
+//! destination's `token` as `Authorization: Bearer`, and `Idempotency-Key` to every request.
+//! For `sms` and `voice` the gateway passes its non-secret `[twilio]` settings in the
+//! destination config as `twilio_api_url`, `twilio_account_sid` and `twilio_from`.
 //!
 //! | destination config key | kind | default | meaning |
 //! |---|---|---|---|
 //! | `username` | `discord` | the webhook's name | name the message is posted under |
 //! | `avatar_url` | `discord` | the webhook's avatar | avatar the message is posted with |
 //! | `allow_mentions` | `discord` | `false` | let `@everyone`, `@here`, user and role mentions ping |
+//! | `to` | `sms`, `voice` | (required) | the number to text or call, in E.164 (`+15551234567`) |
 
 use hookgate_plugin_sdk::prelude::*;
 use hookgate_plugin_sdk::time;
 
 mod discord;
+mod ntfy;
+mod plain;
 mod slack;
+mod twilio;
 mod webhook;
 
 /// The kinds of destination this notifier serves, as written in a destination's `kind`.
-const KINDS: [&str; 3] = ["discord", "slack", "webhook"];
+const KINDS: [&str; 6] = ["discord", "slack", "webhook", "sms", "voice", "ntfy"];
 /// A commit subject in an alert card, like a line of `git log --oneline`.
 const COMMIT_SUBJECT_CHARS: usize = 100;
 
@@ -53,6 +74,9 @@ enum Kind {
     Discord,
     Slack,
     Webhook,
+    Sms,
+    Voice,
+    Ntfy,
 }
 
 impl Kind {
@@ -61,6 +85,9 @@ impl Kind {
             "discord" => Ok(Self::Discord),
             "slack" => Ok(Self::Slack),
             "webhook" => Ok(Self::Webhook),
+            "sms" => Ok(Self::Sms),
+            "voice" => Ok(Self::Voice),
+            "ntfy" => Ok(Self::Ntfy),
             other => Err(PluginError::new(format!(
                 "unknown destination kind {other:?}: the notifier knows {}",
                 KINDS.join(", ")
@@ -84,6 +111,10 @@ impl Notifier for HttpNotifier {
                 "allow_mentions",
                 "discord: let @everyone, @here and other mentions ping (default false)",
             )
+            .config_key(
+                "to",
+                "sms, voice: the number to text or call, in E.164 (+15551234567)",
+            )
     }
 
     fn notify(
@@ -92,25 +123,45 @@ impl Notifier for HttpNotifier {
         destination: &Destination,
     ) -> Result<Vec<HttpRequest>, PluginError> {
         let kind = Kind::parse(&destination.kind)?;
-        check_url(&destination.url)?;
-        let body = match kind {
-            Kind::Discord => {
-                discord::body(&chat_message(notification, context), &destination.config)?
+        let request = match kind {
+            // Text messages and calls go to the gateway's [twilio] API, not to a destination URL.
+            Kind::Sms => twilio::sms(notification, context, destination)?,
+            Kind::Voice => twilio::voice(notification, context, destination)?,
+            Kind::Ntfy => {
+                check_url(&destination.url)?;
+                ntfy::push(notification, context, destination)
             }
-            Kind::Slack => slack::body(&chat_message(notification, context))?,
-            Kind::Webhook => webhook::body(notification, context),
+            Kind::Discord | Kind::Slack | Kind::Webhook => {
+                check_url(&destination.url)?;
+                json_request(kind, notification, context, destination)?
+            }
         };
-        let request = HttpRequest::post_json(destination.url.clone(), &body)?;
-        Ok(vec![match kind {
-            // Lets a receiver route by type without parsing the body; the `hookgate-relay`
-            // example provider reads the event from it.
-            Kind::Webhook => request.header_value(webhook::EVENT_HEADER, notification.type_name()),
-            Kind::Discord | Kind::Slack => request,
-        }])
+        Ok(vec![request])
     }
 }
 
 export_notifier!(HttpNotifier);
+
+/// The JSON `POST` of the chat and webhook kinds.
+fn json_request(
+    kind: Kind,
+    notification: &Notification,
+    context: &NotificationContext,
+    destination: &Destination,
+) -> Result<HttpRequest, PluginError> {
+    let body = match kind {
+        Kind::Discord => discord::body(&chat_message(notification, context), &destination.config)?,
+        Kind::Slack => slack::body(&chat_message(notification, context))?,
+        _ => webhook::body(notification, context),
+    };
+    let request = HttpRequest::post_json(destination.url.clone(), &body)?;
+    Ok(match kind {
+        // Lets a receiver route by type without parsing the body; the `hookgate-relay`
+        // example provider reads the event from it.
+        Kind::Webhook => request.header_value(webhook::EVENT_HEADER, notification.type_name()),
+        _ => request,
+    })
+}
 
 /// Refuses anything but an absolute `http(s)://host...` URL. The URL itself is left out of the
 /// error: chat webhook URLs carry their credentials.
@@ -305,7 +356,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             error.message(),
-            "unknown destination kind \"teams\": the notifier knows discord, slack, webhook"
+            "unknown destination kind \"teams\": the notifier knows discord, slack, webhook, sms, voice, ntfy"
         );
     }
 
@@ -393,6 +444,6 @@ mod tests {
             .iter()
             .map(|(name, _)| name.as_str())
             .collect();
-        assert_eq!(keys, ["username", "avatar_url", "allow_mentions"]);
+        assert_eq!(keys, ["username", "avatar_url", "allow_mentions", "to"]);
     }
 }

@@ -129,7 +129,7 @@ pub(crate) fn mrkdwn(text: &str) -> String {
 /// `[label](url)` at the start of `text`: the label, the URL and the text after the link. Only
 /// one-line labels without brackets and absolute http(s) URLs count, so stray brackets in
 /// commit messages stay text.
-fn markdown_link(text: &str) -> Option<(&str, &str, &str)> {
+pub(crate) fn markdown_link(text: &str) -> Option<(&str, &str, &str)> {
     let label_end = text.find("](")?;
     let label = text.get(1..label_end)?;
     if label.is_empty() || label.contains(['[', ']', '\n']) {

@@ -5,6 +5,7 @@ mod abuse;
 mod admin_surface;
 mod bitbucket_connect;
 mod builtins;
+mod channels;
 mod cli;
 mod compile_cache;
 mod console;

@@ -7,7 +7,8 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 /// Destination kinds the built-in notifier shapes.
-pub(super) const DESTINATION_KINDS: [&str; 3] = ["discord", "slack", "webhook"];
+pub(super) const DESTINATION_KINDS: [&str; 6] =
+    ["discord", "slack", "webhook", "sms", "voice", "ntfy"];
 
 /// The endpoint form's fields, as shown and as submitted.
 #[derive(Debug, Default, Serialize)]
@@ -38,9 +39,11 @@ pub(super) struct DestinationRow {
     pub(super) notifier: String,
     pub(super) kind: String,
     pub(super) url: String,
-    /// Whether a secret is stored (the secret itself is never shown).
+    /// The number of an `sms` or `voice` destination.
+    pub(super) to: String,
+    /// Whether a secret (or an ntfy token) is stored; neither is ever shown.
     pub(super) secret_set: bool,
-    /// A new secret typed in the form (never rendered back).
+    /// A new secret (an ntfy token for that kind) typed in the form (never rendered back).
     #[serde(skip)]
     pub(super) secret: String,
 }
@@ -134,7 +137,13 @@ impl SourceForm {
                     notifier: destination.notifier.clone(),
                     kind: destination.kind.clone(),
                     url: destination.url.clone(),
-                    secret_set: destination.secret.is_some(),
+                    to: destination
+                        .config
+                        .get("to")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                    secret_set: destination.secret.is_some() || destination.token.is_some(),
                     secret: String::new(),
                 })
                 .collect(),
@@ -146,15 +155,18 @@ impl SourceForm {
         let notifiers = fields.all("dest_notifier");
         let kinds = fields.all("dest_kind");
         let secrets = fields.all("dest_secret");
+        let numbers = fields.all("dest_to");
         let destinations = fields
             .all("dest_url")
             .into_iter()
             .enumerate()
-            .filter(|(_, url)| !url.trim().is_empty())
-            .map(|(index, url)| DestinationRow {
+            .map(|(index, url)| (index, url, numbers.get(index).unwrap_or(&"").trim()))
+            .filter(|(_, url, to)| !url.trim().is_empty() || !to.is_empty())
+            .map(|(index, url, to)| DestinationRow {
                 notifier: notifiers.get(index).unwrap_or(&"notifier").to_string(),
                 kind: kinds.get(index).unwrap_or(&"discord").to_string(),
                 url: url.trim().to_string(),
+                to: to.to_string(),
                 secret_set: false,
                 secret: secrets.get(index).unwrap_or(&"").trim().to_string(),
             })
@@ -218,10 +230,21 @@ impl SourceForm {
             .destinations
             .iter()
             .map(|row| {
-                let mut destination =
-                    json!({"notifier": row.notifier, "kind": row.kind, "url": row.url});
+                let mut destination = json!({"notifier": row.notifier, "kind": row.kind});
+                if !row.url.is_empty() {
+                    destination["url"] = json!(row.url);
+                }
+                if !row.to.is_empty() {
+                    destination["to"] = json!(row.to);
+                }
                 if !row.secret.is_empty() {
-                    destination["secret"] = json!(row.secret);
+                    // The one password field is the webhook's secret or the ntfy topic's token.
+                    let key = if row.kind == "ntfy" {
+                        "token"
+                    } else {
+                        "secret"
+                    };
+                    destination[key] = json!(row.secret);
                 }
                 destination
             })

@@ -112,6 +112,7 @@ fn form_page(
         .map(|row| {
             json!({
                 "url": row.url,
+                "to": row.to,
                 "secret_set": row.secret_set,
                 "notifiers": options(notifier_names.iter().map(String::as_str), &row.notifier),
                 "kinds": options(DESTINATION_KINDS, &row.kind),

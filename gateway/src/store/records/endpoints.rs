@@ -45,13 +45,18 @@ pub struct Destination {
     /// The notifier plugin.
     #[serde(default = "default_notifier")]
     pub notifier: String,
-    /// `discord`, `slack`, `webhook`, ...
+    /// `discord`, `slack`, `webhook`, `sms`, `voice`, `ntfy`, ...
     pub kind: String,
-    /// Receiver URL.
+    /// Receiver URL; empty for `sms` and `voice`, which go to the `[twilio]` API.
+    #[serde(default)]
     pub url: String,
     /// Signs requests with Standard Webhooks when set. Never shown after creation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
+    /// An `ntfy` topic's access token, sent by the host as `Authorization: Bearer`. Never
+    /// shown after creation and never given to the notifier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
     /// Other settings, passed to the notifier.
     #[serde(flatten)]
     pub config: Map<String, Value>,
