@@ -13,7 +13,8 @@ impl RedbStore {
         read_delivery(&txn.open_table(tables::DELIVERIES)?, id)
     }
 
-    /// Deliveries due at `now_ms`, soonest first; returns once they are durable , so nothing is sent that a crash could take back.
+    /// Deliveries due at `now_ms`, soonest first; returns once the writes that created them
+    /// are durable, so nothing is sent that a crash could take back.
     pub(super) fn due_deliveries(
         &self,
         now_ms: u64,

@@ -444,4 +444,39 @@ mod tests {
     }
 
     store_contract_tests!(redb_subject);
+
+    /// A delivery created by a write that is durable only with the next commit is handed out
+    /// only once a durable commit covers that write: `due_deliveries` waits for one or makes
+    /// it. (Without this, a crash could take back a delivery already sent.)
+    #[test]
+    fn a_delivery_is_handed_out_only_once_its_write_is_durable() {
+        use crate::store::{Durability, ProcessedBatch};
+        use std::sync::atomic::Ordering;
+        let dir = tempfile::tempdir().unwrap();
+        let store = RedbStore::open(&dir.path().join("hookgate.redb")).unwrap();
+        let durable_below = || *store.clock.durable_below.lock().unwrap();
+        let delivery = crate::store::contract::new_delivery(&store, "a", None, 10);
+        let id = delivery.id;
+        let batch = ProcessedBatch {
+            deliveries: vec![delivery],
+            ..ProcessedBatch::default()
+        };
+        let before = durable_below();
+        store
+            .apply_processing(&batch, Durability::WithNextCommit)
+            .unwrap();
+        assert_eq!(
+            durable_below(),
+            before,
+            "the write itself made nothing durable"
+        );
+        let issued = store.clock.issued.load(Ordering::SeqCst);
+
+        let due = store.due_deliveries(10, 10).unwrap();
+        assert_eq!(due.iter().map(|d| d.id).collect::<Vec<_>>(), [id]);
+        assert!(
+            durable_below() > issued,
+            "handed out before a durable commit covered the write that created it"
+        );
+    }
 }
