@@ -108,6 +108,19 @@ impl Console<'_> {
         Ok(self.client.current_url().await?.path().to_string())
     }
 
+    /// Whether the browser gets to `path` (bounded): a click that submits a form can return
+    /// before the next page is there.
+    async fn arrives_at(&self, path: &str) -> Result<bool> {
+        let started = Instant::now();
+        while self.path().await? != path {
+            if started.elapsed() > WAIT {
+                return Ok(false);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(true)
+    }
+
     /// Waits (bounded) for an element.
     async fn element(&self, css: &str) -> Result<fantoccini::elements::Element> {
         self.client
@@ -421,7 +434,7 @@ async fn browse(console: &Console<'_>, gateway: &str, receiver: &str) -> Result<
 
     // Sign out: the session is gone.
     console.click("#sign-out").await?;
-    ensure!(console.path().await? == "/ui/login", "not signed out");
+    ensure!(console.arrives_at("/ui/login").await?, "not signed out");
     console.open("/ui/alerts").await?;
     ensure!(
         console.path().await? == "/ui/login",

@@ -162,6 +162,9 @@ fn pushes_and_pull_requests_become_coloured_embeds() {
             .find(|outcome| outcome["plugin"] == "bitbucket-embeds")
             .expect("the formatter's outcome");
         assert_eq!(formatted["outcome"], "Formatted", "{event}");
+        // The outbox sends concurrently: wait for this message before the next is made, so
+        // the receiver's order is the cases' order.
+        receiver.wait_for_requests(n + 1);
     }
     let requests = receiver.wait_for_requests(cases.len());
     for (request, (event, _, colour)) in requests.iter().zip(cases) {
