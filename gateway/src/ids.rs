@@ -34,10 +34,36 @@ pub fn random_hex(bytes: usize) -> String {
     hex::encode(buffer)
 }
 
-/// An unguessable URL-safe id: 144 random bits.
+/// An unguessable URL-safe id: 144 random bits, never starting with `-` or `_` (an id that
+/// starts with `-` reads as a flag where an operator pastes it into a command line, as
+/// `hookgate endpoint show ID`; one such id in 32 did).
 pub fn random_id() -> String {
     use base64::Engine as _;
-    let mut buffer = [0u8; 18];
-    rand::rng().fill_bytes(&mut buffer);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buffer)
+    loop {
+        let mut buffer = [0u8; 18];
+        rand::rng().fill_bytes(&mut buffer);
+        let id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buffer);
+        if id.starts_with(|first: char| first.is_ascii_alphanumeric()) {
+            return id;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::random_id;
+
+    #[test]
+    fn ids_are_long_url_safe_and_never_read_as_a_flag() {
+        for _ in 0..2_000 {
+            let id = random_id();
+            assert_eq!(id.len(), 24, "{id}");
+            assert!(id.starts_with(|c: char| c.is_ascii_alphanumeric()), "{id}");
+            assert!(
+                id.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+                "{id}"
+            );
+        }
+    }
 }
