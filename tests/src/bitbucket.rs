@@ -6,11 +6,11 @@
 //! ..., "detail": ...}}` for a bad token (401), a token without the `webhook` scope (403) and an
 //! unknown repository or webhook (404).
 
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use crate::harness::serve_fake;
+use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
-use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
 /// The one repository the fake has.
@@ -91,40 +91,22 @@ impl FakeBitbucket {
     /// Starts the fake on a free port.
     pub fn start() -> Self {
         let state: Arc<Mutex<FakeState>> = Arc::default();
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let url = format!("http://{}", listener.local_addr().expect("address"));
-        let shared = state.clone();
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async move {
-                let data = web::Data::new(shared);
-                HttpServer::new(move || {
-                    App::new()
-                        .app_data(data.clone())
-                        .app_data(web::PayloadConfig::new(64 * 1024))
-                        .route(
-                            "/2.0/repositories/{workspace}/{repo_slug}/hooks",
-                            web::post().to(create_hook),
-                        )
-                        .route(
-                            "/2.0/repositories/{workspace}/{repo_slug}/hooks/{uid}",
-                            web::delete().to(delete_hook),
-                        )
-                        .default_service(web::to(|| async {
-                            bitbucket_error(404, "Resource not found", None)
-                        }))
-                })
-                .workers(1)
-                .disable_signals()
-                .listen(listener)
-                .expect("listen")
-                .run()
-                .await
-                .expect("fake Bitbucket");
-            });
+        let data = web::Data::new(state.clone());
+        let url = serve_fake("fake Bitbucket", move |routes| {
+            routes
+                .app_data(data.clone())
+                .app_data(web::PayloadConfig::new(64 * 1024))
+                .route(
+                    "/2.0/repositories/{workspace}/{repo_slug}/hooks",
+                    web::post().to(create_hook),
+                )
+                .route(
+                    "/2.0/repositories/{workspace}/{repo_slug}/hooks/{uid}",
+                    web::delete().to(delete_hook),
+                )
+                .default_service(web::to(|| async {
+                    bitbucket_error(404, "Resource not found", None)
+                }));
         });
         Self { url, state }
     }

@@ -6,11 +6,11 @@
 //! `{"code", "message", "more_info", "status"}` for a bad credential (401, 20003), a `To` that
 //! is not a valid number (400, 21211) and, when scripted, too many requests (429, 20429).
 
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use crate::harness::serve_fake;
+use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine as _;
 use serde_json::json;
 use std::collections::{BTreeMap, VecDeque};
-use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
 /// The account the fake knows.
@@ -66,35 +66,17 @@ impl FakeTwilio {
     /// Starts the fake on a free port.
     pub fn start() -> Self {
         let state: Arc<Mutex<FakeState>> = Arc::default();
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let url = format!("http://{}", listener.local_addr().expect("address"));
-        let shared = state.clone();
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async move {
-                let data = web::Data::new(shared);
-                HttpServer::new(move || {
-                    App::new()
-                        .app_data(data.clone())
-                        .route(
-                            "/2010-04-01/Accounts/{sid}/{resource}",
-                            web::post().to(create),
-                        )
-                        .default_service(web::to(|| async {
-                            twilio_error(404, 20404, "The requested resource was not found")
-                        }))
-                })
-                .workers(1)
-                .disable_signals()
-                .listen(listener)
-                .expect("listen")
-                .run()
-                .await
-                .expect("fake Twilio");
-            });
+        let data = web::Data::new(state.clone());
+        let url = serve_fake("fake Twilio", move |routes| {
+            routes
+                .app_data(data.clone())
+                .route(
+                    "/2010-04-01/Accounts/{sid}/{resource}",
+                    web::post().to(create),
+                )
+                .default_service(web::to(|| async {
+                    twilio_error(404, 20404, "The requested resource was not found")
+                }));
         });
         Self { url, state }
     }

@@ -35,6 +35,33 @@ pub fn wait_for(what: &str, limit: Duration, mut condition: impl FnMut() -> bool
     }
 }
 
+/// Serves `routes` on a free loopback port from a thread of its own (one worker, no signal
+/// handling), for the fakes of services on the internet; returns `http://127.0.0.1:<port>`.
+pub fn serve_fake(
+    name: &'static str,
+    routes: impl Fn(&mut actix_web::web::ServiceConfig) + Send + Clone + 'static,
+) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            actix_web::HttpServer::new(move || actix_web::App::new().configure(routes.clone()))
+                .workers(1)
+                .disable_signals()
+                .listen(listener)
+                .expect("listen")
+                .run()
+                .await
+                .unwrap_or_else(|error| panic!("{name}: {error}"));
+        });
+    });
+    url
+}
+
 /// A free loopback address (bound and released: a child process binds it next).
 pub fn free_address() -> SocketAddr {
     TcpListener::bind("127.0.0.1:0")
