@@ -20,6 +20,21 @@ pub(crate) fn webhook_endpoint(gateway: &TestGateway, receiver_url: &str) -> (St
     )
 }
 
+/// Creates an endpoint delivering to `destination` and posts it one signed push (answered
+/// 202); returns the endpoint's URL.
+pub(crate) fn push_to(gateway: &TestGateway, destination: &str) -> String {
+    let (url, secret) = webhook_endpoint(gateway, destination);
+    let (status, answer) = gateway.post_hook(
+        &url,
+        "repo:push",
+        &fixture("repo_push.json"),
+        Some(&secret),
+        &uuid(1),
+    );
+    assert_eq!(status, 202, "{answer}");
+    url
+}
+
 pub(crate) fn only_delivery(gateway: &TestGateway, final_status: &str) -> Value {
     let mut delivery = Value::Null;
     wait_for(
@@ -39,14 +54,7 @@ fn a_500_is_retried_until_delivered_and_requests_are_signed() {
     let gateway = TestGateway::start(|_| {});
     let receiver = CaptureReceiver::start();
     receiver.answer_with(&[(500, None)]);
-    let (url, secret) = webhook_endpoint(&gateway, &format!("{}/hook", receiver.url));
-    gateway.post_hook(
-        &url,
-        "repo:push",
-        &fixture("repo_push.json"),
-        Some(&secret),
-        &uuid(1),
-    );
+    push_to(&gateway, &format!("{}/hook", receiver.url));
     let delivery = only_delivery(&gateway, "delivered");
     let attempts = delivery["attempts"].as_array().unwrap();
     assert_eq!(attempts.len(), 2, "{delivery}");
@@ -78,14 +86,7 @@ fn retry_after_is_honoured() {
     let gateway = TestGateway::start(|_| {});
     let receiver = CaptureReceiver::start();
     receiver.answer_with(&[(429, Some(2))]);
-    let (url, secret) = webhook_endpoint(&gateway, &format!("{}/hook", receiver.url));
-    gateway.post_hook(
-        &url,
-        "repo:push",
-        &fixture("repo_push.json"),
-        Some(&secret),
-        &uuid(1),
-    );
+    push_to(&gateway, &format!("{}/hook", receiver.url));
     only_delivery(&gateway, "delivered");
     let requests = receiver.wait_for_requests(2);
     let waited = requests[1].at.duration_since(requests[0].at);
@@ -100,14 +101,7 @@ fn a_400_fails_at_once_and_can_be_retried_by_hand() {
     let gateway = TestGateway::start(|_| {});
     let receiver = CaptureReceiver::start();
     receiver.answer_with(&[(400, None)]);
-    let (url, secret) = webhook_endpoint(&gateway, &format!("{}/hook", receiver.url));
-    gateway.post_hook(
-        &url,
-        "repo:push",
-        &fixture("repo_push.json"),
-        Some(&secret),
-        &uuid(1),
-    );
+    push_to(&gateway, &format!("{}/hook", receiver.url));
     let delivery = only_delivery(&gateway, "failed");
     assert_eq!(delivery["attempts"].as_array().unwrap().len(), 1);
     assert_eq!(delivery["attempts"][0]["response"], "answered 400");
@@ -128,14 +122,7 @@ fn an_unreachable_receiver_is_retried_then_failed() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
-    let (url, secret) = webhook_endpoint(&gateway, &format!("http://127.0.0.1:{closed_port}/hook"));
-    gateway.post_hook(
-        &url,
-        "repo:push",
-        &fixture("repo_push.json"),
-        Some(&secret),
-        &uuid(1),
-    );
+    push_to(&gateway, &format!("http://127.0.0.1:{closed_port}/hook"));
     let delivery = only_delivery(&gateway, "failed");
     let attempts = delivery["attempts"].as_array().unwrap();
     assert_eq!(
@@ -152,14 +139,7 @@ fn a_408_is_retried_until_delivered() {
     let gateway = TestGateway::start(|_| {});
     let receiver = CaptureReceiver::start();
     receiver.answer_with(&[(408, None)]);
-    let (url, secret) = webhook_endpoint(&gateway, &format!("{}/hook", receiver.url));
-    gateway.post_hook(
-        &url,
-        "repo:push",
-        &fixture("repo_push.json"),
-        Some(&secret),
-        &uuid(1),
-    );
+    push_to(&gateway, &format!("{}/hook", receiver.url));
     let delivery = only_delivery(&gateway, "delivered");
     let attempts = delivery["attempts"].as_array().unwrap();
     assert_eq!(attempts.len(), 2, "{delivery}");

@@ -3,7 +3,7 @@
 //! API, `/metrics` and the CLI show it, and once enabled again its deliveries can be retried.
 
 use crate::console;
-use crate::deliveries::webhook_endpoint;
+use crate::deliveries::{push_to, webhook_endpoint};
 use crate::gateway::uuid;
 use hookgate_tests::fixture;
 use hookgate_tests::harness::{ADMIN_TOKEN, CaptureReceiver, TestGateway, wait_for};
@@ -213,15 +213,7 @@ fn the_console_shows_a_disabled_destination_and_re_enables_it() {
     });
     let receiver = CaptureReceiver::start();
     receiver.answer_with(&[(500, None)]);
-    let (url, secret) = webhook_endpoint(&gateway, &format!("{}/hook", receiver.url));
-    let id = endpoint_id(&url);
-    gateway.post_hook(
-        &url,
-        "repo:push",
-        &fixture("repo_push.json"),
-        Some(&secret),
-        &uuid(1),
-    );
+    let id = endpoint_id(&push_to(&gateway, &format!("{}/hook", receiver.url)));
     let delivery = newest_delivery(&gateway, 1);
     delivery_when(&gateway, &delivery, "failed");
 

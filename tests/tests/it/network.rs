@@ -3,23 +3,13 @@
 //! (no DNS server needed); the check under test is the gateway's own resolver. The receiver
 //! listens on 127.0.0.1, so a refusal is proven by its request count staying zero.
 
-use crate::deliveries::{only_delivery, webhook_endpoint};
-use crate::gateway::uuid;
-use hookgate_tests::fixture;
+use crate::deliveries::{only_delivery, push_to};
 use hookgate_tests::harness::{CaptureReceiver, TestGateway};
 use serde_json::{Value, json};
 
 /// Posts one push to an endpoint delivering to `destination` and returns the finished delivery.
 fn deliver_push(gateway: &TestGateway, destination: &str, final_status: &str) -> Value {
-    let (url, secret) = webhook_endpoint(gateway, destination);
-    let (status, answer) = gateway.post_hook(
-        &url,
-        "repo:push",
-        &fixture("repo_push.json"),
-        Some(&secret),
-        &uuid(1),
-    );
-    assert_eq!(status, 202, "{answer}");
+    push_to(gateway, destination);
     only_delivery(gateway, final_status)
 }
 

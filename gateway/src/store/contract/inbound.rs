@@ -327,7 +327,7 @@ fn retention(older_than_ms: u64, max_records: u64) -> InboundRetention {
 }
 
 /// The statuses of every record, oldest first.
-fn statuses(store: &dyn Store) -> Vec<InboundStatus> {
+pub(crate) fn statuses(store: &dyn Store) -> Vec<InboundStatus> {
     let page = store
         .list_inbound(&InboundFilter {
             limit: 1000,

@@ -279,37 +279,11 @@ pub(super) fn read_inbound(
 mod tests {
     use super::*;
 
-    fn record(status: InboundStatus, received_at: u64) -> InboundRecord {
-        InboundRecord {
-            id: 0,
-            endpoint: "ep".into(),
-            received_at,
-            event: None,
-            request_uuid: None,
-            attempt: 1,
-            status,
-            reason: None,
-            outcomes: Vec::new(),
-            headers: Vec::new(),
-            body: String::new(),
-            body_truncated: false,
-            processed_at: None,
-            duplicate_of: None,
-        }
-    }
+    use crate::store::contract::inbound;
+    use crate::store::contract::inbound::statuses;
 
-    fn statuses(store: &RedbStore) -> Vec<InboundStatus> {
-        let page = store
-            .list_inbound(&InboundFilter {
-                limit: 1000,
-                ..InboundFilter::default()
-            })
-            .unwrap();
-        page.items
-            .iter()
-            .rev()
-            .map(|record| record.status)
-            .collect()
+    fn record(status: InboundStatus, received_at: u64) -> InboundRecord {
+        inbound("ep", None, status, received_at)
     }
 
     fn bounds(max_records: u64, max_rejected_records: u64) -> InboundRetention {
@@ -344,7 +318,7 @@ mod tests {
         let store = RedbStore::open(&path).unwrap();
         assert_eq!(store.prune_inbound(&bounds(1, 1)).unwrap(), 1);
         assert_eq!(
-            statuses(&store),
+            statuses(&store as &dyn crate::store::Store),
             [InboundStatus::Filtered, InboundStatus::Rejected]
         );
     }
