@@ -17,9 +17,9 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 
 /// The span of one record's processing, so its log lines (plugin calls among them) can be
-/// followed with `RUST_LOG=hookgate=debug`.
-pub(super) fn record_span(inbound_id: &str, endpoint_id: &str) -> tracing::Span {
-    tracing::debug_span!("record", inbound = %inbound_id, endpoint = %endpoint_id)
+/// followed with `RUST_LOG=hookgate=debug`. The fields are formatted only when the span is on.
+pub(super) fn record_span(inbound_id: u64, endpoint_id: &str) -> tracing::Span {
+    tracing::debug_span!("record", inbound = %format_inbound_id(inbound_id), endpoint = %endpoint_id)
 }
 
 /// Records a thread evaluates at least: below this, a second thread costs more than it saves.
@@ -31,9 +31,9 @@ pub(super) type BatchWork = [(u64, Option<(Arc<EndpointRecord>, PluginEvent)>)];
 /// Evaluates a batch spread over the machine's cores: plugin calls are most of the work and
 /// independent of each other, since their results are applied in order afterwards.
 pub(super) fn evaluate_batch(plugins: &PluginSet, work: &BatchWork) -> Vec<Option<Evaluation>> {
-    let evaluate_one = |(_, event): &(u64, Option<(Arc<EndpointRecord>, PluginEvent)>)| {
+    let evaluate_one = |(id, event): &(u64, Option<(Arc<EndpointRecord>, PluginEvent)>)| {
         event.as_ref().map(|(endpoint, event)| {
-            let _record = record_span(&event.inbound_id, &endpoint.id).entered();
+            let _record = record_span(*id, &endpoint.id).entered();
             evaluate(plugins, endpoint, event)
         })
     };

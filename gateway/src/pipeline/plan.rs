@@ -41,11 +41,8 @@ pub(super) fn plan_batch(
     for evaluated in batch {
         let result = match evaluated.work {
             Some((endpoint, evaluation)) => {
-                let _record = super::evaluate::record_span(
-                    &crate::ids::format_inbound_id(evaluated.record.id),
-                    &endpoint.id,
-                )
-                .entered();
+                let _record =
+                    super::evaluate::record_span(evaluated.record.id, &endpoint.id).entered();
                 planner.plan_record(endpoint, evaluated.record, evaluation)?
             }
             None => ProcessedRecord {
