@@ -157,6 +157,7 @@ mod tests {
             commit_message: None,
             actor: None,
             labels: Vec::new(),
+            severity: Default::default(),
         }
     }
 

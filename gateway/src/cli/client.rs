@@ -69,6 +69,9 @@ pub enum EndpointCommand {
     /// Enable a destination disabled after consecutive failed deliveries (by its index in the
     /// endpoint's destinations, from 0); retry its failed deliveries afterwards.
     EnableDestination { id: String, index: usize },
+    /// Send one real test notification to a destination (by its index, from 0) and print its
+    /// attempt; exits non-zero when it was not delivered.
+    SendTest { id: String, index: usize },
     /// Dry-run an event through the endpoint's plugins; nothing stored or sent.
     Test {
         id: String,
@@ -414,6 +417,41 @@ pub fn endpoint(command: EndpointCommand, connection: Connection) -> Result<(), 
             api.print(&answer, |_| {
                 println!("enabled destination {index} of {id}; retry its failed deliveries with POST /api/v1/deliveries/{{id}}/retry")
             });
+        }
+        EndpointCommand::SendTest { id, index } => {
+            let answer = api.call(
+                "POST",
+                &format!("/endpoints/{id}/destinations/{index}/test"),
+                None,
+            )?;
+            api.print(&answer, |answer| {
+                for delivery in answer["deliveries"].as_array().into_iter().flatten() {
+                    let attempt = delivery["attempts"]
+                        .as_array()
+                        .and_then(|attempts| attempts.last());
+                    println!(
+                        "{} {} {} {}",
+                        text(&delivery["id"]),
+                        text(&delivery["kind"]),
+                        text(&delivery["status"]),
+                        attempt.map_or_else(
+                            || "no attempt yet".to_string(),
+                            |attempt| match (&attempt["status_code"], &attempt["error"]) {
+                                (code, Value::Null) => format!("answered {}", text(code)),
+                                (Value::Null, error) => text(error).to_string(),
+                                (code, error) =>
+                                    format!("answered {}: {}", text(code), text(error)),
+                            }
+                        ),
+                    );
+                }
+            });
+            let delivered = answer["deliveries"]
+                .as_array()
+                .is_some_and(|deliveries| deliveries.iter().all(|d| d["status"] == "delivered"));
+            if !delivered {
+                return Err(CliError::failed("the test notification was not delivered"));
+            }
         }
         EndpointCommand::Test { id, event, body } => {
             let mut request = json!({"event": event});

@@ -60,8 +60,8 @@ enum Command {
     },
 }
 
-/// A failure the CLI reports with its exit code: 1 when a plugin failed, 2 when the input
-/// (file, payload, arguments) is unusable.
+/// A failure the CLI reports with its exit code: 1 when a plugin (or a test notification)
+/// failed, 2 when the input (file, payload, arguments) is unusable.
 #[derive(Debug)]
 pub struct CliError {
     pub exit_code: u8,
@@ -81,6 +81,11 @@ impl CliError {
             exit_code: 1,
             message: message.into(),
         }
+    }
+
+    /// Something the command tried did not work (exit code 1).
+    pub fn failed(message: impl Into<String>) -> Self {
+        Self::plugin(message)
     }
 }
 

@@ -3,8 +3,8 @@
 use super::CliError;
 use crate::config::PluginLimits;
 use crate::runtime::{
-    LoadedPlugin, Notification, NotificationContext, PluginDestination, PluginEngine, PluginEvent,
-    PluginKind, PluginSource,
+    LoadedPlugin, Notification, NotificationContext, NotifierOutput, PluginDestination,
+    PluginEngine, PluginEvent, PluginKind, PluginSource,
 };
 use clap::{Args, Subcommand};
 use serde_json::{Map, Value, json};
@@ -216,7 +216,7 @@ fn run_once(args: RunArgs) -> Result<(), CliError> {
                 .notify(&notification, &context, &destination)
                 .map_err(failed)?;
             if let Some(secret) = secret {
-                for request in &mut requests {
+                for request in requests.iter_mut().filter_map(NotifierOutput::http_mut) {
                     crate::verify::add_standard_webhooks_headers(
                         &mut request.headers,
                         &secret,

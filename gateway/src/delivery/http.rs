@@ -4,6 +4,7 @@
 
 use crate::config::ValidatedConfig;
 use crate::ids::format_delivery_id;
+use crate::runtime::OutboundRequest;
 use crate::store::{DeliveryRecord, now_ms};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -97,12 +98,12 @@ pub(super) struct Answer {
 pub(super) async fn send(
     client: &reqwest::Client,
     delivery: &DeliveryRecord,
+    request: &OutboundRequest,
     secret: Option<&str>,
     authorization: Option<&str>,
     allow_private: bool,
     timeout: Duration,
 ) -> Result<Answer, SendError> {
-    let request = &delivery.request;
     let url = reqwest::Url::parse(&request.url)
         .map_err(|error| SendError::Refused(format!("invalid URL: {error}")))?;
     if !matches!(url.scheme(), "http" | "https") {

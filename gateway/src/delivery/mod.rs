@@ -16,8 +16,8 @@ use crate::ids::{format_delivery_id, format_inbound_id};
 use crate::metrics::{DeliveryOutcome, Metrics};
 use crate::store::group_commit::AttemptRecorder;
 use crate::store::{
-    AttemptOutcome, DeliveryAttempt, DeliveryRecord, DeliveryStatus, RecordedAttempt, SharedStore,
-    now_ms,
+    AttemptOutcome, DeliveryAttempt, DeliveryRecord, DeliveryRequest, DeliveryStatus,
+    RecordedAttempt, SharedStore, TEST_NOTIFICATION, now_ms,
 };
 use http::{Answer, SendError, send};
 use rand::Rng;
@@ -210,23 +210,30 @@ impl Delivering {
         let secret = destination
             .as_ref()
             .and_then(|destination| destination.secret.clone());
-        let sent = match credentials::authorization(
-            &delivery,
-            destination.as_ref(),
-            state.settings.twilio.as_ref(),
-        ) {
-            Ok(authorization) => {
-                send(
-                    &state.client,
-                    &delivery,
-                    secret.as_deref(),
-                    authorization.as_deref(),
-                    state.settings.allow_private,
-                    state.settings.timeout,
-                )
-                .await
-            }
-            Err(reason) => Err(SendError::Refused(reason)),
+        let sent = match &delivery.request {
+            DeliveryRequest::Http(request) => match credentials::authorization(
+                &delivery,
+                request,
+                destination.as_ref(),
+                state.settings.twilio.as_ref(),
+            ) {
+                Ok(authorization) => {
+                    send(
+                        &state.client,
+                        &delivery,
+                        request,
+                        secret.as_deref(),
+                        authorization.as_deref(),
+                        state.settings.allow_private,
+                        state.settings.timeout,
+                    )
+                    .await
+                }
+                Err(reason) => Err(SendError::Refused(reason)),
+            },
+            DeliveryRequest::Email(_) => Err(SendError::Refused(
+                "mail is not delivered yet: [smtp] is not wired".into(),
+            )),
         };
         let duration_ms = started.elapsed().as_millis() as u64;
         let attempt_number = delivery.attempts.len() + 1;
@@ -280,7 +287,11 @@ impl Delivering {
                 delivery.next_attempt_at = None;
                 state.metrics.count_delivery(DeliveryOutcome::Delivered);
             }
-            Verdict::Retry(retry_after) if attempt_number <= schedule.len() => {
+            // A Send test is attempted once: a test arriving an hour later tells nobody anything.
+            Verdict::Retry(retry_after)
+                if attempt_number <= schedule.len()
+                    && delivery.notification != TEST_NOTIFICATION =>
+            {
                 let delay = schedule[attempt_number - 1];
                 // Up to 10% jitter so retries of many deliveries do not arrive together.
                 let jitter = rand::rng().random_range(0..=delay.as_millis() as u64 / 10);

@@ -49,7 +49,7 @@ pub fn retry(services: &Services, id: &str) -> Result<DeliveryRecord, OpsError> 
 
 /// The delivery as the API shows it.
 pub fn view(record: &DeliveryRecord) -> Value {
-    json!({
+    let mut view = json!({
         "id": format_delivery_id(record.id),
         "endpoint": record.endpoint,
         "inbound": record.inbound_id.map(format_inbound_id),
@@ -57,9 +57,15 @@ pub fn view(record: &DeliveryRecord) -> Value {
         "kind": record.kind,
         "notification": record.notification,
         "status": record.status,
-        "url": record.request.url,
+        "url": record.request.http().map(|request| &request.url),
         "attempts": record.attempts,
         "next_attempt_at": record.next_attempt_at,
         "created_at": record.created_at,
-    })
+    });
+    // A mail has recipients and a subject where a request has a URL.
+    if let Some(email) = record.request.email() {
+        view["to"] = json!(email.to);
+        view["subject"] = json!(email.subject);
+    }
+    view
 }

@@ -1,11 +1,16 @@
 //! A destination checked when its endpoint is saved, by kind, so one that cannot work is a 422
 //! naming the field rather than a failed delivery at 3 a.m.: URL kinds need an `http(s)` URL
 //! that passes the private-address rule; `sms` and `voice` need an E.164 `to` and a configured
-//! `[twilio]`; only `ntfy` takes a `token`.
+//! `[twilio]`; only `ntfy` takes a `token`. And a destination's Send test.
 
-use super::OpsError;
+use super::{OpsError, Services};
 use crate::config::{TWILIO_AUTH_TOKEN_VARIABLE, TWILIO_KINDS, ValidatedConfig, is_e164};
-use crate::store::Destination;
+use crate::pipeline::plan_notification;
+use crate::runtime::{Embed, Message, Notification};
+use crate::store::{
+    DeliveryRecord, Destination, Durability, ProcessedBatch, TEST_NOTIFICATION, now_ms,
+};
+use std::sync::Arc;
 
 /// Checks destination `index` of an endpoint being saved.
 pub fn validate(
@@ -80,4 +85,111 @@ pub fn validate(
         }
     }
     Ok(())
+}
+
+/// How long a Send test waits for its attempt beyond the delivery timeout.
+const TEST_ANSWER_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// `POST /endpoints/{id}/destinations/{index}/test`: one real notification to that destination,
+/// shaped by its notifier and sent through the outbox (so it is in the attempt log like any
+/// other); answers the delivery once its attempt is recorded.
+pub async fn send_test(
+    services: &Arc<Services>,
+    endpoint_id: &str,
+    index: usize,
+) -> Result<Vec<DeliveryRecord>, OpsError> {
+    let planning = services.clone();
+    let endpoint_id = endpoint_id.to_string();
+    let planned = super::blocking(move || plan_test(&planning, &endpoint_id, index)).await?;
+    services.outbox.wake();
+    let ids: Vec<u64> = planned.iter().map(|delivery| delivery.id).collect();
+    let deadline =
+        tokio::time::Instant::now() + services.config.delivery_timeout + TEST_ANSWER_GRACE;
+    loop {
+        let reading = services.clone();
+        let ids = ids.clone();
+        let current = super::blocking(move || {
+            ids.iter()
+                .map(|id| {
+                    reading
+                        .store
+                        .delivery(*id)?
+                        .ok_or(OpsError::NotFound("delivery"))
+                })
+                .collect::<Result<Vec<_>, OpsError>>()
+        })
+        .await?;
+        let attempted = current.iter().all(|delivery| !delivery.attempts.is_empty());
+        if attempted || tokio::time::Instant::now() >= deadline {
+            return Ok(current);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}
+
+fn plan_test(
+    services: &Services,
+    endpoint_id: &str,
+    index: usize,
+) -> Result<Vec<DeliveryRecord>, OpsError> {
+    let endpoint = services
+        .store
+        .endpoint(endpoint_id)?
+        .ok_or(OpsError::NotFound("endpoint"))?;
+    let destination = endpoint
+        .destinations
+        .get(index)
+        .ok_or(OpsError::NotFound("destination"))?;
+    let notification = Notification::Message(Message {
+        text: format!(
+            "hookgate test notification: destination {index} ({}) of {} works.",
+            destination.kind, endpoint.name
+        ),
+        embeds: vec![Embed {
+            title: Some(format!("hookgate test: {}", endpoint.name)),
+            description: Some(format!(
+                "Sent by Send test to destination {index} ({}). Nothing is wrong.",
+                destination.kind
+            )),
+            url: None,
+            colour: Some(0x3498DB),
+            author: None,
+            fields: Vec::new(),
+            footer: Some("hookgate".into()),
+            timestamp: Some(crate::utc::utc_iso(now_ms())),
+        }],
+    });
+    let plugins = services.registry.snapshot();
+    let mut deliveries = plan_notification(
+        &*services.store,
+        &plugins,
+        services.config.twilio.as_ref(),
+        &endpoint,
+        None,
+        &notification,
+        &|candidate| candidate == index,
+    )?
+    .map_err(|failure| {
+        OpsError::Invalid(format!(
+            "destinations[{index}].notifier: {} could not shape a test: {}",
+            failure.notifier, failure.error
+        ))
+    })?;
+    if deliveries.is_empty() {
+        return Err(OpsError::Invalid(format!(
+            "destinations[{index}].notifier: {} shaped nothing for a test message",
+            destination.notifier
+        )));
+    }
+    for delivery in &mut deliveries {
+        delivery.notification = TEST_NOTIFICATION.into();
+    }
+    let batch = ProcessedBatch {
+        deliveries: deliveries.clone(),
+        ..ProcessedBatch::default()
+    };
+    services
+        .store
+        .apply_processing(&batch, Durability::BeforeAnswer)?;
+    Ok(deliveries)
 }

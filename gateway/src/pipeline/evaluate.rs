@@ -188,6 +188,9 @@ pub fn notice(record: &AlertRecord) -> AlertNotice {
         count: record.count,
         opened_at: record.opened_at,
         closed_at: record.closed_at,
+        acknowledged_by: None,
+        escalation_step: None,
+        ack_url: None,
     }
 }
 
@@ -218,16 +221,20 @@ pub(super) fn shape(
     notifier: &Arc<LoadedPlugin>,
     notification: &Notification,
     endpoint: &EndpointRecord,
-    record: &InboundRecord,
+    source: Option<&InboundRecord>,
     destination: &crate::store::Destination,
     twilio: Option<&TwilioSettings>,
     delivery_id: u64,
-) -> Result<Vec<crate::runtime::OutboundRequest>, RuntimeError> {
+) -> Result<Vec<crate::runtime::NotifierOutput>, RuntimeError> {
     let context = NotificationContext {
         endpoint_id: endpoint.id.clone(),
         endpoint_name: endpoint.name.clone(),
-        event_key: record.event.clone().unwrap_or_default(),
-        inbound_id: format_inbound_id(record.id),
+        event_key: source
+            .and_then(|record| record.event.clone())
+            .unwrap_or_default(),
+        inbound_id: source
+            .map(|record| format_inbound_id(record.id))
+            .unwrap_or_default(),
         delivery_id: format_delivery_id(delivery_id),
     };
     let _call =
@@ -237,15 +244,6 @@ pub(super) fn shape(
         &context,
         &plugin_destination(destination, twilio),
     )
-}
-
-/// The notification kind a delivery is stored with.
-pub(super) fn notification_type(notification: &Notification) -> &'static str {
-    match notification {
-        Notification::Message(_) => "message",
-        Notification::AlertOpened(_) => "alert.opened",
-        Notification::AlertClosed(_) => "alert.closed",
-    }
 }
 
 pub(super) fn failed_outcome(plugin: &str, error: &RuntimeError) -> Outcome {
@@ -307,7 +305,7 @@ pub fn dry_run(
                         notifier,
                         notification,
                         endpoint,
-                        &record,
+                        Some(&record),
                         destination,
                         twilio,
                         0,

@@ -10,10 +10,12 @@
 //! conflict; the batch is then planned again on the new state.
 
 mod evaluate;
+mod notify;
 mod plan;
 pub mod queue;
 
 pub use evaluate::{Evaluation, dry_run, evaluate, notice, plugin_destination, plugin_event};
+pub use notify::{ShapeFailure, plan_notification};
 pub use queue::ProcessingQueue;
 
 use crate::config::TwilioSettings;

@@ -3,14 +3,14 @@
 //! the notifier shapes the requests of each notification with delivery ids reserved first. The
 //! result is one [`ProcessedBatch`] for the store to apply.
 
-use super::evaluate::{Evaluation, failed_outcome, notice, notification_type, shape};
+use super::evaluate::{Evaluation, failed_outcome, notice};
 use crate::alerts::{self, AlertChange};
 use crate::config::TwilioSettings;
 use crate::ids::format_alert_id;
-use crate::runtime::{AlertAction, Notification, PluginKind, PluginSet};
+use crate::runtime::{AlertAction, Notification, PluginSet};
 use crate::store::{
-    AlertRecord, AlertWrite, DeliveryRecord, DeliveryStatus, EndpointRecord, IdKind, InboundRecord,
-    InboundStatus, Outcome, ProcessedBatch, ProcessedRecord, Store, StoreError, now_ms,
+    AlertRecord, AlertWrite, EndpointRecord, IdKind, InboundRecord, InboundStatus, Outcome,
+    ProcessedBatch, ProcessedRecord, Store, StoreError, now_ms,
 };
 use std::collections::HashMap;
 
@@ -218,58 +218,22 @@ impl Planner<'_> {
         record: &InboundRecord,
         notification: &Notification,
     ) -> Result<Result<(), Outcome>, StoreError> {
-        let now = now_ms();
-        for (index, destination) in endpoint.destinations.iter().enumerate() {
-            let notifier = match self
-                .plugins
-                .get_kind(&destination.notifier, PluginKind::Notifier)
-            {
-                Ok(notifier) => notifier,
-                Err(error) => return Ok(Err(failed_outcome(&destination.notifier, &error))),
-            };
-            // The notifier is told the id of the first delivery (a webhook's `webhook-id`).
-            let first_id = self.store.reserve_ids(IdKind::Delivery, 1)?;
-            let requests = match shape(
-                notifier,
-                notification,
-                endpoint,
-                record,
-                destination,
-                self.twilio,
-                first_id,
-            ) {
-                Ok(requests) => requests,
-                Err(error) => return Ok(Err(failed_outcome(&destination.notifier, &error))),
-            };
-            tracing::debug!(destination = index, requests = requests.len(), "shaped");
-            let more = requests.len().saturating_sub(1) as u64;
-            let next_id = if more > 0 {
-                self.store.reserve_ids(IdKind::Delivery, more)?
-            } else {
-                0
-            };
-            for (position, request) in requests.into_iter().enumerate() {
-                let id = if position == 0 {
-                    first_id
-                } else {
-                    next_id + position as u64 - 1
-                };
-                self.batch.deliveries.push(DeliveryRecord {
-                    id,
-                    endpoint: endpoint.id.clone(),
-                    inbound_id: Some(record.id),
-                    destination: index,
-                    kind: destination.kind.clone(),
-                    notification: notification_type(notification).to_string(),
-                    status: DeliveryStatus::Pending,
-                    request,
-                    attempts: Vec::new(),
-                    next_attempt_at: Some(now),
-                    created_at: now,
-                });
+        let planned = super::notify::plan_notification(
+            self.store,
+            self.plugins,
+            self.twilio,
+            endpoint,
+            Some(record),
+            notification,
+            &|_| true,
+        )?;
+        match planned {
+            Ok(deliveries) => {
+                self.batch.deliveries.extend(deliveries);
+                Ok(Ok(()))
             }
+            Err(failure) => Ok(Err(failed_outcome(&failure.notifier, &failure.error))),
         }
-        Ok(Ok(()))
     }
 }
 

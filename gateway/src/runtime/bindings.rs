@@ -153,6 +153,8 @@ impl From<wit::Alert> for types::Alert {
             commit_message: alert.commit_message,
             actor: alert.actor,
             labels: alert.labels,
+            // 0.1 alerts carry none.
+            severity: types::Severity::default(),
         }
     }
 }
@@ -270,14 +272,17 @@ impl From<&types::AlertNotice> for wit::AlertNotice {
     }
 }
 
-impl From<&types::Notification> for wit::Notification {
-    fn from(notification: &types::Notification) -> Self {
-        match notification {
-            types::Notification::Message(message) => Self::Message(message.into()),
-            types::Notification::AlertOpened(notice) => Self::AlertOpened(notice.into()),
-            types::Notification::AlertClosed(notice) => Self::AlertClosed(notice.into()),
+/// A notification as WIT 0.1 has it; `None` for the kinds 0.1 does not know (acknowledged,
+/// escalated), which a 0.1 notifier is simply not told about.
+pub fn notification_0_1(notification: &types::Notification) -> Option<wit::Notification> {
+    Some(match notification {
+        types::Notification::Message(message) => wit::Notification::Message(message.into()),
+        types::Notification::AlertOpened(notice) => wit::Notification::AlertOpened(notice.into()),
+        types::Notification::AlertClosed(notice) => wit::Notification::AlertClosed(notice.into()),
+        types::Notification::AlertAcknowledged(_) | types::Notification::AlertEscalated(_) => {
+            return None;
         }
-    }
+    })
 }
 
 impl From<&types::NotificationContext> for wit::NotificationContext {
@@ -313,6 +318,7 @@ impl From<wit::HttpRequest> for types::OutboundRequest {
                 .map(|header| (header.name, header.value))
                 .collect(),
             body: request.body,
+            credential: None,
         }
     }
 }

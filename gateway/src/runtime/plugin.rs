@@ -5,8 +5,8 @@ use super::bindings::{alert_mapper, formatter, notifier, provider, wit};
 use super::engine::PluginEngine;
 use super::host::HostState;
 use super::types::{
-    AlertAction, Message, Notification, NotificationContext, OutboundRequest, PluginDestination,
-    PluginEvent, PluginInfo, PluginKind, ProviderDescription,
+    AlertAction, Credential, Message, Notification, NotificationContext, NotifierOutput,
+    OutboundRequest, PluginDestination, PluginEvent, PluginInfo, PluginKind, ProviderDescription,
 };
 use super::{RuntimeError, SUPPORTED_API_VERSIONS};
 use serde::Serialize;
@@ -197,25 +197,37 @@ impl LoadedPlugin {
         Ok(message.map(Message::from))
     }
 
-    /// Runs a notifier: the requests that deliver `notification` to `destination`.
+    /// Runs a notifier: what delivers `notification` to `destination`. A 0.1 notifier only
+    /// shapes HTTP requests, is not told of the kinds 0.1 lacks (an empty answer), and gets the
+    /// credential its destination kind always had (`sms`/`voice`: Twilio, `ntfy`: the token).
     pub fn notify(
         &self,
         notification: &Notification,
         context: &NotificationContext,
         destination: &PluginDestination,
-    ) -> Result<Vec<OutboundRequest>, RuntimeError> {
+    ) -> Result<Vec<NotifierOutput>, RuntimeError> {
         let KindPre::Notifier(pre) = &self.pre else {
             return Err(self.wrong_kind(PluginKind::Notifier));
         };
-        let notification = wit::Notification::from(notification);
+        let Some(notification) = super::bindings::notification_0_1(notification) else {
+            return Ok(Vec::new());
+        };
         let context = wit::NotificationContext::from(context);
-        let destination = wit::Destination::from(destination);
+        let wit_destination = wit::Destination::from(destination);
         let requests = self.call(|store| {
             pre.instantiate(&mut *store)?
                 .hookgate_plugin_notifier_api()
-                .call_notify(&mut *store, &notification, &context, &destination)
+                .call_notify(&mut *store, &notification, &context, &wit_destination)
         })?;
-        Ok(requests.into_iter().map(OutboundRequest::from).collect())
+        let credential = implied_credential(&destination.kind);
+        Ok(requests
+            .into_iter()
+            .map(|request| {
+                let mut request = OutboundRequest::from(request);
+                request.credential = credential;
+                NotifierOutput::Http(request)
+            })
+            .collect())
     }
 
     fn call_info(&self) -> Result<PluginInfo, RuntimeError> {
@@ -308,6 +320,16 @@ impl LoadedPlugin {
             expected,
             actual: self.info.kind,
         }
+    }
+}
+
+/// The credential a 0.1 notifier's requests get, which 0.1 cannot name: what the destination
+/// kind has always been sent with.
+fn implied_credential(kind: &str) -> Option<Credential> {
+    match kind {
+        "sms" | "voice" => Some(Credential::Twilio),
+        "ntfy" => Some(Credential::DestinationToken),
+        _ => None,
     }
 }
 

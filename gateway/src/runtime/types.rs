@@ -206,6 +206,53 @@ pub struct Alert {
     /// Extra name/value pairs, shown as a JSON object.
     #[serde(default, with = "pairs_as_object")]
     pub labels: Vec<(String, String)>,
+    /// How bad it is; `error` when the mapper does not say (every 0.1 mapper).
+    #[serde(default)]
+    pub severity: Severity,
+}
+
+/// How bad an alert is (WIT 0.2). It orders pages and sets an ntfy push's priority.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Wakes people up.
+    Critical,
+    /// Something failed: the default.
+    #[default]
+    Error,
+    /// May need a look.
+    Warning,
+    /// For the record.
+    Info,
+}
+
+impl Severity {
+    /// Every severity, worst first.
+    pub const ALL: [Severity; 4] = [
+        Severity::Critical,
+        Severity::Error,
+        Severity::Warning,
+        Severity::Info,
+    ];
+
+    /// The name used in JSON, config and WIT.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+
+    /// Parses a name as [`Severity::as_str`] writes it.
+    pub fn parse(name: &str) -> Option<Severity> {
+        Severity::ALL
+            .into_iter()
+            .find(|severity| severity.as_str() == name)
+    }
 }
 
 /// What a mapper asks for.
@@ -312,6 +359,15 @@ pub struct AlertNotice {
     pub opened_at: u64,
     /// Closed at, ms.
     pub closed_at: Option<u64>,
+    /// Who acknowledged it, for `alert.acknowledged` (WIT 0.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged_by: Option<String>,
+    /// The escalation step just paged (1-based), for `alert.escalated` (WIT 0.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalation_step: Option<u32>,
+    /// The signed acknowledge link of a page (WIT 0.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ack_url: Option<String>,
 }
 
 /// What a notifier delivers.
@@ -324,6 +380,35 @@ pub enum Notification {
     AlertOpened(AlertNotice),
     /// An alert closed.
     AlertClosed(AlertNotice),
+    /// A person acknowledged an alert (WIT 0.2; 0.1 notifiers are not told).
+    AlertAcknowledged(AlertNotice),
+    /// An escalation policy paged its next step (WIT 0.2; 0.1 notifiers are not told).
+    AlertEscalated(AlertNotice),
+}
+
+impl Notification {
+    /// The notification kind deliveries are stored and sent with: `message`, `alert.opened`,
+    /// `alert.closed`, `alert.acknowledged`, `alert.escalated`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Notification::Message(_) => "message",
+            Notification::AlertOpened(_) => "alert.opened",
+            Notification::AlertClosed(_) => "alert.closed",
+            Notification::AlertAcknowledged(_) => "alert.acknowledged",
+            Notification::AlertEscalated(_) => "alert.escalated",
+        }
+    }
+
+    /// The alert it is about, if any.
+    pub fn alert_notice(&self) -> Option<&AlertNotice> {
+        match self {
+            Notification::Message(_) => None,
+            Notification::AlertOpened(notice)
+            | Notification::AlertClosed(notice)
+            | Notification::AlertAcknowledged(notice)
+            | Notification::AlertEscalated(notice) => Some(notice),
+        }
+    }
 }
 
 /// Where a notification comes from.
@@ -364,6 +449,62 @@ pub struct OutboundRequest {
     /// Body.
     #[serde(with = "body_text")]
     pub body: Vec<u8>,
+    /// The configured credential the host adds (WIT 0.2 names it; for 0.1 notifiers the host
+    /// infers it from the destination's kind). The host still checks it fits the delivery.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<Credential>,
+}
+
+/// A credential the host holds and adds to a request; its value never enters a plugin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Credential {
+    /// `[twilio]`'s HTTP Basic `account_sid:auth token`, only towards `[twilio] api_url`.
+    Twilio,
+    /// The destination's own `token`, as `Authorization: Bearer` (ntfy).
+    DestinationToken,
+}
+
+/// A mail a notifier asks the gateway to send over `[smtp]` (WIT 0.2). The host adds `From`,
+/// `Date`, `Message-ID` and the threading headers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboundEmail {
+    /// Recipients; each must be one the destination names.
+    pub to: Vec<String>,
+    /// Subject line.
+    pub subject: String,
+    /// The plain-text part.
+    pub text: String,
+    /// The HTML part, when there is one.
+    pub html: Option<String>,
+}
+
+/// One thing a notifier asks the gateway to send.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "transport", rename_all = "lowercase")]
+pub enum NotifierOutput {
+    /// An HTTP request.
+    Http(OutboundRequest),
+    /// A mail.
+    Email(OutboundEmail),
+}
+
+impl NotifierOutput {
+    /// The HTTP request, if it is one.
+    pub fn http(&self) -> Option<&OutboundRequest> {
+        match self {
+            NotifierOutput::Http(request) => Some(request),
+            NotifierOutput::Email(_) => None,
+        }
+    }
+
+    /// The HTTP request, if it is one, to add headers to.
+    pub fn http_mut(&mut self) -> Option<&mut OutboundRequest> {
+        match self {
+            NotifierOutput::Http(request) => Some(request),
+            NotifierOutput::Email(_) => None,
+        }
+    }
 }
 
 /// Name/value pairs as a JSON object (order kept), which reads better than a list of pairs.

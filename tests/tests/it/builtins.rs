@@ -212,7 +212,7 @@ fn notify(kind: &str, notification: &Notification) -> Value {
         )
         .unwrap();
     assert_eq!(requests.len(), 1, "{kind}");
-    let request = &requests[0];
+    let request = requests[0].http().expect("an HTTP request");
     assert_eq!(request.method, "POST");
     assert_eq!(request.url, "https://receiver.example/hook");
     serde_json::from_slice(&request.body).unwrap()
@@ -253,7 +253,7 @@ fn a_signed_webhook_verifies_with_standard_webhooks() {
             },
         )
         .unwrap();
-    let request = &mut requests[0];
+    let request = requests[0].http_mut().expect("an HTTP request");
     let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     verify::add_standard_webhooks_headers(
         &mut request.headers,

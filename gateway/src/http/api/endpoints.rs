@@ -19,6 +19,7 @@ pub const ROUTES: &[ApiRoute] = &[
     ApiRoute::documented::<__path_disable>(|route| route.to(disable)),
     ApiRoute::documented::<__path_rotate_secret>(|route| route.to(rotate_secret)),
     ApiRoute::documented::<__path_enable_destination>(|route| route.to(enable_destination)),
+    ApiRoute::documented::<__path_send_test>(|route| route.to(send_test)),
     ApiRoute::documented::<__path_test>(|route| route.to(test)),
 ];
 
@@ -191,6 +192,39 @@ async fn enable_destination(
         .map_err(|_| OpsError::NotFound("destination"))?;
     let endpoint = endpoints::enable_destination(&state.services, &id, index)?;
     Ok(HttpResponse::Ok().json(view(&state.services, &endpoint)))
+}
+
+/// Sends one real test notification to a destination, through the outbox, and answers once
+/// its attempt is recorded (a test is attempted once, never retried).
+#[utoipa::path(
+    post,
+    path = "/endpoints/{id}/destinations/{index}/test",
+    operation_id = "sendEndpointDestinationTest",
+    params(
+        ("id" = String, Path, description = "endpoint id"),
+        ("index" = String, Path, description = "the destination's position in `destinations`, from 0"),
+    ),
+    responses(
+        (status = 200, description = "`deliveries`: the test's deliveries with their attempt (`delivered` or `failed`; `pending` if no answer came within the delivery timeout)", body = Object),
+        (status = 404, description = "no such endpoint or destination", body = ErrorAnswer),
+        (status = 422, description = "the destination's notifier could not shape a test", body = ErrorAnswer),
+        (status = 401, description = "no valid admin token", body = ErrorAnswer),
+    )
+)]
+async fn send_test(
+    state: web::Data<HttpState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, OpsError> {
+    let (id, index) = path.into_inner();
+    let index = index
+        .parse::<usize>()
+        .map_err(|_| OpsError::NotFound("destination"))?;
+    let deliveries = crate::ops::destinations::send_test(&state.services, &id, index).await?;
+    let views: Vec<Value> = deliveries
+        .iter()
+        .map(crate::ops::deliveries::view)
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "deliveries": views })))
 }
 
 /// A dry run's input.

@@ -7,8 +7,9 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 /// Destination kinds the built-in notifier shapes.
-pub(super) const DESTINATION_KINDS: [&str; 6] =
-    ["discord", "slack", "webhook", "sms", "voice", "ntfy"];
+pub(super) const DESTINATION_KINDS: [&str; 7] = [
+    "discord", "slack", "webhook", "email", "sms", "voice", "ntfy",
+];
 
 /// The endpoint form's fields, as shown and as submitted.
 #[derive(Debug, Default, Serialize)]
@@ -39,7 +40,8 @@ pub(super) struct DestinationRow {
     pub(super) notifier: String,
     pub(super) kind: String,
     pub(super) url: String,
-    /// The number of an `sms` or `voice` destination.
+    /// The number of an `sms` or `voice` destination, or an `email` destination's addresses
+    /// separated by commas.
     pub(super) to: String,
     /// Whether a secret (or an ntfy token) is stored; neither is ever shown.
     pub(super) secret_set: bool,
@@ -137,12 +139,15 @@ impl SourceForm {
                     notifier: destination.notifier.clone(),
                     kind: destination.kind.clone(),
                     url: destination.url.clone(),
-                    to: destination
-                        .config
-                        .get("to")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string(),
+                    to: match destination.config.get("to") {
+                        Some(Value::String(to)) => to.clone(),
+                        Some(Value::Array(addresses)) => addresses
+                            .iter()
+                            .filter_map(Value::as_str)
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        _ => String::new(),
+                    },
                     secret_set: destination.secret.is_some() || destination.token.is_some(),
                     secret: String::new(),
                 })
@@ -234,7 +239,15 @@ impl SourceForm {
                 if !row.url.is_empty() {
                     destination["url"] = json!(row.url);
                 }
-                if !row.to.is_empty() {
+                if row.kind == "email" {
+                    let addresses: Vec<&str> = row
+                        .to
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|address| !address.is_empty())
+                        .collect();
+                    destination["to"] = json!(addresses);
+                } else if !row.to.is_empty() {
                     destination["to"] = json!(row.to);
                 }
                 if !row.secret.is_empty() {

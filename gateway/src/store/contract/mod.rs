@@ -22,9 +22,9 @@ pub(crate) mod processing;
 
 use crate::runtime::{Alert, OutboundRequest};
 use crate::store::{
-    AlertRecord, AlertState, AlertWrite, Appended, DeliveryRecord, DeliveryStatus, Durability,
-    EndpointRecord, EventSelection, IdKind, InboundRecord, InboundStatus, ProcessedBatch,
-    ProcessedRecord, Store,
+    AlertRecord, AlertState, AlertWrite, Appended, DeliveryRecord, DeliveryRequest, DeliveryStatus,
+    Durability, EndpointRecord, EventSelection, IdKind, InboundRecord, InboundStatus,
+    ProcessedBatch, ProcessedRecord, Store,
 };
 use std::any::Any;
 use std::sync::Arc;
@@ -220,6 +220,7 @@ pub(crate) fn new_alert(store: &dyn Store, endpoint: &str, key: &str) -> AlertRe
             commit_message: None,
             actor: None,
             labels: vec![("branch".into(), "main".into())],
+            severity: Default::default(),
         },
         count: 1,
         opened_at: 1_000,
@@ -264,12 +265,13 @@ pub(crate) fn new_delivery(
         kind: "webhook".into(),
         notification: "message".into(),
         status: DeliveryStatus::Pending,
-        request: OutboundRequest {
+        request: DeliveryRequest::Http(OutboundRequest {
             method: "POST".into(),
             url: "https://receiver.example/hook".into(),
             headers: vec![("content-type".into(), "application/json".into())],
             body: b"{\"text\":\"hello\"}".to_vec(),
-        },
+            credential: None,
+        }),
         attempts: Vec::new(),
         next_attempt_at: Some(due_at),
         created_at: due_at,

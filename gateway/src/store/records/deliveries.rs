@@ -4,6 +4,9 @@
 use crate::runtime::OutboundRequest;
 use serde::{Deserialize, Serialize};
 
+/// The notification kind of a destination's Send test, which is attempted once, never retried.
+pub const TEST_NOTIFICATION: &str = "test";
+
 /// Delivery status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -50,14 +53,65 @@ pub struct DeliveryRecord {
     pub notification: String,
     /// Status.
     pub status: DeliveryStatus,
-    /// The request the notifier shaped (before signing).
-    pub request: OutboundRequest,
+    /// What the notifier shaped (an HTTP request before signing, or a mail).
+    pub request: DeliveryRequest,
     /// Attempts so far.
     pub attempts: Vec<DeliveryAttempt>,
     /// When the next attempt is due, ms.
     pub next_attempt_at: Option<u64>,
     /// Created, ms.
     pub created_at: u64,
+}
+
+/// What a delivery sends. Stored untagged, so records written before mail existed (every one
+/// an HTTP request) read unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum DeliveryRequest {
+    /// An HTTP request.
+    Http(OutboundRequest),
+    /// A mail over `[smtp]`.
+    Email(EmailRequest),
+}
+
+impl DeliveryRequest {
+    /// The HTTP request, if it is one.
+    pub fn http(&self) -> Option<&OutboundRequest> {
+        match self {
+            DeliveryRequest::Http(request) => Some(request),
+            DeliveryRequest::Email(_) => None,
+        }
+    }
+
+    /// The mail, if it is one.
+    pub fn email(&self) -> Option<&EmailRequest> {
+        match self {
+            DeliveryRequest::Http(_) => None,
+            DeliveryRequest::Email(email) => Some(email),
+        }
+    }
+}
+
+/// A mail as stored: what the notifier wrote, and the headers the host fixed when it planned the
+/// delivery, so every attempt sends the same message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailRequest {
+    /// Recipients.
+    pub to: Vec<String>,
+    /// Subject line.
+    pub subject: String,
+    /// The plain-text part.
+    pub text: String,
+    /// The HTML part.
+    #[serde(default)]
+    pub html: Option<String>,
+    /// The left part of the `Message-ID` (the sender adds `@` and `[smtp] from`'s domain);
+    /// stable for the delivery, so a retried mail is the same message.
+    pub message_key: String,
+    /// The left part of the `Message-ID` of the mail that opened the alert, for `In-Reply-To`
+    /// and `References` (none on that first mail and on messages).
+    #[serde(default)]
+    pub in_reply_to_key: Option<String>,
 }
 
 /// Filters of the delivery list.

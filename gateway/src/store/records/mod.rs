@@ -9,7 +9,10 @@ mod inbound;
 mod processing;
 
 pub use alerts::{AlertFilter, AlertRecord, AlertState};
-pub use deliveries::{DeliveryAttempt, DeliveryFilter, DeliveryRecord, DeliveryStatus};
+pub use deliveries::{
+    DeliveryAttempt, DeliveryFilter, DeliveryRecord, DeliveryRequest, DeliveryStatus, EmailRequest,
+    TEST_NOTIFICATION,
+};
 pub use destinations::{AttemptOutcome, DestinationHealth, RecordedAttempt};
 pub use endpoints::{
     BitbucketLink, Destination, EndpointRecord, EventSelection, FormatSpec, PluginRef,
