@@ -22,6 +22,7 @@ mod network;
 mod outside_tools;
 mod replay;
 mod security;
+mod send_test;
 mod storage_faults;
 mod third_party;
 
