@@ -139,6 +139,25 @@ pub trait Store: Send + Sync + 'static {
         durability: Durability,
     ) -> Result<(), StoreError>;
 
+    // The on-call directory.
+
+    /// Stores a new entry under the next id of its kind (`us_1`, `us_2`, ...; never handed out
+    /// twice, even after a delete) with revision 1; returns it.
+    fn create_directory_entry(
+        &self,
+        kind: DirectoryKind,
+        body: &serde_json::Value,
+    ) -> Result<DirectoryEntry, StoreError>;
+    /// One entry, by id (its kind is in the id).
+    fn directory_entry(&self, id: &str) -> Result<Option<DirectoryEntry>, StoreError>;
+    /// Every entry of a kind, oldest first.
+    fn directory(&self, kind: DirectoryKind) -> Result<Vec<DirectoryEntry>, StoreError>;
+    /// Replaces an entry's body if its revision is still `entry.revision` (else
+    /// [`StoreError::Conflict`], also when it is gone); returns it with the next revision.
+    fn update_directory_entry(&self, entry: &DirectoryEntry) -> Result<DirectoryEntry, StoreError>;
+    /// Removes an entry; whether it was there.
+    fn delete_directory_entry(&self, id: &str) -> Result<bool, StoreError>;
+
     // Alerts.
 
     /// One alert.

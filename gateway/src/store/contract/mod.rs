@@ -16,6 +16,7 @@
 
 pub(crate) mod alerts;
 pub(crate) mod deliveries;
+pub(crate) mod directory;
 pub(crate) mod endpoints;
 pub(crate) mod inbound;
 pub(crate) mod processing;
@@ -104,6 +105,11 @@ macro_rules! store_contract_tests {
                 deliveries_for_inbound_are_its_own_oldest_first,
                 list_deliveries_pages_and_filters,
             }
+            directory {
+                ids_are_per_kind_and_entries_read_back,
+                updates_are_conditional_on_the_revision,
+                a_deleted_id_is_never_reused,
+            }
             endpoints {
                 a_fresh_store_is_healthy,
                 endpoints_are_listed_newest_first,
@@ -114,6 +120,7 @@ macro_rules! store_contract_tests {
             inbound::repeats_are_detected_after_a_restart,
             processing::written_ids_are_not_handed_out_after_a_restart,
             endpoints::endpoints_survive_a_restart,
+            directory::the_directory_survives_a_restart,
         );
     };
     (@checks $($module:ident { $($check:ident),* $(,)? })*) => {

@@ -1,9 +1,10 @@
 //! The records the gateway keeps, as every backend stores them: endpoints, the inbound log,
-//! alerts, deliveries and destination health. Plain data with serde; no backend type here.
+//! alerts, deliveries, destination health and the on-call directory. Plain data with serde; no backend type here.
 
 mod alerts;
 mod deliveries;
 mod destinations;
+mod directory;
 mod endpoints;
 mod inbound;
 mod processing;
@@ -14,6 +15,7 @@ pub use deliveries::{
     TEST_NOTIFICATION,
 };
 pub use destinations::{AttemptOutcome, DestinationHealth, RecordedAttempt};
+pub use directory::{DirectoryEntry, DirectoryKind};
 pub use endpoints::{
     BitbucketLink, Destination, EndpointRecord, EventSelection, FormatSpec, PluginRef,
 };

@@ -9,6 +9,7 @@
 mod alerts;
 mod deliveries;
 mod destinations;
+mod directory;
 mod endpoints;
 mod inbound;
 mod processing;
@@ -155,6 +156,7 @@ impl RedbStore {
             txn.open_table(tables::DELIVERIES)?;
             txn.open_table(tables::DUE_DELIVERIES)?;
             txn.open_table(tables::DESTINATION_HEALTH)?;
+            txn.open_table(tables::DIRECTORY)?;
             txn.open_table(tables::COUNTERS)?;
             txn.open_table(tables::STORAGE_PROBE)?;
             if rejected_index_missing {

@@ -30,6 +30,9 @@ pub const DUE_DELIVERIES: TableDefinition<(u64, u64), ()> = TableDefinition::new
 /// (no row: healthy).
 pub const DESTINATION_HEALTH: TableDefinition<&str, &[u8]> =
     TableDefinition::new("destination_health");
+/// `prefix/id` (`us/us_3`) → on-call directory entry (users, teams, schedules, escalation
+/// policies, maintenance windows).
+pub const DIRECTORY: TableDefinition<&str, &[u8]> = TableDefinition::new("directory");
 /// Named counters: the next sequence of each record kind.
 pub const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
 /// One scratch row, rewritten to check that the disk takes writes again after a failure.

@@ -4,8 +4,8 @@ use super::RedbStore;
 use crate::store::InboundRetention;
 use crate::store::{
     AlertFilter, AlertRecord, Appended, DeliveryFilter, DeliveryRecord, DestinationHealth,
-    Durability, EndpointRecord, IdKind, InboundFilter, InboundRecord, Page, ProcessedBatch,
-    RecordedAttempt, RetryScheduled, Store, StoreError,
+    DirectoryEntry, DirectoryKind, Durability, EndpointRecord, IdKind, InboundFilter,
+    InboundRecord, Page, ProcessedBatch, RecordedAttempt, RetryScheduled, Store, StoreError,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -69,6 +69,30 @@ impl Store for RedbStore {
         durability: Durability,
     ) -> Result<(), StoreError> {
         Self::apply_processing(self, batch, durability)
+    }
+
+    fn create_directory_entry(
+        &self,
+        kind: DirectoryKind,
+        body: &serde_json::Value,
+    ) -> Result<DirectoryEntry, StoreError> {
+        Self::create_directory_entry(self, kind, body)
+    }
+
+    fn directory_entry(&self, id: &str) -> Result<Option<DirectoryEntry>, StoreError> {
+        Self::directory_entry(self, id)
+    }
+
+    fn directory(&self, kind: DirectoryKind) -> Result<Vec<DirectoryEntry>, StoreError> {
+        Self::directory(self, kind)
+    }
+
+    fn update_directory_entry(&self, entry: &DirectoryEntry) -> Result<DirectoryEntry, StoreError> {
+        Self::update_directory_entry(self, entry)
+    }
+
+    fn delete_directory_entry(&self, id: &str) -> Result<bool, StoreError> {
+        Self::delete_directory_entry(self, id)
     }
 
     fn alert(&self, id: u64) -> Result<Option<AlertRecord>, StoreError> {
