@@ -16,11 +16,11 @@
 //!   it is depends only on the layer's start and rotation.
 //! - At least one layer; a layer needs at least one user.
 
-use super::rota::{OverrideSpan, Rota, RotaLayer, Rotation, Window};
+use super::rota::{OnCall, OverrideSpan, Rota, RotaLayer, Rotation, Shift, Window};
 use super::{FieldError, parse_instant, parse_time_zone, utc};
 use crate::config::{SCHEDULE_MIN_ROTATION, parse_duration, split_duration};
-use jiff::SignedDuration;
 use jiff::civil::{Time, Weekday};
+use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// A schedule `sc_<n>`: who is on call when.
@@ -133,6 +133,17 @@ impl Schedule {
             });
         }
         Ok(Rota::new(layers, overrides))
+    }
+
+    /// [`Rota::on_call_at`], for a schedule not parsed yet (a caller asking often keeps the
+    /// [`Rota`] instead).
+    pub fn on_call_at(&self, at: Timestamp) -> Result<OnCall, FieldError> {
+        Ok(self.rota()?.on_call_at(at))
+    }
+
+    /// [`Rota::shifts`], for a schedule not parsed yet.
+    pub fn shifts(&self, from: Timestamp, to: Timestamp) -> Result<Vec<Shift>, FieldError> {
+        Ok(self.rota()?.shifts(from, to))
     }
 }
 

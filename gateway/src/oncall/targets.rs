@@ -93,7 +93,7 @@ mod tests {
 
     impl TargetDirectory for Directory {
         fn has_user(&self, id: &str) -> bool {
-            self.users.iter().any(|user| *user == id)
+            self.users.contains(&id)
         }
         fn team_members(&self, id: &str) -> Option<Vec<String>> {
             self.teams.get(id).cloned()

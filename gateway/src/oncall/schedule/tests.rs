@@ -233,3 +233,17 @@ fn the_error_reads_as_field_then_reason() {
         "layers[0].rotation: \"soon\" is not a rotation like 12h, 1d, 1w or 2w"
     );
 }
+
+#[test]
+fn an_unparsed_schedule_answers_too() {
+    let schedule = parse(sample());
+    let at = "2024-03-05T12:00:00Z".parse().unwrap();
+    let answer = schedule.on_call_at(at).unwrap();
+    assert_eq!(answer.users, ["us_3"]);
+    assert_eq!(answer.until.to_string(), "2024-03-06T00:00:00Z");
+    let shifts = schedule.shifts(at, answer.until).unwrap();
+    assert_eq!((shifts.len(), shifts[0].layer), (1, None));
+    let mut broken = sample();
+    broken["time_zone"] = json!("Nowhere");
+    assert_eq!(parse(broken).on_call_at(at).unwrap_err().field, "time_zone");
+}
