@@ -270,19 +270,26 @@ impl GatewayConfig {
     }
 }
 
-/// `500ms`, `10s`, `2m`, `1h`.
+/// `500ms`, `10s`, `2m`, `1h`. `None` for anything else, and for a number too large for its
+/// unit (durations come from API input too, so that is a refusal, not an overflow).
 pub fn parse_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit())?;
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number.parse().ok()?;
+    let (number, unit) = split_duration(text)?;
     match unit {
         "ms" => Some(Duration::from_millis(number)),
         "s" => Some(Duration::from_secs(number)),
-        "m" => Some(Duration::from_secs(number * 60)),
-        "h" => Some(Duration::from_secs(number * 3600)),
+        "m" => number.checked_mul(60).map(Duration::from_secs),
+        "h" => number.checked_mul(3600).map(Duration::from_secs),
         _ => None,
     }
+}
+
+/// The number and the unit of a duration's text (`"90m"` → `(90, "m")`), for the few places
+/// that know units [`parse_duration`] does not (an on-call rotation's calendar `d` and `w`).
+pub fn split_duration(text: &str) -> Option<(u64, &str)> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    Some((number.parse().ok()?, unit))
 }
 
 /// A configuration value that cannot be used; the message names the key.
@@ -324,6 +331,24 @@ pub const CONSOLE_SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 
 /// Rows per page of the web console's tables.
 pub const CONSOLE_PAGE_SIZE: usize = 50;
+
+/// The shortest console password a user may be given.
+pub const USER_MIN_PASSWORD_CHARS: usize = 8;
+
+/// The most times an escalation policy starts again after its last step (SPEC §12: 0..9).
+pub const ESCALATION_MAX_REPEAT: u8 = 9;
+
+/// The shortest delay of an escalation step (SPEC §12: at least `1s`).
+pub const ESCALATION_MIN_DELAY: Duration = Duration::from_secs(1);
+
+/// The shortest on-call rotation. Handoffs more often than hourly help nobody, and the bound
+/// keeps a schedule's shift list over a month in the hundreds, not the millions.
+pub const SCHEDULE_MIN_ROTATION: Duration = Duration::from_secs(3600);
+
+/// How far ahead "on call until" looks for the next change. A schedule that does not change
+/// within it (one person, always) answers `until` = this far ahead; asked again then, it answers
+/// the same.
+pub const ONCALL_LOOKAHEAD: Duration = Duration::from_secs(90 * 24 * 3600);
 
 #[cfg(test)]
 mod tests;
