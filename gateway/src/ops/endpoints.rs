@@ -177,6 +177,8 @@ pub fn new_endpoint(
         created_at: now_ms(),
         rate_limit: input.rate_limit,
         bitbucket: None,
+        escalation_policy: None,
+        auto_close_after: None,
     };
     Ok((endpoint, secret))
 }

@@ -4,7 +4,7 @@
 
 use super::evaluate::shape;
 use crate::config::TwilioSettings;
-use crate::ids::format_delivery_id;
+use crate::ids::{format_delivery_id, parse_id};
 use crate::runtime::{Notification, NotifierOutput, PluginKind, PluginSet, RuntimeError};
 use crate::store::{
     DeliveryRecord, DeliveryRequest, DeliveryStatus, EmailRequest, EndpointRecord, IdKind,
@@ -88,6 +88,10 @@ pub fn plan_notification(
                 attempts: Vec::new(),
                 next_attempt_at: Some(now),
                 created_at: now,
+                alert: notification
+                    .alert_notice()
+                    .and_then(|notice| parse_id("al", &notice.id)),
+                page: None,
             });
         }
     }

@@ -167,6 +167,11 @@ pub trait Store: Send + Sync + 'static {
     /// Writes an alert changed by an operator, if its revision is still the one it was read
     /// with (else [`StoreError::Conflict`]); returns it with the new revision.
     fn update_alert(&self, alert: &AlertRecord) -> Result<AlertRecord, StoreError>;
+    /// Alerts whose escalation has a step due at or before `now_ms`, soonest first, at most
+    /// `limit`.
+    fn due_escalations(&self, now_ms: u64, limit: usize) -> Result<Vec<AlertRecord>, StoreError>;
+    /// When the soonest escalation step is due, if any is.
+    fn next_escalation_due_at(&self) -> Result<Option<u64>, StoreError>;
     /// How many alerts are open and how many acknowledged (cost follows the firing alerts,
     /// not the history).
     fn firing_alert_counts(&self) -> Result<(u64, u64), StoreError>;

@@ -95,6 +95,7 @@ macro_rules! store_contract_tests {
                 an_operator_close_leaves_the_index,
                 firing_alert_counts_count_open_and_acknowledged,
                 list_alerts_pages_and_filters,
+                escalation_steps_come_due_with_the_alert_writes,
             }
             deliveries {
                 due_deliveries_come_soonest_first_and_never_early,
@@ -235,6 +236,8 @@ pub(crate) fn new_alert(store: &dyn Store, endpoint: &str, key: &str) -> AlertRe
         acknowledged_at: None,
         closed_at: None,
         closed_by: None,
+        acknowledged_by: None,
+        escalation: None,
         history: Vec::new(),
         revision: 0,
     }
@@ -282,6 +285,8 @@ pub(crate) fn new_delivery(
         attempts: Vec::new(),
         next_attempt_at: Some(due_at),
         created_at: due_at,
+        alert: None,
+        page: None,
     }
 }
 
@@ -323,5 +328,7 @@ pub(crate) fn endpoint(id: &str, created_at: u64) -> EndpointRecord {
         created_at,
         rate_limit: None,
         bitbucket: None,
+        escalation_policy: None,
+        auto_close_after: None,
     }
 }

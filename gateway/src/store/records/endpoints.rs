@@ -105,6 +105,12 @@ pub struct EndpointRecord {
     /// The Bitbucket webhook that posts to this endpoint, when `bitbucket connect` made it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bitbucket: Option<BitbucketLink>,
+    /// The escalation policy (`ep_<n>`) that pages people when an alert opens here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalation_policy: Option<String>,
+    /// An alert that sees no open for this long is closed (`closed_by: timeout`), e.g. `2h`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_close_after: Option<String>,
 }
 
 /// Where the webhook of a connected endpoint lives in Bitbucket Cloud. The access token that

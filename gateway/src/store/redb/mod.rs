@@ -153,6 +153,7 @@ impl RedbStore {
             txn.open_table(tables::PROCESSING_QUEUE)?;
             txn.open_table(tables::ALERTS)?;
             txn.open_table(tables::OPEN_ALERTS)?;
+            txn.open_table(tables::DUE_ESCALATIONS)?;
             txn.open_table(tables::DELIVERIES)?;
             txn.open_table(tables::DUE_DELIVERIES)?;
             txn.open_table(tables::DESTINATION_HEALTH)?;

@@ -22,6 +22,10 @@ pub const PROCESSING_QUEUE: TableDefinition<u64, ()> = TableDefinition::new("pro
 pub const ALERTS: TableDefinition<u64, &[u8]> = TableDefinition::new("alerts");
 /// `endpoint \n key` → sequence of the open (or acknowledged) alert with that key.
 pub const OPEN_ALERTS: TableDefinition<&str, u64> = TableDefinition::new("open_alerts");
+/// `(due at ms, alert sequence)` for alerts whose escalation has a step due: kept in step with
+/// the alert's `escalation.next_due_at` by every alert write.
+pub const DUE_ESCALATIONS: TableDefinition<(u64, u64), ()> =
+    TableDefinition::new("due_escalations");
 /// Delivery sequence → delivery record (with its attempts).
 pub const DELIVERIES: TableDefinition<u64, &[u8]> = TableDefinition::new("deliveries");
 /// `(due at ms, delivery sequence)` for deliveries waiting for their next attempt.

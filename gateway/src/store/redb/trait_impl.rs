@@ -107,6 +107,14 @@ impl Store for RedbStore {
         Self::update_alert(self, alert)
     }
 
+    fn due_escalations(&self, now_ms: u64, limit: usize) -> Result<Vec<AlertRecord>, StoreError> {
+        Self::due_escalations(self, now_ms, limit)
+    }
+
+    fn next_escalation_due_at(&self) -> Result<Option<u64>, StoreError> {
+        Self::next_escalation_due_at(self)
+    }
+
     fn firing_alert_counts(&self) -> Result<(u64, u64), StoreError> {
         Self::firing_alert_counts(self)
     }
