@@ -102,7 +102,7 @@ pub fn plan_notification(
 /// attempt sends the same one: the mail that opens an alert has one derived from the alert and
 /// the destination, which every later notice of that alert to that destination names in
 /// `In-Reply-To`, so mail clients thread them without the store being asked.
-fn delivery_request(
+pub(super) fn delivery_request(
     output: NotifierOutput,
     notification: &Notification,
     endpoint: &EndpointRecord,

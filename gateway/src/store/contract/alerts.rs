@@ -216,6 +216,19 @@ fn escalating(due_at: Option<u64>) -> crate::store::Escalation {
     }
 }
 
+/// The firing alerts are the open and acknowledged ones, oldest first; a closed one leaves.
+pub(crate) fn firing_alerts_are_the_open_and_acknowledged(store: &dyn Store) {
+    let first = open_alert(store, "a", "one");
+    let second = open_alert(store, "a", "two");
+    let third = open_alert(store, "b", "one");
+    update(store, &second, close);
+    let read = store.alert(third.id).unwrap().unwrap();
+    let mut acknowledged = read.clone();
+    acknowledged.state = AlertState::Acknowledged;
+    store.update_alert(&acknowledged).unwrap();
+    assert_eq!(ids(&store.firing_alerts().unwrap()), [first.id, third.id]);
+}
+
 /// An alert whose escalation has a step due is handed out at that time, soonest first, and
 /// never early; a write that stops the escalation (an acknowledgement) or moves its timer
 /// takes the old time out in the same write.

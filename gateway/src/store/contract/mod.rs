@@ -96,6 +96,7 @@ macro_rules! store_contract_tests {
                 firing_alert_counts_count_open_and_acknowledged,
                 list_alerts_pages_and_filters,
                 escalation_steps_come_due_with_the_alert_writes,
+                firing_alerts_are_the_open_and_acknowledged,
             }
             deliveries {
                 due_deliveries_come_soonest_first_and_never_early,
@@ -122,6 +123,7 @@ macro_rules! store_contract_tests {
             processing::written_ids_are_not_handed_out_after_a_restart,
             endpoints::endpoints_survive_a_restart,
             directory::the_directory_survives_a_restart,
+            directory::secret_keys_are_made_once,
         );
     };
     (@checks $($module:ident { $($check:ident),* $(,)? })*) => {

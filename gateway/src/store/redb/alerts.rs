@@ -81,6 +81,21 @@ impl RedbStore {
         Ok(index.first()?.map(|(key, _)| key.value().0))
     }
 
+    pub(super) fn firing_alerts(&self) -> Result<Vec<AlertRecord>, StoreError> {
+        let txn = self.read()?;
+        let index = txn.open_table(tables::OPEN_ALERTS)?;
+        let alerts = txn.open_table(tables::ALERTS)?;
+        let mut firing = Vec::new();
+        for entry in index.iter()? {
+            let (_, id) = entry?;
+            if let Some(alert) = read_alert(&alerts, id.value())? {
+                firing.push(alert);
+            }
+        }
+        firing.sort_by_key(|alert| alert.id);
+        Ok(firing)
+    }
+
     pub(super) fn firing_alert_counts(&self) -> Result<(u64, u64), StoreError> {
         let txn = self.read()?;
         let index = txn.open_table(tables::OPEN_ALERTS)?;

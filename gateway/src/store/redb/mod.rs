@@ -158,6 +158,7 @@ impl RedbStore {
             txn.open_table(tables::DUE_DELIVERIES)?;
             txn.open_table(tables::DESTINATION_HEALTH)?;
             txn.open_table(tables::DIRECTORY)?;
+            txn.open_table(tables::SECRET_KEYS)?;
             txn.open_table(tables::COUNTERS)?;
             txn.open_table(tables::STORAGE_PROBE)?;
             if rejected_index_missing {

@@ -37,6 +37,8 @@ pub const DESTINATION_HEALTH: TableDefinition<&str, &[u8]> =
 /// `prefix/id` (`us/us_3`) → on-call directory entry (users, teams, schedules, escalation
 /// policies, maintenance windows).
 pub const DIRECTORY: TableDefinition<&str, &[u8]> = TableDefinition::new("directory");
+/// Key name → the gateway's secret key of that name (ack links).
+pub const SECRET_KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("secret_keys");
 /// Named counters: the next sequence of each record kind.
 pub const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
 /// One scratch row, rewritten to check that the disk takes writes again after a failure.
