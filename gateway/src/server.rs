@@ -154,7 +154,18 @@ pub async fn run_until(
         outbox: services.outbox.clone(),
         twilio: services.config.twilio.clone(),
     };
+    let mailer = services
+        .config
+        .smtp
+        .as_ref()
+        .map(crate::delivery::Mailer::new)
+        .transpose()
+        .map_err(|error| anyhow::anyhow!("invalid configuration `smtp`: {error}"))?;
+    if let Some(mailer) = &mailer {
+        tracing::info!(?mailer, "email destinations are sent through [smtp]");
+    }
     let delivering = Delivering {
+        mailer,
         store: services.store.clone(),
         metrics: services.metrics.clone(),
         outbox: services.outbox.clone(),

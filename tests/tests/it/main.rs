@@ -11,6 +11,7 @@ mod compile_cache;
 mod console;
 mod deliveries;
 mod destination_health;
+mod email;
 mod faults;
 mod filters;
 mod fuzz;
