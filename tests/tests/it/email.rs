@@ -111,6 +111,8 @@ impl MailOutbox {
             attempts: Vec::new(),
             next_attempt_at: Some(now),
             created_at: now,
+            alert: None,
+            page: None,
         };
         let batch = ProcessedBatch {
             deliveries: vec![delivery],
