@@ -21,6 +21,7 @@ mod hot_reload;
 mod metrics;
 mod network;
 mod outside_tools;
+mod plugin_versions;
 mod replay;
 mod security;
 mod send_test;
