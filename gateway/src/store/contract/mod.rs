@@ -323,5 +323,7 @@ pub(crate) fn endpoint(id: &str, created_at: u64) -> EndpointRecord {
         created_at,
         rate_limit: None,
         bitbucket: None,
+        escalation_policy: None,
+        auto_close_after: None,
     }
 }
