@@ -133,6 +133,7 @@ pub async fn run_until(
         registry,
         metrics,
         config,
+        directory_writes: Default::default(),
     });
     let state = Arc::new(HttpState {
         abuse: AbuseGuards::new(&services.config.abuse),

@@ -17,7 +17,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// A user `us_<n>`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct User {
     /// Shown on pages and in the console.
@@ -39,6 +39,7 @@ pub struct User {
     /// carries it). The caller takes it with [`User::take_password`], hashes it, and stores the
     /// hash elsewhere.
     #[serde(default, skip_serializing)]
+    #[schema(value_type = Option<String>, write_only)]
     pub password: Option<Password>,
 }
 
@@ -49,7 +50,7 @@ pub struct Password(String);
 
 /// What a user may do (SPEC §12): a viewer reads; a responder also acknowledges and closes
 /// alerts; an admin does everything.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Everything.
@@ -61,7 +62,7 @@ pub enum Role {
 }
 
 /// One place a user can be paged.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactMethod {
     /// The channel.
@@ -71,7 +72,7 @@ pub struct ContactMethod {
 }
 
 /// The channels a user can be paged on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ContactKind {
     /// Mail.
@@ -86,7 +87,7 @@ pub enum ContactKind {
 
 /// Use contact method `contact` (an index into the user's `contact_methods`) `after_minutes`
 /// after a page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NotificationRule {
     /// Index into `contact_methods`.
@@ -96,7 +97,7 @@ pub struct NotificationRule {
 }
 
 /// A team `tm_<n>`: paged as its members.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Team {
     /// Shown in the console.

@@ -17,7 +17,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// An escalation policy `ep_<n>`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EscalationPolicy {
     /// Shown in the console.
@@ -30,7 +30,7 @@ pub struct EscalationPolicy {
 }
 
 /// One step: whom to page, and how long they have before the next step.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EscalationStep {
     /// A duration like the retry schedule's (`30s`, `5m`, `1h`), at least `1s`.

@@ -24,7 +24,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// A schedule `sc_<n>`: who is on call when.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Schedule {
     /// Shown in the console.
@@ -40,7 +40,7 @@ pub struct Schedule {
 }
 
 /// A rotation of users from `start`, each on call for one `rotation` in turn.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Layer {
     /// Shown in the console.
@@ -57,7 +57,7 @@ pub struct Layer {
 }
 
 /// A weekly window of local time a restricted layer covers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Restriction {
     /// `mon` ... `sun`: the days the window starts on.
@@ -69,7 +69,7 @@ pub struct Restriction {
 }
 
 /// One user on call over every layer from `start` until `end`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Override {
     /// User id.
