@@ -7,9 +7,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod sections;
+mod smtp;
 mod twilio;
 
 pub use sections::*;
+pub use smtp::{
+    EMAIL_KIND, SMTP_PASSWORD_VARIABLE, SmtpConfig, SmtpLogin, SmtpSecurity, SmtpSettings,
+};
 pub use twilio::{
     SecretText, TWILIO_AUTH_TOKEN_VARIABLE, TWILIO_KINDS, TwilioConfig, TwilioSettings, is_e164,
 };
@@ -39,6 +43,8 @@ pub struct GatewayConfig {
     pub bitbucket: BitbucketConfig,
     /// `[twilio]`: sms and voice destinations.
     pub twilio: TwilioConfig,
+    /// `[smtp]`: email destinations.
+    pub smtp: SmtpConfig,
 }
 
 impl Default for GatewayConfig {
@@ -54,6 +60,7 @@ impl Default for GatewayConfig {
             http: HttpConfig::default(),
             bitbucket: BitbucketConfig::default(),
             twilio: TwilioConfig::default(),
+            smtp: SmtpConfig::default(),
         }
     }
 }
@@ -145,6 +152,7 @@ impl GatewayConfig {
             ));
         }
         let bitbucket_api_url = self.bitbucket.checked_api_url()?;
+        let delivery_timeout = Duration::from_secs(self.delivery.timeout_secs);
         Ok(ValidatedConfig {
             listen,
             data_dir: self.data_dir.clone(),
@@ -152,7 +160,7 @@ impl GatewayConfig {
             max_body_bytes: self.ingest.max_body_bytes,
             max_backlog: self.ingest.max_backlog,
             plugin_limits: self.plugins.limits()?,
-            delivery_timeout: Duration::from_secs(self.delivery.timeout_secs),
+            delivery_timeout,
             retry_schedule,
             allow_private_destinations: self.delivery.allow_private_destinations,
             pinned_hosts: self.delivery.pinned_hosts()?,
@@ -163,6 +171,7 @@ impl GatewayConfig {
             abuse: self.abuse_limits()?,
             bitbucket_api_url,
             twilio: self.twilio.settings()?,
+            smtp: self.smtp.settings(delivery_timeout)?,
         })
     }
 }
@@ -204,6 +213,8 @@ pub struct ValidatedConfig {
     pub bitbucket_api_url: String,
     /// `[twilio]`, when sms and voice are configured.
     pub twilio: Option<TwilioSettings>,
+    /// `[smtp]`, when email is configured.
+    pub smtp: Option<SmtpSettings>,
 }
 
 impl GatewayConfig {

@@ -3,6 +3,7 @@
 //! one function here, and render; the views the API and the console show are built here once.
 //! Each refusal is an [`OpsError`], which carries its HTTP status.
 
+pub mod ack_links;
 pub mod alerts;
 pub mod bitbucket;
 pub mod deliveries;

@@ -28,9 +28,12 @@ const PUBLIC_ROUTES: &[(&str, &str)] = &[
 ];
 
 /// The routes outside `/api/v1` and `/ui`, all without the admin token: webhooks carry their
-/// own signatures, and health and metrics are for probes and scrapers.
+/// own signatures, acknowledge links their signed token, and health and metrics are for probes
+/// and scrapers.
 const ROOT_ROUTES: &[(&str, &str)] = &[
     ("POST", "/hooks/{endpoint_id}"),
+    ("GET", "/a/{token}"),
+    ("POST", "/a/{token}"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/metrics"),

@@ -91,3 +91,13 @@ pub(crate) fn the_directory_survives_a_restart(subject: &mut Subject) {
         .unwrap();
     assert_eq!(next.id, "us_2");
 }
+
+/// A named key is made once and is the same ever after, across a restart; names differ.
+pub(crate) fn secret_keys_are_made_once(subject: &mut Subject) {
+    let key = subject.store().secret_key("ack").unwrap();
+    assert_eq!(key.len(), 32);
+    assert_eq!(subject.store().secret_key("ack").unwrap(), key);
+    assert_ne!(subject.store().secret_key("other").unwrap(), key);
+    subject.restart();
+    assert_eq!(subject.store().secret_key("ack").unwrap(), key);
+}

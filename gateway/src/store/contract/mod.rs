@@ -95,6 +95,8 @@ macro_rules! store_contract_tests {
                 an_operator_close_leaves_the_index,
                 firing_alert_counts_count_open_and_acknowledged,
                 list_alerts_pages_and_filters,
+                escalation_steps_come_due_with_the_alert_writes,
+                firing_alerts_are_the_open_and_acknowledged,
             }
             deliveries {
                 due_deliveries_come_soonest_first_and_never_early,
@@ -121,6 +123,7 @@ macro_rules! store_contract_tests {
             processing::written_ids_are_not_handed_out_after_a_restart,
             endpoints::endpoints_survive_a_restart,
             directory::the_directory_survives_a_restart,
+            directory::secret_keys_are_made_once,
         );
     };
     (@checks $($module:ident { $($check:ident),* $(,)? })*) => {
@@ -235,6 +238,8 @@ pub(crate) fn new_alert(store: &dyn Store, endpoint: &str, key: &str) -> AlertRe
         acknowledged_at: None,
         closed_at: None,
         closed_by: None,
+        acknowledged_by: None,
+        escalation: None,
         history: Vec::new(),
         revision: 0,
     }
@@ -282,6 +287,8 @@ pub(crate) fn new_delivery(
         attempts: Vec::new(),
         next_attempt_at: Some(due_at),
         created_at: due_at,
+        alert: None,
+        page: None,
     }
 }
 

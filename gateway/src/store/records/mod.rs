@@ -9,10 +9,12 @@ mod endpoints;
 mod inbound;
 mod processing;
 
-pub use alerts::{AlertFilter, AlertRecord, AlertState};
+pub use alerts::{
+    AlertFilter, AlertRecord, AlertState, Escalation, EscalationStepFired, PageLogEntry,
+};
 pub use deliveries::{
     DeliveryAttempt, DeliveryFilter, DeliveryRecord, DeliveryRequest, DeliveryStatus, EmailRequest,
-    TEST_NOTIFICATION,
+    PAGE_NOTIFICATION, PageTarget, TEST_NOTIFICATION,
 };
 pub use destinations::{AttemptOutcome, DestinationHealth, RecordedAttempt};
 pub use directory::{DirectoryEntry, DirectoryKind};

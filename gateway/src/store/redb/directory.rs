@@ -1,4 +1,5 @@
-//! The on-call directory: one table keyed `kind/id`, ids from a counter per kind.
+//! The on-call directory: one table keyed `kind/id`, ids from a counter per kind; and the
+//! gateway's named secret keys.
 
 use super::{RedbStore, decode, encode, tables, take_sequence};
 use crate::store::{DirectoryEntry, DirectoryKind, StoreError, now_ms};
@@ -20,6 +21,31 @@ fn kind_of(id: &str) -> Result<DirectoryKind, StoreError> {
 }
 
 impl RedbStore {
+    pub(super) fn secret_key(&self, name: &str) -> Result<Vec<u8>, StoreError> {
+        {
+            let txn = self.read()?;
+            if let Some(key) = txn.open_table(tables::SECRET_KEYS)?.get(name)? {
+                return Ok(key.value().to_vec());
+            }
+        }
+        let txn = self.write()?;
+        let key = {
+            let mut table = txn.open_table(tables::SECRET_KEYS)?;
+            // Another caller may have made it between the read and this write.
+            let existing = table.get(name)?.map(|key| key.value().to_vec());
+            match existing {
+                Some(key) => key,
+                None => {
+                    let key: [u8; 32] = rand::random();
+                    table.insert(name, key.as_slice())?;
+                    key.to_vec()
+                }
+            }
+        };
+        self.commit(txn)?;
+        Ok(key)
+    }
+
     pub(super) fn create_directory_entry(
         &self,
         kind: DirectoryKind,

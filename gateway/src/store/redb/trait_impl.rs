@@ -71,6 +71,10 @@ impl Store for RedbStore {
         Self::apply_processing(self, batch, durability)
     }
 
+    fn secret_key(&self, name: &str) -> Result<Vec<u8>, StoreError> {
+        Self::secret_key(self, name)
+    }
+
     fn create_directory_entry(
         &self,
         kind: DirectoryKind,
@@ -105,6 +109,18 @@ impl Store for RedbStore {
 
     fn update_alert(&self, alert: &AlertRecord) -> Result<AlertRecord, StoreError> {
         Self::update_alert(self, alert)
+    }
+
+    fn due_escalations(&self, now_ms: u64, limit: usize) -> Result<Vec<AlertRecord>, StoreError> {
+        Self::due_escalations(self, now_ms, limit)
+    }
+
+    fn next_escalation_due_at(&self) -> Result<Option<u64>, StoreError> {
+        Self::next_escalation_due_at(self)
+    }
+
+    fn firing_alerts(&self) -> Result<Vec<AlertRecord>, StoreError> {
+        Self::firing_alerts(self)
     }
 
     fn firing_alert_counts(&self) -> Result<(u64, u64), StoreError> {
