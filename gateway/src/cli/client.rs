@@ -399,15 +399,7 @@ pub fn endpoint(command: EndpointCommand, connection: Connection) -> Result<(), 
             api.print(&answer, print_endpoint);
         }
         EndpointCommand::Update { id, file, on_call } => {
-            let mut patch = match file {
-                Some(path) => {
-                    let text = std::fs::read_to_string(&path)
-                        .map_err(|error| CliError::input(format!("{}: {error}", path.display())))?;
-                    serde_json::from_str(&text)
-                        .map_err(|error| CliError::input(format!("{}: {error}", path.display())))?
-                }
-                None => json!({}),
-            };
+            let mut patch = Value::Object(super::oncall::file_object(file)?);
             on_call.apply(&mut patch);
             let answer = api.call("PATCH", &format!("/endpoints/{id}"), Some(patch))?;
             api.print(&answer, print_endpoint);

@@ -182,8 +182,9 @@ pub fn update_user(services: &Services, id: &str, patch: Value) -> Result<Value,
     };
     let entry = directory::update(services, DirectoryKind::User, id, |current, directory| {
         let stored = read_user(current)?;
-        let mut merged = merge(&to_body(&stored.user)?, patch.clone());
-        merged.remove(PASSWORD_HASH);
+        // The stored user without its hash: a `password_hash` in the change is refused as
+        // an unknown field, never stored.
+        let merged = merge(&to_body(&stored.user)?, patch.clone());
         let mut user: User = parse(DirectoryKind::User, merged)?;
         if let PasswordInput::Given(password) = &password {
             user.password = Some(password.clone());
