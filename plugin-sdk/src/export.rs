@@ -3,10 +3,10 @@
 
 use crate::bindings::wit;
 use crate::{
-    Action, Alert, AlertNotice, AlertState, Config, Destination, DigestEncoding, Embed,
-    EmbedAuthor, EmbedField, Event, HmacAlgorithm, HttpRequest, Message, Notification,
-    NotificationContext, PluginError, PluginInfo, ProviderDescription, SignatureScheme,
-    info::API_VERSION,
+    Action, Alert, AlertNotice, AlertState, Config, Credential, Destination, DigestEncoding, Email,
+    Embed, EmbedAuthor, EmbedField, Event, HmacAlgorithm, HttpRequest, Message, Notification,
+    NotificationContext, Outbound, PluginError, PluginInfo, ProviderDescription, Severity,
+    SignatureScheme, info::API_VERSION,
 };
 use std::marker::PhantomData;
 
@@ -45,7 +45,7 @@ pub trait Formatter {
     fn format(event: &Event, config: &Config) -> Result<Option<Message>, PluginError>;
 }
 
-/// Turns notifications into HTTP requests. Export it with
+/// Turns notifications into HTTP requests and mails. Export it with
 /// [`export_notifier!`](crate::export_notifier).
 pub trait Notifier {
     /// Who the plugin is; `package` comes from the crate's `Cargo.toml`.
@@ -53,12 +53,15 @@ pub trait Notifier {
         package
     }
 
-    /// The requests that deliver `notification` to `destination`.
+    /// What delivers `notification` to `destination`: [`HttpRequest`]s (each naming the
+    /// [`Credential`] the gateway adds, if any) and [`Email`]s, as [`Outbound`]s
+    /// (`request.into()`, `email.into()`). The gateway asks through the WIT `shape` function;
+    /// the `notify` function WIT 0.1 had is exported too and answers the HTTP requests only.
     fn notify(
         notification: &Notification,
         context: &NotificationContext,
         destination: &Destination,
-    ) -> Result<Vec<HttpRequest>, PluginError>;
+    ) -> Result<Vec<Outbound>, PluginError>;
 }
 
 /// The plugin crate's package metadata, filled in by the export macros.
@@ -124,6 +127,12 @@ fn alert_to_wit(alert: Alert) -> wit::Alert {
         commit_message: alert.commit_message,
         actor: alert.actor,
         labels: alert.labels,
+        severity: match alert.severity {
+            Severity::Critical => wit::Severity::Critical,
+            Severity::Error => wit::Severity::Error,
+            Severity::Warning => wit::Severity::Warning,
+            Severity::Info => wit::Severity::Info,
+        },
     }
 }
 
@@ -138,6 +147,12 @@ fn alert_from_wit(alert: wit::Alert) -> Alert {
         commit_message: alert.commit_message,
         actor: alert.actor,
         labels: alert.labels,
+        severity: match alert.severity {
+            wit::Severity::Critical => Severity::Critical,
+            wit::Severity::Error => Severity::Error,
+            wit::Severity::Warning => Severity::Warning,
+            wit::Severity::Info => Severity::Info,
+        },
     }
 }
 
@@ -218,6 +233,49 @@ fn notice_from_wit(notice: wit::AlertNotice) -> AlertNotice {
         count: notice.count,
         opened_at: notice.opened_at,
         closed_at: notice.closed_at,
+        acknowledged_by: notice.acknowledged_by,
+        escalation_step: notice.escalation_step,
+        ack_url: notice.ack_url,
+    }
+}
+
+fn notification_from_wit(notification: wit::Notification) -> Notification {
+    match notification {
+        wit::Notification::Message(message) => Notification::Message(message_from_wit(message)),
+        wit::Notification::AlertOpened(notice) => {
+            Notification::AlertOpened(notice_from_wit(notice))
+        }
+        wit::Notification::AlertClosed(notice) => {
+            Notification::AlertClosed(notice_from_wit(notice))
+        }
+        wit::Notification::AlertAcknowledged(notice) => {
+            Notification::AlertAcknowledged(notice_from_wit(notice))
+        }
+        wit::Notification::AlertEscalated(notice) => {
+            Notification::AlertEscalated(notice_from_wit(notice))
+        }
+    }
+}
+
+fn request_to_wit(request: HttpRequest) -> wit::HttpRequest {
+    wit::HttpRequest {
+        method: request.method,
+        url: request.url,
+        headers: headers_to_wit(request.headers),
+        body: request.body,
+        credential: request.credential.map(|credential| match credential {
+            Credential::Twilio => wit::Credential::Twilio,
+            Credential::DestinationToken => wit::Credential::DestinationToken,
+        }),
+    }
+}
+
+fn email_to_wit(email: Email) -> wit::Email {
+    wit::Email {
+        to: email.to,
+        subject: email.subject,
+        text: email.text,
+        html: email.html,
     }
 }
 
@@ -270,7 +328,7 @@ fn error_text(error: PluginError) -> String {
 pub struct ProviderExport<T, P>(PhantomData<(T, P)>);
 
 impl<T: Provider, P: Package>
-    crate::bindings::provider::exports::hookgate::plugin::provider_api::Guest
+    crate::bindings::provider::exports::hookgate::plugin0_2_0::provider_api::Guest
     for ProviderExport<T, P>
 {
     fn info() -> wit::PluginInfo {
@@ -287,7 +345,7 @@ impl<T: Provider, P: Package>
 pub struct AlertMapperExport<T, P>(PhantomData<(T, P)>);
 
 impl<T: AlertMapper, P: Package>
-    crate::bindings::alert_mapper::exports::hookgate::plugin::alert_mapper_api::Guest
+    crate::bindings::alert_mapper::exports::hookgate::plugin0_2_0::alert_mapper_api::Guest
     for AlertMapperExport<T, P>
 {
     fn info() -> wit::PluginInfo {
@@ -313,7 +371,7 @@ impl<T: AlertMapper, P: Package>
 pub struct FormatterExport<T, P>(PhantomData<(T, P)>);
 
 impl<T: Formatter, P: Package>
-    crate::bindings::formatter::exports::hookgate::plugin::formatter_api::Guest
+    crate::bindings::formatter::exports::hookgate::plugin0_2_0::formatter_api::Guest
     for FormatterExport<T, P>
 {
     fn info() -> wit::PluginInfo {
@@ -332,7 +390,7 @@ impl<T: Formatter, P: Package>
 pub struct NotifierExport<T, P>(PhantomData<(T, P)>);
 
 impl<T: Notifier, P: Package>
-    crate::bindings::notifier::exports::hookgate::plugin::notifier_api::Guest
+    crate::bindings::notifier::exports::hookgate::plugin0_2_0::notifier_api::Guest
     for NotifierExport<T, P>
 {
     fn info() -> wit::PluginInfo {
@@ -344,38 +402,52 @@ impl<T: Notifier, P: Package>
         context: wit::NotificationContext,
         destination: wit::Destination,
     ) -> Result<Vec<wit::HttpRequest>, String> {
-        let notification = match notification {
-            wit::Notification::Message(message) => Notification::Message(message_from_wit(message)),
-            wit::Notification::AlertOpened(notice) => {
-                Notification::AlertOpened(notice_from_wit(notice))
-            }
-            wit::Notification::AlertClosed(notice) => {
-                Notification::AlertClosed(notice_from_wit(notice))
-            }
-        };
-        let context = NotificationContext {
-            endpoint_id: context.endpoint_id,
-            endpoint_name: context.endpoint_name,
-            event_key: context.event_key,
-            inbound_id: context.inbound_id,
-            delivery_id: context.delivery_id,
-        };
-        let destination = Destination {
-            kind: destination.kind,
-            url: destination.url,
-            config: Config::from_json(&destination.config).map_err(error_text)?,
-        };
-        let requests = T::notify(&notification, &context, &destination).map_err(error_text)?;
-        Ok(requests
+        // What a 0.1-style caller can take: the requests; mails have no place in its answer.
+        let outputs = notify_with::<T>(notification, context, destination)?;
+        Ok(outputs
             .into_iter()
-            .map(|request| wit::HttpRequest {
-                method: request.method,
-                url: request.url,
-                headers: headers_to_wit(request.headers),
-                body: request.body,
+            .filter_map(|output| match output {
+                Outbound::Http(request) => Some(request_to_wit(request)),
+                Outbound::Email(_) => None,
             })
             .collect())
     }
+
+    fn shape(
+        notification: wit::Notification,
+        context: wit::NotificationContext,
+        destination: wit::Destination,
+    ) -> Result<Vec<wit::Outbound>, String> {
+        let outputs = notify_with::<T>(notification, context, destination)?;
+        Ok(outputs
+            .into_iter()
+            .map(|output| match output {
+                Outbound::Http(request) => wit::Outbound::Http(request_to_wit(request)),
+                Outbound::Email(email) => wit::Outbound::Email(email_to_wit(email)),
+            })
+            .collect())
+    }
+}
+
+/// Converts a notifier call's arguments and runs `T::notify` on them.
+fn notify_with<T: Notifier>(
+    notification: wit::Notification,
+    context: wit::NotificationContext,
+    destination: wit::Destination,
+) -> Result<Vec<Outbound>, String> {
+    let context = NotificationContext {
+        endpoint_id: context.endpoint_id,
+        endpoint_name: context.endpoint_name,
+        event_key: context.event_key,
+        inbound_id: context.inbound_id,
+        delivery_id: context.delivery_id,
+    };
+    let destination = Destination {
+        kind: destination.kind,
+        url: destination.url,
+        config: Config::from_json(&destination.config).map_err(error_text)?,
+    };
+    T::notify(&notification_from_wit(notification), &context, &destination).map_err(error_text)
 }
 
 /// Shared body of the four export macros.
@@ -452,7 +524,7 @@ macro_rules! export_formatter {
 ///
 /// ```ignore
 /// struct Chat;
-/// impl Notifier for Chat { fn notify(n: &Notification, c: &NotificationContext, d: &Destination) -> Result<Vec<HttpRequest>, PluginError> { /* ... */ } }
+/// impl Notifier for Chat { fn notify(n: &Notification, c: &NotificationContext, d: &Destination) -> Result<Vec<Outbound>, PluginError> { /* ... */ } }
 /// export_notifier!(Chat);
 /// ```
 #[macro_export]

@@ -112,6 +112,7 @@ fn scaffolded_plugins_of_every_kind_build_pass_their_tests_and_run_as_dropins() 
     for (item, kind) in listed.iter().zip(KINDS) {
         assert_eq!(item["kind"], kind, "{item}");
         assert_eq!(item["version"], "0.1.0");
+        assert_eq!(item["api_version"], "0.2.0", "{item}");
         assert_eq!(item["description"], format!("A hookgate {kind} plugin."));
     }
 

@@ -3,7 +3,7 @@
 
 use hookgate::builtin::BUILTIN_PLUGINS;
 use hookgate::runtime::{
-    AlertAction, DigestEncoding, HmacAlgorithm, LoadedPlugin, Message, Notification,
+    AlertAction, ApiVersion, DigestEncoding, HmacAlgorithm, LoadedPlugin, Message, Notification,
     NotificationContext, PluginDestination, PluginKind, PluginRegistry, PluginSet, SignatureScheme,
 };
 use hookgate::verify;
@@ -41,7 +41,8 @@ fn all_four_builtins_load_with_their_kinds() {
         ("notifier", PluginKind::Notifier),
     ] {
         let plugin = set.get_kind(name, kind).unwrap();
-        assert_eq!(plugin.info().api_version, "0.1.0");
+        assert_eq!(plugin.info().api_version, "0.2.0");
+        assert_eq!(plugin.api_version(), ApiVersion::V0_2);
         assert!(
             !plugin.info().description.is_empty(),
             "{name} has a description"
