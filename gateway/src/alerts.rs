@@ -86,6 +86,8 @@ pub fn apply_open(
             acknowledged_at: None,
             closed_at: None,
             closed_by: None,
+            acknowledged_by: None,
+            escalation: None,
             history: vec![inbound_id],
             revision: 0,
         }),
@@ -101,6 +103,7 @@ pub fn apply_close(existing: Option<AlertRecord>, inbound_id: u64, now: u64) -> 
             record.closed_by = Some("source".into());
             record.last_seen_at = now;
             record.history.push(inbound_id);
+            stop_escalation(&mut record, "closed");
             AlertChange::Closed(record)
         }
         _ => AlertChange::CloseUnmatched,
@@ -115,31 +118,52 @@ pub enum AlertActionError {
     AlreadyClosed,
 }
 
-/// An operator acknowledges an open alert (acknowledging twice is harmless).
-pub fn acknowledge(mut record: AlertRecord, now: u64) -> Result<AlertRecord, AlertActionError> {
+/// Someone acknowledges an open alert: `operator` (the admin token), or a user by id.
+/// Acknowledging twice is harmless and keeps the first who did. Its escalation stops in the
+/// same write, so no step fires after it.
+pub fn acknowledge(
+    mut record: AlertRecord,
+    now: u64,
+    by: &str,
+) -> Result<AlertRecord, AlertActionError> {
     match record.state {
         AlertState::Closed => Err(AlertActionError::AlreadyClosed),
         AlertState::Acknowledged => Ok(record),
         AlertState::Open => {
             record.state = AlertState::Acknowledged;
             record.acknowledged_at = Some(now);
+            record.acknowledged_by = Some(by.to_string());
+            stop_escalation(&mut record, "acknowledged");
             Ok(record)
         }
     }
 }
 
-/// An operator closes an alert.
-pub fn close_by_operator(
+/// Someone closes an alert by hand: `operator`, a user by id, or `timeout` (the endpoint's
+/// quiet period passed).
+pub fn close_by(
     mut record: AlertRecord,
     now: u64,
+    by: &str,
 ) -> Result<AlertRecord, AlertActionError> {
     if record.state == AlertState::Closed {
         return Err(AlertActionError::AlreadyClosed);
     }
     record.state = AlertState::Closed;
     record.closed_at = Some(now);
-    record.closed_by = Some("operator".into());
+    record.closed_by = Some(by.to_string());
+    stop_escalation(&mut record, "closed");
     Ok(record)
+}
+
+/// Stops an alert's escalation, if one is running: no step is due any more.
+fn stop_escalation(record: &mut AlertRecord, reason: &str) {
+    if let Some(escalation) = &mut record.escalation
+        && escalation.next_due_at.is_some()
+    {
+        escalation.next_due_at = None;
+        escalation.stopped = Some(reason.to_string());
+    }
 }
 
 #[cfg(test)]
@@ -218,7 +242,7 @@ mod tests {
                 "a replay changes nothing"
             );
         }
-        let acknowledged = acknowledge(record, 350).unwrap();
+        let acknowledged = acknowledge(record, 350, "operator").unwrap();
         assert_eq!(
             apply_open(Some(acknowledged.clone()), "ep", alert("k"), 1, 400),
             AlertChange::AlreadyApplied(acknowledged),
@@ -249,7 +273,7 @@ mod tests {
         let AlertChange::Opened(record) = apply_open(None, "ep", alert("k"), 1, 100) else {
             unreachable!()
         };
-        let acknowledged = acknowledge(record, 150).unwrap();
+        let acknowledged = acknowledge(record, 150, "operator").unwrap();
         assert_eq!(acknowledged.state, AlertState::Acknowledged);
         let AlertChange::Appended(record) =
             apply_open(Some(acknowledged), "ep", alert("k"), 2, 200)
@@ -257,14 +281,14 @@ mod tests {
             panic!("an acknowledged alert is appended to");
         };
         assert_eq!(record.state, AlertState::Acknowledged);
-        let closed = close_by_operator(record, 300).unwrap();
+        let closed = close_by(record, 300, "operator").unwrap();
         assert_eq!(closed.closed_by.as_deref(), Some("operator"));
         assert_eq!(
-            acknowledge(closed.clone(), 400),
+            acknowledge(closed.clone(), 400, "operator"),
             Err(AlertActionError::AlreadyClosed)
         );
         assert_eq!(
-            close_by_operator(closed, 400),
+            close_by(closed, 400, "operator"),
             Err(AlertActionError::AlreadyClosed)
         );
     }

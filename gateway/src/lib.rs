@@ -15,7 +15,7 @@
 //! | 2. the HTTP surface | `http` (ingest, admin API, console; its own state: admin token, limits, sessions, Bitbucket client) |
 //! | 3. operator actions | `ops` (every read and write the API, console and CLI share; [`ops::Services`]; one error type) |
 //! | 4. the flow | `pipeline` (processing worker and queue), `alerts` (the alert state machine), `delivery` (the outbox), `bitbucket` (the REST client connect uses), `template` |
-//! | 5. foundations | `store` (the backend trait, its records, `store::redb`), `runtime` (wasmtime), `verify`, `netguard` (which addresses deliveries may reach), `datadir` (the data folder and its modes), `config`, `metrics`, `ids`, `utc`, `builtin` |
+//! | 5. foundations | `store` (the backend trait, its records, `store::redb`), `runtime` (wasmtime), `verify`, `netguard` (which addresses deliveries may reach), `datadir` (the data folder and its modes), `config`, `metrics`, `ids`, `utc`, `builtin`, `oncall` (schedules, escalation policies and notification rules, computed; no I/O) |
 //!
 //! `http` never reaches the store: it calls `ops`. Only `store/redb/` knows redb.
 
@@ -32,6 +32,7 @@ pub mod http;
 pub mod ids;
 pub mod metrics;
 pub mod netguard;
+pub mod oncall;
 pub mod ops;
 pub mod pipeline;
 pub mod runtime;

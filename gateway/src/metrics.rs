@@ -91,6 +91,8 @@ pub struct ScrapedGauges {
 pub struct Metrics {
     requests: Mutex<BTreeMap<(String, u16), u64>>,
     deliveries: Mutex<BTreeMap<DeliveryOutcome, u64>>,
+    /// The mail deliveries among `deliveries`.
+    email_deliveries: Mutex<BTreeMap<DeliveryOutcome, u64>>,
     plugin_calls: Mutex<BTreeMap<String, CallHistogram>>,
     plugin_failures: Mutex<BTreeMap<(String, &'static str), u64>>,
     /// Destinations disabled after consecutive failures: ever, and now.
@@ -109,6 +111,16 @@ impl Metrics {
     /// Counts a delivery attempt by what it led to.
     pub fn count_delivery(&self, outcome: DeliveryOutcome) {
         let mut counts = self.deliveries.lock().unwrap_or_else(|e| e.into_inner());
+        *counts.entry(outcome).or_default() += 1;
+    }
+
+    /// Counts a mail delivery attempt by what it led to (also counted by
+    /// [`Self::count_delivery`]).
+    pub fn count_email_delivery(&self, outcome: DeliveryOutcome) {
+        let mut counts = self
+            .email_deliveries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         *counts.entry(outcome).or_default() += 1;
     }
 
@@ -252,6 +264,25 @@ impl Metrics {
             let _ = writeln!(
                 text,
                 "hookgate_deliveries_total{{outcome=\"{}\"}} {count}",
+                outcome.label()
+            );
+        }
+
+        family(
+            &mut text,
+            "hookgate_email_deliveries_total",
+            "counter",
+            "Mail delivery attempts over [smtp] by what they led to (also in hookgate_deliveries_total).",
+        );
+        for (outcome, count) in self
+            .email_deliveries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
+            let _ = writeln!(
+                text,
+                "hookgate_email_deliveries_total{{outcome=\"{}\"}} {count}",
                 outcome.label()
             );
         }

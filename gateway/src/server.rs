@@ -10,7 +10,7 @@ use crate::http::abuse::AbuseGuards;
 use crate::http::{self, HttpState};
 use crate::metrics::Metrics;
 use crate::ops::Services;
-use crate::pipeline::{Processing, ProcessingQueue};
+use crate::pipeline::{Escalating, Processing, ProcessingQueue};
 use crate::runtime::{PluginEngine, PluginRegistry};
 use crate::store::redb::RedbStore;
 use crate::store::{InboundRetention, SharedStore, now_ms};
@@ -133,6 +133,7 @@ pub async fn run_until(
         registry,
         metrics,
         config,
+        directory_writes: Default::default(),
     });
     let state = Arc::new(HttpState {
         abuse: AbuseGuards::new(&services.config.abuse),
@@ -154,12 +155,42 @@ pub async fn run_until(
         outbox: services.outbox.clone(),
         twilio: services.config.twilio.clone(),
     };
+    let mailer = services
+        .config
+        .smtp
+        .as_ref()
+        .map(crate::delivery::Mailer::new)
+        .transpose()
+        .map_err(|error| anyhow::anyhow!("invalid configuration `smtp`: {error}"))?;
+    if let Some(mailer) = &mailer {
+        tracing::info!(?mailer, "email destinations are sent through [smtp]");
+    }
     let delivering = Delivering {
+        mailer,
         store: services.store.clone(),
         metrics: services.metrics.clone(),
         outbox: services.outbox.clone(),
         settings: DeliverySettings::from_config(&services.config),
         client: crate::delivery::client(&services.config),
+    };
+    let ack_key = services
+        .store
+        .secret_key(crate::ops::ack_links::KEY_NAME)
+        .context("reading the acknowledge links' key")?;
+    let public_url = services.config.public_url.clone();
+    let escalating = Escalating {
+        store: services.store.clone(),
+        registry: services.registry.clone(),
+        outbox: services.outbox.clone(),
+        twilio: services.config.twilio.clone(),
+        ack_link: Arc::new(move |alert, user| {
+            Some(crate::ops::ack_links::link(
+                &public_url,
+                &ack_key,
+                alert,
+                user,
+            ))
+        }),
     };
     let retention_bounds = RetentionBounds {
         max_age: services.config.retention,
@@ -169,6 +200,7 @@ pub async fn run_until(
     let workers = [
         tokio::spawn(processing.run()),
         tokio::spawn(delivering.run()),
+        tokio::spawn(escalating.run()),
         tokio::spawn(retention(services.store.clone(), retention_bounds)),
         tokio::spawn({
             let state = state.clone();

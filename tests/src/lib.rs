@@ -5,6 +5,7 @@
 pub mod bitbucket;
 pub mod harness;
 pub mod signing;
+pub mod smtp;
 pub mod soak;
 pub mod twilio;
 

@@ -54,9 +54,20 @@ pub enum EndpointCommand {
         events: String,
         #[command(flatten)]
         pipeline: PipelineArgs,
+        #[command(flatten)]
+        on_call: super::oncall::EndpointOnCallArgs,
         /// The whole endpoint as a JSON file (SPEC §3 shape) instead of the flags.
         #[arg(long, conflicts_with_all = ["name", "alerts", "format", "template", "destinations"])]
         from: Option<PathBuf>,
+    },
+    /// Change the given keys of an endpoint (from --file, a JSON object of any of its keys,
+    /// and the flags); the rest is kept.
+    Update {
+        id: String,
+        #[arg(long)]
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        on_call: super::oncall::EndpointOnCallArgs,
     },
     /// List endpoints.
     List,
@@ -252,7 +263,7 @@ impl Api {
     }
 }
 
-fn text(value: &Value) -> String {
+pub(super) fn text(value: &Value) -> String {
     match value {
         Value::Null => "-".into(),
         Value::String(text) => text.clone(),
@@ -268,7 +279,7 @@ fn time(value: &Value) -> String {
 }
 
 /// Prints rows under a header, columns padded to their widest cell.
-fn table(header: &[&str], rows: Vec<Vec<String>>) {
+pub(super) fn table(header: &[&str], rows: Vec<Vec<String>>) {
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
@@ -293,7 +304,16 @@ fn table(header: &[&str], rows: Vec<Vec<String>>) {
 
 /// An endpoint as lines of `key value`.
 pub fn print_endpoint(endpoint: &Value) {
-    for key in ["id", "name", "provider", "url", "enabled", "secret_set"] {
+    for key in [
+        "id",
+        "name",
+        "provider",
+        "url",
+        "enabled",
+        "secret_set",
+        "escalation_policy",
+        "auto_close_after",
+    ] {
         println!("{key:12} {}", text(&endpoint[key]));
     }
     println!(
@@ -354,9 +374,10 @@ pub fn endpoint(command: EndpointCommand, connection: Connection) -> Result<(), 
             provider,
             events,
             pipeline,
+            on_call,
             from,
         } => {
-            let body = match from {
+            let mut body: Value = match from {
                 Some(path) => {
                     let text = std::fs::read_to_string(&path)
                         .map_err(|error| CliError::input(format!("{}: {error}", path.display())))?;
@@ -373,7 +394,22 @@ pub fn endpoint(command: EndpointCommand, connection: Connection) -> Result<(), 
                     body
                 }
             };
+            on_call.apply(&mut body);
             let answer = api.call("POST", "/endpoints", Some(body))?;
+            api.print(&answer, print_endpoint);
+        }
+        EndpointCommand::Update { id, file, on_call } => {
+            let mut patch = match file {
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path)
+                        .map_err(|error| CliError::input(format!("{}: {error}", path.display())))?;
+                    serde_json::from_str(&text)
+                        .map_err(|error| CliError::input(format!("{}: {error}", path.display())))?
+                }
+                None => json!({}),
+            };
+            on_call.apply(&mut patch);
+            let answer = api.call("PATCH", &format!("/endpoints/{id}"), Some(patch))?;
             api.print(&answer, print_endpoint);
         }
         EndpointCommand::List => {

@@ -3,6 +3,7 @@
 
 mod bitbucket;
 mod client;
+mod oncall;
 mod plugin;
 mod scaffold;
 mod serve;
@@ -48,6 +49,41 @@ enum Command {
     Bitbucket {
         #[command(subcommand)]
         command: bitbucket::BitbucketCommand,
+        #[command(flatten)]
+        connection: client::Connection,
+    },
+    /// On-call users: who can be paged and sign in (talks to a running gateway).
+    Users {
+        #[command(subcommand)]
+        command: oncall::DirectoryCommand<oncall::UserFields>,
+        #[command(flatten)]
+        connection: client::Connection,
+    },
+    /// Teams of users (talks to a running gateway).
+    Teams {
+        #[command(subcommand)]
+        command: oncall::DirectoryCommand<oncall::TeamFields>,
+        #[command(flatten)]
+        connection: client::Connection,
+    },
+    /// On-call schedules, who is on call and their shifts (talks to a running gateway).
+    Schedules {
+        #[command(subcommand)]
+        command: oncall::SchedulesCommand,
+        #[command(flatten)]
+        connection: client::Connection,
+    },
+    /// Escalation policies (talks to a running gateway).
+    Policies {
+        #[command(subcommand)]
+        command: oncall::DirectoryCommand<oncall::PolicyFields>,
+        #[command(flatten)]
+        connection: client::Connection,
+    },
+    /// Maintenance windows, which silence pages (talks to a running gateway).
+    Maintenance {
+        #[command(subcommand)]
+        command: oncall::DirectoryCommand<oncall::WindowFields>,
         #[command(flatten)]
         connection: client::Connection,
     },
@@ -121,6 +157,26 @@ where
             command,
             connection,
         } => bitbucket::run(command, connection),
+        Command::Users {
+            command,
+            connection,
+        } => oncall::users(command, connection),
+        Command::Teams {
+            command,
+            connection,
+        } => oncall::teams(command, connection),
+        Command::Schedules {
+            command,
+            connection,
+        } => oncall::schedules(command, connection),
+        Command::Policies {
+            command,
+            connection,
+        } => oncall::policies(command, connection),
+        Command::Maintenance {
+            command,
+            connection,
+        } => oncall::maintenance(command, connection),
         Command::Plugin {
             command,
             connection,

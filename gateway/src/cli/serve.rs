@@ -3,7 +3,9 @@
 //! binds.
 
 use super::CliError;
-use crate::config::{GatewayConfig, SecretText, TWILIO_AUTH_TOKEN_VARIABLE};
+use crate::config::{
+    GatewayConfig, SMTP_PASSWORD_VARIABLE, SecretText, TWILIO_AUTH_TOKEN_VARIABLE,
+};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -42,14 +44,22 @@ pub fn resolve(args: ServeArgs) -> Result<GatewayConfig, CliError> {
     if let Some(public_url) = args.public_url {
         config.public_url = Some(public_url);
     }
-    // Read here, not as a flag: a token on the command line shows in `ps`.
-    if let Some(token) = std::env::var(TWILIO_AUTH_TOKEN_VARIABLE)
-        .ok()
-        .filter(|token| !token.is_empty())
-    {
-        config.twilio.auth_token = Some(SecretText::new(token));
+    // Read here, not as flags: a secret on the command line shows in `ps`.
+    if let Some(token) = secret_variable(TWILIO_AUTH_TOKEN_VARIABLE) {
+        config.twilio.auth_token = Some(token);
+    }
+    if let Some(password) = secret_variable(SMTP_PASSWORD_VARIABLE) {
+        config.smtp.password = Some(password);
     }
     Ok(config)
+}
+
+/// A credential from the environment; an empty variable counts as unset.
+fn secret_variable(name: &str) -> Option<SecretText> {
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.is_empty())
+        .map(SecretText::new)
 }
 
 pub fn run(args: ServeArgs) -> Result<(), CliError> {

@@ -7,9 +7,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod sections;
+mod smtp;
 mod twilio;
 
 pub use sections::*;
+pub use smtp::{
+    EMAIL_KIND, SMTP_PASSWORD_VARIABLE, SmtpConfig, SmtpLogin, SmtpSecurity, SmtpSettings,
+};
 pub use twilio::{
     SecretText, TWILIO_AUTH_TOKEN_VARIABLE, TWILIO_KINDS, TwilioConfig, TwilioSettings, is_e164,
 };
@@ -39,6 +43,8 @@ pub struct GatewayConfig {
     pub bitbucket: BitbucketConfig,
     /// `[twilio]`: sms and voice destinations.
     pub twilio: TwilioConfig,
+    /// `[smtp]`: email destinations.
+    pub smtp: SmtpConfig,
 }
 
 impl Default for GatewayConfig {
@@ -54,6 +60,7 @@ impl Default for GatewayConfig {
             http: HttpConfig::default(),
             bitbucket: BitbucketConfig::default(),
             twilio: TwilioConfig::default(),
+            smtp: SmtpConfig::default(),
         }
     }
 }
@@ -145,6 +152,7 @@ impl GatewayConfig {
             ));
         }
         let bitbucket_api_url = self.bitbucket.checked_api_url()?;
+        let delivery_timeout = Duration::from_secs(self.delivery.timeout_secs);
         Ok(ValidatedConfig {
             listen,
             data_dir: self.data_dir.clone(),
@@ -152,7 +160,7 @@ impl GatewayConfig {
             max_body_bytes: self.ingest.max_body_bytes,
             max_backlog: self.ingest.max_backlog,
             plugin_limits: self.plugins.limits()?,
-            delivery_timeout: Duration::from_secs(self.delivery.timeout_secs),
+            delivery_timeout,
             retry_schedule,
             allow_private_destinations: self.delivery.allow_private_destinations,
             pinned_hosts: self.delivery.pinned_hosts()?,
@@ -163,6 +171,7 @@ impl GatewayConfig {
             abuse: self.abuse_limits()?,
             bitbucket_api_url,
             twilio: self.twilio.settings()?,
+            smtp: self.smtp.settings(delivery_timeout)?,
         })
     }
 }
@@ -204,6 +213,8 @@ pub struct ValidatedConfig {
     pub bitbucket_api_url: String,
     /// `[twilio]`, when sms and voice are configured.
     pub twilio: Option<TwilioSettings>,
+    /// `[smtp]`, when email is configured.
+    pub smtp: Option<SmtpSettings>,
 }
 
 impl GatewayConfig {
@@ -270,19 +281,26 @@ impl GatewayConfig {
     }
 }
 
-/// `500ms`, `10s`, `2m`, `1h`.
+/// `500ms`, `10s`, `2m`, `1h`. `None` for anything else, and for a number too large for its
+/// unit (durations come from API input too, so that is a refusal, not an overflow).
 pub fn parse_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit())?;
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number.parse().ok()?;
+    let (number, unit) = split_duration(text)?;
     match unit {
         "ms" => Some(Duration::from_millis(number)),
         "s" => Some(Duration::from_secs(number)),
-        "m" => Some(Duration::from_secs(number * 60)),
-        "h" => Some(Duration::from_secs(number * 3600)),
+        "m" => number.checked_mul(60).map(Duration::from_secs),
+        "h" => number.checked_mul(3600).map(Duration::from_secs),
         _ => None,
     }
+}
+
+/// The number and the unit of a duration's text (`"90m"` → `(90, "m")`), for the few places
+/// that know units [`parse_duration`] does not (an on-call rotation's calendar `d` and `w`).
+pub fn split_duration(text: &str) -> Option<(u64, &str)> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    Some((number.parse().ok()?, unit))
 }
 
 /// A configuration value that cannot be used; the message names the key.
@@ -324,6 +342,24 @@ pub const CONSOLE_SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 
 /// Rows per page of the web console's tables.
 pub const CONSOLE_PAGE_SIZE: usize = 50;
+
+/// The shortest console password a user may be given.
+pub const USER_MIN_PASSWORD_CHARS: usize = 8;
+
+/// The most times an escalation policy starts again after its last step (SPEC §12: 0..9).
+pub const ESCALATION_MAX_REPEAT: u8 = 9;
+
+/// The shortest delay of an escalation step (SPEC §12: at least `1s`).
+pub const ESCALATION_MIN_DELAY: Duration = Duration::from_secs(1);
+
+/// The shortest on-call rotation. Handoffs more often than hourly help nobody, and the bound
+/// keeps a schedule's shift list over a month in the hundreds, not the millions.
+pub const SCHEDULE_MIN_ROTATION: Duration = Duration::from_secs(3600);
+
+/// How far ahead "on call until" looks for the next change. A schedule that does not change
+/// within it (one person, always) answers `until` = this far ahead; asked again then, it answers
+/// the same.
+pub const ONCALL_LOOKAHEAD: Duration = Duration::from_secs(90 * 24 * 3600);
 
 #[cfg(test)]
 mod tests;

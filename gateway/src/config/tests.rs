@@ -124,3 +124,16 @@ fn abuse_limits_name_their_key() {
         }
     );
 }
+
+#[test]
+fn durations_parse_and_too_large_ones_are_refused() {
+    assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+    assert_eq!(parse_duration(" 2m "), Some(Duration::from_secs(120)));
+    assert_eq!(parse_duration("1h"), Some(Duration::from_secs(3600)));
+    assert_eq!(parse_duration("1d"), None);
+    assert_eq!(parse_duration("m"), None);
+    assert_eq!(parse_duration("5"), None);
+    assert_eq!(parse_duration("10000000000000000000h"), None);
+    assert_eq!(parse_duration("18446744073709551615m"), None);
+    assert_eq!(split_duration("2w"), Some((2, "w")));
+}

@@ -1,6 +1,6 @@
-//! The outbox: sends due deliveries with reqwest, logs every attempt, retries on the schedule
-//! (with jitter, honouring `Retry-After`), and refuses destinations that resolve to private
-//! addresses unless allowed. Deliveries pending at a stop are simply still due at the next start
+//! The outbox: sends due deliveries (HTTP with reqwest, mail over `[smtp]` with lettre), logs
+//! every attempt, retries on the schedule (with jitter, honouring `Retry-After`), and refuses
+//! destinations that resolve to private addresses unless allowed. Deliveries pending at a stop are simply still due at the next start
 //! (at-least-once); every request carries `Idempotency-Key: <delivery id>` so receivers can drop
 //! repeats. After `[delivery] disable_after_failures` failed attempts in a row, a destination is
 //! disabled: its deliveries are then failed without being sent (kept, retryable by hand) until
@@ -8,19 +8,24 @@
 
 mod credentials;
 mod http;
+mod pages;
+mod smtp;
 
 pub use http::{client, is_private, literal_private_address, outgoing_headers};
+pub use smtp::{DELIVERY_HEADER, Mailer, destination_recipients};
 
 use crate::config::ValidatedConfig;
 use crate::ids::{format_delivery_id, format_inbound_id};
 use crate::metrics::{DeliveryOutcome, Metrics};
+use crate::runtime::OutboundRequest;
 use crate::store::group_commit::AttemptRecorder;
 use crate::store::{
-    AttemptOutcome, DeliveryAttempt, DeliveryRecord, DeliveryRequest, DeliveryStatus,
-    RecordedAttempt, SharedStore, TEST_NOTIFICATION, now_ms,
+    AttemptOutcome, DeliveryAttempt, DeliveryRecord, DeliveryRequest, DeliveryStatus, Destination,
+    EmailRequest, RecordedAttempt, SharedStore, TEST_NOTIFICATION, now_ms,
 };
 use http::{Answer, SendError, send};
 use rand::Rng;
+use smtp::MailReply;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -89,6 +94,8 @@ pub struct Delivering {
     pub settings: DeliverySettings,
     /// The HTTP client ([`client`]).
     pub client: reqwest::Client,
+    /// The mail transport, when `[smtp]` is configured ([`Mailer::new`]).
+    pub mailer: Option<Mailer>,
 }
 
 impl Delivering {
@@ -169,10 +176,31 @@ impl Delivering {
     /// One attempt of one delivery, recorded.
     async fn attempt(&self, recorder: &AttemptRecorder, mut delivery: DeliveryRecord) {
         let state = self;
-        match state
-            .store
-            .destination_health(&delivery.endpoint, delivery.destination)
-        {
+        if let Some(reason) = pages::held_back(&*state.store, &delivery) {
+            // Someone acknowledged or closed the alert: no page after that, ever.
+            delivery.attempts.push(DeliveryAttempt {
+                at: now_ms(),
+                status_code: None,
+                duration_ms: 0,
+                error: Some(reason),
+                response: None,
+            });
+            delivery.status = DeliveryStatus::Failed;
+            delivery.next_attempt_at = None;
+            state.count(&delivery, DeliveryOutcome::Failed);
+            state
+                .record(recorder, delivery, AttemptOutcome::NotSent)
+                .await;
+            return;
+        }
+        let health = match &delivery.page {
+            // A person's contact is not one of the endpoint's destinations.
+            Some(_) => Ok(crate::store::DestinationHealth::default()),
+            None => state
+                .store
+                .destination_health(&delivery.endpoint, delivery.destination),
+        };
+        match health {
             Ok(health) if health.is_disabled() => {
                 // Kept as failed, not sent: retryable by hand once the destination is enabled.
                 delivery.attempts.push(DeliveryAttempt {
@@ -187,9 +215,7 @@ impl Delivering {
                 });
                 delivery.status = DeliveryStatus::Failed;
                 delivery.next_attempt_at = None;
-                state
-                    .metrics
-                    .count_delivery(DeliveryOutcome::DestinationDisabled);
+                state.count(&delivery, DeliveryOutcome::DestinationDisabled);
                 state
                     .record(recorder, delivery, AttemptOutcome::NotSent)
                     .await;
@@ -201,44 +227,117 @@ impl Delivering {
         }
         let started_at = now_ms();
         let started = Instant::now();
-        let destination = state
-            .store
-            .endpoint(&delivery.endpoint)
-            .ok()
-            .flatten()
-            .and_then(|endpoint| endpoint.destinations.get(delivery.destination).cloned());
-        let secret = destination
-            .as_ref()
-            .and_then(|destination| destination.secret.clone());
-        let sent = match &delivery.request {
-            DeliveryRequest::Http(request) => match credentials::authorization(
-                &delivery,
-                request,
-                destination.as_ref(),
-                state.settings.twilio.as_ref(),
-            ) {
-                Ok(authorization) => {
-                    send(
-                        &state.client,
-                        &delivery,
-                        request,
-                        secret.as_deref(),
-                        authorization.as_deref(),
-                        state.settings.allow_private,
-                        state.settings.timeout,
-                    )
-                    .await
-                }
-                Err(reason) => Err(SendError::Refused(reason)),
-            },
-            DeliveryRequest::Email(_) => Err(SendError::Refused(
-                "mail is not delivered yet: [smtp] is not wired".into(),
-            )),
+        let destination = match &delivery.page {
+            Some(page) => Some(pages::contact_destination(&delivery.kind, page)),
+            None => state
+                .store
+                .endpoint(&delivery.endpoint)
+                .ok()
+                .flatten()
+                .and_then(|endpoint| endpoint.destinations.get(delivery.destination).cloned()),
         };
+        let attempted = match &delivery.request {
+            DeliveryRequest::Http(request) => {
+                state
+                    .send_http(&delivery, request, destination.as_ref())
+                    .await
+            }
+            DeliveryRequest::Email(email) => {
+                state
+                    .send_mail(&delivery, email, destination.as_ref())
+                    .await
+            }
+        };
+        let Attempted {
+            status_code,
+            error,
+            response,
+            verdict,
+        } = attempted;
         let duration_ms = started.elapsed().as_millis() as u64;
         let attempt_number = delivery.attempts.len() + 1;
         let schedule = &state.settings.retry_schedule;
-        let (status_code, error, response, verdict) = match sent {
+        delivery.attempts.push(DeliveryAttempt {
+            at: started_at,
+            status_code,
+            duration_ms,
+            error,
+            response,
+        });
+        let outcome = match verdict {
+            _ if delivery.page.is_some() => AttemptOutcome::NotSent,
+            Verdict::Delivered => AttemptOutcome::Succeeded,
+            Verdict::Retry(_) | Verdict::Fail => AttemptOutcome::Failed,
+        };
+        match verdict {
+            Verdict::Delivered => {
+                delivery.status = DeliveryStatus::Delivered;
+                delivery.next_attempt_at = None;
+                state.count(&delivery, DeliveryOutcome::Delivered);
+            }
+            // A Send test is attempted once: a test arriving an hour later tells nobody anything.
+            Verdict::Retry(retry_after)
+                if attempt_number <= schedule.len()
+                    && delivery.notification != TEST_NOTIFICATION =>
+            {
+                let delay = schedule[attempt_number - 1];
+                // Up to 10% jitter so retries of many deliveries do not arrive together.
+                let jitter = rand::rng().random_range(0..=delay.as_millis() as u64 / 10);
+                let mut wait = delay + Duration::from_millis(jitter);
+                if let Some(asked) = retry_after {
+                    wait = wait.max(asked.min(MAX_RETRY_AFTER));
+                }
+                delivery.status = DeliveryStatus::Retrying;
+                delivery.next_attempt_at = Some(now_ms() + wait.as_millis() as u64);
+                state.count(&delivery, DeliveryOutcome::Retrying);
+            }
+            Verdict::Retry(_) | Verdict::Fail => {
+                delivery.status = DeliveryStatus::Failed;
+                delivery.next_attempt_at = None;
+                state.count(&delivery, DeliveryOutcome::Failed);
+            }
+        }
+        if let Some(last) = delivery.attempts.last() {
+            tracing::debug!(
+                status_code = ?last.status_code,
+                error = last.error.as_deref().unwrap_or(""),
+                outcome = ?delivery.status,
+                "attempted"
+            );
+        }
+        state.record(recorder, delivery, outcome).await;
+    }
+
+    /// Sends an HTTP delivery and judges the answer: 2xx delivered; connection errors,
+    /// timeouts, 408, 429 and 5xx retried (honouring `Retry-After`); other answers failed.
+    async fn send_http(
+        &self,
+        delivery: &DeliveryRecord,
+        request: &OutboundRequest,
+        destination: Option<&Destination>,
+    ) -> Attempted {
+        let secret = destination.and_then(|destination| destination.secret.as_deref());
+        let sent = match credentials::authorization(
+            delivery,
+            request,
+            destination,
+            self.settings.twilio.as_ref(),
+        ) {
+            Ok(authorization) => {
+                send(
+                    &self.client,
+                    delivery,
+                    request,
+                    secret,
+                    authorization.as_deref(),
+                    self.settings.allow_private,
+                    self.settings.timeout,
+                )
+                .await
+            }
+            Err(reason) => Err(SendError::Refused(reason)),
+        };
+        match sent {
             Ok(Answer {
                 status,
                 retry_after,
@@ -265,59 +364,55 @@ impl Delivering {
                 } else {
                     None
                 };
-                (Some(status), error, Some(body), verdict)
-            }
-            Err(SendError::Refused(reason)) => (None, Some(reason), None, Verdict::Fail),
-            Err(SendError::Transport(reason)) => (None, Some(reason), None, Verdict::Retry(None)),
-        };
-        delivery.attempts.push(DeliveryAttempt {
-            at: started_at,
-            status_code,
-            duration_ms,
-            error,
-            response,
-        });
-        let outcome = match verdict {
-            Verdict::Delivered => AttemptOutcome::Succeeded,
-            Verdict::Retry(_) | Verdict::Fail => AttemptOutcome::Failed,
-        };
-        match verdict {
-            Verdict::Delivered => {
-                delivery.status = DeliveryStatus::Delivered;
-                delivery.next_attempt_at = None;
-                state.metrics.count_delivery(DeliveryOutcome::Delivered);
-            }
-            // A Send test is attempted once: a test arriving an hour later tells nobody anything.
-            Verdict::Retry(retry_after)
-                if attempt_number <= schedule.len()
-                    && delivery.notification != TEST_NOTIFICATION =>
-            {
-                let delay = schedule[attempt_number - 1];
-                // Up to 10% jitter so retries of many deliveries do not arrive together.
-                let jitter = rand::rng().random_range(0..=delay.as_millis() as u64 / 10);
-                let mut wait = delay + Duration::from_millis(jitter);
-                if let Some(asked) = retry_after {
-                    wait = wait.max(asked.min(MAX_RETRY_AFTER));
+                Attempted {
+                    status_code: Some(status),
+                    error,
+                    response: Some(body),
+                    verdict,
                 }
-                delivery.status = DeliveryStatus::Retrying;
-                delivery.next_attempt_at = Some(now_ms() + wait.as_millis() as u64);
-                state.metrics.count_delivery(DeliveryOutcome::Retrying);
             }
-            Verdict::Retry(_) | Verdict::Fail => {
-                delivery.status = DeliveryStatus::Failed;
-                delivery.next_attempt_at = None;
-                state.metrics.count_delivery(DeliveryOutcome::Failed);
+            Err(error) => Attempted::not_answered(error),
+        }
+    }
+
+    /// Sends a mail through `[smtp]` and judges the relay's final reply: 2xx (and 3xx)
+    /// delivered, 4xx retried, 5xx failed at once; a connection failure, a timeout or a
+    /// transaction broken off retried. The reply's code and text go into the attempt.
+    async fn send_mail(
+        &self,
+        delivery: &DeliveryRecord,
+        email: &EmailRequest,
+        destination: Option<&Destination>,
+    ) -> Attempted {
+        let Some(mailer) = &self.mailer else {
+            return Attempted::not_answered(SendError::Refused(
+                "email is not configured: the gateway has no [smtp] url and from".into(),
+            ));
+        };
+        match mailer.send(delivery, email, destination).await {
+            Ok(MailReply { code, text }) => {
+                let verdict = match code {
+                    200..400 => Verdict::Delivered,
+                    400..500 => Verdict::Retry(None),
+                    _ => Verdict::Fail,
+                };
+                Attempted {
+                    status_code: Some(code),
+                    error: (verdict != Verdict::Delivered).then(|| text.clone()),
+                    response: Some(text),
+                    verdict,
+                }
             }
+            Err(error) => Attempted::not_answered(error),
         }
-        if let Some(last) = delivery.attempts.last() {
-            tracing::debug!(
-                status_code = ?last.status_code,
-                error = last.error.as_deref().unwrap_or(""),
-                outcome = ?delivery.status,
-                "attempted"
-            );
+    }
+
+    /// Counts an attempt's outcome, and mail's apart as well.
+    fn count(&self, delivery: &DeliveryRecord, outcome: DeliveryOutcome) {
+        self.metrics.count_delivery(outcome);
+        if delivery.request.email().is_some() {
+            self.metrics.count_email_delivery(outcome);
         }
-        state.record(recorder, delivery, outcome).await;
     }
 
     /// Records an attempt; says so when it disabled its destination.
@@ -349,6 +444,30 @@ impl Delivering {
             }
             Ok(None) => {}
             Err(error) => tracing::error!(%error, "recording a delivery attempt"),
+        }
+    }
+}
+
+/// One attempt as the attempt log keeps it, and what follows from it.
+struct Attempted {
+    status_code: Option<u16>,
+    error: Option<String>,
+    response: Option<String>,
+    verdict: Verdict,
+}
+
+impl Attempted {
+    /// No answer: a refusal is failed at once, a transport failure retried.
+    fn not_answered(error: SendError) -> Self {
+        let (error, verdict) = match error {
+            SendError::Refused(reason) => (reason, Verdict::Fail),
+            SendError::Transport(reason) => (reason, Verdict::Retry(None)),
+        };
+        Self {
+            status_code: None,
+            error: Some(error),
+            response: None,
+            verdict,
         }
     }
 }

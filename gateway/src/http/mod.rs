@@ -5,6 +5,7 @@
 //! [`mounted_routes`] lists them, so tests can walk every route the server really serves.
 
 pub mod abuse;
+mod ack;
 pub mod api;
 pub mod bitbucket_request;
 pub mod connections;
@@ -74,6 +75,17 @@ const ROUTES: &[RouteRow] = &[
         method: Method::GET,
         path: "/metrics",
         handler: |route| route.to(metrics),
+    },
+    // A page's acknowledge link: no sign-in, the signed token is the credential.
+    RouteRow {
+        method: Method::GET,
+        path: "/a/{token}",
+        handler: |route| route.to(ack::show),
+    },
+    RouteRow {
+        method: Method::POST,
+        path: "/a/{token}",
+        handler: |route| route.to(ack::act),
     },
 ];
 

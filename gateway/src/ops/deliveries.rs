@@ -53,7 +53,12 @@ pub fn view(record: &DeliveryRecord) -> Value {
         "id": format_delivery_id(record.id),
         "endpoint": record.endpoint,
         "inbound": record.inbound_id.map(format_inbound_id),
-        "destination": record.destination,
+        // A page goes to a person, not to one of the endpoint's destinations.
+        "destination": record.page.is_none().then_some(record.destination),
+        "alert": record.alert.map(crate::ids::format_alert_id),
+        "page": record.page.as_ref().map(|page| json!({
+            "user": page.user, "contact": page.contact, "step": page.step,
+        })),
         "kind": record.kind,
         "notification": record.notification,
         "status": record.status,

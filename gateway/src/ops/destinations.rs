@@ -1,10 +1,14 @@
 //! A destination checked when its endpoint is saved, by kind, so one that cannot work is a 422
 //! naming the field rather than a failed delivery at 3 a.m.: URL kinds need an `http(s)` URL
 //! that passes the private-address rule; `sms` and `voice` need an E.164 `to` and a configured
-//! `[twilio]`; only `ntfy` takes a `token`. And a destination's Send test.
+//! `[twilio]`; `email` needs addresses in `to` that parse and a configured `[smtp]`; only `ntfy`
+//! takes a `token`. And a destination's Send test.
 
 use super::{OpsError, Services};
-use crate::config::{TWILIO_AUTH_TOKEN_VARIABLE, TWILIO_KINDS, ValidatedConfig, is_e164};
+use crate::config::{
+    EMAIL_KIND, SMTP_PASSWORD_VARIABLE, TWILIO_AUTH_TOKEN_VARIABLE, TWILIO_KINDS, ValidatedConfig,
+    is_e164,
+};
 use crate::pipeline::plan_notification;
 use crate::runtime::{Embed, Message, Notification};
 use crate::store::{
@@ -51,6 +55,28 @@ pub fn validate(
                  and {TWILIO_AUTH_TOKEN_VARIABLE}",
                 field("kind"),
                 destination.kind
+            ));
+        }
+        return Ok(());
+    }
+    if destination.kind == EMAIL_KIND {
+        if let Err(reason) = crate::delivery::destination_recipients(destination) {
+            return invalid(format!(
+                "{}: {reason} (an address like ops@example.com, or a list of them)",
+                field("to")
+            ));
+        }
+        if !destination.url.is_empty() {
+            return invalid(format!(
+                "{}: email destinations have no url; they go through [smtp]",
+                field("url")
+            ));
+        }
+        if config.smtp.is_none() {
+            return invalid(format!(
+                "{}: email needs [smtp] url and from in the gateway's configuration (and \
+                 [smtp] username with {SMTP_PASSWORD_VARIABLE} when the relay wants a login)",
+                field("kind")
             ));
         }
         return Ok(());
@@ -192,4 +218,87 @@ fn plan_test(
         .store
         .apply_processing(&batch, Durability::BeforeAnswer)?;
     Ok(deliveries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::GatewayConfig;
+
+    fn config(with_smtp: bool) -> ValidatedConfig {
+        let mut config = GatewayConfig::default();
+        if with_smtp {
+            config.smtp.url = Some("smtp://127.0.0.1:2525".into());
+            config.smtp.from = Some("hookgate <alerts@example.com>".into());
+        }
+        config.validate().expect("a valid config")
+    }
+
+    fn refusal(destination: serde_json::Value, config: &ValidatedConfig) -> String {
+        let destination: Destination = serde_json::from_value(destination).unwrap();
+        match validate(&destination, 3, config) {
+            Err(OpsError::Invalid(message)) => message,
+            other => panic!("not refused: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_email_destination_with_addresses_is_accepted() {
+        for to in [
+            serde_json::json!("ops@example.com"),
+            serde_json::json!(["ops@example.com", "On call <oncall@example.com>"]),
+        ] {
+            let destination: Destination =
+                serde_json::from_value(serde_json::json!({"kind": "email", "to": to})).unwrap();
+            assert!(validate(&destination, 0, &config(true)).is_ok(), "{to}");
+        }
+    }
+
+    #[test]
+    fn email_without_usable_addresses_names_to() {
+        let config = config(true);
+        for to in [
+            serde_json::Value::Null,
+            serde_json::json!([]),
+            serde_json::json!(""),
+            serde_json::json!("ops"),
+            serde_json::json!("ops@"),
+            serde_json::json!(["ops@example.com", "not an address"]),
+            serde_json::json!(["ops@example.com", 7]),
+            serde_json::json!({"address": "ops@example.com"}),
+        ] {
+            let mut destination = serde_json::json!({"kind": "email"});
+            if !to.is_null() {
+                destination["to"] = to.clone();
+            }
+            let error = refusal(destination, &config);
+            assert!(error.starts_with("destinations[3].to: "), "{to}: {error}");
+        }
+    }
+
+    #[test]
+    fn email_with_a_url_or_a_token_is_refused() {
+        let config = config(true);
+        let error = refusal(
+            serde_json::json!({"kind": "email", "to": "ops@example.com", "url": "https://example.com/"}),
+            &config,
+        );
+        assert!(error.starts_with("destinations[3].url: "), "{error}");
+        let error = refusal(
+            serde_json::json!({"kind": "email", "to": "ops@example.com", "token": "t"}),
+            &config,
+        );
+        assert!(error.starts_with("destinations[3].token: "), "{error}");
+    }
+
+    #[test]
+    fn email_without_smtp_names_the_section_and_the_password_variable() {
+        let error = refusal(
+            serde_json::json!({"kind": "email", "to": "ops@example.com"}),
+            &config(false),
+        );
+        assert!(error.starts_with("destinations[3].kind: "), "{error}");
+        assert!(error.contains("[smtp]"), "{error}");
+        assert!(error.contains(SMTP_PASSWORD_VARIABLE), "{error}");
+    }
 }

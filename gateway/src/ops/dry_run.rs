@@ -94,6 +94,8 @@ pub fn preview_template(
         created_at: now_ms(),
         rate_limit: None,
         bitbucket: None,
+        escalation_policy: None,
+        auto_close_after: None,
     };
     let event = test_event(&endpoint, event.to_string(), payload);
     crate::template::render(template, &endpoint, &event).map_err(OpsError::Invalid)

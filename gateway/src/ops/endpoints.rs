@@ -3,10 +3,12 @@
 //! failures.
 
 use super::{OpsError, Services};
-use crate::config::{MIN_ENDPOINT_SECRET_BYTES, RateLimit, ValidatedConfig};
+use crate::config::{MIN_ENDPOINT_SECRET_BYTES, RateLimit, ValidatedConfig, parse_duration};
 use crate::ids::{random_hex, random_id};
 use crate::runtime::{PluginKind, PluginSet};
-use crate::store::{Destination, EndpointRecord, EventSelection, FormatSpec, PluginRef, now_ms};
+use crate::store::{
+    Destination, DirectoryKind, EndpointRecord, EventSelection, FormatSpec, PluginRef, now_ms,
+};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -40,6 +42,55 @@ pub struct EndpointInput {
     /// This endpoint's rate limit, over `[ingest]`'s.
     #[serde(default)]
     pub rate_limit: Option<RateLimit>,
+    /// The escalation policy (`ep_<n>`, which must exist) paged when an alert opens.
+    #[serde(default)]
+    pub escalation_policy: Option<String>,
+    /// Close an alert that has seen no open for this long (`30m`, `2h`; at least `1m`).
+    #[serde(default)]
+    pub auto_close_after: Option<String>,
+}
+
+/// The shortest `auto_close_after`: a quieter alert than that is not yet over.
+pub const AUTO_CLOSE_MIN: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Checks the on-call settings: the policy exists, the quiet period is a duration of at
+/// least [`AUTO_CLOSE_MIN`].
+fn check_on_call(services: &Services, input: &EndpointInput) -> Result<(), OpsError> {
+    if let Some(policy) = &input.escalation_policy {
+        let found = services.store.directory_entry(policy)?;
+        if !found.is_some_and(|entry| entry.kind == DirectoryKind::EscalationPolicy) {
+            return Err(OpsError::Invalid(format!(
+                "escalation_policy: no escalation policy {policy:?}"
+            )));
+        }
+    }
+    if let Some(quiet) = &input.auto_close_after {
+        auto_close_after(quiet)?;
+    }
+    Ok(())
+}
+
+/// An `auto_close_after` text as a duration; 422 naming the field when it is not one of at
+/// least [`AUTO_CLOSE_MIN`].
+pub fn auto_close_after(text: &str) -> Result<std::time::Duration, OpsError> {
+    match parse_duration(text) {
+        Some(quiet) if quiet >= AUTO_CLOSE_MIN => Ok(quiet),
+        Some(_) => Err(OpsError::Invalid(format!(
+            "auto_close_after: {text:?} is shorter than 1m"
+        ))),
+        None => Err(OpsError::Invalid(format!(
+            "auto_close_after: {text:?} is not a duration like 30m or 2h"
+        ))),
+    }
+}
+
+/// The directory's write lock when the input names a policy, so that the policy cannot be
+/// deleted between the check and the save.
+fn lock_if_naming_a_policy<'a>(
+    services: &'a Services,
+    input: &EndpointInput,
+) -> Option<std::sync::MutexGuard<'a, ()>> {
+    (input.escalation_policy.is_some()).then(|| super::directory::write_lock(services))
 }
 
 pub(super) fn default_provider() -> String {
@@ -147,6 +198,7 @@ pub fn create(
     services: &Services,
     input: EndpointInput,
 ) -> Result<(EndpointRecord, String), OpsError> {
+    let _writing = lock_if_naming_a_policy(services, &input);
     let (endpoint, secret) = new_endpoint(services, input)?;
     services.store.save_endpoint(&endpoint)?;
     Ok((endpoint, secret))
@@ -159,6 +211,7 @@ pub fn new_endpoint(
 ) -> Result<(EndpointRecord, String), OpsError> {
     let plugins = services.registry.snapshot();
     let events = validate_endpoint(&input, &plugins, &services.config)?;
+    check_on_call(services, &input)?;
     if let Some(secret) = &input.secret {
         check_secret(secret)?;
     }
@@ -177,6 +230,8 @@ pub fn new_endpoint(
         created_at: now_ms(),
         rate_limit: input.rate_limit,
         bitbucket: None,
+        escalation_policy: input.escalation_policy,
+        auto_close_after: input.auto_close_after,
     };
     Ok((endpoint, secret))
 }
@@ -218,10 +273,14 @@ pub fn change(
     merged.insert("destinations".into(), json!(current.destinations));
     merged.insert("enabled".into(), json!(current.enabled));
     merged.insert("rate_limit".into(), json!(current.rate_limit));
+    merged.insert("escalation_policy".into(), json!(current.escalation_policy));
+    merged.insert("auto_close_after".into(), json!(current.auto_close_after));
     merged.extend(patch);
     let input: EndpointInput = serde_json::from_value(Value::Object(merged))
         .map_err(|error| OpsError::Invalid(format!("invalid endpoint: {error}")))?;
     let events = validate_endpoint(&input, &services.registry.snapshot(), &services.config)?;
+    let _writing = lock_if_naming_a_policy(services, &input);
+    check_on_call(services, &input)?;
     let mut destinations = input.destinations;
     for (index, destination) in destinations.iter_mut().enumerate() {
         let before = current.destinations.get(index);
@@ -245,6 +304,8 @@ pub fn change(
         format: input.format,
         destinations,
         rate_limit: input.rate_limit,
+        escalation_policy: input.escalation_policy,
+        auto_close_after: input.auto_close_after,
         ..current
     };
     services.store.save_endpoint(&endpoint)?;
@@ -346,6 +407,8 @@ pub fn view(services: &Services, endpoint: &EndpointRecord) -> Value {
         "created_at": endpoint.created_at,
         "rate_limit": endpoint.rate_limit,
         "bitbucket": endpoint.bitbucket,
+        "escalation_policy": endpoint.escalation_policy,
+        "auto_close_after": endpoint.auto_close_after,
     })
 }
 

@@ -3,15 +3,21 @@
 //! one function here, and render; the views the API and the console show are built here once.
 //! Each refusal is an [`OpsError`], which carries its HTTP status.
 
+pub mod ack_links;
 pub mod alerts;
 pub mod bitbucket;
 pub mod deliveries;
 pub mod destinations;
+pub mod directory;
 pub mod dry_run;
 pub mod endpoints;
 pub mod health;
 pub mod inbound;
+pub mod maintenance;
+pub mod people;
 pub mod plugins;
+pub mod policies;
+pub mod schedules;
 
 use crate::config::ValidatedConfig;
 use crate::delivery::Outbox;
@@ -39,6 +45,11 @@ pub struct Services {
     pub queue: Arc<ProcessingQueue>,
     /// The outbox's wake-up.
     pub outbox: Arc<Outbox>,
+    /// Held by every write to the on-call directory (and by endpoint writes that name an
+    /// escalation policy), so that a write's checks and the write see the same directory: a
+    /// delete never races a create that names what it deletes, and two users never get one
+    /// email. Never held across hashing or other slow work.
+    pub directory_writes: std::sync::Mutex<()>,
 }
 
 /// Why an operator action was refused. Its status is [`OpsError::status`]; as an actix

@@ -9,11 +9,13 @@
 //! that order. An operator acting on an alert while its batch was planned makes the write a
 //! conflict; the batch is then planned again on the new state.
 
+mod escalation;
 mod evaluate;
 mod notify;
 mod plan;
 pub mod queue;
 
+pub use escalation::{Escalating, PAGE_DESTINATION, start_escalation, user_from_body};
 pub use evaluate::{Evaluation, dry_run, evaluate, notice, plugin_destination, plugin_event};
 pub use notify::{ShapeFailure, plan_notification};
 pub use queue::ProcessingQueue;

@@ -4,7 +4,7 @@
 
 use super::evaluate::shape;
 use crate::config::TwilioSettings;
-use crate::ids::format_delivery_id;
+use crate::ids::{format_delivery_id, parse_id};
 use crate::runtime::{Notification, NotifierOutput, PluginKind, PluginSet, RuntimeError};
 use crate::store::{
     DeliveryRecord, DeliveryRequest, DeliveryStatus, EmailRequest, EndpointRecord, IdKind,
@@ -88,6 +88,10 @@ pub fn plan_notification(
                 attempts: Vec::new(),
                 next_attempt_at: Some(now),
                 created_at: now,
+                alert: notification
+                    .alert_notice()
+                    .and_then(|notice| parse_id("al", &notice.id)),
+                page: None,
             });
         }
     }
@@ -98,7 +102,7 @@ pub fn plan_notification(
 /// attempt sends the same one: the mail that opens an alert has one derived from the alert and
 /// the destination, which every later notice of that alert to that destination names in
 /// `In-Reply-To`, so mail clients thread them without the store being asked.
-fn delivery_request(
+pub(super) fn delivery_request(
     output: NotifierOutput,
     notification: &Notification,
     endpoint: &EndpointRecord,

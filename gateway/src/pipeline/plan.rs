@@ -91,13 +91,19 @@ impl Planner<'_> {
                 }
                 AlertAction::Open { alert } => {
                     let existing = self.open_alert(&endpoint.id, &alert.key)?;
-                    let change = alerts::apply_open(
+                    let mut change = alerts::apply_open(
                         existing,
                         &endpoint.id,
                         alert.clone(),
                         record.id,
                         self.now,
                     );
+                    // A new alert on an endpoint with a policy starts paging people.
+                    if let (AlertChange::Opened(opened), Some(policy)) =
+                        (&mut change, &endpoint.escalation_policy)
+                    {
+                        super::escalation::start_escalation(opened, policy, self.now);
+                    }
                     (&alert.key, change)
                 }
                 AlertAction::Close { key } => {

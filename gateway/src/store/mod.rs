@@ -139,6 +139,30 @@ pub trait Store: Send + Sync + 'static {
         durability: Durability,
     ) -> Result<(), StoreError>;
 
+    /// The gateway's key named `name` (32 random bytes made on first use, then the same for
+    /// good): what signs acknowledge links, so they work across restarts (and, on a shared
+    /// database, on every gateway).
+    fn secret_key(&self, name: &str) -> Result<Vec<u8>, StoreError>;
+
+    // The on-call directory.
+
+    /// Stores a new entry under the next id of its kind (`us_1`, `us_2`, ...; never handed out
+    /// twice, even after a delete) with revision 1; returns it.
+    fn create_directory_entry(
+        &self,
+        kind: DirectoryKind,
+        body: &serde_json::Value,
+    ) -> Result<DirectoryEntry, StoreError>;
+    /// One entry, by id (its kind is in the id).
+    fn directory_entry(&self, id: &str) -> Result<Option<DirectoryEntry>, StoreError>;
+    /// Every entry of a kind, oldest first.
+    fn directory(&self, kind: DirectoryKind) -> Result<Vec<DirectoryEntry>, StoreError>;
+    /// Replaces an entry's body if its revision is still `entry.revision` (else
+    /// [`StoreError::Conflict`], also when it is gone); returns it with the next revision.
+    fn update_directory_entry(&self, entry: &DirectoryEntry) -> Result<DirectoryEntry, StoreError>;
+    /// Removes an entry; whether it was there.
+    fn delete_directory_entry(&self, id: &str) -> Result<bool, StoreError>;
+
     // Alerts.
 
     /// One alert.
@@ -148,6 +172,13 @@ pub trait Store: Send + Sync + 'static {
     /// Writes an alert changed by an operator, if its revision is still the one it was read
     /// with (else [`StoreError::Conflict`]); returns it with the new revision.
     fn update_alert(&self, alert: &AlertRecord) -> Result<AlertRecord, StoreError>;
+    /// Alerts whose escalation has a step due at or before `now_ms`, soonest first, at most
+    /// `limit`.
+    fn due_escalations(&self, now_ms: u64, limit: usize) -> Result<Vec<AlertRecord>, StoreError>;
+    /// When the soonest escalation step is due, if any is.
+    fn next_escalation_due_at(&self) -> Result<Option<u64>, StoreError>;
+    /// Every open or acknowledged alert (cost follows the firing alerts, not the history).
+    fn firing_alerts(&self) -> Result<Vec<AlertRecord>, StoreError>;
     /// How many alerts are open and how many acknowledged (cost follows the firing alerts,
     /// not the history).
     fn firing_alert_counts(&self) -> Result<(u64, u64), StoreError>;

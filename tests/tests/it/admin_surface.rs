@@ -28,9 +28,12 @@ const PUBLIC_ROUTES: &[(&str, &str)] = &[
 ];
 
 /// The routes outside `/api/v1` and `/ui`, all without the admin token: webhooks carry their
-/// own signatures, and health and metrics are for probes and scrapers.
+/// own signatures, acknowledge links their signed token, and health and metrics are for probes
+/// and scrapers.
 const ROOT_ROUTES: &[(&str, &str)] = &[
     ("POST", "/hooks/{endpoint_id}"),
+    ("GET", "/a/{token}"),
+    ("POST", "/a/{token}"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/metrics"),
@@ -494,7 +497,36 @@ fn secrets_never_leak_and_the_data_folder_is_private() {
         .collect();
     assert_eq!(inbound.len(), 4, "two accepted, two refused: {inbound:?}");
 
+    // The on-call directory, one of each, with a user's password to keep.
+    let user_password = "a-user-password-4242";
+    let create = |path: &str, body: Value| -> String {
+        let (status, answer) = api("POST", path, Some(body));
+        assert_eq!(status, 201, "POST {path}: {answer}");
+        json_of(&answer)["id"].as_str().unwrap().to_string()
+    };
+    let user = create(
+        "/users",
+        json!({"name": "Ada", "email": "ada@example.com", "role": "admin",
+               "password": user_password}),
+    );
+    let team = create("/teams", json!({"name": "ops", "members": [user]}));
+    let schedule = create(
+        "/schedules",
+        json!({"name": "s", "layers": [{"name": "l", "start": "2024-01-01T00:00:00Z",
+                                        "rotation": "1d", "users": [user]}]}),
+    );
+    let policy = create(
+        "/escalation-policies",
+        json!({"name": "p", "steps": [{"delay": "5m", "targets": [{"type": "team", "id": team}]}]}),
+    );
+    let window = create(
+        "/maintenance-windows",
+        json!({"start": "2024-01-01T00:00:00Z", "end": "2024-01-02T00:00:00Z"}),
+    );
+
     let secrets = [
+        ("a user's password", user_password),
+        ("a password hash", "$argon2"),
         ("the first endpoint secret", first_secret.as_str()),
         ("the rotated endpoint secret", second_secret.as_str()),
         ("the destination secret", destination_secret),
@@ -519,6 +551,16 @@ fn secrets_never_leak_and_the_data_folder_is_private() {
             &alert
         } else if path.contains("/deliveries/") {
             &delivery
+        } else if path.contains("/users/") {
+            &user
+        } else if path.contains("/teams/") {
+            &team
+        } else if path.contains("/schedules/") {
+            &schedule
+        } else if path.contains("/escalation-policies/") {
+            &policy
+        } else if path.contains("/maintenance-windows/") {
+            &window
         } else {
             "x"
         };

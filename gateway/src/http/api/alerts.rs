@@ -99,7 +99,11 @@ async fn acknowledge(
     state: web::Data<HttpState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, OpsError> {
-    Ok(HttpResponse::Ok().json(view(&alerts::acknowledge(&state.services, &id)?)))
+    Ok(HttpResponse::Ok().json(view(&alerts::acknowledge(
+        &state.services,
+        &id,
+        "operator",
+    )?)))
 }
 
 /// Closes an alert by hand.
@@ -119,5 +123,5 @@ async fn close(
     state: web::Data<HttpState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, OpsError> {
-    Ok(HttpResponse::Ok().json(view(&alerts::close(&state.services, &id)?)))
+    Ok(HttpResponse::Ok().json(view(&alerts::close(&state.services, &id, "operator")?)))
 }

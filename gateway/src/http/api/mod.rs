@@ -12,8 +12,12 @@ pub mod bitbucket;
 pub mod deliveries;
 pub mod endpoints;
 pub mod inbound;
+pub mod maintenance;
 pub mod openapi;
+pub mod people;
 pub mod plugins;
+pub mod policies;
+pub mod schedules;
 
 use super::error_response;
 use crate::http::HttpState;
@@ -22,8 +26,9 @@ use actix_web::body::{BoxBody, EitherBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::{Next, from_fn};
-use actix_web::web;
+use actix_web::{HttpResponse, web};
 use serde::Deserialize;
+use serde_json::{Value, json};
 use utoipa::openapi::HttpMethod;
 use utoipa::openapi::path::Operation;
 
@@ -40,6 +45,11 @@ const RESOURCES: &[(&str, &[ApiRoute])] = &[
     ("deliveries", deliveries::ROUTES),
     ("plugins", plugins::ROUTES),
     ("bitbucket", bitbucket::ROUTES),
+    ("users", people::USER_ROUTES),
+    ("teams", people::TEAM_ROUTES),
+    ("schedules", schedules::ROUTES),
+    ("escalation-policies", policies::ROUTES),
+    ("maintenance-windows", maintenance::ROUTES),
 ];
 
 /// One admin API route. Its method, path (under [`SCOPE`]) and OpenAPI operation come from the
@@ -203,4 +213,24 @@ fn parse_filter<T: serde::de::DeserializeOwned>(
             .map_err(|_| OpsError::BadRequest(expected.to_string()))
     })
     .transpose()
+}
+
+/// 201 with the created resource's view.
+fn created(view: Value) -> Result<HttpResponse, OpsError> {
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// 200 with one resource's view.
+fn shown(view: Value) -> Result<HttpResponse, OpsError> {
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// A whole list (the directory's lists fit one page): `{"items": [...], "next": null}`.
+fn listed(items: Vec<Value>) -> Result<HttpResponse, OpsError> {
+    Ok(HttpResponse::Ok().json(json!({"items": items, "next": Value::Null})))
+}
+
+/// 200 `{"deleted": id}`.
+fn deleted(id: &str) -> Result<HttpResponse, OpsError> {
+    Ok(HttpResponse::Ok().json(json!({ "deleted": id })))
 }

@@ -33,8 +33,9 @@ const ADMIN_TOKEN_SCHEME: &str = "admin_token";
 #[openapi(
     info(
         title = "hookgate admin API",
-        description = "Endpoints, the inbound log, alerts, deliveries and plugins of a hookgate \
-                       gateway. Every route but this document needs `Authorization: Bearer \
+        description = "Endpoints, the inbound log, alerts, deliveries, plugins and the on-call \
+                       directory (users, teams, schedules, escalation policies, maintenance \
+                       windows) of a hookgate gateway. Every route but this document needs `Authorization: Bearer \
                        <token>` (`HOOKGATE_ADMIN_TOKEN` or `<data-dir>/admin-token`); without \
                        it, 401. Errors are `{\"error\": \"...\"}`. Lists are `{\"items\": [...], \
                        \"next\": cursor}`, newest first."
@@ -54,6 +55,21 @@ const ADMIN_TOKEN_SCHEME: &str = "admin_token";
         crate::store::InboundStatus,
         crate::store::AlertState,
         crate::store::DeliveryStatus,
+        crate::oncall::User,
+        crate::oncall::Role,
+        crate::oncall::ContactMethod,
+        crate::oncall::ContactKind,
+        crate::oncall::NotificationRule,
+        crate::oncall::Team,
+        crate::oncall::Schedule,
+        crate::oncall::Layer,
+        crate::oncall::Restriction,
+        crate::oncall::Override,
+        crate::oncall::EscalationPolicy,
+        crate::oncall::EscalationStep,
+        crate::oncall::Target,
+        crate::oncall::TargetKind,
+        crate::ops::maintenance::MaintenanceWindow,
     ))
 )]
 struct ApiDocument;

@@ -143,7 +143,11 @@ async fn acknowledge(
     session: Session,
     id: web::Path<String>,
 ) -> HttpResponse {
-    after_action(&state, &session, alerts::acknowledge(&state.services, &id))
+    after_action(
+        &state,
+        &session,
+        alerts::acknowledge(&state.services, &id, "operator"),
+    )
 }
 
 async fn close(
@@ -151,5 +155,9 @@ async fn close(
     session: Session,
     id: web::Path<String>,
 ) -> HttpResponse {
-    after_action(&state, &session, alerts::close(&state.services, &id))
+    after_action(
+        &state,
+        &session,
+        alerts::close(&state.services, &id, "operator"),
+    )
 }

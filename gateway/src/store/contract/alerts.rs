@@ -205,3 +205,77 @@ pub(crate) fn list_alerts_pages_and_filters(store: &dyn Store) {
     });
     assert_eq!(on_b.items, [second]);
 }
+
+fn escalating(due_at: Option<u64>) -> crate::store::Escalation {
+    crate::store::Escalation {
+        policy: "ep_1".into(),
+        last: None,
+        next_due_at: due_at,
+        stopped: None,
+        log: Vec::new(),
+    }
+}
+
+/// The firing alerts are the open and acknowledged ones, oldest first; a closed one leaves.
+pub(crate) fn firing_alerts_are_the_open_and_acknowledged(store: &dyn Store) {
+    let first = open_alert(store, "a", "one");
+    let second = open_alert(store, "a", "two");
+    let third = open_alert(store, "b", "one");
+    update(store, &second, close);
+    let read = store.alert(third.id).unwrap().unwrap();
+    let mut acknowledged = read.clone();
+    acknowledged.state = AlertState::Acknowledged;
+    store.update_alert(&acknowledged).unwrap();
+    assert_eq!(ids(&store.firing_alerts().unwrap()), [first.id, third.id]);
+}
+
+/// An alert whose escalation has a step due is handed out at that time, soonest first, and
+/// never early; a write that stops the escalation (an acknowledgement) or moves its timer
+/// takes the old time out in the same write.
+pub(crate) fn escalation_steps_come_due_with_the_alert_writes(store: &dyn Store) {
+    assert_eq!(store.next_escalation_due_at().unwrap(), None);
+    let mut later = new_alert(store, "a", "later");
+    later.escalation = Some(escalating(Some(2_000)));
+    let mut sooner = new_alert(store, "a", "sooner");
+    sooner.escalation = Some(escalating(Some(1_500)));
+    let quiet = new_alert(store, "a", "quiet");
+    apply(
+        store,
+        ProcessedBatch {
+            expected_open: vec![],
+            alerts: vec![
+                AlertWrite::Insert(later.clone()),
+                AlertWrite::Insert(sooner.clone()),
+                AlertWrite::Insert(quiet),
+            ],
+            ..ProcessedBatch::default()
+        },
+    );
+    assert_eq!(store.next_escalation_due_at().unwrap(), Some(1_500));
+    assert!(store.due_escalations(1_499, 10).unwrap().is_empty());
+    assert_eq!(ids(&store.due_escalations(1_500, 10).unwrap()), [sooner.id]);
+    assert_eq!(
+        ids(&store.due_escalations(5_000, 10).unwrap()),
+        [sooner.id, later.id]
+    );
+    assert_eq!(ids(&store.due_escalations(5_000, 1).unwrap()), [sooner.id]);
+
+    // A step fired: the timer moves on.
+    let read = store.alert(sooner.id).unwrap().unwrap();
+    let mut moved = read.clone();
+    moved.escalation = Some(escalating(Some(3_000)));
+    store.update_alert(&moved).unwrap();
+    assert_eq!(ids(&store.due_escalations(2_500, 10).unwrap()), [later.id]);
+
+    // Acknowledged: stopped, never due again.
+    let read = store.alert(later.id).unwrap().unwrap();
+    let mut stopped = read.clone();
+    stopped.state = AlertState::Acknowledged;
+    stopped.escalation = Some(escalating(None));
+    store.update_alert(&stopped).unwrap();
+    assert_eq!(
+        ids(&store.due_escalations(10_000, 10).unwrap()),
+        [sooner.id]
+    );
+    assert_eq!(store.next_escalation_due_at().unwrap(), Some(3_000));
+}

@@ -16,6 +16,7 @@
 
 pub(crate) mod alerts;
 pub(crate) mod deliveries;
+pub(crate) mod directory;
 pub(crate) mod endpoints;
 pub(crate) mod inbound;
 pub(crate) mod processing;
@@ -94,6 +95,8 @@ macro_rules! store_contract_tests {
                 an_operator_close_leaves_the_index,
                 firing_alert_counts_count_open_and_acknowledged,
                 list_alerts_pages_and_filters,
+                escalation_steps_come_due_with_the_alert_writes,
+                firing_alerts_are_the_open_and_acknowledged,
             }
             deliveries {
                 due_deliveries_come_soonest_first_and_never_early,
@@ -103,6 +106,11 @@ macro_rules! store_contract_tests {
                 schedule_retry_makes_a_delivery_due,
                 deliveries_for_inbound_are_its_own_oldest_first,
                 list_deliveries_pages_and_filters,
+            }
+            directory {
+                ids_are_per_kind_and_entries_read_back,
+                updates_are_conditional_on_the_revision,
+                a_deleted_id_is_never_reused,
             }
             endpoints {
                 a_fresh_store_is_healthy,
@@ -114,6 +122,8 @@ macro_rules! store_contract_tests {
             inbound::repeats_are_detected_after_a_restart,
             processing::written_ids_are_not_handed_out_after_a_restart,
             endpoints::endpoints_survive_a_restart,
+            directory::the_directory_survives_a_restart,
+            directory::secret_keys_are_made_once,
         );
     };
     (@checks $($module:ident { $($check:ident),* $(,)? })*) => {
@@ -228,6 +238,8 @@ pub(crate) fn new_alert(store: &dyn Store, endpoint: &str, key: &str) -> AlertRe
         acknowledged_at: None,
         closed_at: None,
         closed_by: None,
+        acknowledged_by: None,
+        escalation: None,
         history: Vec::new(),
         revision: 0,
     }
@@ -275,6 +287,8 @@ pub(crate) fn new_delivery(
         attempts: Vec::new(),
         next_attempt_at: Some(due_at),
         created_at: due_at,
+        alert: None,
+        page: None,
     }
 }
 
@@ -316,5 +330,7 @@ pub(crate) fn endpoint(id: &str, created_at: u64) -> EndpointRecord {
         created_at,
         rate_limit: None,
         bitbucket: None,
+        escalation_policy: None,
+        auto_close_after: None,
     }
 }

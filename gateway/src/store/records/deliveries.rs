@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 
 /// The notification kind of a destination's Send test, which is attempted once, never retried.
 pub const TEST_NOTIFICATION: &str = "test";
+/// The notification kind of a page to a person.
+pub const PAGE_NOTIFICATION: &str = "page";
 
 /// Delivery status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -61,6 +63,28 @@ pub struct DeliveryRecord {
     pub next_attempt_at: Option<u64>,
     /// Created, ms.
     pub created_at: u64,
+    /// The alert it is about, when it is (its notices and pages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert: Option<u64>,
+    /// The person it pages, when it is a page rather than a notice to an endpoint destination:
+    /// it is sent only while the alert is open (never after an acknowledgement or a close) and
+    /// counts nothing against the endpoint's destination health.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<PageTarget>,
+}
+
+/// Who a page is for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageTarget {
+    /// `us_<n>`.
+    pub user: String,
+    /// The index of the contact method in the user's `contact_methods`.
+    pub contact: usize,
+    /// The contact's address as paged (an email address, a number, an ntfy topic URL): the
+    /// host sends to nothing else.
+    pub address: String,
+    /// Escalation step, from 1.
+    pub step: usize,
 }
 
 /// What a delivery sends. Stored untagged, so records written before mail existed (every one

@@ -105,6 +105,14 @@ pub struct EndpointRecord {
     /// The Bitbucket webhook that posts to this endpoint, when `bitbucket connect` made it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bitbucket: Option<BitbucketLink>,
+    /// The escalation policy (`ep_<n>`) paged when an alert opens here; nobody is paged
+    /// without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalation_policy: Option<String>,
+    /// An alert that has seen no open for this long is closed by timeout: a duration as the
+    /// operator wrote it (`30m`, `2h`, like the retry schedule's). Never when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_close_after: Option<String>,
 }
 
 /// Where the webhook of a connected endpoint lives in Bitbucket Cloud. The access token that

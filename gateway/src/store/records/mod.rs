@@ -1,19 +1,23 @@
 //! The records the gateway keeps, as every backend stores them: endpoints, the inbound log,
-//! alerts, deliveries and destination health. Plain data with serde; no backend type here.
+//! alerts, deliveries, destination health and the on-call directory. Plain data with serde; no backend type here.
 
 mod alerts;
 mod deliveries;
 mod destinations;
+mod directory;
 mod endpoints;
 mod inbound;
 mod processing;
 
-pub use alerts::{AlertFilter, AlertRecord, AlertState};
+pub use alerts::{
+    AlertFilter, AlertRecord, AlertState, Escalation, EscalationStepFired, PageLogEntry,
+};
 pub use deliveries::{
     DeliveryAttempt, DeliveryFilter, DeliveryRecord, DeliveryRequest, DeliveryStatus, EmailRequest,
-    TEST_NOTIFICATION,
+    PAGE_NOTIFICATION, PageTarget, TEST_NOTIFICATION,
 };
 pub use destinations::{AttemptOutcome, DestinationHealth, RecordedAttempt};
+pub use directory::{DirectoryEntry, DirectoryKind};
 pub use endpoints::{
     BitbucketLink, Destination, EndpointRecord, EventSelection, FormatSpec, PluginRef,
 };

@@ -49,10 +49,51 @@ impl RedbStore {
         let written = {
             let mut alerts = txn.open_table(tables::ALERTS)?;
             let mut index = txn.open_table(tables::OPEN_ALERTS)?;
-            write_alert(&mut alerts, &mut index, alert, false)?
+            let mut escalations = txn.open_table(tables::DUE_ESCALATIONS)?;
+            write_alert(&mut alerts, &mut index, &mut escalations, alert, false)?
         };
         self.commit_durable(txn, ticket)?;
         Ok(written)
+    }
+
+    pub(super) fn due_escalations(
+        &self,
+        now_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<AlertRecord>, StoreError> {
+        let txn = self.read()?;
+        let index = txn.open_table(tables::DUE_ESCALATIONS)?;
+        let alerts = txn.open_table(tables::ALERTS)?;
+        let mut due = Vec::new();
+        for entry in index.range(..=(now_ms, u64::MAX))?.take(limit) {
+            let (key, _) = entry?;
+            let (_, id) = key.value();
+            if let Some(alert) = read_alert(&alerts, id)? {
+                due.push(alert);
+            }
+        }
+        Ok(due)
+    }
+
+    pub(super) fn next_escalation_due_at(&self) -> Result<Option<u64>, StoreError> {
+        let txn = self.read()?;
+        let index = txn.open_table(tables::DUE_ESCALATIONS)?;
+        Ok(index.first()?.map(|(key, _)| key.value().0))
+    }
+
+    pub(super) fn firing_alerts(&self) -> Result<Vec<AlertRecord>, StoreError> {
+        let txn = self.read()?;
+        let index = txn.open_table(tables::OPEN_ALERTS)?;
+        let alerts = txn.open_table(tables::ALERTS)?;
+        let mut firing = Vec::new();
+        for entry in index.iter()? {
+            let (_, id) = entry?;
+            if let Some(alert) = read_alert(&alerts, id.value())? {
+                firing.push(alert);
+            }
+        }
+        firing.sort_by_key(|alert| alert.id);
+        Ok(firing)
     }
 
     pub(super) fn firing_alert_counts(&self) -> Result<(u64, u64), StoreError> {
@@ -85,6 +126,7 @@ pub(super) fn read_alert(
 pub(super) fn write_alert(
     alerts: &mut Table<'_, u64, &'static [u8]>,
     index: &mut Table<'_, &'static str, u64>,
+    due_escalations: &mut Table<'_, (u64, u64), ()>,
     alert: &AlertRecord,
     new: bool,
 ) -> Result<AlertRecord, StoreError> {
@@ -108,6 +150,20 @@ pub(super) fn write_alert(
     let mut written = alert.clone();
     written.revision = alert.revision + 1;
     alerts.insert(written.id, encode(&written).as_slice())?;
+    // The due index follows the escalation's timer, so an acknowledgement that stops it
+    // removes it in the same write.
+    let due_of = |record: &AlertRecord| {
+        record
+            .escalation
+            .as_ref()
+            .and_then(|escalation| escalation.next_due_at)
+    };
+    if let Some(due) = stored.as_ref().and_then(due_of) {
+        due_escalations.remove((due, written.id))?;
+    }
+    if let Some(due) = due_of(&written) {
+        due_escalations.insert((due, written.id), ())?;
+    }
     let index_key = scoped_key(&written.endpoint, &written.key);
     match written.state {
         AlertState::Open | AlertState::Acknowledged => {

@@ -9,6 +9,7 @@
 mod alerts;
 mod deliveries;
 mod destinations;
+mod directory;
 mod endpoints;
 mod inbound;
 mod processing;
@@ -152,9 +153,12 @@ impl RedbStore {
             txn.open_table(tables::PROCESSING_QUEUE)?;
             txn.open_table(tables::ALERTS)?;
             txn.open_table(tables::OPEN_ALERTS)?;
+            txn.open_table(tables::DUE_ESCALATIONS)?;
             txn.open_table(tables::DELIVERIES)?;
             txn.open_table(tables::DUE_DELIVERIES)?;
             txn.open_table(tables::DESTINATION_HEALTH)?;
+            txn.open_table(tables::DIRECTORY)?;
+            txn.open_table(tables::SECRET_KEYS)?;
             txn.open_table(tables::COUNTERS)?;
             txn.open_table(tables::STORAGE_PROBE)?;
             if rejected_index_missing {

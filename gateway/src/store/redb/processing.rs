@@ -26,6 +26,7 @@ impl RedbStore {
             let mut queue = txn.open_table(tables::PROCESSING_QUEUE)?;
             let mut alerts = txn.open_table(tables::ALERTS)?;
             let mut open_alerts = txn.open_table(tables::OPEN_ALERTS)?;
+            let mut escalations = txn.open_table(tables::DUE_ESCALATIONS)?;
             let mut deliveries = txn.open_table(tables::DELIVERIES)?;
             let mut due = txn.open_table(tables::DUE_DELIVERIES)?;
             let mut counters = txn.open_table(tables::COUNTERS)?;
@@ -44,7 +45,13 @@ impl RedbStore {
             }
             for write in &batch.alerts {
                 let new = matches!(write, AlertWrite::Insert(_));
-                let alert = write_alert(&mut alerts, &mut open_alerts, write.record(), new)?;
+                let alert = write_alert(
+                    &mut alerts,
+                    &mut open_alerts,
+                    &mut escalations,
+                    write.record(),
+                    new,
+                )?;
                 if new {
                     advance_counter(&mut counters, ALERT_COUNTER, alert.id)?;
                 }

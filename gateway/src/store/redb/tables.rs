@@ -22,6 +22,10 @@ pub const PROCESSING_QUEUE: TableDefinition<u64, ()> = TableDefinition::new("pro
 pub const ALERTS: TableDefinition<u64, &[u8]> = TableDefinition::new("alerts");
 /// `endpoint \n key` → sequence of the open (or acknowledged) alert with that key.
 pub const OPEN_ALERTS: TableDefinition<&str, u64> = TableDefinition::new("open_alerts");
+/// `(due at ms, alert sequence)` for alerts whose escalation has a step due: kept in step with
+/// the alert's `escalation.next_due_at` by every alert write.
+pub const DUE_ESCALATIONS: TableDefinition<(u64, u64), ()> =
+    TableDefinition::new("due_escalations");
 /// Delivery sequence → delivery record (with its attempts).
 pub const DELIVERIES: TableDefinition<u64, &[u8]> = TableDefinition::new("deliveries");
 /// `(due at ms, delivery sequence)` for deliveries waiting for their next attempt.
@@ -30,6 +34,11 @@ pub const DUE_DELIVERIES: TableDefinition<(u64, u64), ()> = TableDefinition::new
 /// (no row: healthy).
 pub const DESTINATION_HEALTH: TableDefinition<&str, &[u8]> =
     TableDefinition::new("destination_health");
+/// `prefix/id` (`us/us_3`) → on-call directory entry (users, teams, schedules, escalation
+/// policies, maintenance windows).
+pub const DIRECTORY: TableDefinition<&str, &[u8]> = TableDefinition::new("directory");
+/// Key name → the gateway's secret key of that name (ack links).
+pub const SECRET_KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("secret_keys");
 /// Named counters: the next sequence of each record kind.
 pub const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
 /// One scratch row, rewritten to check that the disk takes writes again after a failure.

@@ -4,8 +4,8 @@ use super::RedbStore;
 use crate::store::InboundRetention;
 use crate::store::{
     AlertFilter, AlertRecord, Appended, DeliveryFilter, DeliveryRecord, DestinationHealth,
-    Durability, EndpointRecord, IdKind, InboundFilter, InboundRecord, Page, ProcessedBatch,
-    RecordedAttempt, RetryScheduled, Store, StoreError,
+    DirectoryEntry, DirectoryKind, Durability, EndpointRecord, IdKind, InboundFilter,
+    InboundRecord, Page, ProcessedBatch, RecordedAttempt, RetryScheduled, Store, StoreError,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -71,6 +71,34 @@ impl Store for RedbStore {
         Self::apply_processing(self, batch, durability)
     }
 
+    fn secret_key(&self, name: &str) -> Result<Vec<u8>, StoreError> {
+        Self::secret_key(self, name)
+    }
+
+    fn create_directory_entry(
+        &self,
+        kind: DirectoryKind,
+        body: &serde_json::Value,
+    ) -> Result<DirectoryEntry, StoreError> {
+        Self::create_directory_entry(self, kind, body)
+    }
+
+    fn directory_entry(&self, id: &str) -> Result<Option<DirectoryEntry>, StoreError> {
+        Self::directory_entry(self, id)
+    }
+
+    fn directory(&self, kind: DirectoryKind) -> Result<Vec<DirectoryEntry>, StoreError> {
+        Self::directory(self, kind)
+    }
+
+    fn update_directory_entry(&self, entry: &DirectoryEntry) -> Result<DirectoryEntry, StoreError> {
+        Self::update_directory_entry(self, entry)
+    }
+
+    fn delete_directory_entry(&self, id: &str) -> Result<bool, StoreError> {
+        Self::delete_directory_entry(self, id)
+    }
+
     fn alert(&self, id: u64) -> Result<Option<AlertRecord>, StoreError> {
         Self::alert(self, id)
     }
@@ -81,6 +109,18 @@ impl Store for RedbStore {
 
     fn update_alert(&self, alert: &AlertRecord) -> Result<AlertRecord, StoreError> {
         Self::update_alert(self, alert)
+    }
+
+    fn due_escalations(&self, now_ms: u64, limit: usize) -> Result<Vec<AlertRecord>, StoreError> {
+        Self::due_escalations(self, now_ms, limit)
+    }
+
+    fn next_escalation_due_at(&self) -> Result<Option<u64>, StoreError> {
+        Self::next_escalation_due_at(self)
+    }
+
+    fn firing_alerts(&self) -> Result<Vec<AlertRecord>, StoreError> {
+        Self::firing_alerts(self)
     }
 
     fn firing_alert_counts(&self) -> Result<(u64, u64), StoreError> {

@@ -1,0 +1,189 @@
+//! Schedules `sc_<n>` (SPEC §12): create, list, show, change, delete; who is on call at an
+//! instant, and the final shifts over a range. The calendar work is `oncall`'s; this file
+//! checks the users a schedule names against the directory and renders the answers.
+
+use super::directory::{self, Directory, input_object, invalid, merge, parse, to_body};
+use super::people::user_view;
+use super::{OpsError, Services};
+use crate::oncall::{Schedule, Shift};
+use crate::store::{DirectoryEntry, DirectoryKind, StoreError};
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+
+/// The shifts answered when no range is asked for: from now, two weeks.
+pub const SHIFTS_DEFAULT_RANGE: SignedDuration = SignedDuration::from_hours(14 * 24);
+
+/// The longest range of one shifts answer: a quarter, which is as far as "on call until" looks
+/// too (`config::ONCALL_LOOKAHEAD`), and keeps an hourly rotation's answer in the thousands.
+pub const SHIFTS_MAX_RANGE: SignedDuration = SignedDuration::from_hours(90 * 24);
+
+/// One schedule's view.
+pub fn schedule(services: &Services, id: &str) -> Result<Value, OpsError> {
+    Ok(directory::view(&directory::get(
+        services,
+        DirectoryKind::Schedule,
+        id,
+    )?))
+}
+
+/// Every schedule's view, newest first.
+pub fn schedules(services: &Services) -> Result<Vec<Value>, OpsError> {
+    let entries = directory::list(services, DirectoryKind::Schedule)?;
+    Ok(entries.iter().map(directory::view).collect())
+}
+
+/// A schedule checked (its layers, rotations, restrictions, overrides and users), as the
+/// store keeps it.
+fn schedule_body(input: Map<String, Value>, directory: &Directory) -> Result<Value, OpsError> {
+    let schedule: Schedule = parse(DirectoryKind::Schedule, input)?;
+    schedule
+        .validate(|id| directory.has(DirectoryKind::User, id))
+        .map_err(invalid)?;
+    to_body(&schedule)
+}
+
+/// Creates a schedule.
+pub fn create_schedule(services: &Services, input: Value) -> Result<Value, OpsError> {
+    let input = input_object(DirectoryKind::Schedule, input)?;
+    let entry = directory::create(services, DirectoryKind::Schedule, |directory| {
+        schedule_body(input, directory)
+    })?;
+    Ok(directory::view(&entry))
+}
+
+/// Applies the given keys over the schedule and validates the whole again.
+pub fn update_schedule(services: &Services, id: &str, patch: Value) -> Result<Value, OpsError> {
+    let patch = input_object(DirectoryKind::Schedule, patch)?;
+    let entry = directory::update(
+        services,
+        DirectoryKind::Schedule,
+        id,
+        |current, directory| schedule_body(merge(&current.body, patch.clone()), directory),
+    )?;
+    Ok(directory::view(&entry))
+}
+
+/// Deletes a schedule no escalation policy names.
+pub fn delete_schedule(services: &Services, id: &str) -> Result<(), OpsError> {
+    directory::delete(services, DirectoryKind::Schedule, id)
+}
+
+/// The stored schedule, parsed.
+fn read_schedule(entry: &DirectoryEntry) -> Result<Schedule, OpsError> {
+    serde_json::from_value(entry.body.clone())
+        .map_err(|error| StoreError::Corrupt(format!("schedule {}: {error}", entry.id)).into())
+}
+
+/// A stored schedule that was valid when written but no longer parses (a time zone gone from
+/// a newer IANA database, say): the operator fixes it with a change.
+fn unusable(id: &str, error: crate::oncall::FieldError) -> OpsError {
+    OpsError::Conflict(format!(
+        "schedule {id} cannot be computed ({error}); change it"
+    ))
+}
+
+/// Who is on call at `at`, and until when: `{"users": [user views], "until", "at"}`.
+pub fn on_call(services: &Services, id: &str, at: Timestamp) -> Result<Value, OpsError> {
+    let entry = directory::get(services, DirectoryKind::Schedule, id)?;
+    let on_call = read_schedule(&entry)?
+        .on_call_at(at)
+        .map_err(|error| unusable(id, error))?;
+    let mut users = Vec::with_capacity(on_call.users.len());
+    for user in &on_call.users {
+        // Deleting a user a schedule names is refused, so this finds them; an id alone
+        // otherwise.
+        users.push(match services.store.directory_entry(user)? {
+            Some(entry) if entry.kind == DirectoryKind::User => user_view(&entry),
+            _ => json!({"id": user}),
+        });
+    }
+    Ok(json!({
+        "users": users,
+        "until": on_call.until.to_string(),
+        "at": at.to_string(),
+    }))
+}
+
+/// The final shifts over `[from, to)`, at most [`SHIFTS_MAX_RANGE`]: `{"shifts": [{user,
+/// user_name, start, end, layer | override}], "from", "to"}`, where `layer` is the index of
+/// the layer the shift comes from (with its `layer_name`) and `override: true` marks an
+/// override.
+pub fn shifts(
+    services: &Services,
+    id: &str,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<Value, OpsError> {
+    if to <= from {
+        return Err(OpsError::BadRequest(format!(
+            "to ({to}) must be after from ({from})"
+        )));
+    }
+    if from.duration_until(to) > SHIFTS_MAX_RANGE {
+        return Err(OpsError::BadRequest(format!(
+            "from {from} to {to} is longer than {} days; ask for a shorter range",
+            SHIFTS_MAX_RANGE.as_hours() / 24
+        )));
+    }
+    let entry = directory::get(services, DirectoryKind::Schedule, id)?;
+    let schedule = read_schedule(&entry)?;
+    let shifts = schedule
+        .shifts(from, to)
+        .map_err(|error| unusable(id, error))?;
+    let names: HashMap<String, Value> = (services.store.directory(DirectoryKind::User)?)
+        .into_iter()
+        .map(|user| (user.id, user.body["name"].clone()))
+        .collect();
+    let shifts: Vec<Value> = shifts
+        .iter()
+        .map(|shift| shift_view(shift, &schedule, &names))
+        .collect();
+    Ok(json!({"shifts": shifts, "from": from.to_string(), "to": to.to_string()}))
+}
+
+fn shift_view(shift: &Shift, schedule: &Schedule, names: &HashMap<String, Value>) -> Value {
+    let mut view = json!({
+        "user": shift.user,
+        "user_name": names.get(&shift.user).cloned().unwrap_or(Value::Null),
+        "start": shift.start.to_string(),
+        "end": shift.end.to_string(),
+    });
+    match shift.layer {
+        Some(layer) => {
+            view["layer"] = json!(layer);
+            view["layer_name"] = json!(schedule.layers.get(layer).map(|layer| &layer.name));
+        }
+        None => view["override"] = json!(true),
+    }
+    view
+}
+
+/// A query's instant (`at`, `from`, `to`): RFC 3339 with an offset; 400 naming the parameter.
+pub fn query_time(name: &str, text: Option<&str>) -> Result<Option<Timestamp>, OpsError> {
+    text.map(|text| {
+        crate::oncall::parse_instant(name, text)
+            .map_err(|error| OpsError::BadRequest(error.to_string()))
+    })
+    .transpose()
+}
+
+/// Now, to the second: the default of `at` and `from`, shown in answers.
+pub fn now() -> Timestamp {
+    Timestamp::from_second(Timestamp::now().as_second()).unwrap_or_else(|_| Timestamp::now())
+}
+
+/// The range of a shifts question, with its defaults: from now, for [`SHIFTS_DEFAULT_RANGE`].
+pub fn shifts_range(
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<(Timestamp, Timestamp), OpsError> {
+    let from = query_time("from", from)?.unwrap_or_else(now);
+    let to = match query_time("to", to)? {
+        Some(to) => to,
+        None => from
+            .checked_add(SHIFTS_DEFAULT_RANGE)
+            .unwrap_or(Timestamp::MAX),
+    };
+    Ok((from, to))
+}
