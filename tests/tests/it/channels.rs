@@ -180,10 +180,7 @@ fn a_failed_pipeline_texts_calls_and_pushes() {
 
     // The mapper's severity reaches the alert and, through the notifier, the push's priority.
     let (_, alerts) = gateway.api("GET", "/alerts?state=open", None);
-    assert_eq!(
-        alerts["items"][0]["alert"]["severity"], "critical",
-        "{alerts}"
-    );
+    assert_eq!(alerts["items"][0]["severity"], "critical", "{alerts}");
     let pushes = ntfy.wait_for_requests(1);
     assert_eq!(pushes.len(), 1);
     assert_ntfy_push(
