@@ -316,6 +316,8 @@ mod tests {
             attempts: Vec::new(),
             next_attempt_at: None,
             created_at: 0,
+            alert: None,
+            page: None,
         }
     }
 

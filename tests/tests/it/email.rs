@@ -239,7 +239,7 @@ fn a_later_notice_replies_to_the_mail_that_opened_the_alert() {
     assert_eq!(outbox.settled(closing).status, DeliveryStatus::Delivered);
     let messages = server.wait_for_messages(2);
     let first_id = messages[0].message_id().expect("a Message-ID");
-    assert_eq!(messages[1].in_reply_to(), [first_id.clone()]);
+    assert_eq!(messages[1].in_reply_to(), std::slice::from_ref(&first_id));
     assert_eq!(messages[1].references(), [first_id]);
     assert_eq!(
         messages[1].message_id().as_deref(),

@@ -108,16 +108,8 @@ fn a_policy_pages_on_call_then_the_next_step_and_an_acknowledgement_stops_it() {
         "{}",
         first_page[0].body
     );
-    assert!(
-        lead_phone.captured().is_empty(),
-        "step 2 waits for its delay"
-    );
     let lead_page = lead_phone.wait_for_requests(1);
     assert_eq!(lead_page[0].path, "/lead-pages");
-    assert!(
-        lead_page[0].at.duration_since(first_page[0].at) >= Duration::from_millis(900),
-        "step 2 came before step 1's delay"
-    );
 
     let alert = only_alert(&gateway);
     let id = alert["id"].as_str().unwrap();
@@ -152,6 +144,10 @@ fn a_policy_pages_on_call_then_the_next_step_and_an_acknowledgement_stops_it() {
         (log[1]["step"].as_u64(), log[1]["user"].as_str()),
         (Some(2), Some(lead.as_str()))
     );
+    // Step 2 fired step 1's delay after step 1 (fire times, not arrival times: a busy
+    // machine may deliver the first page late).
+    let fired = |page: &Value| page["at"].as_u64().unwrap();
+    assert!(fired(&log[1]) - fired(&log[0]) >= 1_000, "{shown}");
     for page in &log {
         assert_eq!(page["kind"], "ntfy");
         let delivery = page["delivery"].as_str().expect("a delivery");
