@@ -44,6 +44,7 @@ mod alert;
 #[doc(hidden)]
 pub mod bindings;
 mod config;
+mod convert;
 mod error;
 mod event;
 mod export;

@@ -27,6 +27,10 @@ const SDK_FILES: &[(&str, &str)] = &[
         include_str!("../../../plugin-sdk/src/config.rs"),
     ),
     (
+        "src/convert.rs",
+        include_str!("../../../plugin-sdk/src/convert.rs"),
+    ),
+    (
         "src/error.rs",
         include_str!("../../../plugin-sdk/src/error.rs"),
     ),

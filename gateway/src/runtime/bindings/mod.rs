@@ -235,8 +235,8 @@ macro_rules! conversions_every_version_shares {
     };
 }
 
-pub mod v0_1;
-pub mod v0_2;
+mod v0_1;
+mod v0_2;
 
 /// A version of `hookgate:plugin` the gateway serves, as a component's exports and its info
 /// name it.
