@@ -20,7 +20,7 @@ from wit_world.imports.types import (
 )
 from wit_world.types import Err
 
-API_VERSION = "0.1.0"
+API_VERSION = "0.2.0"
 GREY = 0x95A5A6
 MAX_COMMITS = 10
 

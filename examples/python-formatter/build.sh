@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Python formatter (app.py) into a WASI component with componentize-py, against
-# hookgate's WIT (world `formatter`).
+# hookgate's WIT (world `formatter` of the newest version, hookgate:plugin@0.2.0; the frozen
+# versions in wit/deps/ are read too and left unused).
 #
 #   examples/python-formatter/build.sh OUT.wasm [VENV_DIR]
 #
@@ -19,7 +20,7 @@ out="${1:?usage: build.sh OUT.wasm [VENV_DIR]}"
 venv="${2:-$here/.venv}"
 
 up_to_date=true
-for input in "$here/app.py" "$here/build.sh" "$wit"/*.wit; do
+for input in "$here/app.py" "$here/build.sh" "$wit"/*.wit "$wit"/deps/*/*.wit; do
     [ "$out" -nt "$input" ] || up_to_date=false
 done
 if $up_to_date; then

@@ -6,8 +6,10 @@
 /// let alert = Alert::new("acme/widgets:main", "Pipeline #4 for main failed — acme/widgets")
 ///     .source_status("FAILED")
 ///     .url("https://bitbucket.org/acme/widgets/pipelines/4")
-///     .label("branch", "main");
+///     .label("branch", "main")
+///     .severity(Severity::Critical);
 /// assert_eq!(alert.key, "acme/widgets:main");
+/// assert_eq!(Alert::new("k", "t").severity, Severity::Error);
 /// ```
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Alert {
@@ -29,10 +31,12 @@ pub struct Alert {
     pub actor: Option<String>,
     /// Extra name/value pairs.
     pub labels: Vec<(String, String)>,
+    /// How bad it is; [`Severity::Error`] unless set.
+    pub severity: Severity,
 }
 
 impl Alert {
-    /// An alert with this key and title; every other field empty.
+    /// An alert with this key and title, of severity `error`; every other field empty.
     pub fn new(key: impl Into<String>, title: impl Into<String>) -> Self {
         Self {
             key: key.into(),
@@ -76,6 +80,61 @@ impl Alert {
     pub fn label(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.labels.push((name.into(), value.into()));
         self
+    }
+
+    /// Sets how bad it is (default [`Severity::Error`]).
+    pub fn severity(mut self, severity: Severity) -> Self {
+        self.severity = severity;
+        self
+    }
+}
+
+/// How bad an alert is. The gateway orders pages by it and notifiers show it (the built-in
+/// notifier sets an ntfy push's priority from it).
+///
+/// ```
+/// use hookgate_plugin_sdk::Severity;
+/// assert_eq!(Severity::parse("warning"), Some(Severity::Warning));
+/// assert_eq!(Severity::Critical.as_str(), "critical");
+/// assert_eq!(Severity::default(), Severity::Error);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum Severity {
+    /// Wakes people up.
+    Critical,
+    /// Something failed: the default.
+    #[default]
+    Error,
+    /// May need a look.
+    Warning,
+    /// For the record.
+    Info,
+}
+
+impl Severity {
+    /// Every severity, worst first.
+    pub const ALL: [Severity; 4] = [
+        Severity::Critical,
+        Severity::Error,
+        Severity::Warning,
+        Severity::Info,
+    ];
+
+    /// `critical`, `error`, `warning` or `info`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+
+    /// The severity of this name, as [`Severity::as_str`] writes it.
+    pub fn parse(name: &str) -> Option<Severity> {
+        Severity::ALL
+            .into_iter()
+            .find(|severity| severity.as_str() == name)
     }
 }
 

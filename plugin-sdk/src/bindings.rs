@@ -1,6 +1,8 @@
-//! The generated ABI, one module per world. Plugin authors never use this module: the traits
-//! and `export_*!` macros of the crate root wrap it. The four worlds share the `types` and `log`
-//! interfaces through `with`, so each WIT type exists once in Rust.
+//! The generated ABI of `hookgate:plugin@0.2.0` (`wit/`), one module per world. Plugin authors
+//! never use this module: the traits and `export_*!` macros of the crate root wrap it. The four
+//! worlds share the `types` and `log` interfaces through `with`, so each WIT type exists once in
+//! Rust. `wit/deps/` holds the frozen 0.1.0 package too, so wit-bindgen names the package's
+//! module with its version (`plugin0_2_0`); the SDK builds for 0.2.0 only.
 //!
 //! Each world's `export` macro is public and carries that world's type information; wit-bindgen
 //! emits the exports section only where the macro is invoked, so a plugin built with this crate
@@ -29,8 +31,8 @@ pub mod alert_mapper {
         default_bindings_module: "::hookgate_plugin_sdk::__private::bindings::alert_mapper",
         runtime_path: "::hookgate_plugin_sdk::__private::wit_bindgen::rt",
         with: {
-            "hookgate:plugin/types@0.1.0": crate::bindings::provider::hookgate::plugin::types,
-            "hookgate:plugin/log@0.1.0": crate::bindings::provider::hookgate::plugin::log,
+            "hookgate:plugin/types@0.2.0": crate::bindings::provider::hookgate::plugin0_2_0::types,
+            "hookgate:plugin/log@0.2.0": crate::bindings::provider::hookgate::plugin0_2_0::log,
         },
     });
 }
@@ -44,8 +46,8 @@ pub mod formatter {
         default_bindings_module: "::hookgate_plugin_sdk::__private::bindings::formatter",
         runtime_path: "::hookgate_plugin_sdk::__private::wit_bindgen::rt",
         with: {
-            "hookgate:plugin/types@0.1.0": crate::bindings::provider::hookgate::plugin::types,
-            "hookgate:plugin/log@0.1.0": crate::bindings::provider::hookgate::plugin::log,
+            "hookgate:plugin/types@0.2.0": crate::bindings::provider::hookgate::plugin0_2_0::types,
+            "hookgate:plugin/log@0.2.0": crate::bindings::provider::hookgate::plugin0_2_0::log,
         },
     });
 }
@@ -59,11 +61,11 @@ pub mod notifier {
         default_bindings_module: "::hookgate_plugin_sdk::__private::bindings::notifier",
         runtime_path: "::hookgate_plugin_sdk::__private::wit_bindgen::rt",
         with: {
-            "hookgate:plugin/types@0.1.0": crate::bindings::provider::hookgate::plugin::types,
-            "hookgate:plugin/log@0.1.0": crate::bindings::provider::hookgate::plugin::log,
+            "hookgate:plugin/types@0.2.0": crate::bindings::provider::hookgate::plugin0_2_0::types,
+            "hookgate:plugin/log@0.2.0": crate::bindings::provider::hookgate::plugin0_2_0::log,
         },
     });
 }
 
-pub use provider::hookgate::plugin::log as wit_log;
-pub use provider::hookgate::plugin::types as wit;
+pub use provider::hookgate::plugin0_2_0::log as wit_log;
+pub use provider::hookgate::plugin0_2_0::types as wit;

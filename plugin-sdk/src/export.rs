@@ -1,12 +1,15 @@
-//! The bridge between the SDK's types and the generated ABI. This is the only module that
-//! touches wit-bindgen's types; the `export_*!` macros point the generated exports here.
+//! The bridge between the SDK's traits and the generated ABI: the `export_*!` macros point the
+//! generated exports here, and `convert.rs` turns the values (with this module, the only code
+//! that touches wit-bindgen's types).
 
 use crate::bindings::wit;
+use crate::convert::{
+    action_to_wit, description_to_wit, error_text, event_from_wit, info_to_wit, message_to_wit,
+    notification_from_wit, outbound_to_wit, request_to_wit,
+};
 use crate::{
-    Action, Alert, AlertNotice, AlertState, Config, Destination, DigestEncoding, Embed,
-    EmbedAuthor, EmbedField, Event, HmacAlgorithm, HttpRequest, Message, Notification,
-    NotificationContext, PluginError, PluginInfo, ProviderDescription, SignatureScheme,
-    info::API_VERSION,
+    Action, Config, Destination, Event, Message, Notification, NotificationContext, Outbound,
+    PluginError, PluginInfo, ProviderDescription,
 };
 use std::marker::PhantomData;
 
@@ -45,7 +48,7 @@ pub trait Formatter {
     fn format(event: &Event, config: &Config) -> Result<Option<Message>, PluginError>;
 }
 
-/// Turns notifications into HTTP requests. Export it with
+/// Turns notifications into HTTP requests and mails. Export it with
 /// [`export_notifier!`](crate::export_notifier).
 pub trait Notifier {
     /// Who the plugin is; `package` comes from the crate's `Cargo.toml`.
@@ -53,12 +56,15 @@ pub trait Notifier {
         package
     }
 
-    /// The requests that deliver `notification` to `destination`.
+    /// What delivers `notification` to `destination`: [`HttpRequest`]s (each naming the
+    /// [`Credential`] the gateway adds, if any) and [`Email`]s, as [`Outbound`]s
+    /// (`request.into()`, `email.into()`). The gateway asks through the WIT `shape` function;
+    /// the `notify` function WIT 0.1 had is exported too and answers the HTTP requests only.
     fn notify(
         notification: &Notification,
         context: &NotificationContext,
         destination: &Destination,
-    ) -> Result<Vec<HttpRequest>, PluginError>;
+    ) -> Result<Vec<Outbound>, PluginError>;
 }
 
 /// The plugin crate's package metadata, filled in by the export macros.
@@ -73,204 +79,12 @@ fn package_info<P: Package>() -> PluginInfo {
     PluginInfo::new(P::NAME, P::VERSION).description(P::DESCRIPTION)
 }
 
-fn info_to_wit(info: PluginInfo, kind: wit::PluginKind) -> wit::PluginInfo {
-    wit::PluginInfo {
-        name: info.name,
-        version: info.version,
-        kind,
-        api_version: API_VERSION.to_string(),
-        description: info.description,
-        config_keys: info
-            .config_keys
-            .into_iter()
-            .map(|(name, description)| wit::ConfigKey { name, description })
-            .collect(),
-    }
-}
-
-fn event_from_wit(event: wit::Event) -> Event {
-    Event {
-        inbound_id: event.inbound_id,
-        endpoint_id: event.endpoint_id,
-        provider: event.provider,
-        event_key: event.event_key,
-        headers: event
-            .headers
-            .into_iter()
-            .map(|header| (header.name, header.value))
-            .collect(),
-        body: event.body,
-        received_at: event.received_at,
-        attempt: event.attempt,
-        ..Event::default()
-    }
-}
-
-fn headers_to_wit(headers: Vec<(String, String)>) -> Vec<wit::Header> {
-    headers
-        .into_iter()
-        .map(|(name, value)| wit::Header { name, value })
-        .collect()
-}
-
-fn alert_to_wit(alert: Alert) -> wit::Alert {
-    wit::Alert {
-        key: alert.key,
-        title: alert.title,
-        source_status: alert.source_status,
-        url: alert.url,
-        description: alert.description,
-        commit_hash: alert.commit_hash,
-        commit_message: alert.commit_message,
-        actor: alert.actor,
-        labels: alert.labels,
-    }
-}
-
-fn alert_from_wit(alert: wit::Alert) -> Alert {
-    Alert {
-        key: alert.key,
-        title: alert.title,
-        source_status: alert.source_status,
-        url: alert.url,
-        description: alert.description,
-        commit_hash: alert.commit_hash,
-        commit_message: alert.commit_message,
-        actor: alert.actor,
-        labels: alert.labels,
-    }
-}
-
-fn message_to_wit(message: Message) -> wit::Message {
-    let message = message.within_limits();
-    wit::Message {
-        text: message.text,
-        embeds: message
-            .embeds
-            .into_iter()
-            .map(|embed| wit::Embed {
-                title: embed.title,
-                description: embed.description,
-                url: embed.url,
-                colour: embed.colour,
-                author: embed.author.map(|author| wit::EmbedAuthor {
-                    name: author.name,
-                    url: author.url,
-                    icon_url: author.icon_url,
-                }),
-                fields: embed
-                    .fields
-                    .into_iter()
-                    .map(|field| wit::EmbedField {
-                        name: field.name,
-                        value: field.value,
-                        inline: field.inline,
-                    })
-                    .collect(),
-                footer: embed.footer,
-                timestamp: embed.timestamp,
-            })
-            .collect(),
-    }
-}
-
-fn message_from_wit(message: wit::Message) -> Message {
-    Message {
-        text: message.text,
-        embeds: message
-            .embeds
-            .into_iter()
-            .map(|embed| Embed {
-                title: embed.title,
-                description: embed.description,
-                url: embed.url,
-                colour: embed.colour,
-                author: embed.author.map(|author| EmbedAuthor {
-                    name: author.name,
-                    url: author.url,
-                    icon_url: author.icon_url,
-                }),
-                fields: embed
-                    .fields
-                    .into_iter()
-                    .map(|field| EmbedField {
-                        name: field.name,
-                        value: field.value,
-                        inline: field.inline,
-                    })
-                    .collect(),
-                footer: embed.footer,
-                timestamp: embed.timestamp,
-            })
-            .collect(),
-    }
-}
-
-fn notice_from_wit(notice: wit::AlertNotice) -> AlertNotice {
-    AlertNotice {
-        id: notice.id,
-        alert: alert_from_wit(notice.alert),
-        state: match notice.state {
-            wit::AlertState::Open => AlertState::Open,
-            wit::AlertState::Acknowledged => AlertState::Acknowledged,
-            wit::AlertState::Closed => AlertState::Closed,
-        },
-        count: notice.count,
-        opened_at: notice.opened_at,
-        closed_at: notice.closed_at,
-    }
-}
-
-fn description_to_wit(description: ProviderDescription) -> wit::ProviderDescription {
-    wit::ProviderDescription {
-        event_header: description.event_header,
-        delivery_id_header: description.delivery_id_header,
-        attempt_header: description.attempt_header,
-        signature: description.signature.map(|scheme| match scheme {
-            SignatureScheme::Hmac {
-                header,
-                prefix,
-                algorithm,
-                encoding,
-            } => wit::SignatureScheme::Hmac(wit::HmacSignature {
-                header,
-                prefix,
-                algorithm: match algorithm {
-                    HmacAlgorithm::Sha1 => wit::HmacAlgorithm::Sha1,
-                    HmacAlgorithm::Sha256 => wit::HmacAlgorithm::Sha256,
-                    HmacAlgorithm::Sha512 => wit::HmacAlgorithm::Sha512,
-                },
-                encoding: match encoding {
-                    DigestEncoding::Hex => wit::DigestEncoding::Hex,
-                    DigestEncoding::Base64 => wit::DigestEncoding::Base64,
-                },
-            }),
-            SignatureScheme::Token(header) => wit::SignatureScheme::Token(header),
-            SignatureScheme::StandardWebhooks => wit::SignatureScheme::StandardWebhooks,
-        }),
-        events: description
-            .events
-            .into_iter()
-            .map(|event| wit::EventType {
-                key: event.key,
-                push: event.push,
-                description: event.description,
-                sample: event.sample,
-            })
-            .collect(),
-    }
-}
-
-fn error_text(error: PluginError) -> String {
-    error.to_string()
-}
-
 /// Implements the provider world's exports for `T`.
 #[doc(hidden)]
 pub struct ProviderExport<T, P>(PhantomData<(T, P)>);
 
 impl<T: Provider, P: Package>
-    crate::bindings::provider::exports::hookgate::plugin::provider_api::Guest
+    crate::bindings::provider::exports::hookgate::plugin0_2_0::provider_api::Guest
     for ProviderExport<T, P>
 {
     fn info() -> wit::PluginInfo {
@@ -287,7 +101,7 @@ impl<T: Provider, P: Package>
 pub struct AlertMapperExport<T, P>(PhantomData<(T, P)>);
 
 impl<T: AlertMapper, P: Package>
-    crate::bindings::alert_mapper::exports::hookgate::plugin::alert_mapper_api::Guest
+    crate::bindings::alert_mapper::exports::hookgate::plugin0_2_0::alert_mapper_api::Guest
     for AlertMapperExport<T, P>
 {
     fn info() -> wit::PluginInfo {
@@ -297,14 +111,7 @@ impl<T: AlertMapper, P: Package>
     fn map_event(event: wit::Event, config: String) -> Result<Vec<wit::AlertAction>, String> {
         let config = Config::from_json(&config).map_err(error_text)?;
         let actions = T::map(&event_from_wit(event), &config).map_err(error_text)?;
-        Ok(actions
-            .into_iter()
-            .map(|action| match action {
-                Action::Open(alert) => wit::AlertAction::Open(alert_to_wit(alert)),
-                Action::Close(key) => wit::AlertAction::Close(key),
-                Action::Ignore(reason) => wit::AlertAction::Ignore(reason),
-            })
-            .collect())
+        Ok(actions.into_iter().map(action_to_wit).collect())
     }
 }
 
@@ -313,7 +120,7 @@ impl<T: AlertMapper, P: Package>
 pub struct FormatterExport<T, P>(PhantomData<(T, P)>);
 
 impl<T: Formatter, P: Package>
-    crate::bindings::formatter::exports::hookgate::plugin::formatter_api::Guest
+    crate::bindings::formatter::exports::hookgate::plugin0_2_0::formatter_api::Guest
     for FormatterExport<T, P>
 {
     fn info() -> wit::PluginInfo {
@@ -332,7 +139,7 @@ impl<T: Formatter, P: Package>
 pub struct NotifierExport<T, P>(PhantomData<(T, P)>);
 
 impl<T: Notifier, P: Package>
-    crate::bindings::notifier::exports::hookgate::plugin::notifier_api::Guest
+    crate::bindings::notifier::exports::hookgate::plugin0_2_0::notifier_api::Guest
     for NotifierExport<T, P>
 {
     fn info() -> wit::PluginInfo {
@@ -344,38 +151,46 @@ impl<T: Notifier, P: Package>
         context: wit::NotificationContext,
         destination: wit::Destination,
     ) -> Result<Vec<wit::HttpRequest>, String> {
-        let notification = match notification {
-            wit::Notification::Message(message) => Notification::Message(message_from_wit(message)),
-            wit::Notification::AlertOpened(notice) => {
-                Notification::AlertOpened(notice_from_wit(notice))
-            }
-            wit::Notification::AlertClosed(notice) => {
-                Notification::AlertClosed(notice_from_wit(notice))
-            }
-        };
-        let context = NotificationContext {
-            endpoint_id: context.endpoint_id,
-            endpoint_name: context.endpoint_name,
-            event_key: context.event_key,
-            inbound_id: context.inbound_id,
-            delivery_id: context.delivery_id,
-        };
-        let destination = Destination {
-            kind: destination.kind,
-            url: destination.url,
-            config: Config::from_json(&destination.config).map_err(error_text)?,
-        };
-        let requests = T::notify(&notification, &context, &destination).map_err(error_text)?;
-        Ok(requests
+        // What a 0.1-style caller can take: the requests; mails have no place in its answer.
+        let outputs = notify_with::<T>(notification, context, destination)?;
+        Ok(outputs
             .into_iter()
-            .map(|request| wit::HttpRequest {
-                method: request.method,
-                url: request.url,
-                headers: headers_to_wit(request.headers),
-                body: request.body,
+            .filter_map(|output| match output {
+                Outbound::Http(request) => Some(request_to_wit(request)),
+                Outbound::Email(_) => None,
             })
             .collect())
     }
+
+    fn shape(
+        notification: wit::Notification,
+        context: wit::NotificationContext,
+        destination: wit::Destination,
+    ) -> Result<Vec<wit::Outbound>, String> {
+        let outputs = notify_with::<T>(notification, context, destination)?;
+        Ok(outputs.into_iter().map(outbound_to_wit).collect())
+    }
+}
+
+/// Converts a notifier call's arguments and runs `T::notify` on them.
+fn notify_with<T: Notifier>(
+    notification: wit::Notification,
+    context: wit::NotificationContext,
+    destination: wit::Destination,
+) -> Result<Vec<Outbound>, String> {
+    let context = NotificationContext {
+        endpoint_id: context.endpoint_id,
+        endpoint_name: context.endpoint_name,
+        event_key: context.event_key,
+        inbound_id: context.inbound_id,
+        delivery_id: context.delivery_id,
+    };
+    let destination = Destination {
+        kind: destination.kind,
+        url: destination.url,
+        config: Config::from_json(&destination.config).map_err(error_text)?,
+    };
+    T::notify(&notification_from_wit(notification), &context, &destination).map_err(error_text)
 }
 
 /// Shared body of the four export macros.
@@ -452,7 +267,7 @@ macro_rules! export_formatter {
 ///
 /// ```ignore
 /// struct Chat;
-/// impl Notifier for Chat { fn notify(n: &Notification, c: &NotificationContext, d: &Destination) -> Result<Vec<HttpRequest>, PluginError> { /* ... */ } }
+/// impl Notifier for Chat { fn notify(n: &Notification, c: &NotificationContext, d: &Destination) -> Result<Vec<Outbound>, PluginError> { /* ... */ } }
 /// export_notifier!(Chat);
 /// ```
 #[macro_export]

@@ -1,5 +1,5 @@
 /// The version of the WIT package (`hookgate:plugin`) this SDK builds plugins against.
-pub const API_VERSION: &str = "0.1.0";
+pub const API_VERSION: &str = "0.2.0";
 
 /// Who a plugin is, as `hookgate plugin list` and `GET /api/v1/plugins` show it.
 ///

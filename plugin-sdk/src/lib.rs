@@ -44,6 +44,7 @@ mod alert;
 #[doc(hidden)]
 pub mod bindings;
 mod config;
+mod convert;
 mod error;
 mod event;
 mod export;
@@ -56,7 +57,7 @@ mod provider;
 mod text;
 pub mod time;
 
-pub use alert::{Action, Alert};
+pub use alert::{Action, Alert, Severity};
 pub use config::Config;
 pub use error::PluginError;
 pub use event::Event;
@@ -65,7 +66,8 @@ pub use info::{API_VERSION, PluginInfo};
 pub use json::{JsonPath, display_value, render_template};
 pub use message::{Embed, EmbedAuthor, EmbedField, Message, colour, limits};
 pub use notify::{
-    AlertNotice, AlertState, Destination, HttpRequest, Notification, NotificationContext,
+    AlertNotice, AlertState, Credential, Destination, Email, HttpRequest, Notification,
+    NotificationContext, Outbound,
 };
 pub use provider::{
     DigestEncoding, EventType, HmacAlgorithm, ProviderDescription, SignatureScheme,
@@ -77,11 +79,12 @@ pub use text::{first_line, short_hash, truncate};
 /// Everything a plugin usually needs: `use hookgate_plugin_sdk::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Action, Alert, AlertMapper, AlertNotice, AlertState, Config, Destination, Embed, Event,
-        EventType, Formatter, HttpRequest, JsonPath, Message, Notification, NotificationContext,
-        Notifier, PluginError, PluginInfo, Provider, ProviderDescription, SignatureScheme, colour,
-        display_value, export_alert_mapper, export_formatter, export_notifier, export_provider,
-        first_line, limits, render_template, short_hash, truncate,
+        Action, Alert, AlertMapper, AlertNotice, AlertState, Config, Credential, Destination,
+        Email, Embed, Event, EventType, Formatter, HttpRequest, JsonPath, Message, Notification,
+        NotificationContext, Notifier, Outbound, PluginError, PluginInfo, Provider,
+        ProviderDescription, Severity, SignatureScheme, colour, display_value, export_alert_mapper,
+        export_formatter, export_notifier, export_provider, first_line, limits, render_template,
+        short_hash, truncate,
     };
     pub use serde_json::{self, Value, json};
 }

@@ -10,8 +10,10 @@ pub mod colour {
     pub const RED: u32 = 0xE74C3C;
     /// Pushes and other informational events.
     pub const BLUE: u32 = 0x3498DB;
-    /// Warnings.
+    /// Warnings, escalations.
     pub const ORANGE: u32 = 0xE67E22;
+    /// Acknowledged: someone is on it.
+    pub const YELLOW: u32 = 0xF1C40F;
     /// Everything else.
     pub const NEUTRAL: u32 = 0x95A5A6;
 }

@@ -22,7 +22,8 @@ impl AlertState {
     }
 }
 
-/// An alert the gateway opened or closed.
+/// An alert the gateway opened or closed, that a person acknowledged, or that an escalation
+/// policy paged on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlertNotice {
     /// The gateway's alert id.
@@ -37,6 +38,13 @@ pub struct AlertNotice {
     pub opened_at: u64,
     /// Closed, ms since the Unix epoch.
     pub closed_at: Option<u64>,
+    /// Who acknowledged it, on [`Notification::AlertAcknowledged`].
+    pub acknowledged_by: Option<String>,
+    /// The escalation step just paged, counted from 1, on [`Notification::AlertEscalated`].
+    pub escalation_step: Option<u32>,
+    /// The signed link that acknowledges the alert without signing in, on the notices that
+    /// page a person: show it where a person can follow it.
+    pub ack_url: Option<String>,
 }
 
 /// What a notifier is asked to deliver.
@@ -48,15 +56,33 @@ pub enum Notification {
     AlertOpened(AlertNotice),
     /// An alert that closed.
     AlertClosed(AlertNotice),
+    /// A person acknowledged an open alert (`acknowledged_by` says who).
+    AlertAcknowledged(AlertNotice),
+    /// An escalation policy paged its next step (`escalation_step` says which).
+    AlertEscalated(AlertNotice),
 }
 
 impl Notification {
-    /// The envelope type name: `message`, `alert.opened` or `alert.closed`.
+    /// The envelope type name: `message`, `alert.opened`, `alert.closed`,
+    /// `alert.acknowledged` or `alert.escalated`.
     pub fn type_name(&self) -> &'static str {
         match self {
             Self::Message(_) => "message",
             Self::AlertOpened(_) => "alert.opened",
             Self::AlertClosed(_) => "alert.closed",
+            Self::AlertAcknowledged(_) => "alert.acknowledged",
+            Self::AlertEscalated(_) => "alert.escalated",
+        }
+    }
+
+    /// The alert notice, for every kind but a message.
+    pub fn alert_notice(&self) -> Option<&AlertNotice> {
+        match self {
+            Self::Message(_) => None,
+            Self::AlertOpened(notice)
+            | Self::AlertClosed(notice)
+            | Self::AlertAcknowledged(notice)
+            | Self::AlertEscalated(notice) => Some(notice),
         }
     }
 }
@@ -87,6 +113,18 @@ pub struct Destination {
     pub config: Config,
 }
 
+/// A credential the gateway holds and adds to a request the plugin shaped. The plugin names
+/// it; its value never enters the plugin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// `[twilio]`'s account as HTTP Basic `account_sid:auth token`, added only to requests
+    /// towards `[twilio] api_url`.
+    Twilio,
+    /// The destination's own `token` as `Authorization: Bearer` (ntfy); nothing is added when
+    /// the destination has none.
+    DestinationToken,
+}
+
 /// An HTTP request for the gateway to send.
 ///
 /// ```
@@ -94,6 +132,10 @@ pub struct Destination {
 /// let request = HttpRequest::post_json("https://example.com/hook", &json!({"text": "hi"})).unwrap();
 /// assert_eq!(request.method, "POST");
 /// assert_eq!(request.header("content-type"), Some("application/json"));
+/// assert_eq!(request.credential, None);
+/// let push = HttpRequest::post_text("https://ntfy.sh/team", "disk full")
+///     .credential(Credential::DestinationToken);
+/// assert_eq!(push.credential, Some(Credential::DestinationToken));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpRequest {
@@ -105,6 +147,8 @@ pub struct HttpRequest {
     pub headers: Vec<(String, String)>,
     /// Body.
     pub body: Vec<u8>,
+    /// The credential the gateway adds (none by default).
+    pub credential: Option<Credential>,
 }
 
 impl HttpRequest {
@@ -118,7 +162,25 @@ impl HttpRequest {
             url: url.into(),
             headers: vec![("content-type".into(), "application/json".into())],
             body: serde_json::to_vec(body)?,
+            credential: None,
         })
+    }
+
+    /// A `POST` of `text` with `Content-Type: text/plain; charset=utf-8`.
+    pub fn post_text(url: impl Into<String>, text: impl Into<String>) -> Self {
+        Self {
+            method: "POST".into(),
+            url: url.into(),
+            headers: vec![("content-type".into(), "text/plain; charset=utf-8".into())],
+            body: text.into().into_bytes(),
+            credential: None,
+        }
+    }
+
+    /// Asks the gateway to add `credential` to this request.
+    pub fn credential(mut self, credential: Credential) -> Self {
+        self.credential = Some(credential);
+        self
     }
 
     /// Adds a header.
@@ -133,5 +195,100 @@ impl HttpRequest {
             .iter()
             .find(|(key, _)| key.eq_ignore_ascii_case(name))
             .map(|(_, value)| value.as_str())
+    }
+}
+
+/// A mail for the gateway to send over its `[smtp]` server. The gateway adds `From`, `Date`,
+/// `Message-ID` and the threading headers (later notices of an alert reply to the first), and
+/// sends the text and HTML parts as `multipart/alternative`.
+///
+/// ```
+/// use hookgate_plugin_sdk::Email;
+/// let email = Email::new(["ops@example.com"], "[hookgate] Disk full", "Disk full on db-1")
+///     .html("<p>Disk full on <b>db-1</b></p>");
+/// assert_eq!(email.to, ["ops@example.com"]);
+/// assert_eq!(email.html.as_deref(), Some("<p>Disk full on <b>db-1</b></p>"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email {
+    /// Recipients; each must be an address the destination names.
+    pub to: Vec<String>,
+    /// Subject line.
+    pub subject: String,
+    /// The plain-text part.
+    pub text: String,
+    /// The HTML part (none by default). Escape what you interpolate into it.
+    pub html: Option<String>,
+}
+
+impl Email {
+    /// A plain-text mail to these recipients.
+    pub fn new(
+        to: impl IntoIterator<Item = impl Into<String>>,
+        subject: impl Into<String>,
+        text: impl Into<String>,
+    ) -> Self {
+        Self {
+            to: to.into_iter().map(Into::into).collect(),
+            subject: subject.into(),
+            text: text.into(),
+            html: None,
+        }
+    }
+
+    /// Adds an HTML part beside the text.
+    pub fn html(mut self, html: impl Into<String>) -> Self {
+        self.html = Some(html.into());
+        self
+    }
+}
+
+/// One thing a notifier asks the gateway to send: an HTTP request or a mail. Both convert into
+/// it with `.into()`.
+///
+/// ```
+/// use hookgate_plugin_sdk::prelude::*;
+/// let outputs: Vec<Outbound> = vec![
+///     HttpRequest::post_json("https://example.com/hook", &json!({"text": "hi"})).unwrap().into(),
+///     Email::new(["ops@example.com"], "hi", "hi").into(),
+/// ];
+/// assert!(outputs[0].http().is_some());
+/// assert!(outputs[1].email().is_some());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outbound {
+    /// An HTTP request.
+    Http(HttpRequest),
+    /// A mail.
+    Email(Email),
+}
+
+impl Outbound {
+    /// The request, if this is one.
+    pub fn http(&self) -> Option<&HttpRequest> {
+        match self {
+            Self::Http(request) => Some(request),
+            Self::Email(_) => None,
+        }
+    }
+
+    /// The mail, if this is one.
+    pub fn email(&self) -> Option<&Email> {
+        match self {
+            Self::Http(_) => None,
+            Self::Email(email) => Some(email),
+        }
+    }
+}
+
+impl From<HttpRequest> for Outbound {
+    fn from(request: HttpRequest) -> Self {
+        Self::Http(request)
+    }
+}
+
+impl From<Email> for Outbound {
+    fn from(email: Email) -> Self {
+        Self::Email(email)
     }
 }

@@ -55,11 +55,19 @@ pub struct RunArgs {
     event: Option<String>,
     /// The payload file: the webhook JSON for mappers and formatters; for notifiers, a
     /// notification (`{"message": ...}`, as `plugin run` prints for a formatter, or
-    /// `{"alert_opened": ...}` / `{"alert_closed": ...}`).
+    /// `{"alert_opened": ...}`, `{"alert_closed": ...}`, `{"alert_acknowledged": ...}`,
+    /// `{"alert_escalated": ...}` with an alert notice), or with `--notification` the message
+    /// or notice itself.
     #[arg(long)]
     body: Option<PathBuf>,
+    /// For notifiers: the notification kind the body is sent as, `message`, `alert.opened`,
+    /// `alert.closed`, `alert.acknowledged` or `alert.escalated` (a body keyed by another kind
+    /// is re-sent as this one, so one notice tries them all).
+    #[arg(long, value_name = "KIND")]
+    notification: Option<String>,
     /// A config value, `key=value`; the value is read as JSON when it parses (`open=["FAILED"]`),
-    /// else as text. For notifiers, `kind`, `url` and `secret` form the destination.
+    /// else as text. For notifiers, `kind`, `url` and `secret` form the destination, and the
+    /// rest is its config (`to=ops@example.com` for `email`).
     #[arg(long = "config", value_name = "KEY=VALUE")]
     config: Vec<String>,
 }
@@ -106,7 +114,7 @@ fn check(file: &Path, as_json: bool) -> Result<(), CliError> {
             "name": info.name,
             "version": info.version,
             "kind": info.kind,
-            "api_version": info.api_version,
+            "api_version": plugin.api_version(),
             "sha256": plugin.sha256(),
             "description": info.description,
             "config_keys": info.config_keys,
@@ -122,7 +130,10 @@ fn check(file: &Path, as_json: bool) -> Result<(), CliError> {
     }
     println!(
         "{} {} ({}, WIT API {})",
-        info.name, info.version, info.kind, info.api_version
+        info.name,
+        info.version,
+        info.kind,
+        plugin.api_version()
     );
     println!("sha256       {}", plugin.sha256());
     if !info.description.is_empty() {
@@ -159,6 +170,7 @@ fn run_once(args: RunArgs) -> Result<(), CliError> {
         "name": plugin.name(),
         "version": plugin.info().version,
         "kind": plugin.kind(),
+        "api_version": plugin.api_version(),
     });
     let failed = |error: crate::runtime::RuntimeError| {
         CliError::plugin(format!("plugin {} failed: {error}", plugin.name()))
@@ -215,6 +227,11 @@ fn run_once(args: RunArgs) -> Result<(), CliError> {
             let mut requests = plugin
                 .notify(&notification, &context, &destination)
                 .map_err(failed)?;
+            for (index, output) in requests.iter().enumerate() {
+                if let NotifierOutput::Email(email) = output {
+                    eprint!("{}", readable_email(index + 1, requests.len(), email));
+                }
+            }
             if let Some(secret) = secret {
                 for request in requests.iter_mut().filter_map(NotifierOutput::http_mut) {
                     crate::verify::add_standard_webhooks_headers(
@@ -265,22 +282,70 @@ fn read_event(args: &RunArgs, kind: PluginKind) -> Result<PluginEvent, CliError>
     })
 }
 
+/// The notification kinds as `--notification` names them, with the key a body is tagged by.
+const NOTIFICATION_KINDS: [(&str, &str); 5] = [
+    ("message", "message"),
+    ("alert.opened", "alert_opened"),
+    ("alert.closed", "alert_closed"),
+    ("alert.acknowledged", "alert_acknowledged"),
+    ("alert.escalated", "alert_escalated"),
+];
+
 fn read_notification(args: &RunArgs) -> Result<Notification, CliError> {
     let body: Value = serde_json::from_str(&read_body(args)?).unwrap_or(Value::Null);
-    let Value::Object(fields) = body else {
+    let Value::Object(mut fields) = body else {
         return Err(CliError::input("the notification must be a JSON object"));
     };
-    let variants = ["message", "alert_opened", "alert_closed"];
-    let Some((name, value)) = fields
-        .into_iter()
-        .find(|(name, _)| variants.contains(&name.as_str()))
-    else {
-        return Err(CliError::input(
-            "the notification needs one of the keys message, alert_opened, alert_closed",
-        ));
+    let keys = NOTIFICATION_KINDS.map(|(_, key)| key);
+    let keyed = fields
+        .keys()
+        .find(|name| keys.contains(&name.as_str()))
+        .cloned();
+    let (key, value) = match (&args.notification, keyed) {
+        (None, Some(key)) => {
+            let value = fields.remove(&key).unwrap_or_default();
+            (key, value)
+        }
+        (None, None) => {
+            return Err(CliError::input(format!(
+                "the notification needs one of the keys {} (or give --notification KIND)",
+                keys.join(", ")
+            )));
+        }
+        (Some(kind), keyed) => {
+            let key = NOTIFICATION_KINDS
+                .iter()
+                .find(|(name, _)| name == kind)
+                .map(|(_, key)| key.to_string())
+                .ok_or_else(|| {
+                    CliError::input(format!(
+                        "--notification {kind:?} is not a kind: {}",
+                        NOTIFICATION_KINDS.map(|(name, _)| name).join(", ")
+                    ))
+                })?;
+            let value = match keyed {
+                Some(keyed) => fields.remove(&keyed).unwrap_or_default(),
+                None => Value::Object(fields),
+            };
+            (key, value)
+        }
     };
-    serde_json::from_value(json!({ name.clone(): value }))
-        .map_err(|error| CliError::input(format!("invalid {name}: {error}")))
+    serde_json::from_value(json!({ key.clone(): value }))
+        .map_err(|error| CliError::input(format!("invalid {key}: {error}")))
+}
+
+/// A mail as a person reads it: recipients, subject, the text part and the HTML part.
+fn readable_email(number: usize, of: usize, email: &crate::runtime::OutboundEmail) -> String {
+    let mut text = format!(
+        "--- mail {number} of {of} ---\nTo: {}\nSubject: {}\n\n{}\n",
+        email.to.join(", "),
+        email.subject,
+        email.text.trim_end()
+    );
+    if let Some(html) = &email.html {
+        text.push_str(&format!("--- HTML part ---\n{}\n", html.trim_end()));
+    }
+    text
 }
 
 fn destination_from(
@@ -293,9 +358,11 @@ fn destination_from(
         ))),
         None => Ok(None),
     };
-    let kind = take("kind")?
-        .ok_or_else(|| CliError::input("a notifier needs --config kind=discord|slack|webhook"))?;
-    let url = take("url")?.ok_or_else(|| CliError::input("a notifier needs --config url=URL"))?;
+    let kind = take("kind")?.ok_or_else(|| {
+        CliError::input("a notifier needs --config kind=discord|slack|webhook|email|sms|voice|ntfy")
+    })?;
+    // The kinds that need one say so; email, sms and voice have none.
+    let url = take("url")?.unwrap_or_default();
     let secret = take("secret")?;
     Ok((
         PluginDestination {

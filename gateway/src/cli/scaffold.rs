@@ -8,7 +8,7 @@
 //! plugin is built against exactly the interface version of the gateway that made it.
 
 use super::CliError;
-use crate::runtime::{PluginKind, SUPPORTED_API_VERSIONS};
+use crate::runtime::{ApiVersion, PluginKind};
 use std::path::{Path, PathBuf};
 
 /// The SDK's source files, as `(path inside plugin-sdk/, text)`.
@@ -25,6 +25,10 @@ const SDK_FILES: &[(&str, &str)] = &[
     (
         "src/config.rs",
         include_str!("../../../plugin-sdk/src/config.rs"),
+    ),
+    (
+        "src/convert.rs",
+        include_str!("../../../plugin-sdk/src/convert.rs"),
     ),
     (
         "src/error.rs",
@@ -70,11 +74,20 @@ const SDK_FILES: &[(&str, &str)] = &[
     ),
 ];
 
-/// The WIT package, as `(file name, text)`.
+/// The WIT package with the frozen versions it keeps in `deps/` (the SDK's bindings name the
+/// package's module by version because they are there), as `(path inside wit/, text)`.
 const WIT_FILES: &[(&str, &str)] = &[
     ("plugins.wit", include_str!("../../../wit/plugins.wit")),
     ("types.wit", include_str!("../../../wit/types.wit")),
     ("README.md", include_str!("../../../wit/README.md")),
+    (
+        "deps/hookgate-plugin@0.1.0/plugins.wit",
+        include_str!("../../../wit/deps/hookgate-plugin@0.1.0/plugins.wit"),
+    ),
+    (
+        "deps/hookgate-plugin@0.1.0/types.wit",
+        include_str!("../../../wit/deps/hookgate-plugin@0.1.0/types.wit"),
+    ),
 ];
 
 const CARGO_TOML: &str = include_str!("../../templates/plugin/Cargo.toml.tmpl");
@@ -135,7 +148,7 @@ pub fn create(name: &str, kind: PluginKind, dir: Option<PathBuf>) -> Result<Path
             .replace("{{description}}", &format!("A hookgate {kind} plugin."))
             .replace("{{run_example}}", &run_example(kind, &crate_name))
             .replace("{{hookgate_version}}", env!("CARGO_PKG_VERSION"))
-            .replace("{{api_version}}", SUPPORTED_API_VERSIONS[0])
+            .replace("{{api_version}}", ApiVersion::LATEST.as_str())
     };
     let mut files: Vec<(PathBuf, String)> = vec![
         ("Cargo.toml".into(), fill(CARGO_TOML)),
@@ -212,23 +225,30 @@ mod tests {
     #[test]
     fn the_embedded_sdk_and_wit_are_complete() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let listed = |dir: &str| -> Vec<String> {
-            let mut names: Vec<String> = std::fs::read_dir(root.join(dir))
-                .unwrap()
-                .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-                .collect();
+        // Every file under `dir`, as a path relative to it.
+        fn listed(root: &Path, dir: &Path) -> Vec<String> {
+            let mut names = Vec::new();
+            for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+                let path = dir.join(entry.unwrap().file_name());
+                if root.join(&path).is_dir() {
+                    names.extend(listed(root, &path));
+                } else {
+                    names.push(path.to_string_lossy().into_owned());
+                }
+            }
             names.sort();
             names
-        };
+        }
         let embedded_sdk: Vec<String> = SDK_FILES
             .iter()
             .filter_map(|(path, _)| path.strip_prefix("src/").map(str::to_string))
             .collect();
-        assert_eq!(embedded_sdk, listed("plugin-sdk/src"));
+        let sdk_root = root.join("plugin-sdk/src");
+        assert_eq!(embedded_sdk, listed(&sdk_root, Path::new("")));
         let mut embedded_wit: Vec<String> =
             WIT_FILES.iter().map(|(path, _)| path.to_string()).collect();
         embedded_wit.sort();
-        assert_eq!(embedded_wit, listed("wit"));
+        assert_eq!(embedded_wit, listed(&root.join("wit"), Path::new("")));
     }
 
     #[test]
@@ -254,6 +274,11 @@ mod tests {
         let manifest = std::fs::read_to_string(target.join("Cargo.toml")).unwrap();
         assert!(manifest.contains("name = \"red-builds\""));
         assert!(target.join("hookgate-sdk/wit/types.wit").is_file());
+        assert!(
+            target
+                .join("hookgate-sdk/wit/deps/hookgate-plugin@0.1.0/types.wit")
+                .is_file()
+        );
         assert!(
             target
                 .join("hookgate-sdk/plugin-sdk/src/bindings.rs")

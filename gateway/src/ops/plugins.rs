@@ -31,7 +31,7 @@ pub fn view(set: &PluginSet) -> Value {
                 "name": info.name,
                 "version": info.version,
                 "kind": info.kind,
-                "api_version": info.api_version,
+                "api_version": plugin.api_version(),
                 "source": plugin.source().as_str(),
                 "sha256": plugin.sha256(),
                 "description": info.description,

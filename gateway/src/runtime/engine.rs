@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::Linker;
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// How often the epoch advances; a call's deadline is its timeout in ticks.
@@ -127,12 +127,12 @@ impl PluginEngine {
 }
 
 /// The host side of every world: WASI p2 (what Rust's std needs; the context itself grants
-/// nothing) and the one hookgate import, `log`.
+/// nothing) and the one hookgate import, `log`, of every served WIT version.
 fn host_linker(engine: &Engine) -> Result<Linker<HostState>, RuntimeError> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
         .map_err(|error| RuntimeError::Engine(format!("linking WASI: {error:#}")))?;
-    bindings::log::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)
+    bindings::add_to_linker(&mut linker)
         .map_err(|error| RuntimeError::Engine(format!("linking log: {error:#}")))?;
     Ok(linker)
 }

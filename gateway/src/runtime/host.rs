@@ -2,7 +2,6 @@
 //! import and captured stdout/stderr. Built fresh for every call, so nothing leaks between
 //! events.
 
-use super::bindings::log::{self, Level};
 use bytes::Bytes;
 use std::sync::{Arc, Mutex};
 use wasmtime::ResourceLimiter;
@@ -88,8 +87,19 @@ impl WasiView for HostState {
     }
 }
 
-impl log::Host for HostState {
-    fn log(&mut self, level: Level, message: String) {
+/// The level of a plugin's log line, whichever WIT version's `log` it came through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LogLevel {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl HostState {
+    /// One line of the plugin's `log` import, within the per-call budget, tagged with its name.
+    pub(crate) fn log_line(&mut self, level: LogLevel, message: String) {
         if self.log_lines_left == 0 {
             return;
         }
@@ -105,11 +115,11 @@ impl log::Host for HostState {
         }
         let plugin = &*self.plugin_name;
         match level {
-            Level::Trace => tracing::trace!(plugin, "{message}"),
-            Level::Debug => tracing::debug!(plugin, "{message}"),
-            Level::Info => tracing::info!(plugin, "{message}"),
-            Level::Warn => tracing::warn!(plugin, "{message}"),
-            Level::Error => tracing::error!(plugin, "{message}"),
+            LogLevel::Trace => tracing::trace!(plugin, "{message}"),
+            LogLevel::Debug => tracing::debug!(plugin, "{message}"),
+            LogLevel::Info => tracing::info!(plugin, "{message}"),
+            LogLevel::Warn => tracing::warn!(plugin, "{message}"),
+            LogLevel::Error => tracing::error!(plugin, "{message}"),
         }
         if self.log_lines_left == 0 {
             tracing::warn!(

@@ -5,17 +5,20 @@
 pub mod bindings;
 mod engine;
 mod host;
+mod output_size;
 mod plugin;
 mod registry;
 pub mod types;
 
+pub use bindings::ApiVersion;
 pub use engine::{EPOCH_TICK, PluginEngine};
 pub use plugin::{LoadedPlugin, PluginSource};
 pub use registry::{BuiltinPlugin, CompileCounts, LoadError, PluginRegistry, PluginSet};
 pub use types::*;
 
-/// The WIT package versions this gateway serves. A plugin declaring another is refused.
-pub const SUPPORTED_API_VERSIONS: &[&str] = &["0.1.0"];
+/// The WIT package versions this gateway serves, oldest first (one bindings module each, see
+/// [`ApiVersion`]). A plugin declaring another is refused.
+pub const SUPPORTED_API_VERSIONS: &[&str] = &["0.1.0", "0.2.0"];
 
 /// Longest plugin error message kept; a plugin cannot fill the inbound log with one error.
 const PLUGIN_ERROR_BYTES: usize = 1024;

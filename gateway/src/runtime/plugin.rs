@@ -1,14 +1,16 @@
-//! One loaded plugin: its compiled component pre-linked into an `InstancePre`, its info, and
-//! typed calls that each run in a fresh `Store` with the call limits.
+//! One loaded plugin: its compiled component pre-linked into an `InstancePre` through the
+//! bindings of the WIT version it was built for, its info, and typed calls that each run in a
+//! fresh `Store` with the call limits.
 
-use super::bindings::{alert_mapper, formatter, notifier, provider, wit};
+use super::RuntimeError;
+use super::bindings::{ApiVersion, PluginExports, plugin_exports};
 use super::engine::PluginEngine;
 use super::host::HostState;
+use super::output_size::OutputSize;
 use super::types::{
-    AlertAction, Credential, Message, Notification, NotificationContext, NotifierOutput,
-    OutboundRequest, PluginDestination, PluginEvent, PluginInfo, PluginKind, ProviderDescription,
+    AlertAction, Message, Notification, NotificationContext, NotifierOutput, PluginDestination,
+    PluginEvent, PluginInfo, PluginKind, ProviderDescription,
 };
-use super::{RuntimeError, SUPPORTED_API_VERSIONS};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
@@ -36,14 +38,6 @@ impl PluginSource {
     }
 }
 
-/// The pre-linked instance of one plugin, typed by its world.
-enum KindPre {
-    Provider(provider::ProviderPre<HostState>),
-    AlertMapper(alert_mapper::AlertMapperPre<HostState>),
-    Formatter(formatter::FormatterPre<HostState>),
-    Notifier(notifier::NotifierPre<HostState>),
-}
-
 /// A plugin ready to call. Cheap to share: callers hold an `Arc` for the length of a call, so
 /// a reload never pulls a plugin out from under a call in flight.
 pub struct LoadedPlugin {
@@ -52,7 +46,9 @@ pub struct LoadedPlugin {
     sha256: String,
     engine: PluginEngine,
     name: Arc<str>,
-    pre: KindPre,
+    /// The WIT version its exports name, whose bindings every call goes through.
+    api_version: ApiVersion,
+    exports: Box<dyn PluginExports>,
     /// A provider's description, asked once at load: it is static and the host needs it on
     /// every inbound request.
     description: Option<ProviderDescription>,
@@ -64,6 +60,7 @@ impl std::fmt::Debug for LoadedPlugin {
             .field("info", &self.info)
             .field("source", &self.source)
             .field("sha256", &self.sha256)
+            .field("api_version", &self.api_version)
             .finish_non_exhaustive()
     }
 }
@@ -89,26 +86,13 @@ impl LoadedPlugin {
         }
         let component = Component::new(engine.engine(), bytes)
             .map_err(|error| RuntimeError::NotAComponent(format!("{error:#}")))?;
-        let kind = exported_kind(engine, &component)?;
+        let (kind, api_version) = exported_kind(engine, &component)?;
         let instance_pre = engine
             .linker()
             .instantiate_pre(&component)
             .map_err(|error| RuntimeError::Link(format!("{error:#}")))?;
-        let wrong_world = |error: wasmtime::Error| RuntimeError::WrongWorld(format!("{error:#}"));
-        let pre = match kind {
-            PluginKind::Provider => {
-                KindPre::Provider(provider::ProviderPre::new(instance_pre).map_err(wrong_world)?)
-            }
-            PluginKind::AlertMapper => KindPre::AlertMapper(
-                alert_mapper::AlertMapperPre::new(instance_pre).map_err(wrong_world)?,
-            ),
-            PluginKind::Formatter => {
-                KindPre::Formatter(formatter::FormatterPre::new(instance_pre).map_err(wrong_world)?)
-            }
-            PluginKind::Notifier => {
-                KindPre::Notifier(notifier::NotifierPre::new(instance_pre).map_err(wrong_world)?)
-            }
-        };
+        let exports = plugin_exports(api_version, kind, instance_pre)
+            .map_err(|error| RuntimeError::WrongWorld(format!("{error:#}")))?;
 
         let mut plugin = Self {
             info: placeholder_info(kind),
@@ -116,15 +100,16 @@ impl LoadedPlugin {
             sha256,
             engine: engine.clone(),
             name: Arc::from("(loading)"),
-            pre,
+            api_version,
+            exports,
             description: None,
         };
-        let info = plugin.call_info()?;
-        check_info(&info, kind)?;
+        let info = plugin.call(|store| plugin.exports.info(store))?;
+        check_info(&info, kind, api_version)?;
         plugin.name = Arc::from(info.name.as_str());
         plugin.info = info;
         if kind == PluginKind::Provider {
-            plugin.description = Some(plugin.call_describe()?);
+            plugin.description = Some(plugin.call(|store| plugin.exports.describe(store))?);
         }
         Ok(plugin)
     }
@@ -144,6 +129,11 @@ impl LoadedPlugin {
         self.info.kind
     }
 
+    /// The WIT version it was built for, whose bindings serve its calls.
+    pub fn api_version(&self) -> ApiVersion {
+        self.api_version
+    }
+
     /// Where it came from.
     pub fn source(&self) -> &PluginSource {
         &self.source
@@ -161,22 +151,15 @@ impl LoadedPlugin {
             .ok_or_else(|| self.wrong_kind(PluginKind::Provider))
     }
 
-    /// Runs an alert mapper on one event with the endpoint's config (JSON object text).
+    /// Runs an alert mapper on one event with the endpoint's config (JSON object text). Alerts
+    /// of a 0.1 mapper are of severity `error`.
     pub fn map_event(
         &self,
         event: &PluginEvent,
         config: &str,
     ) -> Result<Vec<AlertAction>, RuntimeError> {
-        let KindPre::AlertMapper(pre) = &self.pre else {
-            return Err(self.wrong_kind(PluginKind::AlertMapper));
-        };
-        let event = wit::Event::from(event);
-        let actions = self.call(|store| {
-            pre.instantiate(&mut *store)?
-                .hookgate_plugin_alert_mapper_api()
-                .call_map_event(&mut *store, &event, config)
-        })?;
-        Ok(actions.into_iter().map(AlertAction::from).collect())
+        self.expect_kind(PluginKind::AlertMapper)?;
+        self.call(|store| self.exports.map_event(store, event, config))
     }
 
     /// Runs a formatter on one event with the endpoint's config (JSON object text).
@@ -185,19 +168,12 @@ impl LoadedPlugin {
         event: &PluginEvent,
         config: &str,
     ) -> Result<Option<Message>, RuntimeError> {
-        let KindPre::Formatter(pre) = &self.pre else {
-            return Err(self.wrong_kind(PluginKind::Formatter));
-        };
-        let event = wit::Event::from(event);
-        let message = self.call(|store| {
-            pre.instantiate(&mut *store)?
-                .hookgate_plugin_formatter_api()
-                .call_format(&mut *store, &event, config)
-        })?;
-        Ok(message.map(Message::from))
+        self.expect_kind(PluginKind::Formatter)?;
+        self.call(|store| self.exports.format(store, event, config))
     }
 
-    /// Runs a notifier: what delivers `notification` to `destination`. A 0.1 notifier only
+    /// Runs a notifier: what delivers `notification` to `destination`. A 0.2 notifier is asked
+    /// through `shape` and names the credential of each request itself; a 0.1 notifier only
     /// shapes HTTP requests, is not told of the kinds 0.1 lacks (an empty answer), and gets the
     /// credential its destination kind always had (`sms`/`voice`: Twilio, `ntfy`: the token).
     pub fn notify(
@@ -206,62 +182,11 @@ impl LoadedPlugin {
         context: &NotificationContext,
         destination: &PluginDestination,
     ) -> Result<Vec<NotifierOutput>, RuntimeError> {
-        let KindPre::Notifier(pre) = &self.pre else {
-            return Err(self.wrong_kind(PluginKind::Notifier));
-        };
-        let Some(notification) = super::bindings::notification_0_1(notification) else {
-            return Ok(Vec::new());
-        };
-        let context = wit::NotificationContext::from(context);
-        let wit_destination = wit::Destination::from(destination);
-        let requests = self.call(|store| {
-            pre.instantiate(&mut *store)?
-                .hookgate_plugin_notifier_api()
-                .call_notify(&mut *store, &notification, &context, &wit_destination)
-        })?;
-        let credential = implied_credential(&destination.kind);
-        Ok(requests
-            .into_iter()
-            .map(|request| {
-                let mut request = OutboundRequest::from(request);
-                request.credential = credential;
-                NotifierOutput::Http(request)
-            })
-            .collect())
-    }
-
-    fn call_info(&self) -> Result<PluginInfo, RuntimeError> {
-        let info = self.call(|store| match &self.pre {
-            KindPre::Provider(pre) => pre
-                .instantiate(&mut *store)?
-                .hookgate_plugin_provider_api()
-                .call_info(&mut *store),
-            KindPre::AlertMapper(pre) => pre
-                .instantiate(&mut *store)?
-                .hookgate_plugin_alert_mapper_api()
-                .call_info(&mut *store),
-            KindPre::Formatter(pre) => pre
-                .instantiate(&mut *store)?
-                .hookgate_plugin_formatter_api()
-                .call_info(&mut *store),
-            KindPre::Notifier(pre) => pre
-                .instantiate(&mut *store)?
-                .hookgate_plugin_notifier_api()
-                .call_info(&mut *store),
-        })?;
-        Ok(info.into())
-    }
-
-    fn call_describe(&self) -> Result<ProviderDescription, RuntimeError> {
-        let KindPre::Provider(pre) = &self.pre else {
-            return Err(self.wrong_kind(PluginKind::Provider));
-        };
-        let description = self.call(|store| {
-            pre.instantiate(&mut *store)?
-                .hookgate_plugin_provider_api()
-                .call_describe(&mut *store)
-        })?;
-        Ok(description.into())
+        self.expect_kind(PluginKind::Notifier)?;
+        self.call(|store| {
+            self.exports
+                .notify(store, notification, context, destination)
+        })
     }
 
     /// One call in a fresh store: memory limiter, epoch deadline, output captured; the result
@@ -314,22 +239,20 @@ impl LoadedPlugin {
         RuntimeError::Trap(format!("{error:#}"))
     }
 
+    fn expect_kind(&self, expected: PluginKind) -> Result<(), RuntimeError> {
+        if self.info.kind == expected {
+            Ok(())
+        } else {
+            Err(self.wrong_kind(expected))
+        }
+    }
+
     fn wrong_kind(&self, expected: PluginKind) -> RuntimeError {
         RuntimeError::WrongKind {
             plugin: self.info.name.clone(),
             expected,
             actual: self.info.kind,
         }
-    }
-}
-
-/// The credential a 0.1 notifier's requests get, which 0.1 cannot name: what the destination
-/// kind has always been sent with.
-fn implied_credential(kind: &str) -> Option<Credential> {
-    match kind {
-        "sms" | "voice" => Some(Credential::Twilio),
-        "ntfy" => Some(Credential::DestinationToken),
-        _ => None,
     }
 }
 
@@ -350,8 +273,12 @@ fn is_component_binary(bytes: &[u8]) -> bool {
     bytes.len() >= 8 && bytes.starts_with(b"\0asm") && bytes[6..8] == [1, 0]
 }
 
-/// Finds the one `hookgate:plugin/<kind>-api@<version>` interface the component exports.
-fn exported_kind(engine: &PluginEngine, component: &Component) -> Result<PluginKind, RuntimeError> {
+/// Finds the one `hookgate:plugin/<kind>-api@<version>` interface the component exports, and
+/// the served version it names.
+fn exported_kind(
+    engine: &PluginEngine,
+    component: &Component,
+) -> Result<(PluginKind, ApiVersion), RuntimeError> {
     let exports: Vec<String> = component
         .component_type()
         .exports(engine.engine())
@@ -368,10 +295,12 @@ fn exported_kind(engine: &PluginEngine, component: &Component) -> Result<PluginK
         }
     }
     match found.as_slice() {
-        [(kind, version)] if SUPPORTED_API_VERSIONS.contains(&version.as_str()) => Ok(*kind),
-        [(_, version)] => Err(RuntimeError::UnsupportedApiVersion {
-            found: version.clone(),
-        }),
+        [(kind, version)] => match ApiVersion::parse(version) {
+            Some(api_version) => Ok((*kind, api_version)),
+            None => Err(RuntimeError::UnsupportedApiVersion {
+                found: version.clone(),
+            }),
+        },
         [] => Err(RuntimeError::WrongWorld(format!(
             "exports none of the hookgate:plugin worlds' interfaces \
              (provider-api, alert-mapper-api, formatter-api, notifier-api); it exports: {}",
@@ -392,17 +321,29 @@ fn exported_kind(engine: &PluginEngine, component: &Component) -> Result<PluginK
     }
 }
 
-fn check_info(info: &PluginInfo, exported: PluginKind) -> Result<(), RuntimeError> {
+fn check_info(
+    info: &PluginInfo,
+    exported: PluginKind,
+    exported_version: ApiVersion,
+) -> Result<(), RuntimeError> {
     if info.kind != exported {
         return Err(RuntimeError::WrongWorld(format!(
             "info says kind {} but the component exports the {} interface",
             info.kind, exported
         )));
     }
-    if !SUPPORTED_API_VERSIONS.contains(&info.api_version.as_str()) {
+    if ApiVersion::parse(&info.api_version).is_none() {
         return Err(RuntimeError::UnsupportedApiVersion {
             found: info.api_version.clone(),
         });
+    }
+    // A plugin says what it was built for in two places; they must agree, or operators would
+    // be shown one version while the gateway calls it as another.
+    if info.api_version != exported_version.as_str() {
+        return Err(RuntimeError::InvalidInfo(format!(
+            "info says api-version {} but the component exports hookgate:plugin {exported_version}",
+            info.api_version
+        )));
     }
     let valid_name = !info.name.is_empty()
         && info.name.len() <= 64
@@ -417,163 +358,4 @@ fn check_info(info: &PluginInfo, exported: PluginKind) -> Result<(), RuntimeErro
         )));
     }
     Ok(())
-}
-
-/// The size of what a plugin returned, counted as the bytes of its strings and lists, so the
-/// output limit is checked without serializing the result.
-trait OutputSize {
-    type Ok;
-    fn output_size(&self) -> usize;
-    fn into_result(self) -> Result<Self::Ok, String>;
-}
-
-impl<T: ByteSize> OutputSize for Result<T, String> {
-    type Ok = T;
-    fn output_size(&self) -> usize {
-        match self {
-            Ok(value) => value.size(),
-            Err(error) => error.len(),
-        }
-    }
-    fn into_result(self) -> Result<T, String> {
-        self
-    }
-}
-
-macro_rules! infallible_output {
-    ($($t:ty),*) => {$(
-        impl OutputSize for $t {
-            type Ok = $t;
-            fn output_size(&self) -> usize {
-                self.size()
-            }
-            fn into_result(self) -> Result<$t, String> {
-                Ok(self)
-            }
-        }
-    )*};
-}
-infallible_output!(wit::PluginInfo, wit::ProviderDescription);
-
-/// Byte size of a WIT value's strings and lists.
-trait ByteSize {
-    fn size(&self) -> usize;
-}
-
-impl ByteSize for String {
-    fn size(&self) -> usize {
-        self.len()
-    }
-}
-
-impl ByteSize for Vec<u8> {
-    fn size(&self) -> usize {
-        self.len()
-    }
-}
-
-impl<T: ByteSize> ByteSize for Option<T> {
-    fn size(&self) -> usize {
-        self.as_ref().map_or(0, ByteSize::size)
-    }
-}
-
-impl<A: ByteSize, B: ByteSize> ByteSize for (A, B) {
-    fn size(&self) -> usize {
-        self.0.size() + self.1.size()
-    }
-}
-
-impl ByteSize for Vec<wit::AlertAction> {
-    fn size(&self) -> usize {
-        self.iter().map(ByteSize::size).sum()
-    }
-}
-
-impl ByteSize for Vec<wit::HttpRequest> {
-    fn size(&self) -> usize {
-        self.iter()
-            .map(|request| {
-                request.method.len()
-                    + request.url.len()
-                    + request.body.len()
-                    + request
-                        .headers
-                        .iter()
-                        .map(|header| header.name.len() + header.value.len())
-                        .sum::<usize>()
-            })
-            .sum()
-    }
-}
-
-impl ByteSize for wit::AlertAction {
-    fn size(&self) -> usize {
-        match self {
-            wit::AlertAction::Open(alert) => {
-                alert.key.size()
-                    + alert.title.size()
-                    + alert.source_status.size()
-                    + alert.url.size()
-                    + alert.description.size()
-                    + alert.commit_hash.size()
-                    + alert.commit_message.size()
-                    + alert.actor.size()
-                    + alert.labels.iter().map(ByteSize::size).sum::<usize>()
-            }
-            wit::AlertAction::Close(text) | wit::AlertAction::Ignore(text) => text.len(),
-        }
-    }
-}
-
-impl ByteSize for wit::Message {
-    fn size(&self) -> usize {
-        self.text.len()
-            + self
-                .embeds
-                .iter()
-                .map(|embed| {
-                    embed.title.size()
-                        + embed.description.size()
-                        + embed.url.size()
-                        + embed.footer.size()
-                        + embed.timestamp.size()
-                        + embed.author.as_ref().map_or(0, |author| {
-                            author.name.len() + author.url.size() + author.icon_url.size()
-                        })
-                        + embed
-                            .fields
-                            .iter()
-                            .map(|field| field.name.len() + field.value.len())
-                            .sum::<usize>()
-                })
-                .sum::<usize>()
-    }
-}
-
-impl ByteSize for wit::PluginInfo {
-    fn size(&self) -> usize {
-        self.name.len()
-            + self.version.len()
-            + self.api_version.len()
-            + self.description.len()
-            + self
-                .config_keys
-                .iter()
-                .map(|key| key.name.len() + key.description.len())
-                .sum::<usize>()
-    }
-}
-
-impl ByteSize for wit::ProviderDescription {
-    fn size(&self) -> usize {
-        self.event_header.len()
-            + self.delivery_id_header.size()
-            + self.attempt_header.size()
-            + self
-                .events
-                .iter()
-                .map(|event| event.key.len() + event.description.len() + event.sample.len())
-                .sum::<usize>()
-    }
 }

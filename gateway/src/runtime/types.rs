@@ -1,5 +1,5 @@
 //! What plugins take and return, as the rest of the gateway sees it: plain serde types,
-//! independent of the WIT version a plugin was built against. `bindings.rs` converts between
+//! independent of the WIT version a plugin was built against. `bindings/` converts between
 //! these and each WIT version's generated types, so a new WIT version adds a conversion, not a
 //! change here.
 

@@ -9,8 +9,10 @@
 //! | `key` | `{repository.full_name}:{commit_status.refname}` | dedup key template |
 //! | `title` | `{commit_status.name} <status> — {repository.full_name}` | alert title template |
 //! | `filters` | none | `[{"field": PATH, "regex": RE}]`, all must match or the event is ignored |
+//! | `severity` | `error` | severity of every alert it opens: `critical`, `error`, `warning` or `info` |
 //!
-//! Any other status is ignored, with the status named in the reason.
+//! Any other status is ignored, with the status named in the reason. An unknown `severity`
+//! fails every event, naming the key, rather than paging at a guessed priority.
 
 use hookgate_plugin_sdk::prelude::*;
 use regex_lite::Regex;
@@ -19,6 +21,7 @@ const DEFAULT_STATUS_FIELD: &str = "commit_status^state";
 const DEFAULT_OPEN: &[&str] = &["FAILED"];
 const DEFAULT_CLOSE: &[&str] = &["SUCCESSFUL", "INPROGRESS"];
 const DEFAULT_KEY: &str = "{repository.full_name}:{commit_status.refname}";
+const DEFAULT_SEVERITY: Severity = Severity::Error;
 
 /// One `filters` entry: the value at `field` must match `regex`.
 #[derive(serde::Deserialize)]
@@ -55,6 +58,10 @@ impl AlertMapper for Pipelines {
                 "filters",
                 "list of {field, regex}; all must match, else the event is ignored",
             )
+            .config_key(
+                "severity",
+                "severity of the alerts it opens: critical, error, warning or info (default error)",
+            )
     }
 
     fn map(event: &Event, config: &Config) -> Result<Vec<Action>, PluginError> {
@@ -63,6 +70,7 @@ impl AlertMapper for Pipelines {
         let open = config.list_or("open", DEFAULT_OPEN)?;
         let close = config.list_or("close", DEFAULT_CLOSE)?;
         let filters: Vec<Filter> = config.get("filters")?.unwrap_or_default();
+        let severity = severity(config)?;
 
         for filter in &filters {
             let pattern = Regex::new(&filter.regex).map_err(|error| {
@@ -99,7 +107,9 @@ impl AlertMapper for Pipelines {
                 Some(template) => event.render(template)?,
                 None => default_title(payload, &status),
             };
-            Ok(vec![Action::open(alert_from(payload, key, title, status))])
+            Ok(vec![Action::open(
+                alert_from(payload, key, title, status).severity(severity),
+            )])
         } else if close.contains(&status) {
             Ok(vec![Action::close(key)])
         } else {
@@ -108,6 +118,20 @@ impl AlertMapper for Pipelines {
             ))])
         }
     }
+}
+
+/// The `severity` key: one of the four names, [`DEFAULT_SEVERITY`] when absent.
+fn severity(config: &Config) -> Result<Severity, PluginError> {
+    let Some(name) = config.get_str("severity")? else {
+        return Ok(DEFAULT_SEVERITY);
+    };
+    Severity::parse(name).ok_or_else(|| {
+        let names: Vec<&str> = Severity::ALL.iter().map(|s| s.as_str()).collect();
+        PluginError::new(format!(
+            "config `severity` must be one of {}, not {name:?}",
+            names.join(", ")
+        ))
+    })
 }
 
 /// `Pipeline #4 for main failed — acme/widgets`, as AlertOps titles it.
@@ -216,6 +240,55 @@ mod tests {
                 .starts_with("Merged in")
         );
         assert_eq!(alert.actor.as_deref(), Some("Automationtestharness"));
+        assert_eq!(alert.severity, Severity::Error);
+    }
+
+    #[test]
+    fn severity_is_put_on_every_alert_and_an_unknown_one_names_the_key() {
+        for severity in Severity::ALL {
+            let actions = map(
+                &status_event("FAILED"),
+                json!({"severity": severity.as_str()}),
+            );
+            let [Action::Open(alert)] = actions.as_slice() else {
+                panic!("expected open, got {actions:?}");
+            };
+            assert_eq!(alert.severity, severity);
+        }
+        for bad in [json!("urgent"), json!("Critical"), json!(5)] {
+            let config = Config::from_json(&json!({"severity": bad}).to_string()).unwrap();
+            let error = Pipelines::map(&status_event("SUCCESSFUL"), &config).unwrap_err();
+            assert!(error.message().contains("`severity`"), "{bad}: {error}");
+        }
+        let config = Config::from_json(r#"{"severity": "urgent"}"#).unwrap();
+        assert_eq!(
+            Pipelines::map(&status_event("FAILED"), &config)
+                .unwrap_err()
+                .message(),
+            "config `severity` must be one of critical, error, warning, info, not \"urgent\""
+        );
+    }
+
+    #[test]
+    fn info_declares_every_config_key() {
+        let info = Pipelines::info(PluginInfo::new("bitbucket-pipelines", "0.1.0"));
+        let keys: Vec<&str> = info
+            .config_keys
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "status_field",
+                "open",
+                "close",
+                "key",
+                "title",
+                "filters",
+                "severity"
+            ]
+        );
     }
 
     #[test]

@@ -167,6 +167,7 @@ mod tests {
                     "color": 0xE74C3C,
                     "fields": [
                         { "name": "Status", "value": "FAILED", "inline": true },
+                        { "name": "Severity", "value": "critical", "inline": true },
                         { "name": "Count", "value": "3", "inline": true },
                         { "name": "Actor", "value": "Ada", "inline": true },
                         { "name": "Commit", "value": "`bdf6fac` Merged in fix", "inline": false },

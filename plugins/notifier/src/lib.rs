@@ -1,6 +1,6 @@
-//! `notifier`: the built-in notifier. It turns a formatted message, or an alert the gateway
-//! opened or closed, into the one HTTP request a destination takes, chosen by the
-//! destination's `kind`:
+//! `notifier`: the built-in notifier. It turns a formatted message, or an alert notice (opened,
+//! closed, acknowledged, escalated), into what a destination takes, chosen by the destination's
+//! `kind`: one HTTP request, or for `email` one mail. Built for WIT `hookgate:plugin@0.2.0`.
 //!
 //! - `discord`: a Discord webhook execution, `{"content", "embeds": [...]}` (embeds with
 //!   `title`, `description`, `url`, `color`, `author`, `fields`, `footer`, `timestamp`; absent
@@ -11,35 +11,46 @@
 //!   attachments; each embed becomes an attachment with its colour, title, link, text, fields,
 //!   footer and time. Discord markdown links `[text](url)`, which the formatters write, become
 //!   Slack's `<url|text>`.
-//! - `webhook`: a JSON envelope for any HTTP receiver: `type` (`message`, `alert.opened` or
-//!   `alert.closed`), `endpoint` (`id`, `name`), `event_key`, `inbound_id`, `delivery_id`, and
-//!   either `message` (`text`, `embeds`) or `alert` (the alert's fields, `labels` as an object,
-//!   times in RFC 3339). Every member is present, `null` when unknown. The `type` is also sent
-//!   in the `x-hookgate-event` header.
-//!
+//! - `webhook`: a JSON envelope for any HTTP receiver: `type` (`message`, `alert.opened`,
+//!   `alert.closed`, `alert.acknowledged` or `alert.escalated`), `endpoint` (`id`, `name`),
+//!   `event_key`, `inbound_id`, `delivery_id`, and either `message` (`text`, `embeds`) or
+//!   `alert` (the alert's fields with `severity`, `labels` as an object, times in RFC 3339, and
+//!   `acknowledged_by`, `escalation_step`, `ack_url`). Every member is present, `null` when
+//!   unknown. The `type` is also sent in the `x-hookgate-event` header.
+//! - `email`: one mail to the destination's `to`, sent by the gateway over `[smtp]` (it adds
+//!   `From`, `Date`, `Message-ID` and the threading headers). Subject `[hookgate] <alert
+//!   title>`, `[hookgate] Resolved: <title>`, `[hookgate] Acknowledged: <title>` or
+//!   `[hookgate] Escalated: <title>`; for a message its first title, else its first line of
+//!   text. A plain-text part with the alert's facts (status, severity, count, link, commit,
+//!   actor, labels, who acknowledged, the escalation step, the acknowledge link) and an HTML
+//!   part with the same facts, every value HTML-escaped.
 //! - `sms`: a text message through a Twilio-compatible API, `POST
 //!   {api_url}/2010-04-01/Accounts/{sid}/Messages.json` with the form fields `To` (the
 //!   destination's `to`), `From` and `Body`: the notice as plain text, at most 1,600 characters,
-//!   cut with `…` but always ending with the alert's (or message's) link.
+//!   cut with `…` but always ending with the alert's (or message's) link and the acknowledge
+//!   link.
 //! - `voice`: a phone call through the same API, `POST .../Calls.json` with `To`, `From` and
-//!   `Twiml` = `<Response><Say>…</Say></Response>` saying the title and whether the alert opened
-//!   or was resolved.
+//!   `Twiml` = `<Response><Say>…</Say></Response>` saying the title and what happened.
 //! - `ntfy`: a push notification, `POST` to the topic URL with the text as body and the headers
-//!   `Title`, `Priority` (5 for an opened alert, 3 for a resolved one and for messages: 0.1
-//!   alerts carry no severity), `Tags` (an emoji short code and `hookgate`) and `Click` (the
-//!   link). Non-ASCII titles are sent as RFC 2047 encoded words, which ntfy decodes.
+//!   `Title`, `Priority` (from the alert's severity: 5 critical, 4 error, 3 warning, 2 info; 3
+//!   for a resolved or acknowledged alert and for messages), `Tags` (an emoji short code and
+//!   `hookgate`), `Click` (the link) and an `Actions` button opening the acknowledge link.
+//!   Non-ASCII titles are sent as RFC 2047 encoded words, which ntfy decodes.
 //!
-//! An alert notice becomes an embed in the chat kinds: an opened alert is red with its title,
-//! status, count, link, commit and actor; a closed one is green and titled `Resolved: <title>`.
-//! The phone kinds get the same facts as short plain-text lines.
+//! An alert notice becomes an embed in the chat kinds, with its status, severity, count, link,
+//! commit, actor and labels: an opened alert is red with its title; a closed one green, titled
+//! `Resolved: <title>`; an acknowledged one yellow, `Acknowledged: <title>`, saying `Acknowledged
+//! by <who>`; an escalated one orange, `Escalated: <title>`, saying `Escalated: step <n>`. The
+//! phone kinds get the same facts as short plain-text lines.
 //!
 //! Chat and webhook requests are a `POST` with `content-type: application/json` to the
 //! destination's URL, which must be an absolute `http` or `https` URL (also for `ntfy`). The
-//! notifier never signs or authenticates: secrets never enter a plugin. When a destination has
-//! a `secret`, the gateway adds the Standard Webhooks headers (`webhook-id`,
-//! `webhook-timestamp`, `webhook-signature`) itself; it adds HTTP Basic credentials from
-//! `[twilio]` and `HOOKGATE_TWILIO_AUTH_TOKEN` to `sms` and `voice` requests, an ntfy
-//! destination's `token` as `Authorization: Bearer`, and `Idempotency-Key` to every request.
+//! notifier never signs or authenticates: secrets never enter a plugin. It names the credential
+//! a request needs and the gateway adds it: `twilio` on `sms` and `voice` requests (HTTP Basic
+//! from `[twilio]` and `HOOKGATE_TWILIO_AUTH_TOKEN`), `destination-token` on `ntfy` ones (the
+//! destination's `token` as `Authorization: Bearer`, when it has one). When a destination has a
+//! `secret`, the gateway adds the Standard Webhooks headers (`webhook-id`,
+//! `webhook-timestamp`, `webhook-signature`) itself, and `Idempotency-Key` to every request.
 //! For `sms` and `voice` the gateway passes its non-secret `[twilio]` settings in the
 //! destination config as `twilio_api_url`, `twilio_account_sid` and `twilio_from`.
 //!
@@ -49,11 +60,14 @@
 //! | `avatar_url` | `discord` | the webhook's avatar | avatar the message is posted with |
 //! | `allow_mentions` | `discord` | `false` | let `@everyone`, `@here`, user and role mentions ping |
 //! | `to` | `sms`, `voice` | (required) | the number to text or call, in E.164 (`+15551234567`) |
+//! | `to` | `email` | (required) | the recipients' addresses: a list, or one address as a string |
 
 use hookgate_plugin_sdk::prelude::*;
-use hookgate_plugin_sdk::time;
 
+mod card;
 mod discord;
+mod email;
+mod notice;
 mod ntfy;
 mod plain;
 mod slack;
@@ -61,9 +75,9 @@ mod twilio;
 mod webhook;
 
 /// The kinds of destination this notifier serves, as written in a destination's `kind`.
-const KINDS: [&str; 6] = ["discord", "slack", "webhook", "sms", "voice", "ntfy"];
-/// A commit subject in an alert card, like a line of `git log --oneline`.
-const COMMIT_SUBJECT_CHARS: usize = 100;
+const KINDS: [&str; 7] = [
+    "discord", "slack", "webhook", "email", "sms", "voice", "ntfy",
+];
 
 /// The notifier.
 pub struct HttpNotifier;
@@ -74,6 +88,7 @@ enum Kind {
     Discord,
     Slack,
     Webhook,
+    Email,
     Sms,
     Voice,
     Ntfy,
@@ -85,6 +100,7 @@ impl Kind {
             "discord" => Ok(Self::Discord),
             "slack" => Ok(Self::Slack),
             "webhook" => Ok(Self::Webhook),
+            "email" => Ok(Self::Email),
             "sms" => Ok(Self::Sms),
             "voice" => Ok(Self::Voice),
             "ntfy" => Ok(Self::Ntfy),
@@ -113,7 +129,8 @@ impl Notifier for HttpNotifier {
             )
             .config_key(
                 "to",
-                "sms, voice: the number to text or call, in E.164 (+15551234567)",
+                "sms, voice: the number to text or call, in E.164 (+15551234567); \
+                 email: the recipients, a list of addresses or one",
             )
     }
 
@@ -121,22 +138,23 @@ impl Notifier for HttpNotifier {
         notification: &Notification,
         context: &NotificationContext,
         destination: &Destination,
-    ) -> Result<Vec<HttpRequest>, PluginError> {
+    ) -> Result<Vec<Outbound>, PluginError> {
         let kind = Kind::parse(&destination.kind)?;
-        let request = match kind {
+        let output = match kind {
             // Text messages and calls go to the gateway's [twilio] API, not to a destination URL.
-            Kind::Sms => twilio::sms(notification, context, destination)?,
-            Kind::Voice => twilio::voice(notification, context, destination)?,
+            Kind::Sms => twilio::sms(notification, context, destination)?.into(),
+            Kind::Voice => twilio::voice(notification, context, destination)?.into(),
+            Kind::Email => email::mail(notification, context, destination)?.into(),
             Kind::Ntfy => {
                 check_url(&destination.url)?;
-                ntfy::push(notification, context, destination)
+                ntfy::push(notification, context, destination).into()
             }
             Kind::Discord | Kind::Slack | Kind::Webhook => {
                 check_url(&destination.url)?;
-                json_request(kind, notification, context, destination)?
+                json_request(kind, notification, context, destination)?.into()
             }
         };
-        Ok(vec![request])
+        Ok(vec![output])
     }
 }
 
@@ -191,78 +209,12 @@ fn check_url(url: &str) -> Result<(), PluginError> {
 /// What a chat destination shows: the message itself, or an alert notice as a one-embed
 /// message.
 fn chat_message(notification: &Notification, context: &NotificationContext) -> Message {
-    match notification {
-        Notification::Message(message) => message.clone(),
-        Notification::AlertOpened(notice) => {
-            Message::with_embed(alert_embed(notice, true, context))
-        }
-        Notification::AlertClosed(notice) => {
-            Message::with_embed(alert_embed(notice, false, context))
+    match notice::About::of(notification) {
+        notice::About::Message(message) => message.clone(),
+        notice::About::Alert(change, notice) => {
+            Message::with_embed(card::alert_embed(notice, change, context))
         }
     }
-}
-
-/// An alert card: red with the alert's title when it opened, green `Resolved: <title>` when it
-/// closed, with its status, count, actor, commit and labels as fields.
-fn alert_embed(notice: &AlertNotice, opened: bool, context: &NotificationContext) -> Embed {
-    let alert = &notice.alert;
-    let mut embed = if opened {
-        Embed::new().title(alert.title.clone()).colour(colour::RED)
-    } else {
-        Embed::new()
-            .title(format!("Resolved: {}", alert.title))
-            .colour(colour::GREEN)
-    };
-    if let Some(url) = alert.url.as_deref().filter(|url| !url.is_empty()) {
-        embed = embed.url(url);
-    }
-    if let Some(description) = alert.description.as_deref().filter(|text| !text.is_empty()) {
-        embed = embed.description(description);
-    }
-    if !alert.source_status.is_empty() {
-        embed = embed.field("Status", alert.source_status.clone(), true);
-    }
-    embed = embed.field("Count", notice.count.to_string(), true);
-    if let Some(actor) = alert.actor.as_deref().filter(|actor| !actor.is_empty()) {
-        embed = embed.field("Actor", actor, true);
-    }
-    if !opened && let Some(closed_at) = notice.closed_at {
-        let open_for = time::duration_text(closed_at.saturating_sub(notice.opened_at));
-        embed = embed.field("Open for", open_for, true);
-    }
-    if let Some(hash) = alert.commit_hash.as_deref().filter(|hash| !hash.is_empty()) {
-        let short = short_hash(hash);
-        let subject = alert
-            .commit_message
-            .as_deref()
-            .map(first_line)
-            .filter(|subject| !subject.is_empty())
-            .map(|subject| truncate(subject, COMMIT_SUBJECT_CHARS));
-        let commit = match subject {
-            Some(subject) => format!("`{short}` {subject}"),
-            None => format!("`{short}`"),
-        };
-        embed = embed.field("Commit", commit, false);
-    }
-    for (name, value) in &alert.labels {
-        embed = embed.field(name.clone(), value.clone(), true);
-    }
-    let endpoint = if context.endpoint_name.is_empty() {
-        &context.endpoint_id
-    } else {
-        &context.endpoint_name
-    };
-    embed = embed.footer(if endpoint.is_empty() {
-        "hookgate".to_string()
-    } else {
-        format!("hookgate • {endpoint}")
-    });
-    let at = if opened {
-        notice.opened_at
-    } else {
-        notice.closed_at.unwrap_or(notice.opened_at)
-    };
-    embed.timestamp(time::rfc3339_from_millis(at))
 }
 
 #[cfg(test)]
@@ -309,11 +261,33 @@ mod tests {
                 Some("Merged in fix\n\nbody".into()),
             )
             .actor("Ada")
-            .label("branch", "main"),
+            .label("branch", "main")
+            .severity(Severity::Critical),
             state,
             count: 3,
             opened_at: 1_700_000_000_000,
             closed_at: (state == AlertState::Closed).then_some(1_700_000_725_000),
+            acknowledged_by: None,
+            escalation_step: None,
+            ack_url: None,
+        }
+    }
+
+    /// The notice of a person's acknowledgement, with the link a page carries.
+    pub(crate) fn acknowledged() -> AlertNotice {
+        AlertNotice {
+            acknowledged_by: Some("Grace".into()),
+            ack_url: Some("https://hookgate.example/a/tok3n".into()),
+            ..notice(AlertState::Acknowledged)
+        }
+    }
+
+    /// The notice of an escalation policy's second step, with the link its page carries.
+    pub(crate) fn escalated() -> AlertNotice {
+        AlertNotice {
+            escalation_step: Some(2),
+            ack_url: Some("https://hookgate.example/a/tok3n".into()),
+            ..notice(AlertState::Open)
         }
     }
 
@@ -328,11 +302,18 @@ mod tests {
         }
     }
 
+    /// The one output for `notification`, which must be an HTTP request.
+    pub(crate) fn request(notification: &Notification, destination: &Destination) -> HttpRequest {
+        let outputs = HttpNotifier::notify(notification, &context(), destination).unwrap();
+        let [Outbound::Http(request)] = &outputs[..] else {
+            panic!("one HTTP request: {outputs:?}");
+        };
+        request.clone()
+    }
+
     /// The one request for `notification`, checked for method and content type; its JSON body.
     pub(crate) fn sent(notification: &Notification, destination: &Destination) -> Value {
-        let requests = HttpNotifier::notify(notification, &context(), destination).unwrap();
-        assert_eq!(requests.len(), 1);
-        let request = &requests[0];
+        let request = &request(notification, destination);
         assert_eq!(request.method, "POST");
         assert_eq!(request.url, destination.url);
         assert_eq!(request.header("content-type"), Some("application/json"));
@@ -356,7 +337,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             error.message(),
-            "unknown destination kind \"teams\": the notifier knows discord, slack, webhook, sms, voice, ntfy"
+            "unknown destination kind \"teams\": the notifier knows discord, slack, webhook, email, sms, voice, ntfy"
         );
     }
 
@@ -396,47 +377,6 @@ mod tests {
     }
 
     #[test]
-    fn alert_cards_carry_what_a_responder_needs() {
-        let opened = alert_embed(&notice(AlertState::Open), true, &context());
-        assert_eq!(
-            opened.title.as_deref(),
-            Some("Pipeline #4 for main failed — acme/widgets")
-        );
-        assert_eq!(opened.colour, Some(colour::RED));
-        let fields: Vec<(&str, &str)> = opened
-            .fields
-            .iter()
-            .map(|f| (f.name.as_str(), f.value.as_str()))
-            .collect();
-        assert_eq!(
-            fields,
-            [
-                ("Status", "FAILED"),
-                ("Count", "3"),
-                ("Actor", "Ada"),
-                ("Commit", "`bdf6fac` Merged in fix"),
-                ("branch", "main"),
-            ]
-        );
-        assert_eq!(opened.timestamp.as_deref(), Some("2023-11-14T22:13:20Z"));
-        assert_eq!(opened.footer.as_deref(), Some("hookgate • widgets CI"));
-
-        let closed = alert_embed(&notice(AlertState::Closed), false, &context());
-        assert_eq!(
-            closed.title.as_deref(),
-            Some("Resolved: Pipeline #4 for main failed — acme/widgets")
-        );
-        assert_eq!(closed.colour, Some(colour::GREEN));
-        assert!(
-            closed
-                .fields
-                .iter()
-                .any(|f| f.name == "Open for" && f.value == "12m 5s")
-        );
-        assert_eq!(closed.timestamp.as_deref(), Some("2023-11-14T22:25:25Z"));
-    }
-
-    #[test]
     fn info_declares_the_destination_config_keys() {
         let info = HttpNotifier::info(PluginInfo::new("notifier", "0.1.0"));
         let keys: Vec<&str> = info
@@ -445,5 +385,16 @@ mod tests {
             .map(|(name, _)| name.as_str())
             .collect();
         assert_eq!(keys, ["username", "avatar_url", "allow_mentions", "to"]);
+    }
+
+    #[test]
+    fn chat_and_webhook_requests_need_no_credential() {
+        for kind in ["discord", "slack", "webhook"] {
+            let request = request(
+                &Notification::AlertOpened(notice(AlertState::Open)),
+                &destination(kind, json!({})),
+            );
+            assert_eq!(request.credential, None, "{kind}");
+        }
     }
 }

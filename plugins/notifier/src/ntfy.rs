@@ -1,15 +1,16 @@
 //! A push notification through ntfy (<https://ntfy.sh>, or a self-hosted server): `POST` the
-//! topic URL with the text as body and the headers `Title`, `Priority`, `Tags` and `Click`. The
-//! topic's access token, when the destination has one, is added by the gateway as
-//! `Authorization: Bearer`; the plugin never sees it.
+//! topic URL with the text as body and the headers `Title`, `Priority`, `Tags`, `Click` and, on a
+//! page, an `Actions` button that opens the acknowledge link. Every request names the
+//! `destination-token` credential: the topic's access token, when the destination has one, is
+//! added by the gateway as `Authorization: Bearer`; the plugin never sees it.
 
+use crate::notice::{About, Change};
 use crate::plain::PlainNotice;
 use base64::Engine as _;
 use hookgate_plugin_sdk::prelude::*;
 
-/// ntfy's priorities: 5 is "max" (a long vibration, through Do Not Disturb on Android when
-/// allowed), 3 the default.
-const PRIORITY_OPENED: &str = "5";
+/// ntfy's priority 3, its default: resolved and acknowledged alerts and messages, which need no
+/// one to get up.
 const PRIORITY_DEFAULT: &str = "3";
 /// The body ntfy shows; longer ones it turns into an attachment, so stay below its 4 KiB.
 const BODY_MAX_CHARS: usize = 2000;
@@ -23,12 +24,19 @@ pub(crate) fn push(
 ) -> HttpRequest {
     let plain = PlainNotice::new(notification, context);
     // Tags that are emoji short codes show as the emoji before the title.
-    let (priority, tags) = match notification {
-        Notification::AlertOpened(_) => (PRIORITY_OPENED, "rotating_light,hookgate"),
-        Notification::AlertClosed(_) => (PRIORITY_DEFAULT, "white_check_mark,hookgate"),
-        Notification::Message(_) => (PRIORITY_DEFAULT, "speech_balloon,hookgate"),
+    let (priority, tags) = match About::of(notification) {
+        About::Alert(Change::Opened, notice) => (
+            severity_priority(notice.alert.severity),
+            "rotating_light,hookgate",
+        ),
+        About::Alert(Change::Escalated, notice) => (
+            severity_priority(notice.alert.severity),
+            "arrow_double_up,hookgate",
+        ),
+        About::Alert(Change::Acknowledged, _) => (PRIORITY_DEFAULT, "eyes,hookgate"),
+        About::Alert(Change::Closed, _) => (PRIORITY_DEFAULT, "white_check_mark,hookgate"),
+        About::Message(_) => (PRIORITY_DEFAULT, "speech_balloon,hookgate"),
     };
-    let body = truncate(&plain.lines.join("\n"), BODY_MAX_CHARS);
     let mut headers = vec![
         ("content-type".into(), "text/plain; charset=utf-8".into()),
         (
@@ -41,16 +49,43 @@ pub(crate) fn push(
     if let Some(link) = plain.link.as_deref().filter(|link| is_header_safe(link)) {
         headers.push(("Click".into(), link.to_string()));
     }
+    let mut lines = plain.lines.clone();
+    if let Some(ack_link) = plain.ack_link.as_deref() {
+        // ntfy's action syntax separates with commas and semicolons; a link holding one goes
+        // into the text rather than breaking the button.
+        if is_header_safe(ack_link) && !ack_link.contains([',', ';']) {
+            headers.push((
+                "Actions".into(),
+                format!("view, Acknowledge, {ack_link}, clear=true"),
+            ));
+        } else {
+            lines.push(format!("Acknowledge: {ack_link}"));
+        }
+    }
+    let body = truncate(&lines.join("\n"), BODY_MAX_CHARS);
+    // ntfy refuses an empty message; the title alone is then the text.
+    let text = if body.is_empty() {
+        plain.headline.clone()
+    } else {
+        body
+    };
     HttpRequest {
         method: "POST".into(),
         url: destination.url.clone(),
         headers,
-        // ntfy refuses an empty message; the title alone is then the text.
-        body: if body.is_empty() {
-            plain.headline.clone().into_bytes()
-        } else {
-            body.into_bytes()
-        },
+        body: text.into_bytes(),
+        credential: Some(Credential::DestinationToken),
+    }
+}
+
+/// ntfy's priority for a page of this severity: 5 "max" (a long vibration, through Do Not
+/// Disturb on Android when allowed) for critical, down to 2 "low" for info.
+fn severity_priority(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical => "5",
+        Severity::Error => "4",
+        Severity::Warning => "3",
+        Severity::Info => "2",
     }
 }
 
@@ -73,16 +108,13 @@ fn is_header_safe(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tests::{context, destination, message, notice};
+    use crate::tests::{acknowledged, destination, escalated, message, notice};
     use hookgate_plugin_sdk::AlertState;
 
     fn shaped(notification: &Notification) -> HttpRequest {
         let mut destination = destination("ntfy", json!({}));
         destination.url = "https://ntfy.example/team-alerts".into();
-        let mut requests =
-            crate::HttpNotifier::notify(notification, &context(), &destination).unwrap();
-        assert_eq!(requests.len(), 1);
-        requests.remove(0)
+        crate::tests::request(notification, &destination)
     }
 
     #[test]
@@ -101,6 +133,8 @@ mod tests {
             Some("https://bitbucket.org/acme/widgets/pipelines/results/4")
         );
         assert!(request.header("authorization").is_none());
+        assert_eq!(request.credential, Some(Credential::DestinationToken));
+        assert!(request.header("actions").is_none());
         assert_eq!(
             String::from_utf8(request.body).unwrap(),
             "Status FAILED, seen 3 times\nCommit bdf6fac Merged in fix\nBy Ada\n[widgets CI]"
@@ -121,6 +155,48 @@ mod tests {
         assert_eq!(
             message.header("click"),
             Some("https://bitbucket.org/acme/widgets/branches/compare/b..a")
+        );
+    }
+
+    #[test]
+    fn the_priority_of_a_page_follows_the_alerts_severity() {
+        for (severity, priority) in [
+            (Severity::Critical, "5"),
+            (Severity::Error, "4"),
+            (Severity::Warning, "3"),
+            (Severity::Info, "2"),
+        ] {
+            let mut opened = notice(AlertState::Open);
+            opened.alert.severity = severity;
+            let request = shaped(&Notification::AlertOpened(opened));
+            assert_eq!(request.header("priority"), Some(priority), "{severity:?}");
+            let mut closed = notice(AlertState::Closed);
+            closed.alert.severity = severity;
+            let request = shaped(&Notification::AlertClosed(closed));
+            assert_eq!(request.header("priority"), Some("3"), "closed {severity:?}");
+        }
+    }
+
+    #[test]
+    fn a_page_has_an_acknowledge_button() {
+        let request = shaped(&Notification::AlertEscalated(escalated()));
+        assert_eq!(request.header("priority"), Some("5"));
+        assert_eq!(request.header("tags"), Some("arrow_double_up,hookgate"));
+        assert_eq!(
+            request.header("actions"),
+            Some("view, Acknowledge, https://hookgate.example/a/tok3n, clear=true")
+        );
+        assert!(
+            String::from_utf8(request.body.clone())
+                .unwrap()
+                .starts_with("Escalated: step 2\n")
+        );
+        let request = shaped(&Notification::AlertAcknowledged(acknowledged()));
+        assert_eq!(request.header("priority"), Some("3"));
+        assert_eq!(request.header("tags"), Some("eyes,hookgate"));
+        assert_eq!(
+            request.header("title"),
+            Some(header_text("Acknowledged: Pipeline #4 for main failed — acme/widgets").as_str())
         );
     }
 

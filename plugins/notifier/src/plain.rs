@@ -1,7 +1,9 @@
 //! Plain text for the phone kinds (`sms`, `voice`, `ntfy`): what a person woken at 3 a.m. reads
 //! on a lock screen. Markdown the formatters write (`**bold**`, `` `code` ``, `[label](url)`)
-//! is reduced to its words; the link a reader would open is kept apart, so a cut never loses it.
+//! is reduced to its words; the links a reader would open (the alert's, and the acknowledge
+//! link of a page) are kept apart, so a cut never loses them.
 
+use crate::notice::{About, Change, ack_url};
 use crate::slack::markdown_link;
 use hookgate_plugin_sdk::prelude::*;
 use hookgate_plugin_sdk::time;
@@ -11,21 +13,38 @@ const COMMIT_SUBJECT_CHARS: usize = 72;
 
 /// A notification as plain text: a headline, the body lines and the link to open.
 pub(crate) struct PlainNotice {
-    /// One line: the alert's title (`Resolved: ` when it closed), or the message's title.
+    /// One line: `ALERT: <title>` when it opened, else the title as the change shows it
+    /// (`Resolved: `, ...), or the message's title.
     pub headline: String,
     /// What follows the headline, one fact per line.
     pub lines: Vec<String>,
     /// The alert's or the message's link.
     pub link: Option<String>,
+    /// The page's acknowledge link.
+    pub ack_link: Option<String>,
 }
 
 impl PlainNotice {
     pub(crate) fn new(notification: &Notification, context: &NotificationContext) -> Self {
-        match notification {
-            Notification::Message(message) => message_notice(message, context),
-            Notification::AlertOpened(notice) => alert_notice(notice, true, context),
-            Notification::AlertClosed(notice) => alert_notice(notice, false, context),
+        match About::of(notification) {
+            About::Message(message) => message_notice(message, context),
+            About::Alert(change, notice) => alert_notice(notice, change, context),
         }
+    }
+
+    /// The links, one a line: the alert's, then `Acknowledge: <link>`.
+    fn links(&self) -> Option<String> {
+        let links: Vec<String> = self
+            .link
+            .iter()
+            .cloned()
+            .chain(
+                self.ack_link
+                    .iter()
+                    .map(|link| format!("Acknowledge: {link}")),
+            )
+            .collect();
+        (!links.is_empty()).then(|| links.join("\n"))
     }
 
     /// Headline and lines, without the link.
@@ -39,27 +58,30 @@ impl PlainNotice {
     }
 
     /// The whole text in at most `max_chars` characters: cut with `…` where it is too long, the
-    /// link always kept whole on the last line.
+    /// links always kept whole on the last lines.
     pub(crate) fn text_within(&self, max_chars: usize) -> String {
         let text = self.text();
-        match self.link.as_deref() {
+        match self.links() {
             None => truncate(&text, max_chars),
-            Some(link) => {
-                let room = max_chars.saturating_sub(link.chars().count() + 1);
-                format!("{}\n{link}", truncate(&text, room))
+            Some(links) => {
+                let room = max_chars.saturating_sub(links.chars().count() + 1);
+                format!("{}\n{links}", truncate(&text, room))
             }
         }
     }
 }
 
-fn alert_notice(notice: &AlertNotice, opened: bool, context: &NotificationContext) -> PlainNotice {
+fn alert_notice(
+    notice: &AlertNotice,
+    change: Change,
+    context: &NotificationContext,
+) -> PlainNotice {
     let alert = &notice.alert;
-    let headline = if opened {
-        format!("ALERT: {}", alert.title)
-    } else {
-        format!("Resolved: {}", alert.title)
+    let headline = match change {
+        Change::Opened => format!("ALERT: {}", alert.title),
+        _ => change.title(alert),
     };
-    let mut lines = Vec::new();
+    let mut lines: Vec<String> = change.line(notice).into_iter().collect();
     let mut status = Vec::new();
     if !alert.source_status.is_empty() {
         status.push(format!("Status {}", alert.source_status));
@@ -67,7 +89,9 @@ fn alert_notice(notice: &AlertNotice, opened: bool, context: &NotificationContex
     if notice.count > 1 {
         status.push(format!("seen {} times", notice.count));
     }
-    if !opened && let Some(closed_at) = notice.closed_at {
+    if change == Change::Closed
+        && let Some(closed_at) = notice.closed_at
+    {
         let open_for = time::duration_text(closed_at.saturating_sub(notice.opened_at));
         status.push(format!("open for {open_for}"));
     }
@@ -96,6 +120,7 @@ fn alert_notice(notice: &AlertNotice, opened: bool, context: &NotificationContex
         headline,
         lines,
         link: alert.url.clone().filter(|url| !url.is_empty()),
+        ack_link: ack_url(notice).map(str::to_string),
     }
 }
 
@@ -139,6 +164,7 @@ fn message_notice(message: &Message, context: &NotificationContext) -> PlainNoti
         headline,
         lines,
         link,
+        ack_link: None,
     }
 }
 
@@ -181,7 +207,7 @@ pub(crate) fn plain(markdown: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tests::{context, message, notice};
+    use crate::tests::{acknowledged, context, escalated, message, notice};
     use hookgate_plugin_sdk::AlertState;
 
     #[test]
@@ -246,15 +272,42 @@ mod tests {
             headline: "x".repeat(2000),
             lines: Vec::new(),
             link: Some("https://example.com/alert/1".into()),
+            ack_link: Some("https://hookgate.example/a/t".into()),
         };
         let text = long.text_within(100);
         assert_eq!(text.chars().count(), 100);
-        assert!(text.ends_with("…\nhttps://example.com/alert/1"), "{text}");
+        assert!(
+            text.ends_with(
+                "…\nhttps://example.com/alert/1\nAcknowledge: https://hookgate.example/a/t"
+            ),
+            "{text}"
+        );
         let short = PlainNotice {
             headline: "short".into(),
             lines: Vec::new(),
             link: None,
+            ack_link: None,
         };
         assert_eq!(short.text_within(100), "short");
+    }
+
+    #[test]
+    fn acknowledged_and_escalated_notices_say_who_and_which_step() {
+        let plain = PlainNotice::new(&Notification::AlertAcknowledged(acknowledged()), &context());
+        assert_eq!(
+            plain.headline,
+            "Acknowledged: Pipeline #4 for main failed — acme/widgets"
+        );
+        assert_eq!(plain.lines[0], "Acknowledged by Grace");
+        assert_eq!(
+            plain.ack_link.as_deref(),
+            Some("https://hookgate.example/a/tok3n")
+        );
+        let plain = PlainNotice::new(&Notification::AlertEscalated(escalated()), &context());
+        assert_eq!(
+            plain.headline,
+            "Escalated: Pipeline #4 for main failed — acme/widgets"
+        );
+        assert_eq!(plain.lines[0], "Escalated: step 2");
     }
 }

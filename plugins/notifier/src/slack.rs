@@ -220,6 +220,7 @@ mod tests {
                     "footer": "hookgate • widgets CI",
                     "fields": [
                         { "title": "Status", "value": "FAILED", "short": true },
+                        { "title": "Severity", "value": "critical", "short": true },
                         { "title": "Count", "value": "3", "short": true },
                         { "title": "Actor", "value": "Ada", "short": true },
                         { "title": "Commit", "value": "`bdf6fac` Merged in fix", "short": false },

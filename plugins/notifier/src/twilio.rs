@@ -1,9 +1,11 @@
 //! Text messages and phone calls through a Twilio-compatible REST API: `POST
 //! {api_url}/2010-04-01/Accounts/{sid}/Messages.json` with the form fields `To`, `From`, `Body`,
 //! and `.../Calls.json` with `To`, `From`, `Twiml`. The gateway passes the non-secret `[twilio]`
-//! settings in the destination config (`twilio_api_url`, `twilio_account_sid`, `twilio_from`)
-//! and adds the HTTP Basic credentials itself: the auth token never enters the plugin.
+//! settings in the destination config (`twilio_api_url`, `twilio_account_sid`, `twilio_from`);
+//! each request names the `twilio` credential and the gateway adds the HTTP Basic credentials
+//! itself: the auth token never enters the plugin.
 
+use crate::notice::{About, Change};
 use crate::plain::PlainNotice;
 use hookgate_plugin_sdk::prelude::*;
 
@@ -30,7 +32,8 @@ pub(crate) fn sms(
     ))
 }
 
-/// A phone call that says the headline and what happened (opened, resolved, a message).
+/// A phone call that says the headline and what happened (opened, resolved, acknowledged,
+/// escalated, a message).
 pub(crate) fn voice(
     notification: &Notification,
     context: &NotificationContext,
@@ -50,24 +53,34 @@ pub(crate) fn voice(
 
 /// What a call says: who calls, the title and its state; links and details are for the SMS.
 fn spoken(notification: &Notification, context: &NotificationContext) -> String {
-    let said = match notification {
-        Notification::AlertOpened(notice) => {
-            let status = Some(notice.alert.source_status.as_str())
-                .filter(|status| !status.is_empty())
-                .map(|status| format!(" Status {status}."))
-                .unwrap_or_default();
-            format!(
-                "hookgate alert. {}.{status} The alert is open.",
-                notice.alert.title
-            )
-        }
-        Notification::AlertClosed(notice) => {
-            format!(
-                "hookgate. Resolved: {}. The alert is closed.",
-                notice.alert.title
-            )
-        }
-        Notification::Message(_) => format!(
+    let status = |notice: &AlertNotice| {
+        Some(notice.alert.source_status.as_str())
+            .filter(|status| !status.is_empty())
+            .map(|status| format!(" Status {status}."))
+            .unwrap_or_default()
+    };
+    let said = match About::of(notification) {
+        About::Alert(Change::Opened, notice) => format!(
+            "hookgate alert. {}.{} The alert is open.",
+            notice.alert.title,
+            status(notice)
+        ),
+        About::Alert(Change::Escalated, notice) => format!(
+            "hookgate alert. {}.{} {}. The alert is open.",
+            notice.alert.title,
+            status(notice),
+            Change::Escalated.line(notice).unwrap_or_default()
+        ),
+        About::Alert(Change::Acknowledged, notice) => format!(
+            "hookgate. {}. {}.",
+            notice.alert.title,
+            Change::Acknowledged.line(notice).unwrap_or_default()
+        ),
+        About::Alert(Change::Closed, notice) => format!(
+            "hookgate. Resolved: {}. The alert is closed.",
+            notice.alert.title
+        ),
+        About::Message(_) => format!(
             "hookgate message. {}.",
             PlainNotice::new(notification, context).headline
         ),
@@ -142,6 +155,7 @@ impl Account {
                 "application/x-www-form-urlencoded".into(),
             )],
             body: form_encode(fields).into_bytes(),
+            credential: Some(Credential::Twilio),
         }
     }
 }
@@ -172,7 +186,7 @@ fn form_component(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tests::{context, destination, message, notice};
+    use crate::tests::{acknowledged, context, destination, escalated, message, notice};
     use hookgate_plugin_sdk::AlertState;
 
     fn phone(kind: &str) -> Destination {
@@ -223,10 +237,7 @@ mod tests {
     }
 
     fn shaped(notification: &Notification, kind: &str) -> HttpRequest {
-        let mut requests =
-            crate::HttpNotifier::notify(notification, &context(), &phone(kind)).unwrap();
-        assert_eq!(requests.len(), 1);
-        requests.remove(0)
+        crate::tests::request(notification, &phone(kind))
     }
 
     #[test]
@@ -242,6 +253,7 @@ mod tests {
             Some("application/x-www-form-urlencoded")
         );
         assert!(request.header("authorization").is_none());
+        assert_eq!(request.credential, Some(Credential::Twilio));
         let fields = form_fields(&request);
         assert_eq!(field(&fields, "To"), "+15551234567");
         assert_eq!(field(&fields, "From"), "+15557654321");
@@ -319,6 +331,35 @@ mod tests {
             crate::HttpNotifier::notify(&Notification::Message(message()), &context(), &no_number)
                 .unwrap_err();
         assert!(error.message().contains("`to`"), "{error}");
+    }
+
+    #[test]
+    fn pages_keep_the_acknowledge_link_and_calls_say_what_happened() {
+        let sms = shaped(&Notification::AlertEscalated(escalated()), "sms");
+        assert_eq!(
+            field(&form_fields(&sms), "Body"),
+            "Escalated: Pipeline #4 for main failed — acme/widgets\n\
+             Escalated: step 2\n\
+             Status FAILED, seen 3 times\n\
+             Commit bdf6fac Merged in fix\n\
+             By Ada\n\
+             [widgets CI]\n\
+             https://bitbucket.org/acme/widgets/pipelines/results/4\n\
+             Acknowledge: https://hookgate.example/a/tok3n"
+        );
+        let call = shaped(&Notification::AlertEscalated(escalated()), "voice");
+        assert_eq!(call.credential, Some(Credential::Twilio));
+        assert_eq!(
+            field(&form_fields(&call), "Twiml"),
+            "<Response><Say>hookgate alert. Pipeline #4 for main failed — acme/widgets. \
+             Status FAILED. Escalated: step 2. The alert is open.</Say></Response>"
+        );
+        let call = shaped(&Notification::AlertAcknowledged(acknowledged()), "voice");
+        assert_eq!(
+            field(&form_fields(&call), "Twiml"),
+            "<Response><Say>hookgate. Pipeline #4 for main failed — acme/widgets. \
+             Acknowledged by Grace.</Say></Response>"
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! unknown), so receivers can rely on the shape; the `type` says which of `message` or `alert`
 //! follows.
 
+use crate::notice::About;
 use hookgate_plugin_sdk::prelude::*;
 use hookgate_plugin_sdk::serde_json::Map;
 use hookgate_plugin_sdk::time;
@@ -17,11 +18,9 @@ pub(crate) fn body(notification: &Notification, context: &NotificationContext) -
         "inbound_id": context.inbound_id,
         "delivery_id": context.delivery_id,
     });
-    let (key, content) = match notification {
-        Notification::Message(message) => ("message", message_json(message)),
-        Notification::AlertOpened(notice) | Notification::AlertClosed(notice) => {
-            ("alert", alert_json(notice))
-        }
+    let (key, content) = match About::of(notification) {
+        About::Message(message) => ("message", message_json(message)),
+        About::Alert(_, notice) => ("alert", alert_json(notice)),
     };
     if let Value::Object(members) = &mut envelope {
         members.insert(key.into(), content);
@@ -78,15 +77,19 @@ fn alert_json(notice: &AlertNotice) -> Value {
         "commit_message": alert.commit_message,
         "actor": alert.actor,
         "labels": labels,
+        "severity": alert.severity.as_str(),
         "count": notice.count,
         "opened_at": time::rfc3339_from_millis(notice.opened_at),
         "closed_at": notice.closed_at.map(time::rfc3339_from_millis),
+        "acknowledged_by": notice.acknowledged_by,
+        "escalation_step": notice.escalation_step,
+        "ack_url": notice.ack_url,
     })
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::tests::{destination, message, notice, sent};
+    use crate::tests::{acknowledged, destination, escalated, message, notice, sent};
     use hookgate_plugin_sdk::AlertState;
     use hookgate_plugin_sdk::prelude::*;
 
@@ -147,9 +150,13 @@ mod tests {
                     "commit_message": "Merged in fix\n\nbody",
                     "actor": "Ada",
                     "labels": { "branch": "main" },
+                    "severity": "critical",
                     "count": 3,
                     "opened_at": "2023-11-14T22:13:20Z",
                     "closed_at": null,
+                    "acknowledged_by": null,
+                    "escalation_step": null,
+                    "ack_url": null,
                 },
             })
         );
@@ -173,15 +180,33 @@ mod tests {
     }
 
     #[test]
-    fn no_signature_headers_are_added_by_the_plugin() {
-        let requests = crate::HttpNotifier::notify(
-            &Notification::Message(message()),
-            &crate::tests::context(),
+    fn acknowledged_and_escalated_envelopes_say_who_and_which_step() {
+        let body = sent(
+            &Notification::AlertAcknowledged(acknowledged()),
             &destination("webhook", json!({})),
-        )
-        .unwrap();
+        );
+        assert_eq!(body["type"], "alert.acknowledged");
+        assert_eq!(body["alert"]["state"], "acknowledged");
+        assert_eq!(body["alert"]["acknowledged_by"], "Grace");
+        assert_eq!(body["alert"]["escalation_step"], Value::Null);
+        assert_eq!(body["alert"]["ack_url"], "https://hookgate.example/a/tok3n");
+        let body = sent(
+            &Notification::AlertEscalated(escalated()),
+            &destination("webhook", json!({})),
+        );
+        assert_eq!(body["type"], "alert.escalated");
+        assert_eq!(body["alert"]["escalation_step"], 2);
+        assert_eq!(body["alert"]["acknowledged_by"], Value::Null);
+    }
+
+    #[test]
+    fn no_signature_headers_are_added_by_the_plugin() {
+        let request = crate::tests::request(
+            &Notification::Message(message()),
+            &destination("webhook", json!({})),
+        );
         assert!(
-            requests[0]
+            request
                 .headers
                 .iter()
                 .all(|(name, _)| !name.starts_with("webhook-"))

@@ -66,7 +66,7 @@ fn a_python_formatter_formats_a_real_github_push_in_the_gateway() {
         ),
     ]);
     assert_eq!(listed[1]["kind"], "formatter");
-    assert_eq!(listed[1]["api_version"], "0.1.0");
+    assert_eq!(listed[1]["api_version"], "0.2.0");
 
     let secret = "python-plugin-signing-secret-0123";
     let endpoint = gateway.create_endpoint(json!({

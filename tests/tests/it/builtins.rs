@@ -3,12 +3,13 @@
 
 use hookgate::builtin::BUILTIN_PLUGINS;
 use hookgate::runtime::{
-    AlertAction, DigestEncoding, HmacAlgorithm, LoadedPlugin, Message, Notification,
-    NotificationContext, PluginDestination, PluginKind, PluginRegistry, PluginSet, SignatureScheme,
+    AlertAction, AlertNotice, AlertState, ApiVersion, Credential, DigestEncoding, HmacAlgorithm,
+    LoadedPlugin, Message, Notification, NotificationContext, NotifierOutput, PluginDestination,
+    PluginKind, PluginRegistry, PluginSet, Severity, SignatureScheme,
 };
 use hookgate::verify;
 use hookgate_tests::{commit_status_payload, engine, event, fixture};
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::sync::{Arc, OnceLock};
 
 fn builtins() -> &'static Arc<PluginSet> {
@@ -41,7 +42,8 @@ fn all_four_builtins_load_with_their_kinds() {
         ("notifier", PluginKind::Notifier),
     ] {
         let plugin = set.get_kind(name, kind).unwrap();
-        assert_eq!(plugin.info().api_version, "0.1.0");
+        assert_eq!(plugin.info().api_version, "0.2.0");
+        assert_eq!(plugin.api_version(), ApiVersion::V0_2);
         assert!(
             !plugin.info().description.is_empty(),
             "{name} has a description"
@@ -280,5 +282,107 @@ fn a_signed_webhook_verifies_with_standard_webhooks() {
             1_700_000_010,
         ),
         Ok(())
+    );
+}
+
+/// The built-in notifier is a 0.2 plugin: the host asks it through `shape`, tells it of
+/// acknowledged and escalated alerts, and keeps the credential and the mail it names.
+#[test]
+fn the_0_2_notifier_is_told_every_notice_and_names_credentials_and_mails() {
+    let Some(AlertAction::Open { alert }) = plugin("bitbucket-pipelines", PluginKind::AlertMapper)
+        .map_event(
+            &event(
+                "repo:commit_status_updated",
+                &commit_status_payload("FAILED"),
+            ),
+            r#"{"severity": "warning"}"#,
+        )
+        .unwrap()
+        .into_iter()
+        .next()
+    else {
+        panic!("FAILED opens");
+    };
+    assert_eq!(alert.severity, Severity::Warning);
+    let notice = AlertNotice {
+        id: "al_1".into(),
+        alert,
+        state: AlertState::Acknowledged,
+        count: 1,
+        opened_at: 1_700_000_000_000,
+        closed_at: None,
+        acknowledged_by: Some("Ada".into()),
+        escalation_step: Some(3),
+        ack_url: Some("https://hookgate.example/a/t0k".into()),
+    };
+    let shape = |notification: &Notification, kind: &str, url: &str, config: Value| {
+        plugin("notifier", PluginKind::Notifier)
+            .notify(
+                notification,
+                &NotificationContext::default(),
+                &PluginDestination {
+                    kind: kind.into(),
+                    url: url.into(),
+                    config: config.to_string(),
+                },
+            )
+            .unwrap()
+    };
+    let acknowledged = Notification::AlertAcknowledged(notice.clone());
+    let escalated = Notification::AlertEscalated(notice);
+
+    let [NotifierOutput::Http(webhook)] = &shape(
+        &acknowledged,
+        "webhook",
+        "https://receiver.example/hook",
+        json!({}),
+    )[..] else {
+        panic!("one request");
+    };
+    let body: Value = serde_json::from_slice(&webhook.body).unwrap();
+    assert_eq!(body["type"], "alert.acknowledged");
+    assert_eq!(body["alert"]["acknowledged_by"], "Ada");
+    assert_eq!(webhook.credential, None);
+
+    let [NotifierOutput::Http(push)] =
+        &shape(&escalated, "ntfy", "https://ntfy.example/team", json!({}))[..]
+    else {
+        panic!("one request");
+    };
+    assert_eq!(push.credential, Some(Credential::DestinationToken));
+    let priority = push.headers.iter().find(|(name, _)| name == "Priority");
+    assert_eq!(
+        priority.map(|(_, value)| value.as_str()),
+        Some("3"),
+        "warning"
+    );
+
+    let twilio = json!({
+        "to": "+15551234567",
+        "twilio_api_url": "https://api.twilio.example",
+        "twilio_account_sid": "AC0123",
+        "twilio_from": "+15557654321",
+    });
+    let [NotifierOutput::Http(sms)] = &shape(&escalated, "sms", "", twilio)[..] else {
+        panic!("one request");
+    };
+    assert_eq!(sms.credential, Some(Credential::Twilio));
+
+    let [NotifierOutput::Email(mail)] =
+        &shape(&escalated, "email", "", json!({"to": ["ops@example.com"]}))[..]
+    else {
+        panic!("one mail");
+    };
+    assert_eq!(mail.to, ["ops@example.com"]);
+    assert!(
+        mail.subject.starts_with("[hookgate] Escalated: "),
+        "{}",
+        mail.subject
+    );
+    assert!(mail.text.contains("Escalated: step 3"), "{}", mail.text);
+    assert!(
+        mail.html
+            .as_deref()
+            .is_some_and(|html| html.contains("https://hookgate.example/a/t0k"))
     );
 }

@@ -31,12 +31,12 @@ fn use_twilio(config: &mut GatewayConfig, fake: &FakeTwilio, token: &str) {
     config.twilio.auth_token = Some(SecretText::new(token));
 }
 
-/// An endpoint mapping pipeline states to alerts, notifying `destinations`.
+/// An endpoint mapping pipeline states to critical alerts, notifying `destinations`.
 fn pipeline_endpoint(gateway: &GatewayClient, destinations: Value) -> Value {
     gateway.create_endpoint(json!({
         "name": "widgets CI",
         "events": ["repo:commit_status_updated"],
-        "alerts": {"plugin": "bitbucket-pipelines"},
+        "alerts": {"plugin": "bitbucket-pipelines", "config": {"severity": "critical"}},
         "destinations": destinations,
     }))
 }
@@ -178,6 +178,9 @@ fn a_failed_pipeline_texts_calls_and_pushes() {
         )
     );
 
+    // The mapper's severity reaches the alert and, through the notifier, the push's priority.
+    let (_, alerts) = gateway.api("GET", "/alerts?state=open", None);
+    assert_eq!(alerts["items"][0]["severity"], "critical", "{alerts}");
     let pushes = ntfy.wait_for_requests(1);
     assert_eq!(pushes.len(), 1);
     assert_ntfy_push(

@@ -55,14 +55,27 @@ fn plugin_check_prints_the_plugin_info() {
     assert!(output.status.success());
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(
+        text.contains("bitbucket-pipelines 0.1.0 (alert-mapper, WIT API 0.2.0)"),
+        "{text}"
+    );
+    // A plugin built for 0.1 says so.
+    let frozen = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/plugins-0.1/bitbucket_pipelines.wasm");
+    let output = hookgate(&["plugin", "check", path(&frozen)]);
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
         text.contains("bitbucket-pipelines 0.1.0 (alert-mapper, WIT API 0.1.0)"),
         "{text}"
     );
+    let frozen_info = stdout_json(&hookgate(&["plugin", "check", path(&frozen), "--json"]));
+    assert_eq!(frozen_info["api_version"], "0.1.0");
     assert!(text.contains("status_field"), "{text}");
 
     let info = stdout_json(&hookgate(&["plugin", "check", path(&mapper), "--json"]));
     assert_eq!(info["name"], "bitbucket-pipelines");
     assert_eq!(info["kind"], "alert-mapper");
+    assert_eq!(info["api_version"], "0.2.0");
     assert_eq!(info["sha256"].as_str().unwrap().len(), 64);
 }
 
@@ -355,5 +368,77 @@ fn the_cli_manages_a_running_gateway() {
     assert_eq!(
         stdout_json(&run(&["endpoint", "show", id, "--json"]))["enabled"],
         false
+    );
+}
+
+#[test]
+fn plugin_run_sends_a_notice_as_any_kind_and_shows_mails() {
+    let dir = tempfile::tempdir().unwrap();
+    let failed = write(dir.path(), "failed.json", &commit_status_payload("FAILED"));
+    let mapped = run_mapper(&failed, &["--config", "severity=critical"]);
+    let alert = &mapped["actions"][0]["alert"];
+    assert_eq!(alert["severity"], "critical", "{mapped}");
+    let notice = serde_json::json!({"alert_opened": {
+        "id": "al_1", "alert": alert, "state": "open", "count": 1,
+        "opened_at": 1_700_000_000_000u64, "acknowledged_by": "Ada",
+        "escalation_step": 2, "ack_url": "https://hookgate.example/a/t0k",
+    }});
+    let notice = write(dir.path(), "notice.json", &notice.to_string());
+    let notifier = plugin_file("notifier");
+    let run_as = |kind: &str, config: &[&str]| {
+        let mut args = vec![
+            "plugin",
+            "run",
+            path(&notifier),
+            "--body",
+            path(&notice),
+            "--notification",
+            kind,
+        ];
+        for pair in config {
+            args.extend(["--config", pair]);
+        }
+        hookgate(&args)
+    };
+
+    let acknowledged = stdout_json(&run_as(
+        "alert.acknowledged",
+        &["kind=webhook", "url=https://example.com/hook"],
+    ));
+    assert_eq!(acknowledged["plugin"]["api_version"], "0.2.0");
+    let body: Value =
+        serde_json::from_str(acknowledged["requests"][0]["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["type"], "alert.acknowledged");
+    assert_eq!(body["alert"]["acknowledged_by"], "Ada");
+
+    let escalated = run_as("alert.escalated", &["kind=email", "to=ops@example.com"]);
+    let printed = stdout_json(&escalated);
+    let mail = &printed["requests"][0];
+    assert_eq!(mail["transport"], "email", "{printed}");
+    assert_eq!(mail["to"], serde_json::json!(["ops@example.com"]));
+    assert_eq!(
+        mail["subject"],
+        "[hookgate] Escalated: Pipeline #4 for main failed — automationtestharness/testrepo"
+    );
+    // Beside the JSON, the mail as a person reads it.
+    let shown = String::from_utf8_lossy(&escalated.stderr);
+    for expected in [
+        "--- mail 1 of 1 ---\nTo: ops@example.com\nSubject: [hookgate] Escalated: Pipeline #4",
+        "\nEscalated: step 2\n",
+        "\nAcknowledge: https://hookgate.example/a/t0k\n",
+        "--- HTML part ---\n<!DOCTYPE html>",
+    ] {
+        assert!(shown.contains(expected), "{expected:?} in {shown}");
+    }
+
+    let unknown = run_as(
+        "alert.snoozed",
+        &["kind=webhook", "url=https://example.com/hook"],
+    );
+    assert_eq!(unknown.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        said.contains("alert.acknowledged, alert.escalated"),
+        "{said}"
     );
 }

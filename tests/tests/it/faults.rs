@@ -198,5 +198,5 @@ fn files_that_are_not_plugins_are_refused_with_a_reason() {
             found: "0.9.0".into()
         }
     );
-    assert!(future.to_string().contains("0.1.0"), "{future}");
+    assert!(future.to_string().contains("0.1.0, 0.2.0"), "{future}");
 }

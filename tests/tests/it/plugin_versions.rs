@@ -5,10 +5,11 @@
 //! here loads those components in today's gateway and demands exactly the recorded answers.
 
 use hookgate::runtime::{
-    AlertAction, AlertNotice, LoadedPlugin, Notification, NotificationContext, PluginDestination,
-    PluginEvent, PluginSource, Severity,
+    AlertAction, AlertNotice, ApiVersion, LoadedPlugin, Notification, NotificationContext,
+    PluginDestination, PluginEvent, PluginSource, Severity,
 };
-use hookgate_tests::engine;
+use hookgate_tests::harness::{CaptureReceiver, TestGateway};
+use hookgate_tests::{commit_status_payload, engine};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -21,9 +22,15 @@ fn frozen_dir() -> PathBuf {
 /// A frozen 0.1 component loaded as a drop-in, by file stem.
 fn load_frozen(stem: &str) -> LoadedPlugin {
     let path = frozen_dir().join(format!("{stem}.wasm"));
-    let bytes = std::fs::read(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
-    LoadedPlugin::load(&engine(), &bytes, PluginSource::Dropin(path))
-        .unwrap_or_else(|error| panic!("loading the 0.1 {stem}: {error}"))
+    let plugin = LoadedPlugin::load(&engine(), &frozen_bytes(stem), PluginSource::Dropin(path))
+        .unwrap_or_else(|error| panic!("loading the 0.1 {stem}: {error}"));
+    assert_eq!(plugin.api_version(), ApiVersion::V0_1, "{stem}");
+    plugin
+}
+
+fn frozen_bytes(stem: &str) -> Vec<u8> {
+    let path = frozen_dir().join(format!("{stem}.wasm"));
+    std::fs::read(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
 }
 
 /// One recorded call of a mapper or formatter: its input and what it returned (`{"ok": ...}`
@@ -155,4 +162,60 @@ fn the_0_1_notifier_is_not_told_of_acknowledged_or_escalated_alerts() {
             .unwrap();
         assert_eq!(outputs, [], "{}", notification.kind());
     }
+}
+
+/// Dropped into a running gateway, the 0.1 components replace the 0.2 built-ins of their names,
+/// are listed with their version, and serve a failing pipeline end to end.
+#[test]
+fn the_0_1_plugins_serve_as_drop_ins_beside_the_0_2_built_ins() {
+    let gateway = TestGateway::start(|_| {});
+    let listed = gateway.install_dropins(&[
+        (
+            "bitbucket-pipelines",
+            "pipelines.wasm",
+            frozen_bytes("bitbucket_pipelines"),
+        ),
+        (
+            "bitbucket-embeds",
+            "embeds.wasm",
+            frozen_bytes("bitbucket_embeds"),
+        ),
+        ("notifier", "notifier.wasm", frozen_bytes("notifier")),
+    ]);
+    for item in &listed {
+        assert_eq!(item["api_version"], "0.1.0", "{item}");
+    }
+    let (_, plugins) = gateway.api("GET", "/plugins", None);
+    let provider = plugins["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|item| item["name"] == "bitbucket")
+        .expect("the built-in provider");
+    assert_eq!(provider["source"], "builtin");
+    assert_eq!(provider["api_version"], "0.2.0");
+
+    let receiver = CaptureReceiver::start();
+    let endpoint = gateway.create_endpoint(json!({
+        "name": "widgets CI",
+        "events": ["repo:commit_status_updated"],
+        // A 0.1 mapper ignores a key it does not know; the alert is still an error.
+        "alerts": {"plugin": "bitbucket-pipelines", "config": {"severity": "critical"}},
+        "destinations": [{"notifier": "notifier", "kind": "webhook", "url": format!("{}/hook", receiver.url)}],
+    }));
+    let (status, answer) = gateway.post_hook(
+        endpoint["url"].as_str().unwrap(),
+        "repo:commit_status_updated",
+        &commit_status_payload("FAILED"),
+        endpoint["secret"].as_str(),
+        "00000000-0000-4000-8000-000000000001",
+    );
+    assert_eq!(status, 202, "{answer}");
+    let sent = receiver.wait_for_requests(1);
+    let envelope = sent[0].json();
+    assert_eq!(envelope["type"], "alert.opened");
+    // The 0.1 notifier's envelope, which has no severity member, shaped it.
+    assert!(envelope["alert"].get("severity").is_none(), "{envelope}");
+    let (_, alerts) = gateway.api("GET", "/alerts?state=open", None);
+    assert_eq!(alerts["items"][0]["severity"], "error", "{alerts}");
 }

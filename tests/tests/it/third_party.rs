@@ -99,7 +99,7 @@ fn github_dropins_verify_the_published_vector_and_turn_real_payloads_into_alerts
         .map(|item| item["kind"].as_str().unwrap())
         .collect();
     assert_eq!(kinds, ["provider", "formatter", "alert-mapper"]);
-    assert!(listed.iter().all(|item| item["api_version"] == "0.1.0"));
+    assert!(listed.iter().all(|item| item["api_version"] == "0.2.0"));
     let events: Vec<_> = listed[0]["events"]
         .as_array()
         .unwrap()
@@ -393,7 +393,7 @@ fn standard_webhooks_accept_any_matching_signature_within_five_minutes() {
 /// The refusal a plugin built for an interface version the gateway does not serve gets,
 /// naming its version and the ones served (see wit/README.md).
 const UNSERVED_VERSION: &str =
-    "unsupported WIT API version \"0.9.0\": this gateway serves hookgate:plugin 0.1.0";
+    "unsupported WIT API version \"0.9.0\": this gateway serves hookgate:plugin 0.1.0, 0.2.0";
 
 #[test]
 fn a_plugin_for_an_unserved_wit_version_is_refused_naming_the_served_versions() {
