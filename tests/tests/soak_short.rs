@@ -1,5 +1,6 @@
 //! The soak's short form (about a minute): mixed signed traffic on four endpoints while the
-//! receiver cycles through 500, 429, slow and down, two plugins loop and exhaust memory, and
+//! receiver cycles through 500, 429, slow and down (the SMTP relay answering 451 during the 500
+//! spell), two plugins loop and exhaust memory, and
 //! the real binary is killed with `kill -9` twice; nothing accepted is lost or applied twice,
 //! and no notification vanishes. A test binary of its own, so its load and kills never overlap
 //! the other tests (cargo runs test binaries one after another). `cargo run --release -p hookgate-tests --bin soak --
@@ -41,7 +42,7 @@ fn a_minute_of_faults_and_kills_loses_nothing() {
     );
     // The soak did what it says: traffic was accepted, every fault happened.
     assert!(report.accepted >= 100, "only {} accepted", report.accepted);
-    for fault in ["http 500", "http 429", "timeout", "refused"] {
+    for fault in ["http 500", "http 429", "smtp 451", "timeout", "refused"] {
         assert!(
             report.attempts.get(fault).copied().unwrap_or(0) > 0,
             "no {fault} attempt: {:?}",
@@ -56,6 +57,7 @@ fn a_minute_of_faults_and_kills_loses_nothing() {
         );
     }
     assert!(report.receiver_distinct > 0);
+    assert!(report.mails_distinct > 0, "no mail reached the relay");
     // A liveness bound for a busy 2-core CI machine, not a performance figure.
     assert!(
         report.ingest_p99 < Duration::from_secs(2),

@@ -3,6 +3,7 @@
 
 use super::{Endpoints, RETRY_SCHEDULE, SoakReport, Target, Traffic};
 use crate::harness::{CaptureReceiver, GatewayClient};
+use crate::smtp::SmtpServer;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 
@@ -12,6 +13,7 @@ pub(super) fn check(
     endpoints: &Endpoints,
     traffic: &Traffic,
     receiver: &CaptureReceiver,
+    relay: &SmtpServer,
     report: &mut SoakReport,
 ) {
     let traffic = traffic.inner.lock().expect("traffic log");
@@ -39,6 +41,9 @@ pub(super) fn check(
             .to_string()
     };
     let alerts_endpoint = endpoint_id(Target::Alerts);
+    // Each notification goes to every destination of its endpoint: the alerts' webhook and
+    // mail, the embeds' Discord channel.
+    let destinations_of = |endpoint: &str| if endpoint == alerts_endpoint { 2 } else { 1 };
 
     // Every 202 has its record, processed or failed, never pending.
     let records = gateway.all("/inbound");
@@ -177,11 +182,19 @@ pub(super) fn check(
         if notifications > 0
             && let Some(id) = record["id"].as_str()
         {
-            expected.insert(id, notifications);
+            let endpoint = record["endpoint"].as_str().unwrap_or("");
+            expected.insert(id, notifications * destinations_of(endpoint));
         }
     }
     let mut created: HashMap<&str, u64> = HashMap::new();
     let taken = receiver.taken();
+    // The mails the relay took, by delivery: a repeat after a kill is the same message again.
+    let mut mailed: HashMap<String, u64> = HashMap::new();
+    for mail in relay.messages() {
+        if let Some(delivery) = mail.header("X-Hookgate-Delivery") {
+            *mailed.entry(delivery).or_default() += 1;
+        }
+    }
     let last_attempt = RETRY_SCHEDULE.len() + 1;
     for delivery in &deliveries {
         if let Some(inbound) = delivery["inbound"].as_str() {
@@ -189,9 +202,11 @@ pub(super) fn check(
         }
         let id = delivery["id"].as_str().unwrap_or("");
         let attempts = delivery["attempts"].as_array().cloned().unwrap_or_default();
+        let is_mail = delivery["kind"] == "email";
         for attempt in &attempts {
             let kind = match (attempt["status_code"].as_u64(), attempt["error"].as_str()) {
                 (Some(code), _) if (200..300).contains(&code) => "ok".to_string(),
+                (Some(code), _) if is_mail => format!("smtp {code}"),
                 (Some(code), _) => format!("http {code}"),
                 (None, Some(error)) if error.contains("timeout") => "timeout".to_string(),
                 (None, Some(error)) if error.to_lowercase().contains("refused") => {
@@ -204,7 +219,14 @@ pub(super) fn check(
         match delivery["status"].as_str() {
             Some("delivered") => {
                 report.delivered += 1;
-                if !taken.contains_key(id) {
+                if is_mail {
+                    if !mailed.contains_key(id) {
+                        report.deliveries_lost += 1;
+                        report
+                            .problems
+                            .push(format!("{id} is delivered but the relay never took it"));
+                    }
+                } else if !taken.contains_key(id) {
                     report.deliveries_lost += 1;
                     report
                         .problems
@@ -239,6 +261,8 @@ pub(super) fn check(
     }
     report.receiver_distinct = taken.len() as u64;
     report.receiver_repeats = taken.values().map(|times| times - 1).sum();
+    report.mails_distinct = mailed.len() as u64;
+    report.mail_repeats = mailed.values().map(|times| times - 1).sum();
 }
 
 /// Why a record failed: the first failed outcome's reason (`timeout`, `memory limit`, ...).

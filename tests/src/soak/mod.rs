@@ -1,6 +1,7 @@
 //! The soak: the real gateway binary as a child process takes mixed signed Bitbucket traffic on
 //! several endpoints while its receiver turns faulty (500, 429 with `Retry-After`, slower than
-//! the delivery timeout, down), one endpoint's plugin loops and another's exhausts its memory,
+//! the delivery timeout, down) and its SMTP relay answers 451 for a spell (the alerts are mailed
+//! too), one endpoint's plugin loops and another's exhausts its memory,
 //! and the gateway is killed with `kill -9` and restarted. Then everything is left to settle
 //! and the promises are checked against the inbound log, the alerts, the deliveries and what
 //! the receiver got. `tests/tests/soak_short.rs` runs a short form; `--bin soak` the long one.
@@ -11,6 +12,7 @@ use crate::harness::{
     Answer, CaptureReceiver, ChildGateway, ChildGatewayConfig, GatewayClient, GatewayProgram,
     ReceiverOptions,
 };
+use crate::smtp::{SmtpFault, SmtpServer, Times};
 use crate::{commit_status_payload, fixture, plugin_file};
 use check::check;
 use serde_json::{Value, json};
@@ -93,8 +95,10 @@ pub struct SoakReport {
     pub kills: usize,
     /// Receiver mode switches by mode.
     pub receiver_spells: BTreeMap<String, u64>,
-    /// Delivery attempts by what went wrong (`http 500`, `http 429`, `timeout`, `refused`),
-    /// and `ok`.
+    /// Spells of the SMTP relay answering every mail `451 4.3.0 try again later`.
+    pub smtp_tempfail_spells: u64,
+    /// Delivery attempts by what went wrong (`http 500`, `http 429`, `smtp 451`, `timeout`,
+    /// `refused`), and `ok`.
     pub attempts: BTreeMap<String, u64>,
     /// Records of the hostile endpoints failed by their plugin, by reason (`timeout`,
     /// `memory limit`).
@@ -113,6 +117,10 @@ pub struct SoakReport {
     /// Distinct deliveries the receiver answered 2xx, and how many of those it got again
     /// (at-least-once after a kill).
     pub receiver_distinct: u64,
+    /// Distinct mail deliveries the relay accepted (by `X-Hookgate-Delivery`).
+    pub mails_distinct: u64,
+    /// Repeats the relay accepted of a mail it had already taken (the same `Message-ID`).
+    pub mail_repeats: u64,
     /// Repeats the receiver got of a delivery it had already taken.
     pub receiver_repeats: u64,
     /// Accepted records missing from the log, left pending, or not applied.
@@ -149,6 +157,10 @@ impl SoakReport {
         line("accepted (202 with an id)", self.accepted.to_string());
         line("kill -9 and restarts", self.kills.to_string());
         line("receiver spells", format!("{:?}", self.receiver_spells));
+        line(
+            "SMTP relay spells answering 451",
+            self.smtp_tempfail_spells.to_string(),
+        );
         line("delivery attempts", format!("{:?}", self.attempts));
         line(
             "hostile plugin records failed",
@@ -172,6 +184,11 @@ impl SoakReport {
         line(
             "receiver: repeats (same Idempotency-Key)",
             self.receiver_repeats.to_string(),
+        );
+        line("relay: distinct mails taken", self.mails_distinct.to_string());
+        line(
+            "relay: repeats (same Message-ID)",
+            self.mail_repeats.to_string(),
         );
         line("records lost", self.records_lost.to_string());
         line(
@@ -211,8 +228,9 @@ pub fn run(options: &SoakOptions) -> SoakReport {
     std::fs::create_dir_all(&plugins).expect("creating the data dir");
     std::fs::copy(plugin_file("hostile"), plugins.join("hostile.wasm"))
         .expect("dropping in the hostile plugin");
+    let relay = SmtpServer::start();
     let mut gateway = ChildGateway::start(ChildGatewayConfig {
-        config_toml: Some(soak_config()),
+        config_toml: Some(soak_config(&relay.url())),
         ..ChildGatewayConfig::new(options.program.clone(), &options.work_dir)
     });
     let receiver = CaptureReceiver::start_with(ReceiverOptions {
@@ -246,6 +264,17 @@ pub fn run(options: &SoakOptions) -> SoakReport {
     while started.elapsed() < options.traffic {
         let mode = MODE_CYCLE[spells % MODE_CYCLE.len()];
         set_mode(&receiver, mode);
+        // The relay answers 451 while the receiver answers 500: both kinds of retry at once.
+        let relay_tempfails = mode == ReceiverMode::ServerError;
+        relay.set_fault(
+            SmtpFault::TempfailData,
+            if relay_tempfails {
+                Times::Always
+            } else {
+                Times::Next(0)
+            },
+        );
+        report.smtp_tempfail_spells += u64::from(relay_tempfails);
         *report
             .receiver_spells
             .entry(format!("{mode:?}"))
@@ -265,6 +294,7 @@ pub fn run(options: &SoakOptions) -> SoakReport {
         let _ = poster.join();
     }
     set_mode(&receiver, ReceiverMode::Healthy);
+    relay.set_fault(SmtpFault::TempfailData, Times::Next(0));
 
     let traffic_over = Instant::now();
     let settled = settle(&gateway, options.settle_limit);
@@ -275,22 +305,24 @@ pub fn run(options: &SoakOptions) -> SoakReport {
             options.settle_limit
         ));
     }
-    check(&gateway, &endpoints, &traffic, &receiver, &mut report);
+    check(&gateway, &endpoints, &traffic, &receiver, &relay, &mut report);
     gateway.kill_9();
     receiver.go_down();
     report
 }
 
 /// The gateway's settings: a short retry schedule and delivery timeout, deliveries never
-/// disabled (the soak counts every attempt of every delivery), plugin calls of 500 ms.
-fn soak_config() -> String {
+/// disabled (the soak counts every attempt of every delivery), plugin calls of 500 ms, mail
+/// through `relay_url`.
+fn soak_config(relay_url: &str) -> String {
     let schedule = RETRY_SCHEDULE
         .map(|delay| format!("\"{delay}\""))
         .join(", ");
     format!(
         "[delivery]\nallow_private_destinations = true\ntimeout_secs = {DELIVERY_TIMEOUT_SECS}\n\
          retry_schedule = [{schedule}]\ndisable_after_failures = 0\n\
-         [plugins]\ntimeout_ms = {PLUGIN_TIMEOUT_MS}\n"
+         [plugins]\ntimeout_ms = {PLUGIN_TIMEOUT_MS}\n\
+         [smtp]\nurl = \"{relay_url}\"\nfrom = \"hookgate soak <soak@example.com>\"\n"
     )
 }
 
@@ -349,7 +381,10 @@ impl Endpoints {
                     "name": "soak alerts",
                     "events": ["repo:commit_status_updated"],
                     "alerts": {"plugin": "bitbucket-pipelines"},
-                    "destinations": [{"kind": "webhook", "url": format!("{receiver}/alerts")}],
+                    "destinations": [
+                        {"kind": "webhook", "url": format!("{receiver}/alerts")},
+                        {"kind": "email", "to": "oncall@example.com"},
+                    ],
                 }),
             ),
             (

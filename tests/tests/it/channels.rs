@@ -1,5 +1,6 @@
-//! The phone channels over real sockets: a FAILED pipeline texts (sms), calls (voice) and
-//! pushes (ntfy) through a Twilio-shaped fake and an ntfy-shaped receiver; Twilio's faults are
+//! The channels over real sockets: a FAILED pipeline mails (a real SMTP server), texts (sms),
+//! calls (voice) and pushes (ntfy) through a Twilio-shaped fake and an ntfy-shaped receiver, and
+//! the green build is heard resolved on each, the mail threaded to the one that opened it; Twilio's faults are
 //! retried or failed with their code in the attempt; destinations that cannot work are refused
 //! when saved; and the Twilio and ntfy tokens appear in no answer, no log line and nothing the
 //! notifier shaped.
@@ -8,6 +9,7 @@ use crate::gateway::uuid;
 use base64::Engine as _;
 use hookgate::config::{GatewayConfig, SecretText};
 use hookgate_tests::commit_status_payload;
+use hookgate_tests::smtp::SmtpServer;
 use hookgate_tests::harness::{
     CaptureReceiver, Captured, ChildGateway, ChildGatewayConfig, GatewayClient, TestGateway,
     wait_for,
@@ -18,6 +20,7 @@ use std::time::Duration;
 
 const NTFY_TOKEN: &str = "tk_ntfy-access-token-never-logged-91c2";
 const ON_CALL: &str = "+15551234567";
+const ON_CALL_EMAIL: &str = "oncall@example.com";
 /// The fixture's `commit_status.url`: the alert's link.
 const PIPELINE_URL: &str =
     "https://bitbucket.org/automationtestharness/testrepo/addon/pipelines/home#!/results/4";
@@ -129,23 +132,47 @@ fn assert_ntfy_push(push: &Captured, title: &str, priority: &str, token: Option<
 }
 
 #[test]
-fn a_failed_pipeline_texts_calls_and_pushes() {
+fn a_failed_pipeline_mails_texts_calls_and_pushes_and_each_hears_it_resolved() {
     let fake = FakeTwilio::start();
-    let gateway = TestGateway::start(|config| use_twilio(config, &fake, twilio::AUTH_TOKEN));
+    let smtp = SmtpServer::start();
+    let gateway = TestGateway::start(|config| {
+        use_twilio(config, &fake, twilio::AUTH_TOKEN);
+        crate::email::use_smtp(config, &smtp);
+    });
     let ntfy = CaptureReceiver::start();
     let endpoint = pipeline_endpoint(
         &gateway,
         json!([
+            {"kind": "email", "to": ON_CALL_EMAIL},
             {"kind": "sms", "to": ON_CALL},
             {"kind": "voice", "to": ON_CALL},
             {"kind": "ntfy", "url": format!("{}/team-alerts", ntfy.url), "token": NTFY_TOKEN},
         ]),
     );
     post_pipeline(&gateway, &endpoint, "FAILED", 1);
-    let deliveries = settled_deliveries(&gateway, &endpoint, 3);
+    let deliveries = settled_deliveries(&gateway, &endpoint, 4);
     for delivery in &deliveries {
         assert_eq!(delivery["status"], "delivered", "{delivery}");
     }
+
+    let mails = smtp.wait_for_messages(1);
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    let opened = &mails[0];
+    assert_eq!(opened.rcpt_tos, vec![ON_CALL_EMAIL.to_string()]);
+    assert_eq!(opened.subject(), format!("[hookgate] {ALERT_TITLE}"));
+    let text = opened.part("text/plain").expect("a text part");
+    assert!(text.contains(ALERT_TITLE), "{text}");
+    assert!(text.contains(PIPELINE_URL), "{text}");
+    let html = opened.part("text/html").expect("an HTML part");
+    assert!(html.contains(&format!("href=\"{PIPELINE_URL}\"")), "{html}");
+    // The title's dash and the repository's slash survive; nothing in it is markup.
+    assert!(html.contains("automationtestharness/testrepo"), "{html}");
+    let email_delivery = delivery_of_kind(&deliveries, "email");
+    assert_eq!(
+        opened.header("X-Hookgate-Delivery").as_deref(),
+        email_delivery["id"].as_str()
+    );
+    let opener_id = opened.message_id().expect("a Message-ID");
 
     let messages = calls_to(&fake, "Messages.json");
     assert_eq!(messages.len(), 1, "{messages:?}");
@@ -190,9 +217,19 @@ fn a_failed_pipeline_texts_calls_and_pushes() {
         Some(NTFY_TOKEN),
     );
 
-    // The pipeline passes: each destination hears it resolved, the push at priority 3.
+    // The pipeline passes: each destination hears it resolved, the push at priority 3 and the
+    // mail in the thread of the one that opened the alert.
     post_pipeline(&gateway, &endpoint, "SUCCESSFUL", 2);
-    settled_deliveries(&gateway, &endpoint, 6);
+    settled_deliveries(&gateway, &endpoint, 8);
+    let mails = smtp.wait_for_messages(2);
+    let resolved_mail = &mails[1];
+    assert_eq!(
+        resolved_mail.subject(),
+        format!("[hookgate] Resolved: {ALERT_TITLE}")
+    );
+    assert_eq!(resolved_mail.in_reply_to(), vec![opener_id.clone()]);
+    assert!(resolved_mail.references().contains(&opener_id));
+    assert_ne!(resolved_mail.message_id(), Some(opener_id));
     let resolved = calls_to(&fake, "Messages.json");
     assert!(
         resolved[1].field("Body").starts_with("Resolved: "),

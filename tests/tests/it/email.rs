@@ -5,8 +5,8 @@
 //! saved, and the SMTP password in no log line or answer.
 //!
 //! The carrier tests run the gateway's own outbox worker on a store of their own, with mail
-//! deliveries written into it as the planner writes them; `email_end_to_end` has the tests
-//! where the built-in notifier shapes the mail from a webhook.
+//! deliveries written into it as the planner writes them;
+//! `channels` has the test where the built-in notifier shapes the mail from a webhook.
 
 use hookgate::config::{GatewayConfig, SecretText, SmtpConfig};
 use hookgate::delivery::{Delivering, DeliverySettings, Mailer, Outbox};
