@@ -226,7 +226,8 @@ fn console_in_a_real_browser() {
 }
 
 /// Sign in, create a source through the form, post a signed webhook, follow it through the
-/// Inbound Log, the record, the alert (acknowledged), a replay, the deliveries, the plugins and
+/// Inbound Log, the record, the alert (acknowledged), a replay, the deliveries, a send test of
+/// the destination, the plugins and
 /// the dry run; a forged form is refused; connect Bitbucket through its form (against a fake
 /// Bitbucket API); sign out.
 async fn browse(console: &Console<'_>, gateway: &str, receiver: &str) -> Result<()> {
@@ -387,6 +388,19 @@ async fn browse(console: &Console<'_>, gateway: &str, receiver: &str) -> Result<
     let attempts = console.text("#attempts").await?;
     ensure!(attempts.contains("200"), "{attempts}");
     console.screenshot("delivery").await?;
+
+    // Send test: one real notification to the source's destination, then its attempt.
+    console.open("/ui/sources").await?;
+    console
+        .click("form.destination-test[data-destination=\"0\"] button[data-action=send-test]")
+        .await?;
+    let attempts = console.text("#attempts").await?;
+    ensure!(
+        console.path().await?.starts_with("/ui/deliveries/dl_"),
+        "the send test did not show its delivery"
+    );
+    ensure!(attempts.contains("200"), "{attempts}");
+    console.screenshot("send-test").await?;
 
     // Plugins.
     console.open("/ui/plugins").await?;

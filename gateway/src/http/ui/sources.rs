@@ -1,6 +1,7 @@
 //! Sources: the endpoints with their URLs; create and edit (events, alert mapping, format,
 //! destinations), rotate the secret (shown once), disable, re-enable a destination disabled
-//! after consecutive failures, and the template preview.
+//! after consecutive failures, send one destination a test notification (then its delivery's
+//! page shows the attempt), and the template preview.
 
 use super::source_form::{DESTINATION_KINDS, SourceForm};
 use super::{FormFields, Session, options, page, refused_page, see_other};
@@ -60,6 +61,11 @@ pub const ROUTES: &[RouteRow] = &[
         method: Method::POST,
         path: "/sources/{id}/destinations/{index}/enable",
         handler: |route| route.to(enable_destination),
+    },
+    RouteRow {
+        method: Method::POST,
+        path: "/sources/{id}/destinations/{index}/test",
+        handler: |route| route.to(send_test),
     },
 ];
 
@@ -201,13 +207,13 @@ async fn list(state: web::Data<HttpState>, session: Session) -> HttpResponse {
                 })
                 .collect();
             row["disabled_destinations"] = json!(disabled);
-            row["destinations_summary"] = json!(
+            row["destination_list"] = json!(
                 endpoint
                     .destinations
                     .iter()
-                    .map(|destination| destination.kind.as_str())
+                    .enumerate()
+                    .map(|(index, destination)| json!({"index": index, "kind": destination.kind}))
                     .collect::<Vec<_>>()
-                    .join(", ")
             );
             row
         })
@@ -371,6 +377,32 @@ async fn enable_destination(
         .and_then(|index| endpoints::enable_destination(&state.services, &id, index));
     match result {
         Ok(_) => see_other("/ui/sources"),
+        Err(error) => refused_page(&state, &session, error),
+    }
+}
+
+/// One real test notification to the destination; then the delivery's page, with its attempt.
+async fn send_test(
+    state: web::Data<HttpState>,
+    session: Session,
+    path: web::Path<(String, String)>,
+) -> HttpResponse {
+    let (id, index) = path.into_inner();
+    let Ok(index) = index.parse::<usize>() else {
+        return refused_page(&state, &session, OpsError::NotFound("destination"));
+    };
+    match crate::ops::destinations::send_test(&state.services, &id, index).await {
+        Ok(deliveries) => match deliveries.first() {
+            Some(delivery) => see_other(&format!(
+                "/ui/deliveries/{}",
+                crate::ids::format_delivery_id(delivery.id)
+            )),
+            None => refused_page(
+                &state,
+                &session,
+                OpsError::Invalid("the notifier shaped nothing for this destination".into()),
+            ),
+        },
         Err(error) => refused_page(&state, &session, error),
     }
 }
