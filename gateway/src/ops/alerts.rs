@@ -83,6 +83,10 @@ fn notices_of(services: &Services, alert: &AlertRecord) -> Result<Vec<DeliveryRe
     let Some(endpoint) = services.store.endpoint(&alert.endpoint)? else {
         return Ok(Vec::new());
     };
+    // A maintenance window that matches the alert keeps its destinations quiet.
+    if crate::ops::maintenance::silencing(&*services.store, alert, now_ms())?.is_some() {
+        return Ok(Vec::new());
+    }
     let mut notice = crate::pipeline::notice(alert);
     notice.acknowledged_by = alert
         .acknowledged_by

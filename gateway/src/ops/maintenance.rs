@@ -1,6 +1,7 @@
 //! Maintenance windows `mw_<n>` (SPEC §12): while one matches, alerts open and append as
 //! usual but nobody is paged and no destination is notified (the outcome is `Silenced`).
-//! Create, list, show, change, delete, and [`active_window`], the question the pipeline asks.
+//! Create, list, show, change, delete, and [`matching_window`] and [`silencing`], the questions
+//! the pipeline, the escalation worker and the alert actions ask.
 //!
 //! A window matches an alert at an instant when the instant is in `[start, end)`, its
 //! `endpoint` (if set) is the alert's, and its `key_pattern` (if set) matches somewhere in the
@@ -11,7 +12,7 @@
 use super::directory::{self, input_object, merge, parse, to_body};
 use super::{OpsError, Services};
 use crate::oncall::{FieldError, parse_instant};
-use crate::store::{DirectoryEntry, DirectoryKind};
+use crate::store::{AlertRecord, DirectoryEntry, DirectoryKind, Store, StoreError};
 use jiff::Timestamp;
 use regex_lite::Regex;
 use serde::{Deserialize, Serialize};
@@ -97,6 +98,11 @@ impl MaintenanceWindow {
 }
 
 impl WindowRule {
+    /// When the window closes, ms since the epoch.
+    pub fn end_ms(&self) -> u64 {
+        self.end.as_millisecond().max(0) as u64
+    }
+
     /// Whether this window silences an alert with `key` on `endpoint` at `at`.
     pub fn matches(&self, endpoint: &str, key: &str, at: Timestamp) -> bool {
         self.start <= at
@@ -113,17 +119,43 @@ pub fn matching_window<'a>(
     key: &str,
     at: Timestamp,
 ) -> Option<&'a str> {
+    matching_rule(windows, endpoint, key, at).map(|window| window.id.as_str())
+}
+
+/// The first of `windows` that silences an alert with `key` on `endpoint` at `at`, whole.
+pub fn matching_rule<'a>(
+    windows: &'a [WindowRule],
+    endpoint: &str,
+    key: &str,
+    at: Timestamp,
+) -> Option<&'a WindowRule> {
     windows
         .iter()
         .find(|window| window.matches(endpoint, key, at))
-        .map(|window| window.id.as_str())
 }
 
 /// Every stored window, parsed, oldest first; one that no longer parses is logged and left
 /// out (it was valid when written, so only a change of rules can do that).
 pub fn rules(services: &Services) -> Result<Vec<WindowRule>, OpsError> {
-    let entries = services.store.directory(DirectoryKind::MaintenanceWindow)?;
+    Ok(stored_rules(&*services.store)?)
+}
+
+/// [`rules`] from the store itself, for the pipeline and the escalation worker.
+pub fn stored_rules(store: &dyn Store) -> Result<Vec<WindowRule>, StoreError> {
+    let entries = store.directory(DirectoryKind::MaintenanceWindow)?;
     Ok(entries.iter().filter_map(stored_rule).collect())
+}
+
+/// The window silencing the alert `alert` now (`at_ms`), if one does: its notices are not sent
+/// and nobody is paged about it.
+pub fn silencing(
+    store: &dyn Store,
+    alert: &AlertRecord,
+    at_ms: u64,
+) -> Result<Option<WindowRule>, StoreError> {
+    let windows = stored_rules(store)?;
+    let at = Timestamp::from_millisecond(at_ms as i64).unwrap_or(Timestamp::MAX);
+    Ok(matching_rule(&windows, &alert.endpoint, &alert.key, at).cloned())
 }
 
 fn stored_rule(entry: &DirectoryEntry) -> Option<WindowRule> {
@@ -133,19 +165,6 @@ fn stored_rule(entry: &DirectoryEntry) -> Option<WindowRule> {
     parsed
         .map_err(|error| tracing::warn!(id = %entry.id, %error, "unusable maintenance window"))
         .ok()
-}
-
-/// The id of the window that silences an alert with `alert_key` on `endpoint` at `at`, if one
-/// does (blocking: reads the store). A caller that asks for many alerts at once keeps
-/// [`rules`] and asks [`matching_window`].
-pub fn active_window(
-    services: &Services,
-    endpoint: &str,
-    alert_key: &str,
-    at: Timestamp,
-) -> Result<Option<String>, OpsError> {
-    let rules = rules(services)?;
-    Ok(matching_window(&rules, endpoint, alert_key, at).map(str::to_owned))
 }
 
 /// One window's view.

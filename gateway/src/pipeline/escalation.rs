@@ -133,12 +133,37 @@ impl Escalating {
                         round: fired.round.min(u32::from(u8::MAX)) as u8,
                         due_at: timestamp(fired.at),
                     });
-                    match ladder.next_firing(opened, last.as_ref()) {
-                        None => {
+                    let silenced = crate::ops::maintenance::silencing(&*self.store, &alert, now)?;
+                    match (ladder.next_firing(opened, last.as_ref()), &silenced) {
+                        // A maintenance window holds the step back until it closes; then the
+                        // step fires if nobody has acted on the alert by then.
+                        (Some(firing), Some(window)) => {
+                            escalation.next_due_at = Some(window.end_ms().max(now + 1));
+                            escalation.log.push(PageLogEntry {
+                                step: firing.step + 1,
+                                round: u32::from(firing.round),
+                                user: String::new(),
+                                contact: 0,
+                                kind: String::new(),
+                                delivery: None,
+                                at: now,
+                                note: Some(format!(
+                                    "held back by maintenance window {}",
+                                    window.id
+                                )),
+                            });
+                            tracing::info!(
+                                alert = %format_alert_id(alert.id),
+                                step = firing.step + 1,
+                                window = %window.id,
+                                "escalation step held back by a maintenance window"
+                            );
+                        }
+                        (None, _) => {
                             escalation.next_due_at = None;
                             escalation.stopped = Some("finished".into());
                         }
-                        Some(firing) => {
+                        (Some(firing), None) => {
                             let fired = Firing {
                                 due_at: timestamp(now),
                                 ..firing
@@ -214,7 +239,10 @@ impl Escalating {
                 continue;
             };
             let notification = Notification::AlertClosed(notice(&closed));
-            let deliveries = self.notices(&plugins, &closed, &notification)?;
+            let deliveries = match crate::ops::maintenance::silencing(&*self.store, &closed, now)? {
+                Some(_) => Vec::new(),
+                None => self.notices(&plugins, &closed, &notification)?,
+            };
             let batch = ProcessedBatch {
                 alerts: vec![AlertWrite::Update(closed)],
                 deliveries,

@@ -2,11 +2,15 @@
 //! alert state read from the store (and to the changes of earlier records of the batch), and
 //! the notifier shapes the requests of each notification with delivery ids reserved first. The
 //! result is one [`ProcessedBatch`] for the store to apply.
+//!
+//! An alert a maintenance window matches opens, appends and closes as usual, but nobody is paged
+//! and no destination is told: the record's outcome says `Silenced` and names the window.
 
 use super::evaluate::{Evaluation, failed_outcome, notice};
 use crate::alerts::{self, AlertChange};
 use crate::config::TwilioSettings;
 use crate::ids::format_alert_id;
+use crate::ops::maintenance::{WindowRule, matching_window};
 use crate::runtime::{AlertAction, Notification, PluginSet};
 use crate::store::{
     AlertRecord, AlertWrite, EndpointRecord, IdKind, InboundRecord, InboundStatus, Outcome,
@@ -34,6 +38,7 @@ pub(super) fn plan_batch(
         plugins,
         twilio,
         now: now_ms(),
+        windows: None,
         current: HashMap::new(),
         written: HashMap::new(),
         batch: ProcessedBatch::default(),
@@ -63,6 +68,8 @@ struct Planner<'a> {
     /// The non-secret `[twilio]` settings the notifier gets for sms and voice.
     twilio: Option<&'a TwilioSettings>,
     now: u64,
+    /// The maintenance windows, read when the batch first touches an alert.
+    windows: Option<Vec<WindowRule>>,
     /// The open alert of each key touched so far, as planned.
     current: HashMap<(String, String), Option<AlertRecord>>,
     /// Alert id → its position in `batch.alerts`.
@@ -84,12 +91,13 @@ impl Planner<'_> {
             .as_ref()
             .map_or("", |mapping| mapping.plugin.as_str());
         for action in &evaluation.actions {
-            let (key, change) = match action {
+            let (key, change, silenced) = match action {
                 AlertAction::Ignore { reason } => {
                     outcomes.push(outcome(mapper, format!("Ignored: {reason}"), None, None));
                     continue;
                 }
                 AlertAction::Open { alert } => {
+                    let silenced = self.silencing_window(&endpoint.id, &alert.key)?;
                     let existing = self.open_alert(&endpoint.id, &alert.key)?;
                     let mut change = alerts::apply_open(
                         existing,
@@ -98,27 +106,47 @@ impl Planner<'_> {
                         record.id,
                         self.now,
                     );
-                    // A new alert on an endpoint with a policy starts paging people.
-                    if let (AlertChange::Opened(opened), Some(policy)) =
-                        (&mut change, &endpoint.escalation_policy)
+                    // A new alert on an endpoint with a policy starts paging people, unless
+                    // a maintenance window silences it.
+                    if let (AlertChange::Opened(opened), Some(policy), None) =
+                        (&mut change, &endpoint.escalation_policy, &silenced)
                     {
                         super::escalation::start_escalation(opened, policy, self.now);
                     }
-                    (&alert.key, change)
+                    (&alert.key, change, silenced)
                 }
                 AlertAction::Close { key } => {
+                    let silenced = self.silencing_window(&endpoint.id, key)?;
                     let existing = self.open_alert(&endpoint.id, key)?;
-                    (key, alerts::apply_close(existing, record.id, self.now))
+                    (
+                        key,
+                        alerts::apply_close(existing, record.id, self.now),
+                        silenced,
+                    )
                 }
             };
             let wording = change.outcome().to_string();
-            let alert_id = self.apply_change(&endpoint.id, key, change, &mut notifications)?;
+            let mut told = Vec::new();
+            let alert_id = self.apply_change(&endpoint.id, key, change, &mut told)?;
+            let alert_label = alert_id.map(format_alert_id);
             outcomes.push(outcome(
                 mapper,
                 wording,
                 Some(key.clone()),
-                alert_id.map(format_alert_id),
+                alert_label.clone(),
             ));
+            match silenced {
+                Some(window) if !told.is_empty() => {
+                    tracing::info!(alert = ?alert_label, window = %window, "silenced");
+                    outcomes.push(outcome(
+                        mapper,
+                        "Silenced".into(),
+                        Some(window),
+                        alert_label,
+                    ));
+                }
+                _ => notifications.extend(told),
+            }
         }
         outcomes.extend(evaluation.outcomes.iter().cloned());
         if let Some(message) = &evaluation.message {
@@ -147,6 +175,22 @@ impl Planner<'_> {
             outcomes,
             processed_at: now_ms(),
         })
+    }
+
+    /// The maintenance window that silences an alert of `key` on `endpoint` now, if one does.
+    fn silencing_window(
+        &mut self,
+        endpoint: &str,
+        key: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let windows = match &self.windows {
+            Some(windows) => windows,
+            None => self
+                .windows
+                .insert(crate::ops::maintenance::stored_rules(self.store)?),
+        };
+        let at = jiff::Timestamp::from_millisecond(self.now as i64).unwrap_or(jiff::Timestamp::MAX);
+        Ok(matching_window(windows, endpoint, key, at).map(str::to_owned))
     }
 
     /// The open alert of a key as planned so far; the first look reads the store and becomes

@@ -9,11 +9,11 @@ use crate::gateway::uuid;
 use base64::Engine as _;
 use hookgate::config::{GatewayConfig, SecretText};
 use hookgate_tests::commit_status_payload;
-use hookgate_tests::smtp::SmtpServer;
 use hookgate_tests::harness::{
     CaptureReceiver, Captured, ChildGateway, ChildGatewayConfig, GatewayClient, TestGateway,
     wait_for,
 };
+use hookgate_tests::smtp::SmtpServer;
 use hookgate_tests::twilio::{self, FakeTwilio, TwilioCall};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -27,7 +27,7 @@ const PIPELINE_URL: &str =
 const ALERT_TITLE: &str = "Pipeline #4 for main failed — automationtestharness/testrepo";
 
 /// `[twilio]` pointing at the fake, with the fake's credentials (or `token`).
-fn use_twilio(config: &mut GatewayConfig, fake: &FakeTwilio, token: &str) {
+pub(crate) fn use_twilio(config: &mut GatewayConfig, fake: &FakeTwilio, token: &str) {
     config.twilio.api_url = fake.url.clone();
     config.twilio.account_sid = Some(twilio::ACCOUNT_SID.into());
     config.twilio.from = Some(twilio::FROM.into());

@@ -21,6 +21,7 @@ mod hostile;
 mod hot_reload;
 mod metrics;
 mod network;
+mod on_call;
 mod oncall_cli;
 mod outside_tools;
 mod people;
