@@ -155,6 +155,17 @@ fn metrics_count_real_traffic_exactly() {
         .to_string();
     let (status, _) = gateway.api("POST", &format!("/alerts/{release}/ack"), None);
     assert_eq!(status, 200);
+    // The acknowledgement is a notice of its own (alert.acknowledged) to the destination.
+    wait_for(
+        "the acknowledgement delivered",
+        Duration::from_secs(30),
+        || {
+            let (_, page) = gateway.api("GET", "/deliveries?status=delivered", None);
+            page["items"]
+                .as_array()
+                .is_some_and(|items| items.len() == 3)
+        },
+    );
 
     let (text, samples) = scrape(&gateway);
     let value = |series: &str| {
@@ -238,7 +249,7 @@ fn metrics_count_real_traffic_exactly() {
 
     assert_eq!(
         value("hookgate_deliveries_total{outcome=\"delivered\"}"),
-        2.0
+        3.0
     );
     assert_eq!(
         value("hookgate_deliveries_total{outcome=\"retrying\"}"),
