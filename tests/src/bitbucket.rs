@@ -29,6 +29,7 @@ const BITBUCKET_EVENTS: &[&str] = &[
     "repo:push",
     "repo:fork",
     "repo:updated",
+    "repo:transfer",
     "repo:commit_comment_created",
     "repo:commit_status_created",
     "repo:commit_status_updated",

@@ -41,6 +41,10 @@ impl From<BitbucketError> for OpsError {
     }
 }
 
+/// Events Bitbucket Cloud sends to workspace webhooks only (`/2.0/hook_events/workspace`): a
+/// repository webhook asking for them is refused, so connect leaves them out of its hook.
+pub const WORKSPACE_ONLY_EVENTS: [&str; 2] = ["repo:imported", "repo:deleted"];
+
 /// The URL Bitbucket posts to for an endpoint.
 fn hook_url(services: &Services, endpoint: &EndpointRecord) -> String {
     format!("{}/hooks/{}", services.config.public_url, endpoint.id)
@@ -65,7 +69,11 @@ pub async fn connect(
         "url": hook_url(services, &endpoint),
         "active": true,
         "secret": secret,
-        "events": endpoint.events,
+        "events": endpoint
+            .events
+            .iter()
+            .filter(|event| !WORKSPACE_ONLY_EVENTS.contains(&event.as_str()))
+            .collect::<Vec<_>>(),
     });
     let hook_uuid = webhooks
         .create_hook(&token, &workspace, &repo, hook)

@@ -8,8 +8,12 @@
 //!   deleted branches and tags, and force pushes are each described as such.
 //! - `pullrequest:*`: title, description, state, author, reviewers and participants (approvals
 //!   marked ✅), source → destination branch and a link; coloured by action (created green,
-//!   fulfilled purple, rejected red, others neutral). Approvals, withdrawn approvals, updates
-//!   and comments are titled by what happened and who did it; a comment shows its text.
+//!   fulfilled purple, rejected red, changes requested orange, others neutral). Approvals,
+//!   requests for changes (and their withdrawal), updates and comments (new, edited, deleted,
+//!   resolved, reopened) are titled by what happened and who did it; a comment shows its text.
+//! - `repo:fork` (the fork, linked), `repo:updated` (each changed setting, old → new),
+//!   `repo:transfer` (from which workspace), `repo:commit_comment_created` (the comment and its
+//!   commit), `repo:imported`, `repo:deleted`.
 //! - `issue:*`: title, state, kind, priority, the issue text (created), the changes (updated)
 //!   or the comment (comment_created), and a link.
 //! - `repo:commit_status_*`: nothing by default, because the `bitbucket-pipelines` alert mapper
@@ -31,6 +35,7 @@ mod issue;
 mod payload;
 mod pull_request;
 mod push;
+mod repository;
 #[cfg(test)]
 mod test_support;
 
@@ -39,6 +44,7 @@ use hookgate_plugin_sdk::prelude::*;
 use issue::issue_embed;
 use pull_request::pull_request_embed;
 use push::push_embeds;
+use repository::repository_embed;
 
 const DEFAULT_MAX_COMMITS: u64 = 10;
 /// Pull-request and issue descriptions are a preview; the link leads to the rest.
@@ -76,11 +82,14 @@ impl Formatter for Embeds {
             Some(("repo", "push")) => push_embeds(payload, &settings)?,
             Some(("pullrequest", action)) => vec![pull_request_embed(payload, action, &settings)?],
             Some(("issue", action)) => vec![issue_embed(payload, action, &settings)?],
-            Some(("repo", "commit_status_created" | "commit_status_updated"))
-                if settings.commit_statuses =>
-            {
-                vec![commit_status_embed(payload)?]
+            Some(("repo", "commit_status_created" | "commit_status_updated")) => {
+                if settings.commit_statuses {
+                    vec![commit_status_embed(payload)?]
+                } else {
+                    Vec::new()
+                }
             }
+            Some(("repo", action)) => repository_embed(payload, action).into_iter().collect(),
             _ => Vec::new(),
         };
         if embeds.is_empty() {
@@ -122,7 +131,7 @@ mod tests {
 
     #[test]
     fn other_events_post_nothing_and_bad_input_fails() {
-        assert_eq!(format_with("repo:fork", PUSH, json!({})), None);
+        assert_eq!(format_with("project:updated", PUSH, json!({})), None);
         let error = Embeds::format(&Event::new("pullrequest:created", "{}"), &Config::default())
             .unwrap_err();
         assert!(error.message().contains("pullrequest"), "{error}");

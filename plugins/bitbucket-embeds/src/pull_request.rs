@@ -27,12 +27,19 @@ pub(crate) fn pull_request_embed(
         .and_then(Person::from)
         .map(|actor| actor.name);
     let comment = payload.get("comment").filter(|value| value.is_object());
+    // An approval and a request for changes both name their reviewer and date.
+    let review = if action.starts_with("changes_request_") {
+        "changes_request"
+    } else {
+        "approval"
+    };
     let approver = payload
-        .lookup("approval.user")
+        .lookup(&format!("{review}.user"))
         .and_then(Person::from)
         .map(|user| user.name)
         .or_else(|| actor.clone())
         .unwrap_or_else(|| "someone".to_string());
+    let actor_name = actor.clone().unwrap_or_else(|| "someone".to_string());
     let commenter = comment
         .and_then(|comment| comment.get("user"))
         .and_then(Person::from)
@@ -47,11 +54,30 @@ pub(crate) fn pull_request_embed(
         "unapproved" => format!("Pull request {number}approval withdrawn by {approver}: {title}"),
         "fulfilled" => format!("Pull request merged: {number}{title}"),
         "rejected" => format!("Pull request declined: {number}{title}"),
+        "changes_request_created" => {
+            format!("Changes requested by {approver} on pull request {number}{title}")
+        }
+        "changes_request_removed" => {
+            format!("Request for changes withdrawn by {approver} on pull request {number}{title}")
+        }
         "comment_created" => format!("New comment by {commenter} on pull request {number}{title}"),
+        "comment_updated" => {
+            format!("Comment edited by {commenter} on pull request {number}{title}")
+        }
+        "comment_deleted" => {
+            format!("Comment deleted by {actor_name} on pull request {number}{title}")
+        }
+        "comment_resolved" => {
+            format!("Comment resolved by {actor_name} on pull request {number}{title}")
+        }
+        "comment_reopened" => {
+            format!("Comment reopened by {actor_name} on pull request {number}{title}")
+        }
         other => format!("Pull request {number}{}: {title}", other.replace('_', " ")),
     };
     let colour = match action {
         "created" => colour::GREEN,
+        "changes_request_created" => colour::ORANGE,
         "fulfilled" => colour::PURPLE,
         "rejected" => colour::RED,
         _ => colour::NEUTRAL,
@@ -60,15 +86,20 @@ pub(crate) fn pull_request_embed(
     let mut embed = base_embed(payload, &repository)
         .title(format!("[{}] {heading}", repository.full_name))
         .colour(colour);
+    // A deleted comment has no text or page left to show.
+    let shows_comment = matches!(
+        action,
+        "comment_created" | "comment_updated" | "comment_resolved" | "comment_reopened"
+    );
     let url = comment
-        .filter(|_| action == "comment_created")
+        .filter(|_| shows_comment)
         .and_then(|comment| link(comment, "html"))
         .or_else(|| link(pull_request, "html"));
     if let Some(url) = url {
         embed = embed.url(url);
     }
 
-    let description = if action == "comment_created" {
+    let description = if shows_comment {
         comment
             .and_then(|comment| text_at(comment, "content^raw"))
             .map(|text| truncate(text.trim(), COMMENT_CHARS))
@@ -94,8 +125,7 @@ pub(crate) fn pull_request_embed(
     if !participants.is_empty() {
         embed = embed.field("Participants", participants.join(", "), false);
     }
-    if action == "comment_created"
-        && let Some(path) = comment.and_then(|comment| text_at(comment, "inline^path"))
+    if shows_comment && let Some(path) = comment.and_then(|comment| text_at(comment, "inline^path"))
     {
         let line = comment
             .and_then(|comment| {
@@ -125,9 +155,14 @@ pub(crate) fn pull_request_embed(
 
     let timestamp = match action {
         "approved" | "unapproved" => text_at(payload, "approval^date"),
+        "changes_request_created" | "changes_request_removed" => {
+            text_at(payload, "changes_request^date")
+        }
         "comment_created" => comment.and_then(|comment| {
             text_at(comment, "created_on").or_else(|| text_at(comment, "updated_on"))
         }),
+        "comment_updated" => comment.and_then(|comment| text_at(comment, "updated_on")),
+        "comment_resolved" => comment.and_then(|comment| text_at(comment, "resolution^created_on")),
         "created" => text_at(pull_request, "created_on"),
         _ => None,
     }
@@ -374,5 +409,48 @@ mod tests {
             json!({"include_description": false}),
         );
         assert_eq!(quiet.unwrap().embeds[0].description, None);
+    }
+
+    const CHANGES_REQUESTED: &str =
+        include_str!("../../bitbucket/samples/pullrequest_changes_request_created.json");
+    const COMMENT_UPDATED: &str =
+        include_str!("../../bitbucket/samples/pullrequest_comment_updated.json");
+    const COMMENT_DELETED: &str =
+        include_str!("../../bitbucket/samples/pullrequest_comment_deleted.json");
+
+    #[test]
+    fn a_request_for_changes_names_the_reviewer_in_orange() {
+        let embed = only_embed("pullrequest:changes_request_created", CHANGES_REQUESTED);
+        assert_eq!(
+            embed.title.as_deref(),
+            Some(
+                "[6543/collect-webhooks] Changes requested by demoaccount2-commits on pull \
+                 request #2 aha"
+            )
+        );
+        assert_eq!(embed.colour, Some(colour::ORANGE));
+        assert_eq!(embed.url.as_deref(), Some(PR_URL));
+    }
+
+    #[test]
+    fn an_edited_comment_shows_its_new_text_and_a_deleted_one_none() {
+        let edited = only_embed("pullrequest:comment_updated", COMMENT_UPDATED);
+        assert!(
+            edited
+                .title
+                .as_deref()
+                .is_some_and(|title| title.contains("Comment edited by")),
+            "{edited:?}"
+        );
+        assert_eq!(edited.description.as_deref(), Some("an edited comment"));
+        let deleted = only_embed("pullrequest:comment_deleted", COMMENT_DELETED);
+        assert!(
+            deleted
+                .title
+                .as_deref()
+                .is_some_and(|title| title.contains("Comment deleted by")),
+            "{deleted:?}"
+        );
+        assert_ne!(deleted.description.as_deref(), Some("a comment"));
     }
 }

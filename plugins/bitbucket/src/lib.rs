@@ -2,9 +2,10 @@
 //! receive them: the event arrives in `X-Event-Key`, each delivery has a unique
 //! `X-Request-UUID` (used to drop repeats) and an `X-Attempt-Number`, and a webhook with a secret
 //! signs the raw body in `X-Hub-Signature` as `sha256=<lower-case hex HMAC-SHA256>`. It lists
-//! the repository, pull-request, issue and commit-status events with a one-line description and
-//! a sample payload each (real captures, see `samples/SOURCES.md`; the `issue_*` samples are
-//! Atlassian's documentation templates). `repo:push` is the only "push" event.
+//! every trigger Bitbucket Cloud offers — repository, pull-request, issue and commit-status
+//! events — with a one-line description and a sample payload each (real captures, see
+//! `samples/SOURCES.md`; the `issue_*` samples are Atlassian's documentation templates, and the
+//! samples of events no public capture exists for are derived from a real one there). `repo:push` is the only "push" event.
 //!
 //! Config keys: none (a provider is described once, at load, and reads no endpoint config).
 
@@ -66,6 +67,36 @@ const EVENTS: &[(&str, &str, &str)] = &[
         include_str!("../samples/pullrequest_comment_created.json"),
     ),
     (
+        "pullrequest:changes_request_created",
+        "Someone requested changes on a pull request",
+        include_str!("../samples/pullrequest_changes_request_created.json"),
+    ),
+    (
+        "pullrequest:changes_request_removed",
+        "Someone withdrew their request for changes on a pull request",
+        include_str!("../samples/pullrequest_changes_request_removed.json"),
+    ),
+    (
+        "pullrequest:comment_updated",
+        "Someone edited a comment on a pull request",
+        include_str!("../samples/pullrequest_comment_updated.json"),
+    ),
+    (
+        "pullrequest:comment_deleted",
+        "Someone deleted a comment on a pull request",
+        include_str!("../samples/pullrequest_comment_deleted.json"),
+    ),
+    (
+        "pullrequest:comment_resolved",
+        "Someone resolved a comment thread on a pull request",
+        include_str!("../samples/pullrequest_comment_resolved.json"),
+    ),
+    (
+        "pullrequest:comment_reopened",
+        "Someone reopened a resolved comment thread on a pull request",
+        include_str!("../samples/pullrequest_comment_reopened.json"),
+    ),
+    (
         "issue:created",
         "An issue was opened",
         include_str!("../samples/issue_created.json"),
@@ -89,6 +120,36 @@ const EVENTS: &[(&str, &str, &str)] = &[
         "repo:commit_status_updated",
         "A commit's build status changed (e.g. a pipeline passed or failed)",
         include_str!("../samples/repo_commit_status_updated.json"),
+    ),
+    (
+        "repo:fork",
+        "Someone forked the repository",
+        include_str!("../samples/repo_fork.json"),
+    ),
+    (
+        "repo:updated",
+        "The repository's name, description, website, language or main branch changed",
+        include_str!("../samples/repo_updated.json"),
+    ),
+    (
+        "repo:transfer",
+        "The repository moved to this workspace from another",
+        include_str!("../samples/repo_transfer.json"),
+    ),
+    (
+        "repo:commit_comment_created",
+        "Someone commented on a commit",
+        include_str!("../samples/repo_commit_comment_created.json"),
+    ),
+    (
+        "repo:imported",
+        "The repository was imported",
+        include_str!("../samples/repo_imported.json"),
+    ),
+    (
+        "repo:deleted",
+        "The repository was deleted",
+        include_str!("../samples/repo_deleted.json"),
     ),
 ];
 
@@ -171,11 +232,23 @@ mod tests {
             "pullrequest:fulfilled",
             "pullrequest:rejected",
             "pullrequest:comment_created",
+            "pullrequest:changes_request_created",
+            "pullrequest:changes_request_removed",
+            "pullrequest:comment_updated",
+            "pullrequest:comment_deleted",
+            "pullrequest:comment_resolved",
+            "pullrequest:comment_reopened",
             "issue:created",
             "issue:updated",
             "issue:comment_created",
             "repo:commit_status_created",
             "repo:commit_status_updated",
+            "repo:fork",
+            "repo:updated",
+            "repo:transfer",
+            "repo:commit_comment_created",
+            "repo:imported",
+            "repo:deleted",
         ];
         assert_eq!(keys, expected);
     }
@@ -204,6 +277,12 @@ mod tests {
             // The payload's own top-level object shows the sample matches its event.
             let subject = match event.key.as_str() {
                 "repo:push" => "push",
+                "repo:fork" => "fork",
+                "repo:updated" => "changes",
+                "repo:transfer" => "previous_workspace",
+                "repo:commit_comment_created" => "commit",
+                "repo:imported" | "repo:deleted" => "actor",
+                key if key.starts_with("pullrequest:changes_request_") => "changes_request",
                 key if key.starts_with("pullrequest:") => "pullrequest",
                 key if key.starts_with("issue:") => "issue",
                 _ => "commit_status",
@@ -218,7 +297,7 @@ mod tests {
                 "{}",
                 event.key
             );
-            if event.key.ends_with("comment_created") {
+            if event.key.contains(":comment_") || event.key.ends_with("comment_created") {
                 assert!(sample["comment"].is_object(), "{}", event.key);
             }
         }
