@@ -146,7 +146,7 @@ async fn acknowledge(
     after_action(
         &state,
         &session,
-        alerts::acknowledge(&state.services, &id, "operator"),
+        alerts::acknowledge(&state.services, &id, session.principal.acts_as()),
     )
 }
 
@@ -158,6 +158,6 @@ async fn close(
     after_action(
         &state,
         &session,
-        alerts::close(&state.services, &id, "operator"),
+        alerts::close(&state.services, &id, session.principal.acts_as()),
     )
 }

@@ -3,15 +3,19 @@
 //! template preview and local times. One module per page; every page uses the same operator
 //! actions as the admin API (`crate::ops`).
 //!
-//! Sign-in takes the admin token and starts a session (`session.rs`). The guard in front of every
-//! route sends requests without a live session to the sign-in page (GET, 303) or refuses them
-//! (POST, 403), and refuses every POST whose `csrf` field is not the session's token.
+//! Sign-in takes a user's email and password, or the admin token, and starts a session
+//! (`login.rs`, `session.rs`). The guard in front of every route sends requests without a live
+//! session to the sign-in page (GET, 303) or refuses them (POST, 403), refuses every POST whose
+//! `csrf` field is not the session's token, and refuses (403) what the signed-in role may not
+//! do (`crate::http::roles`, the same rule as the admin API's), reading a user's role again on
+//! every request.
 
 mod alerts;
 mod bitbucket;
 mod deliveries;
 mod dry_run;
 mod inbound;
+mod login;
 mod plugins;
 pub mod session;
 mod source_form;
@@ -19,7 +23,8 @@ mod sources;
 
 use crate::config::CONSOLE_SESSION_TTL;
 use crate::http::HttpState;
-use crate::http::{RouteRow, TokenCheck};
+use crate::http::RouteRow;
+use crate::http::roles::{self, Principal};
 use crate::ops::OpsError;
 use actix_web::body::BoxBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -131,17 +136,17 @@ const ROUTES: &[RouteRow] = &[
     RouteRow {
         method: Method::GET,
         path: "/login",
-        handler: |route| route.to(login_page),
+        handler: |route| route.to(login::login_page),
     },
     RouteRow {
         method: Method::POST,
         path: "/login",
-        handler: |route| route.to(login),
+        handler: |route| route.to(login::login),
     },
     RouteRow {
         method: Method::POST,
         path: "/logout",
-        handler: |route| route.to(logout),
+        handler: |route| route.to(login::logout),
     },
     RouteRow {
         method: Method::GET,
@@ -207,6 +212,16 @@ async fn guard(
         let session = request
             .cookie(session::COOKIE)
             .and_then(|cookie| state.console.sessions.find(cookie.value()));
+        let session = match session {
+            Some(session) => match current_principal(&state, session).await {
+                Ok(session) => session,
+                Err(error) => {
+                    let response = crate::http::internal_error("console: reading the user", error);
+                    return Ok(with_headers(request.into_response(response)));
+                }
+            },
+            None => None,
+        };
         let Some(session) = session else {
             let response = if request.method() == Method::GET || request.method() == Method::HEAD {
                 see_other("/ui/login")
@@ -244,9 +259,44 @@ async fn guard(
             }
             request.set_payload(body.into());
         }
+        let pattern = roles::pattern_of(&request);
+        if let Some(refusal) = session.principal.refusal_for(request.method(), &pattern) {
+            tracing::info!(method = %request.method(), route = %pattern, "console refused: {refusal}");
+            let response = message_page(
+                &state,
+                Some(&session),
+                StatusCode::FORBIDDEN,
+                "Not allowed",
+                &format!("Not allowed: {refusal}."),
+            );
+            return Ok(with_headers(request.into_response(response)));
+        }
+        request.extensions_mut().insert(session.principal.clone());
         request.extensions_mut().insert(session);
     }
     Ok(with_headers(next.call(request).await?))
+}
+
+/// The session with its user's role as the store has it now; `None` (and the session ended)
+/// when the user was deleted.
+async fn current_principal(
+    state: &HttpState,
+    mut session: Session,
+) -> Result<Option<Session>, OpsError> {
+    let Some(id) = session.principal.user_id().map(str::to_string) else {
+        return Ok(Some(session));
+    };
+    let services = state.services.clone();
+    match crate::ops::blocking(move || roles::user_principal(&services, &id)).await? {
+        Some(principal) => {
+            session.principal = principal;
+            Ok(Some(session))
+        }
+        None => {
+            state.console.sessions.end(&session.id);
+            Ok(None)
+        }
+    }
 }
 
 fn with_headers(mut response: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
@@ -325,6 +375,7 @@ pub fn page(
     context.insert("nav".into(), json!({ nav: true }));
     if let Some(session) = session {
         context.insert("csrf".into(), json!(session.csrf));
+        context.insert("signed_in".into(), signed_in(&session.principal));
     }
     match state
         .console
@@ -342,6 +393,15 @@ pub fn page(
             crate::http::internal_error("rendering a console page", reason)
         }
     }
+}
+
+/// Who the layout says is signed in: `{name, role, user}` (`user` false for the admin token).
+fn signed_in(principal: &Principal) -> Value {
+    json!({
+        "name": principal.name(),
+        "role": roles::role_name(principal.role()),
+        "user": principal.user_id().is_some(),
+    })
 }
 
 /// A page with a title and a sentence (errors, refusals).
@@ -421,81 +481,6 @@ async fn not_found(state: web::Data<HttpState>, session: Option<Session>) -> Htt
         "Not found",
         "There is no console page at this address.",
     )
-}
-
-async fn login_page(state: web::Data<HttpState>) -> HttpResponse {
-    page(
-        &state,
-        None,
-        StatusCode::OK,
-        "login",
-        "Sign in",
-        "",
-        json!({}),
-    )
-}
-
-#[derive(Deserialize)]
-struct LoginForm {
-    #[serde(default)]
-    token: String,
-}
-
-/// Checks the admin token (constant time; a client past its wrong tokens is answered 429
-/// without a check) and starts a session.
-async fn login(
-    state: web::Data<HttpState>,
-    request: actix_web::HttpRequest,
-    form: web::Form<LoginForm>,
-) -> HttpResponse {
-    let peer = request.peer_addr().map(|address| address.ip());
-    match crate::http::check_admin_token(&state, "console sign-in", peer, Some(form.token.trim())) {
-        TokenCheck::Valid => {}
-        TokenCheck::Wrong => {
-            return page(
-                &state,
-                None,
-                StatusCode::UNAUTHORIZED,
-                "login",
-                "Sign in",
-                "",
-                json!({"error": "That is not the admin token."}),
-            );
-        }
-        TokenCheck::Throttled(wait) => {
-            let seconds = crate::http::abuse::retry_after_secs(wait);
-            let mut response = page(
-                &state,
-                None,
-                StatusCode::TOO_MANY_REQUESTS,
-                "login",
-                "Sign in",
-                "",
-                json!({"error": format!(
-                    "Too many wrong admin tokens from this address; try again in {seconds} s."
-                )}),
-            );
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-            return response;
-        }
-    }
-    let session = state.console.sessions.start();
-    let mut response = see_other("/ui/sources");
-    if let Err(error) = response.add_cookie(&state.console.sessions.cookie(&session)) {
-        return crate::http::internal_error("console cookie", error);
-    }
-    response
-}
-
-async fn logout(state: web::Data<HttpState>, session: Session) -> HttpResponse {
-    state.console.sessions.end(&session.id);
-    let mut response = see_other("/ui/login");
-    if let Err(error) = response.add_cookie(&state.console.sessions.removal_cookie()) {
-        return crate::http::internal_error("console cookie", error);
-    }
-    response
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {
