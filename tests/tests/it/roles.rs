@@ -283,6 +283,10 @@ fn console_users_sign_in_with_their_password_and_act_by_their_role() {
     let viewer = console_sign_in(&client, &base, "vera@example.com", PASSWORD);
     let page = signed_in_page(&client, format!("{base}/ui/alerts/{alert}"), &viewer);
     assert!(page.contains("Vera Viewer · viewer"), "{page}");
+    assert!(
+        !page.contains("data-action=\"ack\""),
+        "no buttons a viewer cannot use"
+    );
     assert!(!page.contains(PASSWORD));
     let csrf = csrf_of(&page);
     for path in ["/sources", "/inbound", "/alerts", "/deliveries", "/plugins"] {
@@ -314,6 +318,7 @@ fn console_users_sign_in_with_their_password_and_act_by_their_role() {
     let responder = console_sign_in(&client, &base, "Rob@Example.com", PASSWORD);
     let page = signed_in_page(&client, format!("{base}/ui/alerts/{alert}"), &responder);
     assert!(page.contains("Rob Responder · responder"), "{page}");
+    assert!(page.contains("data-action=\"ack\""), "{page}");
     let csrf = csrf_of(&page);
     let acknowledged = client
         .post(format!("{base}/ui/alerts/{alert}/ack"))
