@@ -239,6 +239,14 @@ fn the_openapi_document_describes_exactly_the_mounted_api_routes() {
             None => assert!(forbidden.is_null(), "{method} {path}: {forbidden}"),
         }
     }
+    assert_eq!(
+        document["paths"]["/alerts"]["get"]["responses"]["401"]["description"],
+        "no valid admin token or session token"
+    );
+    assert_eq!(
+        document["paths"]["/sessions"]["post"]["tags"],
+        json!(["sessions"])
+    );
     // Every schema the operations refer to is in the document.
     let mut targets = Vec::new();
     references(&document, &mut targets);

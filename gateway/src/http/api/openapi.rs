@@ -12,6 +12,7 @@ use actix_web::HttpResponse;
 use serde::Serialize;
 use std::sync::OnceLock;
 use utoipa::openapi::OpenApi as Document;
+use utoipa::openapi::RefOr;
 use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::schema::Ref;
@@ -113,6 +114,10 @@ pub fn openapi() -> Document {
     for (tag, route) in super::tagged_routes() {
         let mut operation = route.operation();
         operation.tags = Some(vec![tag.to_string()]);
+        // Handlers say "no valid admin token"; a session token is as good.
+        if let Some(RefOr::T(unauthorized)) = operation.responses.responses.get_mut("401") {
+            unauthorized.description = "no valid admin token or session token".into();
+        }
         for method in route.methods() {
             let full_path = format!("{}{}", super::SCOPE, route.path());
             let needed = roles::required_role(&method, &full_path);
