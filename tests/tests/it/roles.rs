@@ -518,3 +518,32 @@ fn passwords_and_session_tokens_never_reach_the_log_or_an_answer() {
         }
     }
 }
+
+#[test]
+fn the_cli_takes_a_session_token_with_its_role() {
+    let gateway = TestGateway::start(|_| {});
+    user(&gateway, "Vera", "vera@example.com", "viewer");
+    let token = session_token(&gateway.url, "vera@example.com");
+    let cli = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_hookgate-e2e"))
+            .args(args)
+            .args(["--url", gateway.url.as_str(), "--token", token.as_str()])
+            .env_remove("HOOKGATE_ADMIN_TOKEN")
+            .output()
+            .expect("running hookgate")
+    };
+    let listed = cli(&["alerts", "list", "--json"]);
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    let refused = cli(&["alerts", "ack", "al_1"]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("this needs the responder role; you are a viewer"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(&token), "{stderr}");
+}
