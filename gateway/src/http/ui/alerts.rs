@@ -124,6 +124,17 @@ async fn show(
         Err(error) => return refused_page(&state, &session, error),
     };
     let name = crate::ops::endpoints::name_of(&state.services, &record.endpoint);
+    let mut shown = row(&record, name.as_ref(), may_act(&session));
+    // Who acted, by name when it was a user (`us_<n>`).
+    for (by, field) in [
+        (&record.acknowledged_by, "acknowledged_by_name"),
+        (&record.closed_by, "closed_by_name"),
+    ] {
+        shown[field] = json!(
+            by.as_deref()
+                .map(|by| alerts::display_name(&state.services, by))
+        );
+    }
     page(
         &state,
         Some(&session),
@@ -131,7 +142,7 @@ async fn show(
         "alert",
         &format!("Alert {}", format_alert_id(record.id)),
         "alerts",
-        json!({"alert": row(&record, name.as_ref(), may_act(&session))}),
+        json!({ "alert": shown }),
     )
 }
 

@@ -109,6 +109,8 @@ fn console_users_sign_in_with_their_password_and_act_by_their_role() {
     let shown = gateway.api_ok("GET", &format!("/alerts/{alert}"), None);
     assert_eq!(shown["state"], "acknowledged");
     assert_eq!(shown["acknowledged_by"], rob.as_str());
+    let page = signed_in_page(&client, format!("{base}/ui/alerts/{alert}"), &responder);
+    assert!(page.contains("by Rob Responder"), "{page}");
     // Every other console form needs an admin: a viewer may post none of them, a responder
     // only the alert actions.
     let viewer_csrf = csrf_of(&signed_in_page(
