@@ -143,6 +143,7 @@ pub async fn run_until(
             BitbucketApi::new(&services.config.bitbucket_api_url)
                 .context("the [bitbucket] api_url")?,
         ),
+        api_sessions: Default::default(),
         admin_token,
         services: services.clone(),
     });

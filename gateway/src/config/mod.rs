@@ -340,6 +340,9 @@ pub const REJECTED_BODY_BYTES: usize = 4096;
 /// How long a web console sign-in lasts before the operator signs in again.
 pub const CONSOLE_SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 
+/// How long an admin API session token (`POST /api/v1/sessions`) lasts.
+pub const API_SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
+
 /// Rows per page of the web console's tables.
 pub const CONSOLE_PAGE_SIZE: usize = 50;
 

@@ -10,6 +10,7 @@ pub mod api;
 pub mod bitbucket_request;
 pub mod connections;
 pub mod ingest;
+pub mod roles;
 pub mod ui;
 
 use crate::bitbucket::RepositoryWebhooks;
@@ -32,6 +33,8 @@ pub struct HttpState {
     pub abuse: AbuseGuards,
     /// The web console's templates and sessions.
     pub console: ui::Console,
+    /// The admin API's session tokens (`POST /api/v1/sessions`).
+    pub api_sessions: api::sessions::ApiSessions,
     /// The code host's webhook API, for connect and disconnect.
     pub bitbucket: Arc<dyn RepositoryWebhooks>,
 }
@@ -175,10 +178,10 @@ async fn metrics(state: web::Data<HttpState>, request: actix_web::HttpRequest) -
         )
 }
 
-/// What a presented admin token turned out to be.
-pub enum TokenCheck {
-    /// The admin token.
-    Valid,
+/// What a presented admin token (or email and password) turned out to be.
+pub enum TokenCheck<T = ()> {
+    /// The admin token (or the user's password: the user).
+    Valid(T),
     /// Not it (or none); a token that was presented counted against the client.
     Wrong,
     /// The client presented too many wrong ones: refused unchecked for this long.
@@ -200,7 +203,7 @@ pub fn check_admin_token(
     }
     let presented = presented.unwrap_or("");
     if crate::verify::admin_token_matches(&state.admin_token, presented) {
-        return TokenCheck::Valid;
+        return TokenCheck::Valid(());
     }
     if !presented.is_empty() {
         tracing::warn!(peer = ?peer, "{surface} refused: wrong admin token");
@@ -222,27 +225,38 @@ pub fn admin_token_refusal(
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "));
     match check_admin_token(state, surface, peer, presented) {
-        TokenCheck::Valid => None,
+        TokenCheck::Valid(()) => None,
         TokenCheck::Wrong => Some(error_response(
             StatusCode::UNAUTHORIZED,
             "a valid admin token is required (Authorization: Bearer <token>)",
         )),
-        TokenCheck::Throttled(wait) => {
-            let seconds = abuse::retry_after_secs(wait);
-            let mut response = error_response(
-                StatusCode::TOO_MANY_REQUESTS,
-                format!(
-                    "too many wrong admin tokens from this address; retry in {seconds} s \
-                     (http.auth_failures_per_minute)"
-                ),
-            );
-            response.headers_mut().insert(
-                actix_web::http::header::RETRY_AFTER,
-                actix_web::http::header::HeaderValue::from(seconds),
-            );
-            Some(response)
-        }
+        TokenCheck::Throttled(wait) => Some(throttled_response(wait)),
     }
+}
+
+/// 401 for a request without a valid admin or session token.
+pub fn unauthorized_response() -> HttpResponse {
+    error_response(
+        StatusCode::UNAUTHORIZED,
+        "a valid admin token or session token is required (Authorization: Bearer <token>)",
+    )
+}
+
+/// 429 with `Retry-After` for a client past its wrong tokens and passwords.
+pub fn throttled_response(wait: std::time::Duration) -> HttpResponse {
+    let seconds = abuse::retry_after_secs(wait);
+    let mut response = error_response(
+        StatusCode::TOO_MANY_REQUESTS,
+        format!(
+            "too many wrong admin tokens from this address (or wrong passwords); retry in \
+             {seconds} s (http.auth_failures_per_minute)"
+        ),
+    );
+    response.headers_mut().insert(
+        actix_web::http::header::RETRY_AFTER,
+        actix_web::http::header::HeaderValue::from(seconds),
+    );
+    response
 }
 
 /// A JSON error answer.

@@ -207,6 +207,19 @@ pub fn delete_user(services: &Services, id: &str) -> Result<(), OpsError> {
     directory::delete(services, DirectoryKind::User, id)
 }
 
+/// The user `us_<n>` as stored, or `None` when there is none (blocking).
+pub fn stored_user(services: &Services, id: &str) -> Result<Option<StoredUser>, OpsError> {
+    if DirectoryKind::of_id(id) != Some(DirectoryKind::User) {
+        return Ok(None);
+    }
+    services
+        .store
+        .directory_entry(id)?
+        .as_ref()
+        .map(read_user)
+        .transpose()
+}
+
 /// The user `email_or_id` names (an email, without case, or `us_<n>`) if `password` is theirs:
 /// the console's sign-in. A user without a password never signs in. The work is the same
 /// whether or not the user exists, so the time taken does not tell (blocking: call from

@@ -27,6 +27,10 @@ const PUBLIC_ROUTES: &[(&str, &str)] = &[
     ("GET", "/ui/static/console.js"),
 ];
 
+/// The sign-ins: they need no token, but refuse a request without credentials (the console's
+/// sign-in form is `/ui/login`, checked below).
+const SIGN_IN_ROUTES: &[(&str, &str)] = &[("POST", "/api/v1/sessions")];
+
 /// The routes outside `/api/v1` and `/ui`, all without the admin token: webhooks carry their
 /// own signatures, acknowledge links their signed token, and health and metrics are for probes
 /// and scrapers.
@@ -188,7 +192,8 @@ fn the_openapi_document_describes_exactly_the_mounted_api_routes() {
             let public = operation["security"] == json!([{}]);
             assert_eq!(
                 public,
-                (method.as_str(), path.as_str()) == ("get", "/openapi.json"),
+                [("get", "/openapi.json"), ("post", "/sessions")]
+                    .contains(&(method.as_str(), path.as_str())),
                 "{method} {path}"
             );
             if !public {
@@ -214,6 +219,34 @@ fn the_openapi_document_describes_exactly_the_mounted_api_routes() {
             assert_eq!(parameters, in_path, "{method} {path}");
         }
     }
+    // Each operation a viewer may not use says which role it needs; reads do not refuse.
+    for (method, path, needed) in [
+        ("post", "/alerts/{id}/ack", Some("responder")),
+        ("post", "/alerts/{id}/close", Some("responder")),
+        ("post", "/plugins/reload", Some("admin")),
+        ("delete", "/users/{id}", Some("admin")),
+        ("get", "/alerts", None),
+        ("delete", "/sessions/current", None),
+        ("post", "/sessions", None),
+    ] {
+        let forbidden = &document["paths"][path][method]["responses"]["403"];
+        match needed {
+            Some(role) => assert_eq!(
+                forbidden["description"],
+                format!("this needs the {role} role"),
+                "{method} {path}"
+            ),
+            None => assert!(forbidden.is_null(), "{method} {path}: {forbidden}"),
+        }
+    }
+    assert_eq!(
+        document["paths"]["/alerts"]["get"]["responses"]["401"]["description"],
+        "no valid admin token or session token"
+    );
+    assert_eq!(
+        document["paths"]["/sessions"]["post"]["tags"],
+        json!(["sessions"])
+    );
     // Every schema the operations refer to is in the document.
     let mut targets = Vec::new();
     references(&document, &mut targets);
@@ -259,6 +292,11 @@ fn every_mounted_route_refuses_requests_without_credentials() {
         };
         if public.contains(&key) {
             assert_eq!(send(None).status(), 200, "{method} {path} is public");
+        } else if SIGN_IN_ROUTES.contains(&(method.as_str(), path.as_str())) {
+            for token in [None, Some("wrong-token")] {
+                let status = send(token).status().as_u16();
+                assert!([400, 401].contains(&status), "{method} {path}: {status}");
+            }
         } else if path.starts_with("/api/v1") {
             api_routes += 1;
             for token in [None, Some("wrong-token"), Some("")] {

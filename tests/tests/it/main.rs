@@ -27,6 +27,7 @@ mod outside_tools;
 mod people;
 mod plugin_versions;
 mod replay;
+mod roles;
 mod schedules;
 mod security;
 mod send_test;

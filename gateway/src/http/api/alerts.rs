@@ -3,6 +3,7 @@
 use super::openapi::ErrorAnswer;
 use super::{ApiRoute, Paging, parse_filter};
 use crate::http::HttpState;
+use crate::http::roles::Principal;
 use crate::ops::OpsError;
 use crate::ops::alerts::{self, view};
 use crate::store::{AlertFilter, AlertState};
@@ -97,12 +98,13 @@ async fn show(
 )]
 async fn acknowledge(
     state: web::Data<HttpState>,
+    principal: Principal,
     id: web::Path<String>,
 ) -> Result<HttpResponse, OpsError> {
     Ok(HttpResponse::Ok().json(view(&alerts::acknowledge(
         &state.services,
         &id,
-        "operator",
+        principal.acts_as(),
     )?)))
 }
 
@@ -121,7 +123,12 @@ async fn acknowledge(
 )]
 async fn close(
     state: web::Data<HttpState>,
+    principal: Principal,
     id: web::Path<String>,
 ) -> Result<HttpResponse, OpsError> {
-    Ok(HttpResponse::Ok().json(view(&alerts::close(&state.services, &id, "operator")?)))
+    Ok(HttpResponse::Ok().json(view(&alerts::close(
+        &state.services,
+        &id,
+        principal.acts_as(),
+    )?)))
 }

@@ -1,6 +1,8 @@
-//! `/api/v1`: the admin API. Every route but the OpenAPI document needs
-//! `Authorization: Bearer <token>`, compared in constant time; list answers are
-//! `{"items": [...], "next": cursor}`, newest first.
+//! `/api/v1`: the admin API. Every route but the OpenAPI document and `POST /sessions` needs
+//! `Authorization: Bearer <token>`: the admin token (compared in constant time) or a user's
+//! session token (`sessions.rs`), and the role the route needs (`crate::http::roles`, checked
+//! here for every route before its handler runs: 403 when the role is not enough). List
+//! answers are `{"items": [...], "next": cursor}`, newest first.
 //!
 //! Each resource module lists its routes in `ROUTES`, one [`ApiRoute`] per handler; the scope
 //! is mounted from those rows and the OpenAPI document (`openapi.rs`) is built from them, so a
@@ -18,6 +20,7 @@ pub mod people;
 pub mod plugins;
 pub mod policies;
 pub mod schedules;
+pub mod sessions;
 
 use super::error_response;
 use crate::http::HttpState;
@@ -26,7 +29,7 @@ use actix_web::body::{BoxBody, EitherBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::{Next, from_fn};
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpMessage, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::openapi::HttpMethod;
@@ -39,6 +42,7 @@ pub const SCOPE: &str = "/api/v1";
 /// clients generated from it).
 const RESOURCES: &[(&str, &[ApiRoute])] = &[
     ("meta", openapi::ROUTES),
+    ("sessions", sessions::ROUTES),
     ("endpoints", endpoints::ROUTES),
     ("inbound", inbound::ROUTES),
     ("alerts", alerts::ROUTES),
@@ -151,12 +155,18 @@ pub fn scope() -> actix_web::Scope<
         }))
 }
 
+/// Who may come in without a token: the API's description (it holds no data, and clients
+/// fetch it to learn the API) and the sign-in that hands out session tokens.
+pub(crate) fn is_public(method: &Method, path: &str) -> bool {
+    (method == Method::GET && path == openapi::DOCUMENT_PATH)
+        || (method == Method::POST && path == sessions::START_PATH)
+}
+
 async fn require_token(
     request: ServiceRequest,
     next: Next<BoxBody>,
 ) -> Result<ServiceResponse<EitherBody<BoxBody>>, actix_web::Error> {
-    // The API's description is public: it holds no data, and clients fetch it to learn the API.
-    if request.method() == Method::GET && request.path() == openapi::DOCUMENT_PATH {
+    if is_public(request.method(), request.path()) {
         return next
             .call(request)
             .await
@@ -166,11 +176,17 @@ async fn require_token(
         return Err(actix_web::error::ErrorInternalServerError("no state"));
     };
     let peer = request.peer_addr().map(|address| address.ip());
-    if let Some(response) =
-        crate::http::admin_token_refusal(&state, "admin API", peer, request.headers())
-    {
+    let principal = match sessions::authenticate(&state, peer, request.headers()).await {
+        Ok(principal) => principal,
+        Err(response) => return Ok(request.into_response(response).map_into_right_body()),
+    };
+    let pattern = crate::http::roles::pattern_of(&request);
+    if let Some(refusal) = principal.refusal_for(request.method(), &pattern) {
+        tracing::info!(method = %request.method(), route = %pattern, "admin API refused: {refusal}");
+        let response = error_response(StatusCode::FORBIDDEN, refusal);
         return Ok(request.into_response(response).map_into_right_body());
     }
+    request.extensions_mut().insert(principal);
     next.call(request)
         .await
         .map(ServiceResponse::map_into_left_body)

@@ -1,17 +1,26 @@
 //! `GET /api/v1/openapi.json`: the OpenAPI 3 description of the admin API, built from the same
 //! route rows the scope is mounted from (each handler's `#[utoipa::path]`). Served without the
-//! token: it describes the API and holds no data.
+//! token: it describes the API and holds no data. Each operation a viewer may not use says
+//! which role it needs (its 403), from the same rule the middleware applies
+//! (`crate::http::roles`).
 
 use super::ApiRoute;
 use crate::http::internal_error;
+use crate::http::roles;
+use crate::oncall::Role;
 use actix_web::HttpResponse;
 use serde::Serialize;
 use std::sync::OnceLock;
 use utoipa::openapi::OpenApi as Document;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::content::ContentBuilder;
+use utoipa::openapi::response::{Response, ResponseBuilder};
+use utoipa::openapi::schema::Ref;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-/// The document's own path, the one admin API route that needs no token.
+/// The document's own path, one of the two admin API routes that need no token (the other is
+/// `POST /sessions`).
 pub const DOCUMENT_PATH: &str = "/api/v1/openapi.json";
 
 /// The routes, each described by its handler's `#[utoipa::path]`.
@@ -35,9 +44,13 @@ const ADMIN_TOKEN_SCHEME: &str = "admin_token";
         title = "hookgate admin API",
         description = "Endpoints, the inbound log, alerts, deliveries, plugins and the on-call \
                        directory (users, teams, schedules, escalation policies, maintenance \
-                       windows) of a hookgate gateway. Every route but this document needs `Authorization: Bearer \
-                       <token>` (`HOOKGATE_ADMIN_TOKEN` or `<data-dir>/admin-token`); without \
-                       it, 401. Errors are `{\"error\": \"...\"}`. Lists are `{\"items\": [...], \
+                       windows) of a hookgate gateway. Every route but this document and \
+                       `POST /sessions` needs `Authorization: Bearer <token>`: the admin token \
+                       (`HOOKGATE_ADMIN_TOKEN` or `<data-dir>/admin-token`), an admin, or a \
+                       user's session token from `POST /sessions`, with the user's role; \
+                       without one, 401. A viewer reads; a responder also acknowledges and \
+                       closes alerts; an admin does everything: a role that is not enough is \
+                       answered 403. Errors are `{\"error\": \"...\"}`. Lists are `{\"items\": [...], \
                        \"next\": cursor}`, newest first."
     ),
     servers((url = "/api/v1")),
@@ -45,6 +58,7 @@ const ADMIN_TOKEN_SCHEME: &str = "admin_token";
     modifiers(&AdminTokenScheme),
     components(schemas(
         ErrorAnswer,
+        super::sessions::SessionInput,
         crate::ops::endpoints::EndpointInput,
         super::endpoints::TestInput,
         crate::store::EventSelection,
@@ -85,7 +99,9 @@ impl Modify for AdminTokenScheme {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("the admin token"))
+                    .description(Some(
+                        "the admin token, or a session token from `POST /sessions`",
+                    ))
                     .build(),
             ),
         );
@@ -98,11 +114,38 @@ pub fn openapi() -> Document {
     for (tag, route) in super::tagged_routes() {
         let mut operation = route.operation();
         operation.tags = Some(vec![tag.to_string()]);
+        // Handlers say "no valid admin token"; a session token is as good.
+        if let Some(RefOr::T(unauthorized)) = operation.responses.responses.get_mut("401") {
+            unauthorized.description = "no valid admin token or session token".into();
+        }
+        for method in route.methods() {
+            let full_path = format!("{}{}", super::SCOPE, route.path());
+            let needed = roles::required_role(&method, &full_path);
+            if needed != Role::Viewer && !super::is_public(&method, &full_path) {
+                operation
+                    .responses
+                    .responses
+                    .insert("403".into(), forbidden(needed).into());
+            }
+        }
         document
             .paths
             .add_path_operation(route.path(), route.openapi_methods(), operation);
     }
     document
+}
+
+/// The 403 of an operation that needs `role`.
+fn forbidden(role: Role) -> Response {
+    ResponseBuilder::new()
+        .description(format!("this needs the {} role", roles::role_name(role)))
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorAnswer")))
+                .build(),
+        )
+        .build()
 }
 
 /// The OpenAPI 3 description of this API.

@@ -6,6 +6,7 @@ use super::{FormFields, Session, next_page_link, page, refused_page, see_other};
 use crate::config::CONSOLE_PAGE_SIZE;
 use crate::http::HttpState;
 use crate::http::RouteRow;
+use crate::http::roles;
 use crate::ids::format_alert_id;
 use crate::ops::OpsError;
 use crate::ops::alerts::{self, view};
@@ -38,12 +39,19 @@ pub const ROUTES: &[RouteRow] = &[
     },
 ];
 
+/// Whether the signed-in role may acknowledge and close alerts (the buttons show only then;
+/// the guard refuses the forms either way).
+fn may_act(session: &Session) -> bool {
+    let needed = roles::required_role(&Method::POST, "/ui/alerts/{id}/ack");
+    roles::allows(session.principal.role(), needed)
+}
+
 /// The alert as the API shows it, plus what the buttons need.
-fn row(record: &AlertRecord, endpoint_name: Option<&String>) -> Value {
+fn row(record: &AlertRecord, endpoint_name: Option<&String>, may_act: bool) -> Value {
     let mut row = view(record);
     row["endpoint_name"] = json!(endpoint_name);
-    row["can_ack"] = json!(record.state == AlertState::Open);
-    row["can_close"] = json!(record.state != AlertState::Closed);
+    row["can_ack"] = json!(may_act && record.state == AlertState::Open);
+    row["can_close"] = json!(may_act && record.state != AlertState::Closed);
     // The link comes from the webhook's payload: only web addresses become links.
     row["link"] = json!(
         record
@@ -88,7 +96,7 @@ async fn list(
     let rows: Vec<Value> = page_of
         .items
         .iter()
-        .map(|record| row(record, names.get(&record.endpoint)))
+        .map(|record| row(record, names.get(&record.endpoint), may_act(&session)))
         .collect();
     page(
         &state,
@@ -116,6 +124,17 @@ async fn show(
         Err(error) => return refused_page(&state, &session, error),
     };
     let name = crate::ops::endpoints::name_of(&state.services, &record.endpoint);
+    let mut shown = row(&record, name.as_ref(), may_act(&session));
+    // Who acted, by name when it was a user (`us_<n>`).
+    for (by, field) in [
+        (&record.acknowledged_by, "acknowledged_by_name"),
+        (&record.closed_by, "closed_by_name"),
+    ] {
+        shown[field] = json!(
+            by.as_deref()
+                .map(|by| alerts::display_name(&state.services, by))
+        );
+    }
     page(
         &state,
         Some(&session),
@@ -123,7 +142,7 @@ async fn show(
         "alert",
         &format!("Alert {}", format_alert_id(record.id)),
         "alerts",
-        json!({"alert": row(&record, name.as_ref())}),
+        json!({ "alert": shown }),
     )
 }
 
@@ -146,7 +165,7 @@ async fn acknowledge(
     after_action(
         &state,
         &session,
-        alerts::acknowledge(&state.services, &id, "operator"),
+        alerts::acknowledge(&state.services, &id, session.principal.acts_as()),
     )
 }
 
@@ -158,6 +177,6 @@ async fn close(
     after_action(
         &state,
         &session,
-        alerts::close(&state.services, &id, "operator"),
+        alerts::close(&state.services, &id, session.principal.acts_as()),
     )
 }

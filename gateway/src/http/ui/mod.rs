@@ -3,15 +3,20 @@
 //! template preview and local times. One module per page; every page uses the same operator
 //! actions as the admin API (`crate::ops`).
 //!
-//! Sign-in takes the admin token and starts a session (`session.rs`). The guard in front of every
-//! route sends requests without a live session to the sign-in page (GET, 303) or refuses them
-//! (POST, 403), and refuses every POST whose `csrf` field is not the session's token.
+//! Sign-in takes a user's email and password, or the admin token, and starts a session
+//! (`login.rs`, `session.rs`). The guard (`guard.rs`) in front of every route sends requests without a live
+//! session to the sign-in page (GET, 303) or refuses them (POST, 403), refuses every POST whose
+//! `csrf` field is not the session's token, and refuses (403) what the signed-in role may not
+//! do (`crate::http::roles`, the same rule as the admin API's), reading a user's role again on
+//! every request.
 
 mod alerts;
 mod bitbucket;
 mod deliveries;
 mod dry_run;
+mod guard;
 mod inbound;
+mod login;
 mod plugins;
 pub mod session;
 mod source_form;
@@ -19,14 +24,15 @@ mod sources;
 
 use crate::config::CONSOLE_SESSION_TTL;
 use crate::http::HttpState;
-use crate::http::{RouteRow, TokenCheck};
+use crate::http::RouteRow;
+use crate::http::roles::{self, Principal};
 use crate::ops::OpsError;
 use actix_web::body::BoxBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header;
 use actix_web::http::{Method, StatusCode};
-use actix_web::middleware::{Next, from_fn};
-use actix_web::{HttpMessage, HttpResponse, web};
+use actix_web::middleware::from_fn;
+use actix_web::{HttpResponse, web};
 use handlebars::{Handlebars, RenderErrorReason};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -131,17 +137,17 @@ const ROUTES: &[RouteRow] = &[
     RouteRow {
         method: Method::GET,
         path: "/login",
-        handler: |route| route.to(login_page),
+        handler: |route| route.to(login::login_page),
     },
     RouteRow {
         method: Method::POST,
         path: "/login",
-        handler: |route| route.to(login),
+        handler: |route| route.to(login::login),
     },
     RouteRow {
         method: Method::POST,
         path: "/logout",
-        handler: |route| route.to(logout),
+        handler: |route| route.to(login::logout),
     },
     RouteRow {
         method: Method::GET,
@@ -183,92 +189,13 @@ pub fn scope() -> actix_web::Scope<
     >,
 > {
     web::scope(SCOPE)
-        .wrap(from_fn(guard))
+        .wrap(from_fn(guard::guard))
         .configure(|config| {
             for row in routes() {
                 row.mount(config);
             }
         })
         .default_service(web::to(not_found))
-}
-
-/// Sessions and CSRF for every route but sign-in and the static files; security headers on
-/// every answer.
-async fn guard(
-    mut request: ServiceRequest,
-    next: Next<BoxBody>,
-) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let Some(state) = request.app_data::<web::Data<HttpState>>().cloned() else {
-        return Err(actix_web::error::ErrorInternalServerError("no state"));
-    };
-    let path = request.path();
-    let public = path == "/ui/login" || path.starts_with("/ui/static/");
-    if !public {
-        let session = request
-            .cookie(session::COOKIE)
-            .and_then(|cookie| state.console.sessions.find(cookie.value()));
-        let Some(session) = session else {
-            let response = if request.method() == Method::GET || request.method() == Method::HEAD {
-                see_other("/ui/login")
-            } else {
-                message_page(
-                    &state,
-                    None,
-                    StatusCode::FORBIDDEN,
-                    "Not signed in",
-                    "This action needs a signed-in session, and this request has none (or it \
-                     expired). Sign in and try again.",
-                )
-            };
-            return Ok(with_headers(request.into_response(response)));
-        };
-        if request.method() == Method::POST {
-            let body = request.extract::<web::Bytes>().await?;
-            let presented = std::str::from_utf8(&body)
-                .ok()
-                .and_then(|text| web::Query::<FormFields>::from_query(text).ok())
-                .map(|fields| fields.get("csrf").to_string())
-                .unwrap_or_default();
-            if !session.csrf_matches(&presented) {
-                tracing::warn!(path = %request.path(), "console form refused: no valid CSRF token");
-                let response = message_page(
-                    &state,
-                    Some(&session),
-                    StatusCode::FORBIDDEN,
-                    "Form refused",
-                    "This form did not carry this session's CSRF token, so it was refused: it \
-                     may come from another site, or from a page opened before you signed in \
-                     again. Reload the page and submit it again.",
-                );
-                return Ok(with_headers(request.into_response(response)));
-            }
-            request.set_payload(body.into());
-        }
-        request.extensions_mut().insert(session);
-    }
-    Ok(with_headers(next.call(request).await?))
-}
-
-fn with_headers(mut response: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
-    let headers = response.headers_mut();
-    let fixed = [
-        (
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "same-origin"),
-    ];
-    for (name, value) in fixed {
-        headers.insert(name, HeaderValue::from_static(value));
-    }
-    // Pages can show a secret once; keep them out of caches.
-    if !headers.contains_key(header::CACHE_CONTROL) {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-    response
 }
 
 /// A urlencoded form (or query) as its pairs, repeated names kept.
@@ -325,6 +252,7 @@ pub fn page(
     context.insert("nav".into(), json!({ nav: true }));
     if let Some(session) = session {
         context.insert("csrf".into(), json!(session.csrf));
+        context.insert("signed_in".into(), signed_in(&session.principal));
     }
     match state
         .console
@@ -342,6 +270,15 @@ pub fn page(
             crate::http::internal_error("rendering a console page", reason)
         }
     }
+}
+
+/// Who the layout says is signed in: `{name, role, user}` (`user` false for the admin token).
+fn signed_in(principal: &Principal) -> Value {
+    json!({
+        "name": principal.name(),
+        "role": roles::role_name(principal.role()),
+        "user": principal.user_id().is_some(),
+    })
 }
 
 /// A page with a title and a sentence (errors, refusals).
@@ -421,81 +358,6 @@ async fn not_found(state: web::Data<HttpState>, session: Option<Session>) -> Htt
         "Not found",
         "There is no console page at this address.",
     )
-}
-
-async fn login_page(state: web::Data<HttpState>) -> HttpResponse {
-    page(
-        &state,
-        None,
-        StatusCode::OK,
-        "login",
-        "Sign in",
-        "",
-        json!({}),
-    )
-}
-
-#[derive(Deserialize)]
-struct LoginForm {
-    #[serde(default)]
-    token: String,
-}
-
-/// Checks the admin token (constant time; a client past its wrong tokens is answered 429
-/// without a check) and starts a session.
-async fn login(
-    state: web::Data<HttpState>,
-    request: actix_web::HttpRequest,
-    form: web::Form<LoginForm>,
-) -> HttpResponse {
-    let peer = request.peer_addr().map(|address| address.ip());
-    match crate::http::check_admin_token(&state, "console sign-in", peer, Some(form.token.trim())) {
-        TokenCheck::Valid => {}
-        TokenCheck::Wrong => {
-            return page(
-                &state,
-                None,
-                StatusCode::UNAUTHORIZED,
-                "login",
-                "Sign in",
-                "",
-                json!({"error": "That is not the admin token."}),
-            );
-        }
-        TokenCheck::Throttled(wait) => {
-            let seconds = crate::http::abuse::retry_after_secs(wait);
-            let mut response = page(
-                &state,
-                None,
-                StatusCode::TOO_MANY_REQUESTS,
-                "login",
-                "Sign in",
-                "",
-                json!({"error": format!(
-                    "Too many wrong admin tokens from this address; try again in {seconds} s."
-                )}),
-            );
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-            return response;
-        }
-    }
-    let session = state.console.sessions.start();
-    let mut response = see_other("/ui/sources");
-    if let Err(error) = response.add_cookie(&state.console.sessions.cookie(&session)) {
-        return crate::http::internal_error("console cookie", error);
-    }
-    response
-}
-
-async fn logout(state: web::Data<HttpState>, session: Session) -> HttpResponse {
-    state.console.sessions.end(&session.id);
-    let mut response = see_other("/ui/login");
-    if let Err(error) = response.add_cookie(&state.console.sessions.removal_cookie()) {
-        return crate::http::internal_error("console cookie", error);
-    }
-    response
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {

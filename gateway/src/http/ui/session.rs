@@ -1,8 +1,10 @@
 //! Console sign-ins: a random session id in an HttpOnly, SameSite=Strict cookie (`Secure` when
 //! the public URL is https), held in memory
 //! with an expiry (a restart signs everyone out), and a CSRF token per session that every form
-//! carries.
+//! carries. A session remembers who signed in: the admin token, or a user (whose role the guard
+//! reads again on every request).
 
+use crate::http::roles::Principal;
 use crate::ids::{random_hex, random_id};
 use actix_web::cookie::{Cookie, SameSite, time};
 use actix_web::dev::Payload;
@@ -23,6 +25,8 @@ pub struct Session {
     pub id: String,
     /// The token every state-changing form of this session carries.
     pub csrf: String,
+    /// Who signed in.
+    pub principal: Principal,
     expires_at: Instant,
 }
 
@@ -67,12 +71,13 @@ impl SessionStore {
         }
     }
 
-    /// Starts a session (and forgets expired ones).
-    pub fn start(&self) -> Session {
+    /// Starts a session for `principal` (and forgets expired ones).
+    pub fn start(&self, principal: Principal) -> Session {
         let now = Instant::now();
         let session = Session {
             id: random_id(),
             csrf: random_hex(24),
+            principal,
             expires_at: now + self.lifetime,
         };
         let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
@@ -127,7 +132,7 @@ mod tests {
     #[test]
     fn sessions_expire_and_end() {
         let store = SessionStore::new(Duration::from_secs(60), false);
-        let session = store.start();
+        let session = store.start(Principal::AdminToken);
         assert!(store.find(&session.id).is_some());
         assert!(session.csrf_matches(&session.csrf.clone()));
         assert!(!session.csrf_matches("wrong"));
@@ -136,14 +141,14 @@ mod tests {
         assert!(store.find(&session.id).is_none());
 
         let expired = SessionStore::new(Duration::ZERO, false);
-        let session = expired.start();
+        let session = expired.start(Principal::AdminToken);
         assert!(expired.find(&session.id).is_none());
     }
 
     #[test]
     fn cookies_are_secure_when_the_public_url_is_https() {
         let https = SessionStore::new(Duration::from_secs(60), true);
-        let session = https.start();
+        let session = https.start(Principal::AdminToken);
         assert_eq!(https.cookie(&session).secure(), Some(true));
         assert_eq!(https.removal_cookie().secure(), Some(true));
         let http = SessionStore::new(Duration::from_secs(60), false);
