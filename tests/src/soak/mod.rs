@@ -185,7 +185,10 @@ impl SoakReport {
             "receiver: repeats (same Idempotency-Key)",
             self.receiver_repeats.to_string(),
         );
-        line("relay: distinct mails taken", self.mails_distinct.to_string());
+        line(
+            "relay: distinct mails taken",
+            self.mails_distinct.to_string(),
+        );
         line(
             "relay: repeats (same Message-ID)",
             self.mail_repeats.to_string(),
@@ -305,7 +308,14 @@ pub fn run(options: &SoakOptions) -> SoakReport {
             options.settle_limit
         ));
     }
-    check(&gateway, &endpoints, &traffic, &receiver, &relay, &mut report);
+    check(
+        &gateway,
+        &endpoints,
+        &traffic,
+        &receiver,
+        &relay,
+        &mut report,
+    );
     gateway.kill_9();
     receiver.go_down();
     report

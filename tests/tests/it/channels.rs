@@ -9,11 +9,11 @@ use crate::gateway::uuid;
 use base64::Engine as _;
 use hookgate::config::{GatewayConfig, SecretText};
 use hookgate_tests::commit_status_payload;
-use hookgate_tests::smtp::SmtpServer;
 use hookgate_tests::harness::{
     CaptureReceiver, Captured, ChildGateway, ChildGatewayConfig, GatewayClient, TestGateway,
     wait_for,
 };
+use hookgate_tests::smtp::SmtpServer;
 use hookgate_tests::twilio::{self, FakeTwilio, TwilioCall};
 use serde_json::{Value, json};
 use std::time::Duration;
