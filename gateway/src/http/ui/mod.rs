@@ -9,9 +9,11 @@
 
 mod alerts;
 mod bitbucket;
+mod charts;
 mod deliveries;
 mod dry_run;
 mod inbound;
+mod overview;
 mod plugins;
 pub mod session;
 mod source_form;
@@ -70,6 +72,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("delivery", include_str!("templates/delivery.hbs")),
     ("plugins", include_str!("templates/plugins.hbs")),
     ("dry_run", include_str!("templates/dry_run.hbs")),
+    ("overview", include_str!("templates/overview.hbs")),
 ];
 
 const STYLESHEET: &str = include_str!("assets/console.css");
@@ -158,6 +161,7 @@ const ROUTES: &[RouteRow] = &[
 /// Every page's routes.
 const PAGES: &[&[RouteRow]] = &[
     ROUTES,
+    overview::ROUTES,
     bitbucket::ROUTES,
     sources::ROUTES,
     inbound::ROUTES,
@@ -542,6 +546,33 @@ mod tests {
             html.contains("<time datetime=\"2024-02-29T12:34:56Z\">2024-02-29 12:34:56 UTC</time>")
         );
         assert!(html.contains("name=\"csrf\" value=\"token\""));
+    }
+
+    #[test]
+    fn the_overview_draws_its_charts() {
+        let console = Console::new(false).expect("templates compile");
+        let now = 1_709_210_096_000;
+        let counts = charts::count_per_hour(now, [now, now - 1]);
+        let html = console
+            .templates
+            .render(
+                "overview",
+                &json!({
+                    "csrf": "token",
+                    "severities": [{"severity": "critical", "count": 3}],
+                    "schedules": [{"id": "sc_1", "name": "<b>primary</b>",
+                                   "users": [{"id": "us_1", "name": "Ada"}], "until": now}],
+                    "webhooks": charts::hourly_bars(now, &counts, "webhooks"),
+                    "alerts_opened": charts::hourly_bars(now, &[0; 24], "alerts opened"),
+                }),
+            )
+            .unwrap();
+        assert!(html.contains("id=\"webhooks-chart\""), "{html}");
+        assert!(html.contains("data-count=\"2\""), "{html}");
+        assert!(html.contains("12:00 UTC: 2 webhooks"), "{html}");
+        assert!(html.contains("&lt;b&gt;primary&lt;/b&gt;"), "{html}");
+        assert!(html.contains(">Ada</a>"), "{html}");
+        assert!(html.contains("<span class=\"count\">3</span>"), "{html}");
     }
 
     #[test]
