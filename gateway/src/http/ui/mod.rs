@@ -11,13 +11,19 @@ mod alerts;
 mod bitbucket;
 mod charts;
 mod deliveries;
+mod directory_pages;
 mod dry_run;
 mod inbound;
+mod maintenance;
 mod overview;
+mod people;
 mod plugins;
+mod policies;
+mod schedules;
 pub mod session;
 mod source_form;
 mod sources;
+mod timeline;
 
 use crate::config::CONSOLE_SESSION_TTL;
 use crate::http::HttpState;
@@ -73,6 +79,25 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("plugins", include_str!("templates/plugins.hbs")),
     ("dry_run", include_str!("templates/dry_run.hbs")),
     ("overview", include_str!("templates/overview.hbs")),
+    ("people_tabs", include_str!("templates/people_tabs.hbs")),
+    ("form_head", include_str!("templates/form_head.hbs")),
+    ("users", include_str!("templates/users.hbs")),
+    ("users_form", include_str!("templates/users_form.hbs")),
+    ("teams", include_str!("templates/teams.hbs")),
+    ("teams_form", include_str!("templates/teams_form.hbs")),
+    ("schedules", include_str!("templates/schedules.hbs")),
+    (
+        "schedules_form",
+        include_str!("templates/schedules_form.hbs"),
+    ),
+    ("schedule", include_str!("templates/schedule.hbs")),
+    ("policies", include_str!("templates/policies.hbs")),
+    ("policies_form", include_str!("templates/policies_form.hbs")),
+    ("maintenance", include_str!("templates/maintenance.hbs")),
+    (
+        "maintenance_form",
+        include_str!("templates/maintenance_form.hbs"),
+    ),
 ];
 
 const STYLESHEET: &str = include_str!("assets/console.css");
@@ -162,6 +187,13 @@ const ROUTES: &[RouteRow] = &[
 const PAGES: &[&[RouteRow]] = &[
     ROUTES,
     overview::ROUTES,
+    people::USER_ROUTES,
+    people::TEAM_ROUTES,
+    // `/schedules/new` before `/schedules/{id}`.
+    schedules::FORM_ROUTES,
+    schedules::ROUTES,
+    policies::ROUTES,
+    maintenance::ROUTES,
     bitbucket::ROUTES,
     sources::ROUTES,
     inbound::ROUTES,
