@@ -608,6 +608,38 @@ mod tests {
     }
 
     #[test]
+    fn the_on_call_pages_render() {
+        let console = Console::new(false).expect("templates compile");
+        let render = |template: &str, data: Value| {
+            console
+                .templates
+                .render(template, &data)
+                .unwrap_or_else(|error| panic!("{template}: {error}"))
+        };
+        let html = render(
+            "users",
+            json!({"csrf": "t", "tab": {"users": true}, "users": [{"id": "us_1", "name": "Ada",
+                   "role": "admin", "contacts": "ntfy", "password_set": true}]}),
+        );
+        assert!(html.contains("id=\"new-user\""), "{html}");
+        for template in [
+            "users_form",
+            "teams",
+            "teams_form",
+            "schedules",
+            "schedules_form",
+            "schedule",
+            "policies",
+            "policies_form",
+            "maintenance",
+            "maintenance_form",
+        ] {
+            let html = render(template, json!({"csrf": "t", "editing": true, "id": "x"}));
+            assert!(html.contains("</html>"), "{template}: {html}");
+        }
+    }
+
+    #[test]
     fn older_links_keep_the_filters() {
         assert_eq!(
             next_page_link(
