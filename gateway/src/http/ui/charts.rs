@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 const HOUR_MS: u64 = 3_600_000;
 
 /// Bars of an hourly chart, in SVG units.
-const CHART_WIDTH: u64 = 720;
-const CHART_HEIGHT: u64 = 140;
+const CHART_WIDTH: u64 = 1200;
+const CHART_HEIGHT: u64 = 110;
 /// Space under the bars for the hour labels.
 const CHART_LABELS: u64 = 18;
 
