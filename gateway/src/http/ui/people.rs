@@ -104,6 +104,13 @@ impl DirectoryPage for Users {
     }
 
     fn form_data(_: &Services, values: &Value) -> Result<Value, OpsError> {
+        Ok(user_form(values))
+    }
+}
+
+/// The user form's data: no field of it is the password, whatever `values` holds.
+fn user_form(values: &Value) -> Value {
+    {
         let mut contacts: Vec<(String, String)> = (values["contact_methods"].as_array())
             .into_iter()
             .flatten()
@@ -149,7 +156,7 @@ impl DirectoryPage for Users {
             "" => "responder",
             role => role,
         };
-        Ok(json!({
+        json!({
             "form": {
                 "name": values["name"],
                 "email": values["email"],
@@ -159,7 +166,7 @@ impl DirectoryPage for Users {
             "roles": options(ROLES, role),
             "contact_rows": contact_rows,
             "rule_rows": rule_rows,
-        }))
+        })
     }
 }
 
@@ -239,5 +246,68 @@ impl DirectoryPage for Teams {
             .map(|(id, name)| json!({"id": id, "name": name, "checked": members.contains(&id.as_str())}))
             .collect();
         Ok(json!({"form": {"name": values["name"]}, "users": users}))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(pairs: &[(&str, &str)]) -> FormFields {
+        FormFields(
+            (pairs.iter())
+                .map(|(name, value)| (name.to_string(), value.to_string()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn a_user_form_reads_rows_and_never_shows_the_password() {
+        let posted = fields(&[
+            ("name", "Ada"),
+            ("email", "ada@example.com"),
+            ("time_zone", ""),
+            ("role", "admin"),
+            ("contact_kind", "ntfy"),
+            ("contact_address", "https://ntfy.sh/ada"),
+            ("contact_kind", "email"),
+            ("contact_address", " "),
+            ("rule_contact", "0"),
+            ("rule_after", "5"),
+            ("rule_contact", "0"),
+            ("rule_after", ""),
+            ("password", "s3cret pass"),
+        ]);
+        let input = Users::input(&posted, false).unwrap();
+        assert_eq!(
+            input,
+            json!({"name": "Ada", "email": "ada@example.com", "role": "admin",
+                   "contact_methods": [{"kind": "ntfy", "address": "https://ntfy.sh/ada"}],
+                   "notification_rules": [{"contact": 0, "after_minutes": 5}],
+                   "password": "s3cret pass"})
+        );
+        // Shown again after a refusal: everything typed but the password.
+        let shown = user_form(&input).to_string();
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("https://ntfy.sh/ada"), "{shown}");
+
+        // A change keeps the password when none is typed, removes it when asked, and an empty
+        // time zone goes back to its default.
+        let change = Users::input(&fields(&[("name", "Ada"), ("password", "")]), true).unwrap();
+        assert!(change.get("password").is_none(), "{change}");
+        assert_eq!(change["time_zone"], Value::Null);
+        assert!(change.as_object().unwrap().contains_key("time_zone"));
+        let removal = Users::input(&fields(&[("remove_password", "on")]), true).unwrap();
+        assert_eq!(removal["password"], Value::Null);
+        assert!(removal.as_object().unwrap().contains_key("password"));
+    }
+
+    #[test]
+    fn a_team_form_reads_its_members() {
+        let posted = fields(&[("name", "ops"), ("member", "us_1"), ("member", "us_3")]);
+        assert_eq!(
+            Teams::input(&posted, false).unwrap(),
+            json!({"name": "ops", "members": ["us_1", "us_3"]})
+        );
     }
 }

@@ -151,3 +151,35 @@ impl DirectoryPage for Policies {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_policy_form_reads_its_steps_and_leaves_the_empty_one_out() {
+        let posted = FormFields(
+            [
+                ("name", "widgets"),
+                ("repeat", "2"),
+                ("step_count", "3"),
+                ("step0_delay", "5m"),
+                ("step0_targets", "schedule:sc_1"),
+                ("step0_targets", "team:tm_1"),
+                ("step1_delay", "soon"),
+                ("step2_delay", ""),
+            ]
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect(),
+        );
+        assert_eq!(
+            Policies::input(&posted, false).unwrap(),
+            json!({"name": "widgets", "repeat": 2, "steps": [
+                {"delay": "5m", "targets": [{"type": "schedule", "id": "sc_1"},
+                                            {"type": "team", "id": "tm_1"}]},
+                {"delay": "soon", "targets": []},
+            ]})
+        );
+    }
+}
