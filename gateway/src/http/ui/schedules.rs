@@ -325,7 +325,6 @@ fn schedule_page(services: &Services, id: &str) -> Result<Value, OpsError> {
     let from_ms = u64::try_from(now.as_millisecond()).unwrap_or(0);
     let days = (SHIFTS_DEFAULT_RANGE.as_hours() / 24) as u64;
     data["timeline"] = timeline(from_ms, days, &rows);
-    data["has_overrides"] = json!(all.iter().any(|shift| shift.layer.is_none()));
     let overrides: Vec<Value> = (data["schedule"]["overrides"].as_array().into_iter())
         .flatten()
         .map(|cover| {
