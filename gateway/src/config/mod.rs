@@ -346,6 +346,13 @@ pub const API_SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 /// Rows per page of the web console's tables.
 pub const CONSOLE_PAGE_SIZE: usize = 50;
 
+/// The most records the console's overview reads for one chart of the last day (newest
+/// first); past it the chart says it stopped counting, so a busy gateway's page stays quick.
+pub const CONSOLE_CHART_MAX_RECORDS: usize = 10_000;
+
+/// The most open alerts the console's overview counts by severity.
+pub const CONSOLE_OVERVIEW_MAX_ALERTS: usize = 10_000;
+
 /// The shortest console password a user may be given.
 pub const USER_MIN_PASSWORD_CHARS: usize = 8;
 

@@ -20,11 +20,11 @@ use std::time::{Duration, Instant};
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
 /// The longest any awaited page change may take.
-const WAIT: Duration = hookgate_tests::harness::LIVENESS_FLOOR;
+pub(crate) const WAIT: Duration = hookgate_tests::harness::LIVENESS_FLOOR;
 const WIDTH: u32 = 1366;
 
 /// chromedriver, stopped (with its browser) when dropped, even when a test fails.
-struct Chromedriver(Child);
+pub(crate) struct Chromedriver(Child);
 
 impl Drop for Chromedriver {
     fn drop(&mut self) {
@@ -34,7 +34,7 @@ impl Drop for Chromedriver {
 }
 
 /// Starts chromedriver on a free port and a fresh headless Chromium session.
-async fn start_browser(profile: &Path) -> Result<(Chromedriver, Client)> {
+pub(crate) async fn start_browser(profile: &Path) -> Result<(Chromedriver, Client)> {
     for path in [CHROMEDRIVER, CHROMIUM] {
         ensure!(
             Path::new(path).exists(),
@@ -81,7 +81,7 @@ async fn start_browser(profile: &Path) -> Result<(Chromedriver, Client)> {
 }
 
 /// Where screenshots go.
-fn screenshot_dir() -> (PathBuf, Option<tempfile::TempDir>) {
+pub(crate) fn screenshot_dir() -> (PathBuf, Option<tempfile::TempDir>) {
     if std::env::var_os("HOOKGATE_UPDATE_SCREENSHOTS").is_some() {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
         std::fs::create_dir_all(&dir).expect("docs/screenshots");
@@ -93,24 +93,24 @@ fn screenshot_dir() -> (PathBuf, Option<tempfile::TempDir>) {
 }
 
 /// The console in one browser session.
-struct Console<'a> {
-    client: &'a Client,
-    base: String,
-    screenshots: PathBuf,
+pub(crate) struct Console<'a> {
+    pub(crate) client: &'a Client,
+    pub(crate) base: String,
+    pub(crate) screenshots: PathBuf,
 }
 
 impl Console<'_> {
-    async fn open(&self, path: &str) -> Result<()> {
+    pub(crate) async fn open(&self, path: &str) -> Result<()> {
         Ok(self.client.goto(&format!("{}{path}", self.base)).await?)
     }
 
-    async fn path(&self) -> Result<String> {
+    pub(crate) async fn path(&self) -> Result<String> {
         Ok(self.client.current_url().await?.path().to_string())
     }
 
     /// Whether the browser gets to `path` (bounded): a click that submits a form can return
     /// before the next page is there.
-    async fn arrives_at(&self, path: &str) -> Result<bool> {
+    pub(crate) async fn arrives_at(&self, path: &str) -> Result<bool> {
         let started = Instant::now();
         while self.path().await? != path {
             if started.elapsed() > WAIT {
@@ -122,7 +122,7 @@ impl Console<'_> {
     }
 
     /// Waits (bounded) for an element.
-    async fn element(&self, css: &str) -> Result<fantoccini::elements::Element> {
+    pub(crate) async fn element(&self, css: &str) -> Result<fantoccini::elements::Element> {
         self.client
             .wait()
             .at_most(WAIT)
@@ -131,20 +131,25 @@ impl Console<'_> {
             .with_context(|| format!("waiting for {css}"))
     }
 
-    async fn text(&self, css: &str) -> Result<String> {
+    pub(crate) async fn text(&self, css: &str) -> Result<String> {
         Ok(self.element(css).await?.text().await?)
     }
 
-    async fn click(&self, css: &str) -> Result<()> {
+    pub(crate) async fn click(&self, css: &str) -> Result<()> {
         Ok(self.element(css).await?.click().await?)
     }
 
-    async fn type_into(&self, css: &str, text: &str) -> Result<()> {
+    pub(crate) async fn type_into(&self, css: &str, text: &str) -> Result<()> {
         Ok(self.element(css).await?.send_keys(text).await?)
     }
 
     /// Reloads `path` until the text of `css` satisfies `done` (bounded).
-    async fn reload_until(&self, path: &str, css: &str, done: impl Fn(&str) -> bool) -> Result<()> {
+    pub(crate) async fn reload_until(
+        &self,
+        path: &str,
+        css: &str,
+        done: impl Fn(&str) -> bool,
+    ) -> Result<()> {
         let started = Instant::now();
         loop {
             self.open(path).await?;
@@ -162,7 +167,7 @@ impl Console<'_> {
     }
 
     /// Saves the whole page as `<name>.png`.
-    async fn screenshot(&self, name: &str) -> Result<()> {
+    pub(crate) async fn screenshot(&self, name: &str) -> Result<()> {
         let height = self
             .client
             .execute(
@@ -188,7 +193,7 @@ impl Console<'_> {
 }
 
 /// The admin API, for checking what the console did.
-async fn api(gateway: &str, path: &str) -> Result<Value> {
+pub(crate) async fn api(gateway: &str, path: &str) -> Result<Value> {
     Ok(reqwest::Client::new()
         .get(format!("{gateway}/api/v1{path}"))
         .bearer_auth(ADMIN_TOKEN)

@@ -9,6 +9,7 @@ mod channels;
 mod cli;
 mod compile_cache;
 mod console;
+mod console_oncall;
 mod deliveries;
 mod destination_health;
 mod email;

@@ -10,7 +10,7 @@ use crate::http::roles;
 use crate::ids::format_alert_id;
 use crate::ops::OpsError;
 use crate::ops::alerts::{self, view};
-use crate::store::{AlertFilter, AlertRecord, AlertState};
+use crate::store::{AlertFilter, AlertRecord, AlertState, Escalation};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
@@ -135,6 +135,10 @@ async fn show(
                 .map(|by| alerts::display_name(&state.services, by))
         );
     }
+    let escalation = record
+        .escalation
+        .as_ref()
+        .map(|escalation| escalation_rows(&state, escalation));
     page(
         &state,
         Some(&session),
@@ -142,8 +146,65 @@ async fn show(
         "alert",
         &format!("Alert {}", format_alert_id(record.id)),
         "alerts",
-        json!({ "alert": shown }),
+        json!({"alert": shown, "escalation": escalation}),
     )
+}
+
+/// The escalation log as people read it: each page's person by name, the contact method's
+/// address, and the delivery with its status (the log holds ids only).
+fn escalation_rows(state: &HttpState, escalation: &Escalation) -> Value {
+    let store = &state.services.store;
+    let entry_of = |id: &str| store.directory_entry(id).ok().flatten();
+    let policy = entry_of(&escalation.policy);
+    let policy_name =
+        (policy.as_ref()).and_then(|entry| entry.body["name"].as_str().map(str::to_string));
+    let steps = (policy.as_ref()).and_then(|entry| entry.body["steps"].as_array().map(Vec::len));
+    // After the last step the policy starts again at step 1 (SPEC §12).
+    let next_step = match (escalation.last, steps) {
+        (Some(last), Some(steps)) if last.step + 1 < steps => last.step + 2,
+        (Some(_), Some(_)) | (None, _) => 1,
+        (Some(last), None) => last.step + 2,
+    };
+    let log: Vec<Value> = escalation
+        .log
+        .iter()
+        .map(|paged| {
+            let person = entry_of(&paged.user);
+            let name = person
+                .as_ref()
+                .and_then(|entry| entry.body["name"].as_str());
+            let address = person
+                .as_ref()
+                .and_then(|entry| entry.body["contact_methods"][paged.contact]["address"].as_str());
+            let delivery = paged.delivery.map(|id| {
+                let status = store
+                    .delivery(id)
+                    .ok()
+                    .flatten()
+                    .map(|record| record.status);
+                json!({"id": crate::ids::format_delivery_id(id), "status": status})
+            });
+            json!({
+                "step": paged.step,
+                "round": paged.round + 1,
+                "user": paged.user,
+                "name": name.unwrap_or(&paged.user),
+                "kind": paged.kind,
+                "address": address,
+                "delivery": delivery,
+                "at": paged.at,
+                "note": paged.note,
+            })
+        })
+        .collect();
+    json!({
+        "policy": escalation.policy,
+        "policy_name": policy_name,
+        "next_due_at": escalation.next_due_at,
+        "next_step": next_step,
+        "stopped": escalation.stopped,
+        "log": log,
+    })
 }
 
 fn after_action(

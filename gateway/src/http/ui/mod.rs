@@ -12,15 +12,23 @@
 
 mod alerts;
 mod bitbucket;
+mod charts;
 mod deliveries;
+mod directory_pages;
 mod dry_run;
 mod guard;
 mod inbound;
 mod login;
+mod maintenance;
+mod overview;
+mod people;
 mod plugins;
+mod policies;
+mod schedules;
 pub mod session;
 mod source_form;
 mod sources;
+mod timeline;
 
 use crate::config::CONSOLE_SESSION_TTL;
 use crate::http::HttpState;
@@ -76,6 +84,26 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("delivery", include_str!("templates/delivery.hbs")),
     ("plugins", include_str!("templates/plugins.hbs")),
     ("dry_run", include_str!("templates/dry_run.hbs")),
+    ("overview", include_str!("templates/overview.hbs")),
+    ("people_tabs", include_str!("templates/people_tabs.hbs")),
+    ("form_head", include_str!("templates/form_head.hbs")),
+    ("users", include_str!("templates/users.hbs")),
+    ("users_form", include_str!("templates/users_form.hbs")),
+    ("teams", include_str!("templates/teams.hbs")),
+    ("teams_form", include_str!("templates/teams_form.hbs")),
+    ("schedules", include_str!("templates/schedules.hbs")),
+    (
+        "schedules_form",
+        include_str!("templates/schedules_form.hbs"),
+    ),
+    ("schedule", include_str!("templates/schedule.hbs")),
+    ("policies", include_str!("templates/policies.hbs")),
+    ("policies_form", include_str!("templates/policies_form.hbs")),
+    ("maintenance", include_str!("templates/maintenance.hbs")),
+    (
+        "maintenance_form",
+        include_str!("templates/maintenance_form.hbs"),
+    ),
 ];
 
 const STYLESHEET: &str = include_str!("assets/console.css");
@@ -164,6 +192,14 @@ const ROUTES: &[RouteRow] = &[
 /// Every page's routes.
 const PAGES: &[&[RouteRow]] = &[
     ROUTES,
+    overview::ROUTES,
+    people::USER_ROUTES,
+    people::TEAM_ROUTES,
+    // `/schedules/new` before `/schedules/{id}`.
+    schedules::FORM_ROUTES,
+    schedules::ROUTES,
+    policies::ROUTES,
+    maintenance::ROUTES,
     bitbucket::ROUTES,
     sources::ROUTES,
     inbound::ROUTES,
@@ -404,6 +440,65 @@ mod tests {
             html.contains("<time datetime=\"2024-02-29T12:34:56Z\">2024-02-29 12:34:56 UTC</time>")
         );
         assert!(html.contains("name=\"csrf\" value=\"token\""));
+    }
+
+    #[test]
+    fn the_overview_draws_its_charts() {
+        let console = Console::new(false).expect("templates compile");
+        let now = 1_709_210_096_000;
+        let counts = charts::count_per_hour(now, [now, now - 1]);
+        let html = console
+            .templates
+            .render(
+                "overview",
+                &json!({
+                    "csrf": "token",
+                    "severities": [{"severity": "critical", "count": 3}],
+                    "schedules": [{"id": "sc_1", "name": "<b>primary</b>",
+                                   "users": [{"id": "us_1", "name": "Ada"}], "until": now}],
+                    "webhooks": charts::hourly_bars(now, &counts, "webhooks"),
+                    "alerts_opened": charts::hourly_bars(now, &[0; 24], "alerts opened"),
+                }),
+            )
+            .unwrap();
+        assert!(html.contains("id=\"webhooks-chart\""), "{html}");
+        assert!(html.contains("data-count=\"2\""), "{html}");
+        assert!(html.contains("12:00 UTC: 2 webhooks"), "{html}");
+        assert!(html.contains("&lt;b&gt;primary&lt;/b&gt;"), "{html}");
+        assert!(html.contains(">Ada</a>"), "{html}");
+        assert!(html.contains("<span class=\"count\">3</span>"), "{html}");
+    }
+
+    #[test]
+    fn the_on_call_pages_render() {
+        let console = Console::new(false).expect("templates compile");
+        let render = |template: &str, data: Value| {
+            console
+                .templates
+                .render(template, &data)
+                .unwrap_or_else(|error| panic!("{template}: {error}"))
+        };
+        let html = render(
+            "users",
+            json!({"csrf": "t", "tab": {"users": true}, "users": [{"id": "us_1", "name": "Ada",
+                   "role": "admin", "contacts": "ntfy", "password_set": true}]}),
+        );
+        assert!(html.contains("id=\"new-user\""), "{html}");
+        for template in [
+            "users_form",
+            "teams",
+            "teams_form",
+            "schedules",
+            "schedules_form",
+            "schedule",
+            "policies",
+            "policies_form",
+            "maintenance",
+            "maintenance_form",
+        ] {
+            let html = render(template, json!({"csrf": "t", "editing": true, "id": "x"}));
+            assert!(html.contains("</html>"), "{template}: {html}");
+        }
     }
 
     #[test]
