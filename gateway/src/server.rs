@@ -44,7 +44,10 @@ pub async fn run_until(
     // Absolute from here on: the compile cache requires it, and logs are clearer.
     let data_dir = std::fs::canonicalize(&config.data_dir)
         .with_context(|| format!("resolving {}", config.data_dir.display()))?;
-    crate::datadir::prepare(&data_dir)?;
+    match &config.database_url {
+        Some(_) => crate::datadir::prepare_folders(&data_dir)?,
+        None => crate::datadir::prepare(&data_dir)?,
+    }
     let store: SharedStore = match &config.database_url {
         // The error names the URL, its password replaced.
         Some(url) => {

@@ -186,3 +186,83 @@ fn calls_work_from_inside_a_runtime() {
     });
     assert_eq!(depth, 2);
 }
+
+/// A gateway configured with `[storage] url`, run until `stop` completes; its result.
+fn run_gateway(
+    url: &str,
+    data_dir: &std::path::Path,
+    stop: impl FnOnce(std::net::SocketAddr) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>,
+) -> anyhow::Result<()> {
+    use crate::config::{DatabaseUrl, GatewayConfig};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let mut config = GatewayConfig {
+        listen: address.to_string(),
+        data_dir: data_dir.to_path_buf(),
+        ..GatewayConfig::default()
+    };
+    config.storage.url = Some(DatabaseUrl::new(url));
+    let config = config.validate().unwrap();
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(crate::server::run_until(
+            config,
+            Some(listener),
+            Some("a-test-admin-token-of-32-chars..".into()),
+            stop(address),
+        ))
+}
+
+/// `[storage] url` chooses PostgreSQL: the gateway migrates the database, answers ready and
+/// keeps no redb file.
+#[test]
+fn a_gateway_runs_on_the_configured_database() {
+    let database = TestDatabase::create();
+    let data_dir = tempfile::tempdir().unwrap();
+    let ready = Arc::new(std::sync::Mutex::new(None));
+    let seen = ready.clone();
+    run_gateway(&database.url, data_dir.path(), move |address| {
+        Box::pin(async move {
+            let client = reqwest::Client::new();
+            for _ in 0..1200 {
+                if let Ok(answer) = client.get(format!("http://{address}/readyz")).send().await {
+                    *seen.lock().unwrap() = Some(answer.status().as_u16());
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        })
+    })
+    .expect("the gateway runs on PostgreSQL");
+    assert_eq!(*ready.lock().unwrap(), Some(200));
+    assert!(
+        !data_dir.path().join(crate::datadir::DATABASE_FILE).exists(),
+        "no redb file"
+    );
+    let versions = sql(&database.url, "SELECT count(*) FROM schema_version");
+    assert_eq!(versions[0].get::<_, i64>(0), i64::from(SCHEMA_VERSION));
+}
+
+/// A database URL that cannot connect stops the start, naming the URL without its password.
+#[test]
+fn a_gateway_on_an_unreachable_database_does_not_start() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .unwrap()
+        .port();
+    let data_dir = tempfile::tempdir().unwrap();
+    let url = format!("postgres://hookgate:s3cret@127.0.0.1:{port}/hookgate");
+    let error = run_gateway(&url, data_dir.path(), |_| Box::pin(std::future::pending()))
+        .expect_err("the start stops");
+    let error = format!("{error:#}");
+    assert!(!error.contains("s3cret"), "{error}");
+    assert!(
+        error.contains(&format!(
+            "postgres://hookgate:***@127.0.0.1:{port}/hookgate"
+        )),
+        "{error}"
+    );
+}
