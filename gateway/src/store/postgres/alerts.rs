@@ -1,7 +1,9 @@
 //! Alerts, the index of open ones by endpoint and key, and the escalation timers (the
 //! `next_due_at` column, written with the alert).
 
-use super::{Failure, PostgresStore, before, decode, encode, int, label, page, page_limit, uint};
+use super::{
+    Failure, PostgresStore, before, decode, encode, int, label, page, page_limit, text, uint,
+};
 use crate::store::{AlertFilter, AlertRecord, AlertState, Page, StoreError};
 use tokio_postgres::Transaction;
 
@@ -52,7 +54,7 @@ impl PostgresStore {
         key: &str,
     ) -> Result<Option<AlertRecord>, StoreError> {
         let pool = self.pool.clone();
-        let (endpoint, key) = (endpoint.to_string(), key.to_string());
+        let (endpoint, key) = (text(endpoint), text(key));
         self.run(async move {
             let row = pool
                 .get()
@@ -176,6 +178,7 @@ pub(super) async fn write_alert(
     }
     let mut written = alert.clone();
     written.revision = alert.revision + 1;
+    let (endpoint, key) = (text(&written.endpoint), text(&written.key));
     let due = written
         .escalation
         .as_ref()
@@ -189,8 +192,8 @@ pub(super) async fn write_alert(
          next_due_at = EXCLUDED.next_due_at, record = EXCLUDED.record",
         &[
             &int(written.id),
-            &written.endpoint,
-            &written.key,
+            &endpoint,
+            &key,
             &label(&written.state),
             &int(written.revision),
             &due,
@@ -203,14 +206,14 @@ pub(super) async fn write_alert(
             txn.execute(
                 "INSERT INTO open_alerts (endpoint, key, alert_id) VALUES ($1, $2, $3)
                  ON CONFLICT (endpoint, key) DO UPDATE SET alert_id = EXCLUDED.alert_id",
-                &[&written.endpoint, &written.key, &int(written.id)],
+                &[&endpoint, &key, &int(written.id)],
             )
             .await?;
         }
         AlertState::Closed => {
             txn.execute(
                 "DELETE FROM open_alerts WHERE endpoint = $1 AND key = $2 AND alert_id = $3",
-                &[&written.endpoint, &written.key, &int(written.id)],
+                &[&endpoint, &key, &int(written.id)],
             )
             .await?;
         }
@@ -227,7 +230,7 @@ pub(super) async fn lock_scope(
 ) -> Result<(), Failure> {
     txn.execute(
         "SELECT pg_advisory_xact_lock(hashtextextended($1 || E'\\n' || $2, 0))",
-        &[&endpoint, &key],
+        &[&text(endpoint), &text(key)],
     )
     .await?;
     Ok(())

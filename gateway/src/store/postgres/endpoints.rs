@@ -43,6 +43,10 @@ impl PostgresStore {
         {
             return Ok(Some(endpoint));
         }
+        if id.contains('\0') {
+            // No id has one (and a `TEXT` parameter cannot).
+            return Ok(None);
+        }
         let started = Instant::now();
         let pool = self.pool.clone();
         let key = id.to_string();

@@ -237,8 +237,36 @@ fn uint(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
 }
 
+/// A record as JSONB. JSONB cannot hold U+0000, which a plugin's text may carry: each one
+/// becomes U+FFFD (rather than a write that fails, and a queue that never drains).
 fn encode<T: Serialize>(record: &T) -> serde_json::Value {
-    serde_json::to_value(record).expect("records serialize")
+    let mut value = serde_json::to_value(record).expect("records serialize");
+    replace_nul(&mut value);
+    value
+}
+
+/// Text for a `TEXT` column, which cannot hold U+0000 either (as in [`encode`]).
+fn text(value: &str) -> String {
+    value.replace('\0', "\u{FFFD}")
+}
+
+fn replace_nul(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(text) if text.contains('\0') => {
+            *text = text.replace('\0', "\u{FFFD}");
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(replace_nul),
+        serde_json::Value::Object(fields) => {
+            if fields.keys().any(|key| key.contains('\0')) {
+                *fields = std::mem::take(fields)
+                    .into_iter()
+                    .map(|(key, value)| (key.replace('\0', "\u{FFFD}"), value))
+                    .collect();
+            }
+            fields.values_mut().for_each(replace_nul);
+        }
+        _ => {}
+    }
 }
 
 /// The JSONB record in `column` of `row`.

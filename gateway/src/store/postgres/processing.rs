@@ -5,7 +5,7 @@
 
 use super::alerts::{lock_scope, write_alert};
 use super::deliveries::write_delivery;
-use super::{PostgresStore, encode, int, take_ids, uint};
+use super::{PostgresStore, encode, int, take_ids, text, uint};
 use crate::store::{AlertWrite, Durability, IdKind, ProcessedBatch, StoreError};
 use std::collections::BTreeSet;
 
@@ -51,7 +51,7 @@ impl PostgresStore {
                         "SELECT a.id, a.revision FROM open_alerts o
                          JOIN alerts a ON a.id = o.alert_id
                          WHERE o.endpoint = $1 AND o.key = $2 FOR UPDATE",
-                        &[endpoint, key],
+                        &[&text(endpoint), &text(key)],
                     )
                     .await?
                     .map(|row| -> Result<(u64, u64), tokio_postgres::Error> {

@@ -40,6 +40,28 @@ fn sql(url: &str, sql: &str) -> Vec<tokio_postgres::Row> {
     .unwrap()
 }
 
+/// Text with U+0000 (which JSONB cannot hold) is stored with U+FFFD in its place, and a body
+/// (BYTEA) is kept exactly.
+#[test]
+fn a_nul_in_a_record_is_stored_as_a_replacement_character() {
+    use crate::store::InboundStatus;
+    let database = TestDatabase::create();
+    let store = PostgresStore::open(&database.url).unwrap();
+    let mut record = crate::store::contract::inbound("a", None, InboundStatus::Rejected, 1);
+    record.reason = Some("bad\0byte".into());
+    record.body = "nul\0body".into();
+    let [crate::store::Appended::Logged(id)] = store.append_inbound(vec![record]).unwrap()[..]
+    else {
+        panic!("a rejected record is logged")
+    };
+    let stored = store.inbound(id).unwrap().unwrap();
+    assert_eq!(stored.reason.as_deref(), Some("bad\u{FFFD}byte"));
+    assert_eq!(stored.body, "nul\0body");
+    let opened = crate::store::contract::open_alert(&store, "a", "k\0ey");
+    assert_eq!(opened.key, "k\u{FFFD}ey");
+    assert_eq!(store.open_alert("a", "k\0ey").unwrap(), Some(opened));
+}
+
 /// Each migration is applied once and recorded; opening again applies nothing.
 #[test]
 fn migrations_are_applied_once() {
