@@ -23,8 +23,8 @@ mod migrations;
 mod processing;
 mod trait_impl;
 
-#[cfg(test)]
-pub(crate) mod test_cluster;
+#[cfg(any(test, feature = "test-cluster"))]
+pub mod test_cluster;
 #[cfg(test)]
 mod tests;
 

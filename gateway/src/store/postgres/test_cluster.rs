@@ -7,6 +7,9 @@
 //! `initdb` and `postgres` refuse to run as root: as root they run as the `postgres` user
 //! (`runuser`), in a temp dir it owns. Without PostgreSQL the tests fail, naming `./test.sh`,
 //! which installs it (never a skip: a missing database must not pass for a green run).
+//!
+//! Built for the gateway's unit tests, and with the `test-cluster` feature for the end-to-end
+//! tests crate.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -29,15 +32,15 @@ static SERVER: OnceLock<Server> = OnceLock::new();
 static DATABASES: AtomicU64 = AtomicU64::new(0);
 
 /// A database of its own for one test, dropped (best effort) with this.
-pub(crate) struct TestDatabase {
+pub struct TestDatabase {
     /// `postgres://.../<name>`.
-    pub(crate) url: String,
+    pub url: String,
     name: String,
 }
 
 impl TestDatabase {
     /// A fresh, empty database.
-    pub(crate) fn create() -> Self {
+    pub fn create() -> Self {
         let server = SERVER.get_or_init(Server::start);
         let name = format!(
             "hookgate_test_{}_{}",
