@@ -166,6 +166,51 @@ fn two_stores_never_claim_the_same_record() {
     assert_eq!(first.queue_depth().unwrap(), 0);
 }
 
+/// Two stores applying batches planned on the same state at once (both expect no open alert
+/// for the key and open one): the expectation is checked under a lock held to the commit, so
+/// exactly one lands and the other is refused with a conflict, never two open alerts.
+#[test]
+fn concurrent_batches_on_one_key_conflict_rather_than_both_land() {
+    use crate::store::{AlertWrite, contract::new_alert};
+    let database = TestDatabase::create();
+    let stores = [
+        Arc::new(PostgresStore::open(&database.url).unwrap()),
+        Arc::new(PostgresStore::open(&database.url).unwrap()),
+    ];
+    for round in 0..20 {
+        let key = format!("k{round}");
+        let barrier = Arc::new(std::sync::Barrier::new(2));
+        let results: Vec<Result<(), StoreError>> = stores
+            .iter()
+            .map(|store| {
+                let (store, barrier) = (store.clone(), barrier.clone());
+                let batch = ProcessedBatch {
+                    expected_open: vec![(("a".into(), key.clone()), None)],
+                    alerts: vec![AlertWrite::Insert(new_alert(&*store, "a", &key))],
+                    ..ProcessedBatch::default()
+                };
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    store.apply_processing(&batch, Durability::BeforeAnswer)
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|thread| thread.join().unwrap())
+            .collect();
+        let landed = results.iter().filter(|result| result.is_ok()).count();
+        assert_eq!(landed, 1, "round {round}: {results:?}");
+        assert!(
+            results
+                .iter()
+                .any(|result| matches!(result, Err(StoreError::Conflict(_)))),
+            "round {round}: {results:?}"
+        );
+        let open = stores[0].firing_alerts().unwrap();
+        assert_eq!(open.iter().filter(|alert| alert.key == key).count(), 1);
+    }
+}
+
 /// A store's claim keeps another store off the records until they are applied, and the store
 /// that claimed them gets them again (as after a conflict).
 #[test]
