@@ -203,7 +203,7 @@ impl From<StoreError> for Failure {
 impl From<tokio_postgres::Error> for Failure {
     fn from(error: tokio_postgres::Error) -> Self {
         let Some(db) = error.as_db_error() else {
-            return Self(StoreError::Database(error.to_string()));
+            return Self(StoreError::Database(with_causes(&error)));
         };
         let code = db.code();
         // Another transaction got there first: read and plan again.
@@ -223,8 +223,23 @@ impl From<tokio_postgres::Error> for Failure {
 
 impl From<deadpool_postgres::PoolError> for Failure {
     fn from(error: deadpool_postgres::PoolError) -> Self {
-        Self(StoreError::Database(error.to_string()))
+        Self(StoreError::Database(with_causes(&error)))
     }
+}
+
+/// An error and its causes (`error connecting to server: Connection refused`): the driver's
+/// own message leaves the cause out.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        let text = next.to_string();
+        if !message.ends_with(&text) {
+            message = format!("{message}: {text}");
+        }
+        cause = next.source();
+    }
+    message
 }
 
 /// A count or a time as PostgreSQL's `BIGINT`.

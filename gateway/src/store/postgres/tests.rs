@@ -112,6 +112,7 @@ fn an_unreachable_database_is_named_without_its_password() {
         Ok(_) => panic!("nothing listens on {port}"),
     };
     assert!(!error.contains("s3cret"), "{error}");
+    assert!(error.contains("refused"), "the cause is named: {error}");
     assert!(
         error.contains(&format!(
             "postgres://hookgate:***@127.0.0.1:{port}/hookgate"
