@@ -46,9 +46,7 @@ pub fn create_private_dir(dir: &Path) -> Result<(), DataDirError> {
 /// `cache/` (0700) and the database file (0600, created empty). Existing ones get the same
 /// modes, so a folder left open by an earlier version or a loose umask is closed at start.
 pub fn prepare(data_dir: &Path) -> Result<(), DataDirError> {
-    for name in PRIVATE_DIRS {
-        create_private_dir(&data_dir.join(name))?;
-    }
+    prepare_folders(data_dir)?;
     let database = data_dir.join(DATABASE_FILE);
     private_file_options()
         .write(true)
@@ -57,6 +55,15 @@ pub fn prepare(data_dir: &Path) -> Result<(), DataDirError> {
         .open(&database)
         .map_err(failed("creating", &database))?;
     set_mode(&database, PRIVATE_FILE_MODE).map_err(failed("restricting", &database))
+}
+
+/// [`prepare`] without the database file, for a gateway whose records are elsewhere
+/// (PostgreSQL).
+pub fn prepare_folders(data_dir: &Path) -> Result<(), DataDirError> {
+    for name in PRIVATE_DIRS {
+        create_private_dir(&data_dir.join(name))?;
+    }
+    Ok(())
 }
 
 /// Reads the admin token from `path`, creating it (32 random bytes, hex, 0600) when missing or

@@ -12,6 +12,7 @@ use crate::metrics::Metrics;
 use crate::ops::Services;
 use crate::pipeline::{Escalating, Processing, ProcessingQueue};
 use crate::runtime::{PluginEngine, PluginRegistry};
+use crate::store::postgres::PostgresStore;
 use crate::store::redb::RedbStore;
 use crate::store::{InboundRetention, SharedStore, now_ms};
 use actix_web::{App, HttpServer, web};
@@ -43,11 +44,23 @@ pub async fn run_until(
     // Absolute from here on: the compile cache requires it, and logs are clearer.
     let data_dir = std::fs::canonicalize(&config.data_dir)
         .with_context(|| format!("resolving {}", config.data_dir.display()))?;
-    crate::datadir::prepare(&data_dir)?;
-    let store: SharedStore = Arc::new(
-        RedbStore::open(&data_dir.join(crate::datadir::DATABASE_FILE))
-            .with_context(|| format!("opening the database in {}", data_dir.display()))?,
-    );
+    match &config.database_url {
+        Some(_) => crate::datadir::prepare_folders(&data_dir)?,
+        None => crate::datadir::prepare(&data_dir)?,
+    }
+    let store: SharedStore = match &config.database_url {
+        // The error names the URL, its password replaced.
+        Some(url) => {
+            let store =
+                PostgresStore::open(url.expose()).context("opening the PostgreSQL database")?;
+            tracing::info!(database = %url.redacted(), "records are kept in PostgreSQL");
+            Arc::new(store)
+        }
+        None => Arc::new(
+            RedbStore::open(&data_dir.join(crate::datadir::DATABASE_FILE))
+                .with_context(|| format!("opening the database in {}", data_dir.display()))?,
+        ),
+    };
     let engine = PluginEngine::new(config.plugin_limits, Some(&data_dir.join("cache")))
         .context("starting the plugin engine")?;
     let registry = PluginRegistry::new(engine, BUILTIN_PLUGINS, Some(data_dir.join("plugins")))

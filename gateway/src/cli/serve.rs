@@ -4,7 +4,7 @@
 
 use super::CliError;
 use crate::config::{
-    GatewayConfig, SMTP_PASSWORD_VARIABLE, SecretText, TWILIO_AUTH_TOKEN_VARIABLE,
+    DatabaseUrl, GatewayConfig, SMTP_PASSWORD_VARIABLE, SecretText, TWILIO_AUTH_TOKEN_VARIABLE,
 };
 use clap::Args;
 use std::path::PathBuf;
@@ -21,6 +21,10 @@ pub struct ServeArgs {
     /// Base used to print endpoint URLs [default: http://<listen>].
     #[arg(long, env = "HOOKGATE_PUBLIC_URL")]
     public_url: Option<String>,
+    /// Keep the records in PostgreSQL, `postgres://user:password@host:5432/db`, instead of
+    /// the redb file in the data dir ([storage] url).
+    #[arg(long, env = "HOOKGATE_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
     /// A hookgate.toml with the same keys and the [ingest], [plugins], [delivery] and
     /// [retention] sections.
     #[arg(long, env = "HOOKGATE_CONFIG")]
@@ -43,6 +47,9 @@ pub fn resolve(args: ServeArgs) -> Result<GatewayConfig, CliError> {
     }
     if let Some(public_url) = args.public_url {
         config.public_url = Some(public_url);
+    }
+    if let Some(url) = args.database_url.filter(|url| !url.is_empty()) {
+        config.storage.url = Some(DatabaseUrl::new(url));
     }
     // Read here, not as flags: a secret on the command line shows in `ps`.
     if let Some(token) = secret_variable(TWILIO_AUTH_TOKEN_VARIABLE) {

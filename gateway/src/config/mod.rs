@@ -8,12 +8,14 @@ use std::time::Duration;
 
 mod sections;
 mod smtp;
+mod storage;
 mod twilio;
 
 pub use sections::*;
 pub use smtp::{
     EMAIL_KIND, SMTP_PASSWORD_VARIABLE, SmtpConfig, SmtpLogin, SmtpSecurity, SmtpSettings,
 };
+pub use storage::{DatabaseUrl, StorageConfig, redact_database_url};
 pub use twilio::{
     SecretText, TWILIO_AUTH_TOKEN_VARIABLE, TWILIO_KINDS, TwilioConfig, TwilioSettings, is_e164,
 };
@@ -45,6 +47,8 @@ pub struct GatewayConfig {
     pub twilio: TwilioConfig,
     /// `[smtp]`: email destinations.
     pub smtp: SmtpConfig,
+    /// `[storage]`: PostgreSQL instead of the redb file, when it has a `url`.
+    pub storage: StorageConfig,
 }
 
 impl Default for GatewayConfig {
@@ -61,6 +65,7 @@ impl Default for GatewayConfig {
             bitbucket: BitbucketConfig::default(),
             twilio: TwilioConfig::default(),
             smtp: SmtpConfig::default(),
+            storage: StorageConfig::default(),
         }
     }
 }
@@ -172,6 +177,7 @@ impl GatewayConfig {
             bitbucket_api_url,
             twilio: self.twilio.settings()?,
             smtp: self.smtp.settings(delivery_timeout)?,
+            database_url: self.storage.database_url()?,
         })
     }
 }
@@ -215,6 +221,8 @@ pub struct ValidatedConfig {
     pub twilio: Option<TwilioSettings>,
     /// `[smtp]`, when email is configured.
     pub smtp: Option<SmtpSettings>,
+    /// `[storage] url`: PostgreSQL; the redb file in the data dir when absent.
+    pub database_url: Option<DatabaseUrl>,
 }
 
 impl GatewayConfig {

@@ -137,3 +137,19 @@ fn durations_parse_and_too_large_ones_are_refused() {
     assert_eq!(parse_duration("18446744073709551615m"), None);
     assert_eq!(split_duration("2w"), Some((2, "w")));
 }
+
+#[test]
+fn a_storage_url_chooses_postgres_and_is_never_shown() {
+    assert_eq!(
+        GatewayConfig::default().validate().unwrap().database_url,
+        None
+    );
+    let parsed: GatewayConfig =
+        toml::from_str("[storage]\nurl = \"postgres://hookgate:pw@db:5432/hookgate\"\n").unwrap();
+    let config = parsed.validate().unwrap();
+    let url = config.database_url.as_ref().expect("a database URL");
+    assert_eq!(url.expose(), "postgres://hookgate:pw@db:5432/hookgate");
+    assert!(!format!("{config:?}").contains(":pw@"), "{config:?}");
+    let unknown = toml::from_str::<GatewayConfig>("[storage]\npath = \"x\"\n");
+    assert!(unknown.is_err(), "unknown [storage] keys are refused");
+}

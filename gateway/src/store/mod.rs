@@ -1,8 +1,8 @@
 //! The store: what the gateway keeps, behind one trait so backends can be swapped. The rest
 //! of the gateway asks for records by meaning (`append_inbound`, `claim_queued`,
 //! `apply_processing`, `due_deliveries`, ...); only a backend's own folder knows its database
-//! (`redb/`: one file under the data dir, the default). Every backend passes the suite in
-//! `contract.rs`.
+//! (`redb/`: one file under the data dir, the default; `postgres/`: a PostgreSQL database,
+//! `[storage] url`). Every backend passes the suite in `contract/`.
 //!
 //! Durability is named by meaning: [`Durability::BeforeAnswer`] writes are on disk when the
 //! call returns (the 202 of ingest waits for it); [`Durability::WithNextCommit`] writes become
@@ -12,6 +12,7 @@
 #[cfg(test)]
 pub(crate) mod contract;
 pub mod group_commit;
+pub mod postgres;
 mod records;
 pub mod redb;
 

@@ -27,6 +27,7 @@ mod oncall_cli;
 mod outside_tools;
 mod people;
 mod plugin_versions;
+mod postgres;
 mod replay;
 mod roles;
 mod schedules;

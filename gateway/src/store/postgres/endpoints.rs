@@ -1,0 +1,101 @@
+//! Endpoints, and the short-lived cache of them that ingest reads on every request.
+
+use super::{ENDPOINT_CACHE_TTL, PostgresStore, decode, encode, int};
+use crate::store::{EndpointRecord, StoreError};
+use std::sync::Arc;
+use std::time::Instant;
+
+impl PostgresStore {
+    pub(super) fn save_endpoint(&self, endpoint: &EndpointRecord) -> Result<(), StoreError> {
+        // Forgotten first, cached again after the commit: no reader keeps the old record once
+        // the new one is stored.
+        self.forget_endpoint(&endpoint.id);
+        let pool = self.pool.clone();
+        let record = endpoint.clone();
+        self.run(async move {
+            pool.get()
+                .await?
+                .execute(
+                    "INSERT INTO endpoints (id, created_at, record) VALUES ($1, $2, $3)
+                     ON CONFLICT (id) DO UPDATE SET created_at = EXCLUDED.created_at,
+                     record = EXCLUDED.record",
+                    &[&record.id, &int(record.created_at), &encode(&record)],
+                )
+                .await?;
+            Ok(())
+        })?;
+        if let Ok(mut cache) = self.endpoint_cache.write() {
+            cache.insert(
+                endpoint.id.clone(),
+                (Instant::now(), Arc::new(endpoint.clone())),
+            );
+        }
+        Ok(())
+    }
+
+    pub(super) fn endpoint(&self, id: &str) -> Result<Option<Arc<EndpointRecord>>, StoreError> {
+        if let Some((_, endpoint)) = self
+            .endpoint_cache
+            .read()
+            .ok()
+            .and_then(|cache| cache.get(id).cloned())
+            .filter(|(at, _)| at.elapsed() < ENDPOINT_CACHE_TTL)
+        {
+            return Ok(Some(endpoint));
+        }
+        if id.contains('\0') {
+            // No id has one (and a `TEXT` parameter cannot).
+            return Ok(None);
+        }
+        let started = Instant::now();
+        let pool = self.pool.clone();
+        let key = id.to_string();
+        let found: Option<EndpointRecord> = self.run(async move {
+            let row = pool
+                .get()
+                .await?
+                .query_opt("SELECT record FROM endpoints WHERE id = $1", &[&key])
+                .await?;
+            row.map(|row| decode("endpoint", &row, 0)).transpose()
+        })?;
+        let Some(endpoint) = found.map(Arc::new) else {
+            self.forget_endpoint(id);
+            return Ok(None);
+        };
+        // Never over a newer record that `save_endpoint` put in meanwhile: this read may have
+        // started before its commit.
+        Ok(Some(match self.endpoint_cache.write() {
+            Ok(mut cache) => {
+                let entry = cache
+                    .entry(id.to_string())
+                    .or_insert((started, endpoint.clone()));
+                if entry.0 < started {
+                    *entry = (started, endpoint);
+                }
+                entry.1.clone()
+            }
+            Err(_) => endpoint,
+        }))
+    }
+
+    fn forget_endpoint(&self, id: &str) {
+        if let Ok(mut cache) = self.endpoint_cache.write() {
+            cache.remove(id);
+        }
+    }
+
+    pub(super) fn endpoints(&self) -> Result<Vec<EndpointRecord>, StoreError> {
+        let pool = self.pool.clone();
+        self.run(async move {
+            let rows = pool
+                .get()
+                .await?
+                .query(
+                    "SELECT record FROM endpoints ORDER BY created_at DESC, id DESC",
+                    &[],
+                )
+                .await?;
+            rows.iter().map(|row| decode("endpoint", row, 0)).collect()
+        })
+    }
+}

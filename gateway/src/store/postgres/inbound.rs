@@ -1,0 +1,342 @@
+//! The inbound log: records, their bodies, the request-UUID index and the processing queue.
+
+use super::{
+    Failure, PostgresStore, before, decode, encode, int, page, page_limit, take_ids, uint,
+};
+use crate::store::{
+    Appended, InboundFilter, InboundRecord, InboundRetention, InboundStatus, Page, StoreError,
+    now_ms,
+};
+use deadpool_postgres::Pool;
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+/// How long a claim keeps other stores off its records: past it, a store that claimed them and
+/// never applied them is taken to be gone.
+const CLAIM_LEASE: Duration = Duration::from_secs(300);
+
+/// Drops every claim at open: in phase 1 one gateway uses a database, so claims left are a
+/// stopped gateway's (its records are processed again, as after a redb restart).
+pub(super) async fn release_claims(pool: &Pool, _instance: i64) -> Result<(), Failure> {
+    pool.get()
+        .await?
+        .execute(
+            "UPDATE processing_queue SET claimed_by = NULL, claimed_at = NULL
+             WHERE claimed_by IS NOT NULL",
+            &[],
+        )
+        .await?;
+    Ok(())
+}
+
+impl PostgresStore {
+    /// Appends records in one transaction: ids from the `inbound` counter, whose row lock
+    /// makes them follow commit order; a repeat of an accepted request UUID is a duplicate.
+    pub(super) fn append_inbound(
+        &self,
+        records: Vec<InboundRecord>,
+    ) -> Result<Vec<Appended>, StoreError> {
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        let pool = self.pool.clone();
+        self.run(async move {
+            let mut client = pool.get().await?;
+            let txn = client.transaction().await?;
+            let mut id = take_ids(&*txn, "inbound", records.len() as u64).await?;
+            let mut results = Vec::with_capacity(records.len());
+            for mut record in records {
+                record.id = id;
+                id += 1;
+                let mut result = Appended::Logged(record.id);
+                if record.status == InboundStatus::Pending {
+                    let original = match &record.request_uuid {
+                        Some(uuid) => {
+                            let claimed = txn
+                                .execute(
+                                    "INSERT INTO inbound_requests (endpoint, request_uuid,
+                                     inbound_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                                    &[&record.endpoint, uuid, &int(record.id)],
+                                )
+                                .await?;
+                            if claimed == 1 {
+                                None
+                            } else {
+                                let row = txn
+                                    .query_one(
+                                        "SELECT inbound_id FROM inbound_requests
+                                         WHERE endpoint = $1 AND request_uuid = $2",
+                                        &[&record.endpoint, uuid],
+                                    )
+                                    .await?;
+                                Some(uint(row.try_get(0)?))
+                            }
+                        }
+                        None => None,
+                    };
+                    if let Some(original) = original {
+                        record.status = InboundStatus::Duplicate;
+                        record.duplicate_of = Some(original);
+                        result = Appended::Duplicate(original);
+                    } else {
+                        txn.execute(
+                            "INSERT INTO processing_queue (inbound_id) VALUES ($1)",
+                            &[&int(record.id)],
+                        )
+                        .await?;
+                        result = Appended::Accepted(record.id);
+                    }
+                }
+                let body = std::mem::take(&mut record.body).into_bytes();
+                txn.execute(
+                    "INSERT INTO inbound (id, endpoint, received_at, status, event, record, body)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    &[
+                        &int(record.id),
+                        &record.endpoint,
+                        &int(record.received_at),
+                        &record.status.as_str(),
+                        &record.event,
+                        &encode(&record),
+                        &body,
+                    ],
+                )
+                .await?;
+                results.push(result);
+            }
+            txn.commit().await?;
+            Ok(results)
+        })
+    }
+
+    /// One record, with its body.
+    pub(super) fn inbound(&self, id: u64) -> Result<Option<InboundRecord>, StoreError> {
+        Ok(self.inbound_many(vec![id])?.pop().flatten())
+    }
+
+    /// Records with their bodies, in one read: `None` for ids that are gone.
+    fn inbound_many(&self, ids: Vec<u64>) -> Result<Vec<Option<InboundRecord>>, StoreError> {
+        let pool = self.pool.clone();
+        self.run(async move {
+            let wanted: Vec<i64> = ids.iter().copied().map(int).collect();
+            let rows = pool
+                .get()
+                .await?
+                .query(
+                    "SELECT id, record, body FROM inbound WHERE id = ANY($1)",
+                    &[&wanted],
+                )
+                .await?;
+            let mut found = std::collections::HashMap::with_capacity(rows.len());
+            for row in &rows {
+                let mut record: InboundRecord = decode("inbound", row, 1)?;
+                let body: Vec<u8> = row.try_get(2)?;
+                record.body = String::from_utf8_lossy(&body).into_owned();
+                found.insert(uint(row.try_get(0)?), record);
+            }
+            Ok(ids.iter().map(|id| found.remove(id)).collect())
+        })
+    }
+
+    pub(super) fn list_inbound(
+        &self,
+        filter: &InboundFilter,
+    ) -> Result<Page<InboundRecord>, StoreError> {
+        let pool = self.pool.clone();
+        let filter = filter.clone();
+        self.run(async move {
+            let rows = pool
+                .get()
+                .await?
+                .query(
+                    "SELECT id, record FROM inbound
+                     WHERE ($1::TEXT IS NULL OR endpoint = $1)
+                       AND ($2::TEXT IS NULL OR status = $2)
+                       AND ($3::TEXT IS NULL OR event = $3)
+                       AND id < $4
+                     ORDER BY id DESC LIMIT $5",
+                    &[
+                        &filter.endpoint,
+                        &filter.status.map(InboundStatus::as_str),
+                        &filter.event,
+                        &before(filter.before),
+                        &page_limit(filter.limit),
+                    ],
+                )
+                .await?;
+            page("inbound", &rows, filter.limit)
+        })
+    }
+
+    /// Queued records with their bodies, oldest first, claimed for this store: other stores
+    /// on the database skip them (rows they lock now, `SKIP LOCKED`, and rows claimed within
+    /// [`CLAIM_LEASE`]); this one gets them again until they are applied.
+    pub(super) fn claim_queued(&self, limit: usize) -> Result<Vec<InboundRecord>, StoreError> {
+        let pool = self.pool.clone();
+        let instance = self.instance;
+        let ids: Vec<u64> = self.run(async move {
+            let now = int(now_ms());
+            let stale = now - CLAIM_LEASE.as_millis() as i64;
+            let mut client = pool.get().await?;
+            let txn = client.transaction().await?;
+            let rows = txn
+                .query(
+                    "SELECT inbound_id FROM processing_queue
+                     WHERE claimed_by IS NULL OR claimed_by = $1 OR claimed_at < $2
+                     ORDER BY inbound_id LIMIT $3 FOR UPDATE SKIP LOCKED",
+                    &[&instance, &stale, &int(limit as u64)],
+                )
+                .await?;
+            let ids: Vec<i64> = rows
+                .iter()
+                .map(|row| row.try_get(0))
+                .collect::<Result<_, _>>()?;
+            txn.execute(
+                "UPDATE processing_queue SET claimed_by = $1, claimed_at = $2
+                 WHERE inbound_id = ANY($3)",
+                &[&instance, &now, &ids],
+            )
+            .await?;
+            txn.commit().await?;
+            Ok(ids.into_iter().map(uint).collect())
+        })?;
+        let mut records = Vec::with_capacity(ids.len());
+        let mut orphans = Vec::new();
+        for (id, record) in ids.iter().zip(self.inbound_many(ids.clone())?) {
+            match record {
+                Some(record) => records.push(record),
+                None => orphans.push(int(*id)),
+            }
+        }
+        if !orphans.is_empty() {
+            tracing::warn!(
+                ?orphans,
+                "queued inbound records are missing; dropping them from the queue"
+            );
+            let pool = self.pool.clone();
+            self.run(async move {
+                pool.get()
+                    .await?
+                    .execute(
+                        "DELETE FROM processing_queue WHERE inbound_id = ANY($1)",
+                        &[&orphans],
+                    )
+                    .await?;
+                Ok(())
+            })?;
+        }
+        Ok(records)
+    }
+
+    pub(super) fn queue_depth(&self) -> Result<u64, StoreError> {
+        let pool = self.pool.clone();
+        self.run(async move {
+            let row = pool
+                .get()
+                .await?
+                .query_one("SELECT count(*) FROM processing_queue", &[])
+                .await?;
+            Ok(uint(row.try_get(0)?))
+        })
+    }
+
+    pub(super) fn requeue_inbound(&self, id: u64) -> Result<bool, StoreError> {
+        let pool = self.pool.clone();
+        self.run(async move {
+            let mut client = pool.get().await?;
+            let txn = client.transaction().await?;
+            let changed = txn
+                .execute(
+                    "UPDATE inbound SET status = 'pending', record = record
+                     || '{\"status\": \"pending\", \"outcomes\": [], \"processed_at\": null}'::JSONB
+                     WHERE id = $1",
+                    &[&int(id)],
+                )
+                .await?;
+            if changed == 0 {
+                return Ok(false);
+            }
+            txn.execute(
+                "INSERT INTO processing_queue (inbound_id) VALUES ($1)
+                 ON CONFLICT (inbound_id) DO NOTHING",
+                &[&int(id)],
+            )
+            .await?;
+            txn.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// Deletes the oldest records past the retention bounds; queued records are kept (and
+    /// count toward `max_records`).
+    pub(super) fn prune_inbound(&self, bounds: &InboundRetention) -> Result<u64, StoreError> {
+        let pool = self.pool.clone();
+        let bounds = *bounds;
+        self.run(async move {
+            let mut client = pool.get().await?;
+            let txn = client.transaction().await?;
+            let ids = |rows: Vec<tokio_postgres::Row>| -> Result<Vec<i64>, Failure> {
+                Ok(rows
+                    .iter()
+                    .map(|row| row.try_get(0))
+                    .collect::<Result<_, _>>()?)
+            };
+            // Rejected records past their own bound, oldest first (they are never queued).
+            let mut doomed: BTreeSet<i64> = ids(txn
+                .query(
+                    "SELECT id FROM inbound WHERE status = 'rejected'
+                     ORDER BY id DESC OFFSET $1",
+                    &[&int(bounds.max_rejected_records)],
+                )
+                .await?)?
+            .into_iter()
+            .collect();
+            // Anything received before the age bound and not queued.
+            let old = txn
+                .query(
+                    "SELECT id, status = 'rejected' FROM inbound i WHERE received_at < $1
+                     AND NOT EXISTS (SELECT 1 FROM processing_queue q WHERE q.inbound_id = i.id)",
+                    &[&int(bounds.older_than_ms)],
+                )
+                .await?;
+            let mut old_others = 0;
+            for row in &old {
+                doomed.insert(row.try_get(0)?);
+                old_others += u64::from(!row.try_get::<_, bool>(1)?);
+            }
+            // Then the oldest other records (not rejected, not queued) past `max_records`.
+            let others: i64 = txn
+                .query_one(
+                    "SELECT count(*) FROM inbound WHERE status <> 'rejected'",
+                    &[],
+                )
+                .await?
+                .try_get(0)?;
+            let over = uint(others)
+                .saturating_sub(old_others)
+                .saturating_sub(bounds.max_records);
+            if over > 0 {
+                doomed.extend(ids(txn
+                    .query(
+                        "SELECT id FROM inbound i WHERE status <> 'rejected' AND received_at >= $1
+                         AND NOT EXISTS (SELECT 1 FROM processing_queue q
+                                         WHERE q.inbound_id = i.id)
+                         ORDER BY id LIMIT $2",
+                        &[&int(bounds.older_than_ms), &int(over)],
+                    )
+                    .await?)?);
+            }
+            let doomed: Vec<i64> = doomed.into_iter().collect();
+            txn.execute(
+                "DELETE FROM inbound_requests WHERE inbound_id = ANY($1)",
+                &[&doomed],
+            )
+            .await?;
+            let removed = txn
+                .execute("DELETE FROM inbound WHERE id = ANY($1)", &[&doomed])
+                .await?;
+            txn.commit().await?;
+            Ok(removed)
+        })
+    }
+}

@@ -1,0 +1,251 @@
+//! A throwaway PostgreSQL for the tests: `HOOKGATE_TEST_DATABASE_URL` when it is set (a server
+//! the tests may create databases on), else one cluster per test binary, made with Debian's
+//! `initdb` in a temp dir and started on a free port of 127.0.0.1 (unix sockets in the temp
+//! dir, `fsync` off), stopped and removed when the test process exits. Each test gets a
+//! database of its own, so tests run in parallel on the one cluster.
+//!
+//! `initdb` and `postgres` refuse to run as root: as root they run as the `postgres` user
+//! (`runuser`), in a temp dir it owns. Without PostgreSQL the tests fail, naming `./test.sh`,
+//! which installs it (never a skip: a missing database must not pass for a green run).
+//!
+//! Built for the gateway's unit tests, and with the `test-cluster` feature for the end-to-end
+//! tests crate.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// The server every test database is made on.
+struct Server {
+    /// A URL of the server without the database name: `postgres://user@host:port`.
+    base: String,
+    /// The maintenance database to connect to for `CREATE DATABASE`.
+    admin_database: String,
+    /// The supervisor of a cluster of ours: it stops the server and removes the temp dir once
+    /// this pipe closes, at the latest when the test process exits.
+    _supervisor: Option<Mutex<(Child, ChildStdin)>>,
+}
+
+static SERVER: OnceLock<Server> = OnceLock::new();
+static DATABASES: AtomicU64 = AtomicU64::new(0);
+
+/// A database of its own for one test, dropped (best effort) with this.
+pub struct TestDatabase {
+    /// `postgres://.../<name>`.
+    pub url: String,
+    name: String,
+}
+
+impl TestDatabase {
+    /// A fresh, empty database.
+    pub fn create() -> Self {
+        let server = SERVER.get_or_init(Server::start);
+        let name = format!(
+            "hookgate_test_{}_{}",
+            std::process::id(),
+            DATABASES.fetch_add(1, Ordering::SeqCst)
+        );
+        admin(server, &format!("CREATE DATABASE {name}"))
+            .unwrap_or_else(|error| panic!("creating the test database {name}: {error}"));
+        Self {
+            url: format!("{}/{name}", server.base),
+            name,
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some(server) = SERVER.get() {
+            let _ = admin(
+                server,
+                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+            );
+        }
+    }
+}
+
+/// Runs one statement on the server's maintenance database, on a runtime of its own (tests
+/// are not inside one).
+fn admin(server: &Server, sql: &str) -> Result<(), String> {
+    let url = format!("{}/{}", server.base, server.admin_database);
+    let sql = sql.to_string();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|error| error.to_string())?;
+        runtime.block_on(async move {
+            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .map_err(|error| error.to_string())?;
+            tokio::spawn(connection);
+            client
+                .batch_execute(&sql)
+                .await
+                .map_err(|error| match error.as_db_error() {
+                    Some(db) => db.message().to_string(),
+                    None => error.to_string(),
+                })
+        })
+    })
+    .join()
+    .map_err(|_| "the admin thread panicked".to_string())?
+}
+
+impl Server {
+    fn start() -> Self {
+        if let Ok(url) = std::env::var("HOOKGATE_TEST_DATABASE_URL")
+            && !url.is_empty()
+        {
+            return Self::given(&url);
+        }
+        Self::cluster()
+    }
+
+    /// `HOOKGATE_TEST_DATABASE_URL`: databases are made next to the one it names.
+    fn given(url: &str) -> Self {
+        let mut parsed = url::Url::parse(url)
+            .unwrap_or_else(|error| panic!("HOOKGATE_TEST_DATABASE_URL does not parse: {error}"));
+        let database = parsed.path().trim_start_matches('/').to_string();
+        parsed.set_path("");
+        parsed.set_query(None);
+        Self {
+            base: parsed.as_str().trim_end_matches('/').to_string(),
+            admin_database: if database.is_empty() {
+                "postgres".into()
+            } else {
+                database
+            },
+            _supervisor: None,
+        }
+    }
+
+    /// A cluster of our own in a temp dir.
+    fn cluster() -> Self {
+        let bin = postgres_bin();
+        let as_root = is_root();
+        let dir = tempfile::Builder::new()
+            .prefix("hookgate-pg-")
+            .tempdir()
+            .expect("a temp dir for the test cluster")
+            .keep();
+        let data = dir.join("data");
+        if as_root {
+            let status = Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(&dir)
+                .status()
+                .expect("chown runs");
+            assert!(status.success(), "chown postgres {} failed", dir.display());
+        }
+        let initdb = run_as_postgres(as_root, &bin.join("initdb"))
+            .args(["--auth=trust", "--username=postgres", "--encoding=UTF8"])
+            .args(["--no-sync", "--no-instructions", "-D"])
+            .arg(&data)
+            .stdout(Stdio::null())
+            .output()
+            .expect("initdb runs");
+        assert!(
+            initdb.status.success(),
+            "initdb failed: {}",
+            String::from_utf8_lossy(&initdb.stderr)
+        );
+        let port = free_port();
+        // The supervisor starts the server, waits for its stdin to close (this process
+        // exiting closes it), then stops the server fast and removes the dir.
+        const SUPERVISOR: &str = r#"
+            "$1/postgres" -D "$2" -p "$3" -k "$4" -c listen_addresses=127.0.0.1 \
+                -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+                -c max_connections=400 >"$4/server.log" 2>&1 </dev/null &
+            server=$!
+            cat >/dev/null
+            kill -INT "$server"
+            wait "$server"
+            rm -rf "$4"
+        "#;
+        let mut child = run_as_postgres(as_root, Path::new("sh"))
+            .args(["-c", SUPERVISOR, "sh"])
+            .arg(&bin)
+            .arg(&data)
+            .arg(port.to_string())
+            .arg(&dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("the test cluster's supervisor starts");
+        let stdin = child.stdin.take().expect("a piped stdin");
+        let server = Self {
+            base: format!("postgres://postgres@127.0.0.1:{port}"),
+            admin_database: "postgres".into(),
+            _supervisor: Some(Mutex::new((child, stdin))),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            match admin(&server, "SELECT 1") {
+                Ok(()) => return server,
+                Err(error) if Instant::now() > deadline => panic!(
+                    "the test cluster did not start on port {port} ({error}); its log: {}",
+                    std::fs::read_to_string(dir.join("server.log")).unwrap_or_default()
+                ),
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+    }
+}
+
+/// Debian's PostgreSQL binaries, 15 or newer, newest first.
+fn postgres_bin() -> PathBuf {
+    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let version: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let bin = entry.path().join("bin");
+            (version >= 15 && bin.join("initdb").exists()).then_some((version, bin))
+        })
+        .collect();
+    found.sort();
+    match found.pop() {
+        Some((_, bin)) => bin,
+        None if std::env::var("CI").is_ok_and(|ci| ci == "true") => panic!(
+            "PostgreSQL 15 or newer is missing (no /usr/lib/postgresql/<version>/bin/initdb) and \
+             CI=true: the PostgreSQL tests never skip; install the postgresql package (./test.sh \
+             does) or set HOOKGATE_TEST_DATABASE_URL"
+        ),
+        None => panic!(
+            "PostgreSQL 15 or newer is missing (no /usr/lib/postgresql/<version>/bin/initdb): \
+             run the tests with ./test.sh, which installs Debian's postgresql, or set \
+             HOOKGATE_TEST_DATABASE_URL=postgres://user@host:port/db to a server the tests may \
+             create databases on"
+        ),
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|output| output.stdout.trim_ascii() == b"0")
+}
+
+/// `program`, as the `postgres` user when we are root.
+fn run_as_postgres(as_root: bool, program: &Path) -> Command {
+    if as_root {
+        let mut command = Command::new("runuser");
+        command.args(["-u", "postgres", "--"]).arg(program);
+        command
+    } else {
+        Command::new(program)
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free port")
+}

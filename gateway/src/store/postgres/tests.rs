@@ -1,0 +1,336 @@
+//! The contract suite on PostgreSQL, and what only this backend promises: migrations, the
+//! refusal of a newer schema, claims shared out between stores on one database.
+
+use super::test_cluster::TestDatabase;
+use super::{PostgresStore, SCHEMA_VERSION};
+use crate::store::contract::{Subject, append_pending, processed, store_contract_tests};
+use crate::store::{Durability, ProcessedBatch, Store, StoreError};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// A fresh database; a restart opens the same database again.
+fn postgres_subject() -> Subject {
+    let database = TestDatabase::create();
+    let url = database.url.clone();
+    let open = move || -> Arc<dyn Store> {
+        Arc::new(PostgresStore::open(&url).expect("the test database opens"))
+    };
+    Subject::new(open, database)
+}
+
+store_contract_tests!(postgres_subject);
+
+/// Runs `sql` on the database at `url` from a runtime of its own.
+fn sql(url: &str, sql: &str) -> Vec<tokio_postgres::Row> {
+    let (url, sql) = (url.to_string(), sql.to_string());
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async move {
+                let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+                tokio::spawn(connection);
+                client.query(&sql, &[]).await.unwrap()
+            })
+    })
+    .join()
+    .unwrap()
+}
+
+/// Text with U+0000 (which JSONB cannot hold) is stored with U+FFFD in its place, and a body
+/// (BYTEA) is kept exactly.
+#[test]
+fn a_nul_in_a_record_is_stored_as_a_replacement_character() {
+    use crate::store::InboundStatus;
+    let database = TestDatabase::create();
+    let store = PostgresStore::open(&database.url).unwrap();
+    let mut record = crate::store::contract::inbound("a", None, InboundStatus::Rejected, 1);
+    record.reason = Some("bad\0byte".into());
+    record.body = "nul\0body".into();
+    let [crate::store::Appended::Logged(id)] = store.append_inbound(vec![record]).unwrap()[..]
+    else {
+        panic!("a rejected record is logged")
+    };
+    let stored = store.inbound(id).unwrap().unwrap();
+    assert_eq!(stored.reason.as_deref(), Some("bad\u{FFFD}byte"));
+    assert_eq!(stored.body, "nul\0body");
+    let opened = crate::store::contract::open_alert(&store, "a", "k\0ey");
+    assert_eq!(opened.key, "k\u{FFFD}ey");
+    assert_eq!(store.open_alert("a", "k\0ey").unwrap(), Some(opened));
+}
+
+/// Each migration is applied once and recorded; opening again applies nothing.
+#[test]
+fn migrations_are_applied_once() {
+    let database = TestDatabase::create();
+    drop(PostgresStore::open(&database.url).unwrap());
+    drop(PostgresStore::open(&database.url).unwrap());
+    let rows = sql(
+        &database.url,
+        "SELECT version, name FROM schema_version ORDER BY version",
+    );
+    let versions: Vec<(i32, String)> = rows.iter().map(|row| (row.get(0), row.get(1))).collect();
+    assert_eq!(versions.len(), SCHEMA_VERSION as usize, "{versions:?}");
+    assert_eq!(versions[0], (1, "initial".to_string()));
+}
+
+/// A database migrated by a newer hookgate is refused, naming both versions; nothing changes.
+#[test]
+fn a_newer_schema_is_refused_naming_both_versions() {
+    let database = TestDatabase::create();
+    drop(PostgresStore::open(&database.url).unwrap());
+    let newer = SCHEMA_VERSION + 1;
+    sql(
+        &database.url,
+        &format!("INSERT INTO schema_version (version, name) VALUES ({newer}, 'future')"),
+    );
+    let error = match PostgresStore::open(&database.url) {
+        Err(StoreError::Database(message)) => message,
+        Err(other) => panic!("a database error is expected, got {other:?}"),
+        Ok(_) => panic!("a newer schema is refused"),
+    };
+    assert!(
+        error.contains(&format!("version {newer}"))
+            && error.contains(&format!("version {SCHEMA_VERSION}")),
+        "{error}"
+    );
+}
+
+/// A URL that cannot connect is an error naming the URL, with its password replaced.
+#[test]
+fn an_unreachable_database_is_named_without_its_password() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .unwrap()
+        .port();
+    let url = format!("postgres://hookgate:s3cret@127.0.0.1:{port}/hookgate");
+    let error = match PostgresStore::open(&url) {
+        Err(error) => error.to_string(),
+        Ok(_) => panic!("nothing listens on {port}"),
+    };
+    assert!(!error.contains("s3cret"), "{error}");
+    assert!(error.contains("refused"), "the cause is named: {error}");
+    assert!(
+        error.contains(&format!(
+            "postgres://hookgate:***@127.0.0.1:{port}/hookgate"
+        )),
+        "{error}"
+    );
+}
+
+/// Two stores on one database, claiming and applying at once, never get the same record, and
+/// between them process every one.
+#[test]
+fn two_stores_never_claim_the_same_record() {
+    let database = TestDatabase::create();
+    let first = Arc::new(PostgresStore::open(&database.url).unwrap());
+    let second = Arc::new(PostgresStore::open(&database.url).unwrap());
+    let ids: BTreeSet<u64> = append_pending(&*first, "a", &[1; 200])
+        .into_iter()
+        .collect();
+    let workers: Vec<_> = [first.clone(), second.clone()]
+        .into_iter()
+        .map(|store| {
+            std::thread::spawn(move || {
+                let mut claimed = Vec::new();
+                loop {
+                    let batch = store.claim_queued(7).unwrap();
+                    if batch.is_empty() {
+                        return claimed;
+                    }
+                    let records = batch
+                        .iter()
+                        .map(|record| processed(record.id, crate::store::InboundStatus::Processed))
+                        .collect();
+                    claimed.extend(batch.iter().map(|record| record.id));
+                    store
+                        .apply_processing(
+                            &ProcessedBatch {
+                                records,
+                                ..ProcessedBatch::default()
+                            },
+                            Durability::WithNextCommit,
+                        )
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    let claims: Vec<Vec<u64>> = workers.into_iter().map(|w| w.join().unwrap()).collect();
+    let all: Vec<u64> = claims.iter().flatten().copied().collect();
+    let unique: BTreeSet<u64> = all.iter().copied().collect();
+    assert_eq!(all.len(), unique.len(), "a record was claimed twice");
+    assert_eq!(unique, ids, "every record was processed");
+    assert_eq!(first.queue_depth().unwrap(), 0);
+}
+
+/// Two stores applying batches planned on the same state at once (both expect no open alert
+/// for the key and open one): the expectation is checked under a lock held to the commit, so
+/// exactly one lands and the other is refused with a conflict, never two open alerts.
+#[test]
+fn concurrent_batches_on_one_key_conflict_rather_than_both_land() {
+    use crate::store::{AlertWrite, contract::new_alert};
+    let database = TestDatabase::create();
+    let stores = [
+        Arc::new(PostgresStore::open(&database.url).unwrap()),
+        Arc::new(PostgresStore::open(&database.url).unwrap()),
+    ];
+    for round in 0..20 {
+        let key = format!("k{round}");
+        let barrier = Arc::new(std::sync::Barrier::new(2));
+        let results: Vec<Result<(), StoreError>> = stores
+            .iter()
+            .map(|store| {
+                let (store, barrier) = (store.clone(), barrier.clone());
+                let batch = ProcessedBatch {
+                    expected_open: vec![(("a".into(), key.clone()), None)],
+                    alerts: vec![AlertWrite::Insert(new_alert(&*store, "a", &key))],
+                    ..ProcessedBatch::default()
+                };
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    store.apply_processing(&batch, Durability::BeforeAnswer)
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|thread| thread.join().unwrap())
+            .collect();
+        let landed = results.iter().filter(|result| result.is_ok()).count();
+        assert_eq!(landed, 1, "round {round}: {results:?}");
+        assert!(
+            results
+                .iter()
+                .any(|result| matches!(result, Err(StoreError::Conflict(_)))),
+            "round {round}: {results:?}"
+        );
+        let open = stores[0].firing_alerts().unwrap();
+        assert_eq!(open.iter().filter(|alert| alert.key == key).count(), 1);
+    }
+}
+
+/// A store's claim keeps another store off the records until they are applied, and the store
+/// that claimed them gets them again (as after a conflict).
+#[test]
+fn a_claim_holds_until_it_is_applied() {
+    let database = TestDatabase::create();
+    let first = PostgresStore::open(&database.url).unwrap();
+    let second = PostgresStore::open(&database.url).unwrap();
+    let ids = append_pending(&first, "a", &[1, 2, 3]);
+    let claimed = |store: &PostgresStore| -> Vec<u64> {
+        store
+            .claim_queued(2)
+            .unwrap()
+            .iter()
+            .map(|record| record.id)
+            .collect()
+    };
+    assert_eq!(claimed(&first), ids[..2]);
+    assert_eq!(claimed(&second), ids[2..]);
+    assert_eq!(claimed(&first), ids[..2], "its own claim again");
+    assert_eq!(claimed(&second), ids[2..]);
+}
+
+/// The store works when called from inside a tokio runtime's worker threads, as well as from
+/// plain threads (it never blocks on the caller's runtime).
+#[test]
+fn calls_work_from_inside_a_runtime() {
+    let database = TestDatabase::create();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = database.url.clone();
+    let depth = runtime.block_on(async move {
+        let store = PostgresStore::open(&url).unwrap();
+        append_pending(&store, "a", &[1, 2]);
+        let depth = store.queue_depth().unwrap();
+        drop(store);
+        depth
+    });
+    assert_eq!(depth, 2);
+}
+
+/// A gateway configured with `[storage] url`, run until `stop` completes; its result.
+fn run_gateway(
+    url: &str,
+    data_dir: &std::path::Path,
+    stop: impl FnOnce(std::net::SocketAddr) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>,
+) -> anyhow::Result<()> {
+    use crate::config::{DatabaseUrl, GatewayConfig};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let mut config = GatewayConfig {
+        listen: address.to_string(),
+        data_dir: data_dir.to_path_buf(),
+        ..GatewayConfig::default()
+    };
+    config.storage.url = Some(DatabaseUrl::new(url));
+    let config = config.validate().unwrap();
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(crate::server::run_until(
+            config,
+            Some(listener),
+            Some("a-test-admin-token-of-32-chars..".into()),
+            stop(address),
+        ))
+}
+
+/// `[storage] url` chooses PostgreSQL: the gateway migrates the database, answers ready and
+/// keeps no redb file.
+#[test]
+fn a_gateway_runs_on_the_configured_database() {
+    let database = TestDatabase::create();
+    let data_dir = tempfile::tempdir().unwrap();
+    let ready = Arc::new(std::sync::Mutex::new(None));
+    let seen = ready.clone();
+    run_gateway(&database.url, data_dir.path(), move |address| {
+        Box::pin(async move {
+            let client = reqwest::Client::new();
+            for _ in 0..1200 {
+                if let Ok(answer) = client.get(format!("http://{address}/readyz")).send().await {
+                    *seen.lock().unwrap() = Some(answer.status().as_u16());
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        })
+    })
+    .expect("the gateway runs on PostgreSQL");
+    assert_eq!(*ready.lock().unwrap(), Some(200));
+    assert!(
+        !data_dir.path().join(crate::datadir::DATABASE_FILE).exists(),
+        "no redb file"
+    );
+    let versions = sql(&database.url, "SELECT count(*) FROM schema_version");
+    assert_eq!(versions[0].get::<_, i64>(0), i64::from(SCHEMA_VERSION));
+}
+
+/// A database URL that cannot connect stops the start, naming the URL without its password.
+#[test]
+fn a_gateway_on_an_unreachable_database_does_not_start() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .unwrap()
+        .port();
+    let data_dir = tempfile::tempdir().unwrap();
+    let url = format!("postgres://hookgate:s3cret@127.0.0.1:{port}/hookgate");
+    let error = run_gateway(&url, data_dir.path(), |_| Box::pin(std::future::pending()))
+        .expect_err("the start stops");
+    let error = format!("{error:#}");
+    assert!(!error.contains("s3cret"), "{error}");
+    assert!(
+        error.contains(&format!(
+            "postgres://hookgate:***@127.0.0.1:{port}/hookgate"
+        )),
+        "{error}"
+    );
+}
