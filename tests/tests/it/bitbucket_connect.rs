@@ -182,7 +182,7 @@ fn connect_registers_the_webhook_and_its_deliveries_are_accepted() {
     let (status, refused) = connect(&gateway, json!({"events": "repo:push,repo:pushed"}));
     assert_eq!(status, 422, "{refused}");
     assert!(refused["error"].as_str().unwrap().contains("repo:pushed"));
-    assert_eq!(refused["valid_events"].as_array().unwrap().len(), 13);
+    assert_eq!(refused["valid_events"].as_array().unwrap().len(), 25);
     assert_eq!(
         fake.calls().len(),
         asked,

@@ -82,11 +82,23 @@ fn bitbucket_provider_describes_headers_signature_and_events() {
             "pullrequest:fulfilled",
             "pullrequest:rejected",
             "pullrequest:comment_created",
+            "pullrequest:changes_request_created",
+            "pullrequest:changes_request_removed",
+            "pullrequest:comment_updated",
+            "pullrequest:comment_deleted",
+            "pullrequest:comment_resolved",
+            "pullrequest:comment_reopened",
             "issue:created",
             "issue:updated",
             "issue:comment_created",
             "repo:commit_status_created",
             "repo:commit_status_updated",
+            "repo:fork",
+            "repo:updated",
+            "repo:transfer",
+            "repo:commit_comment_created",
+            "repo:imported",
+            "repo:deleted",
         ]
     );
     let pushes: Vec<&str> = description

@@ -478,10 +478,10 @@ fn an_unknown_event_in_the_selection_is_a_422_naming_the_valid_ones() {
     let (status, answer) = gateway.api(
         "POST",
         "/endpoints",
-        Some(json!({"name": "x", "events": ["repo:push", "repo:fork"]})),
+        Some(json!({"name": "x", "events": ["repo:push", "repo:forked"]})),
     );
     assert_eq!(status, 422, "{answer}");
-    assert!(answer["error"].as_str().unwrap().contains("repo:fork"));
+    assert!(answer["error"].as_str().unwrap().contains("repo:forked"));
     assert!(
         answer["valid_events"]
             .as_array()
