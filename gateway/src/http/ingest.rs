@@ -5,9 +5,7 @@ use super::{HttpState, error_response};
 use crate::config::{REJECTED_BODY_BYTES, REJECTED_HEADER_BYTES};
 use crate::ids::format_inbound_id;
 use crate::ops;
-use crate::store::{
-    Appended, EndpointRecord, EventSelection, InboundRecord, InboundStatus, now_ms,
-};
+use crate::store::{Appended, EndpointRecord, InboundRecord, InboundStatus, now_ms};
 use crate::verify::{self, SignatureError};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -254,11 +252,7 @@ async fn receive(
 
     let mut record = record;
     record.body = text.to_string();
-    // "all" means every event the provider knows now, also those a newer provider added
-    // after the endpoint was saved.
-    let selected = matches!(&endpoint.selection, EventSelection::Keyword(word) if word == "all")
-        || endpoint.events.contains(&event_key);
-    if !selected || description.event(&event_key).is_none() {
+    if !endpoint.selects(&event_key) || description.event(&event_key).is_none() {
         record.status = InboundStatus::Filtered;
         record.reason = Some(if description.event(&event_key).is_none() {
             format!("event {event_key} is not known to {}", endpoint.provider)

@@ -41,9 +41,10 @@ pub(super) fn check(
             .to_string()
     };
     let alerts_endpoint = endpoint_id(Target::Alerts);
-    // Each notification goes to every destination of its endpoint: the alerts' webhook and
-    // mail, the embeds' Discord channel.
-    let destinations_of = |endpoint: &str| if endpoint == alerts_endpoint { 2 } else { 1 };
+    // Each notification goes to every destination of its endpoint (the alerts' webhook and
+    // mail, the embeds' Discord channel).
+    let destinations_of =
+        |endpoint: &str| endpoints.destinations.get(endpoint).copied().unwrap_or(0);
 
     // Every 202 has its record, processed or failed, never pending.
     let records = gateway.all("/inbound");

@@ -380,6 +380,8 @@ enum Target {
 #[derive(Clone)]
 struct Endpoints {
     hooks: BTreeMap<Target, (String, String)>,
+    /// Endpoint id → how many destinations it notifies.
+    destinations: BTreeMap<String, u64>,
 }
 
 impl Endpoints {
@@ -423,16 +425,21 @@ impl Endpoints {
                 }),
             ),
         ];
-        let hooks = specs
-            .into_iter()
-            .map(|(target, spec)| {
-                let created = gateway.create_endpoint(spec);
-                let url = created["url"].as_str().expect("url").to_string();
-                let secret = created["secret"].as_str().expect("secret").to_string();
-                (target, (url, secret))
-            })
-            .collect();
-        Self { hooks }
+        let mut hooks = BTreeMap::new();
+        let mut destinations = BTreeMap::new();
+        for (target, spec) in specs {
+            let created = gateway.create_endpoint(spec);
+            let url = created["url"].as_str().expect("url").to_string();
+            let secret = created["secret"].as_str().expect("secret").to_string();
+            let id = created["id"].as_str().expect("id").to_string();
+            let count = created["destinations"].as_array().map_or(0, Vec::len);
+            destinations.insert(id, count as u64);
+            hooks.insert(target, (url, secret));
+        }
+        Self {
+            hooks,
+            destinations,
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 //! when saved; and the Twilio and ntfy tokens appear in no answer, no log line and nothing the
 //! notifier shaped.
 
-use crate::gateway::uuid;
+use crate::escalation::post_pipeline;
 use base64::Engine as _;
 use hookgate::config::{GatewayConfig, SecretText};
 use hookgate_tests::commit_status_payload;
@@ -42,17 +42,6 @@ fn pipeline_endpoint(gateway: &GatewayClient, destinations: Value) -> Value {
         "alerts": {"plugin": "bitbucket-pipelines", "config": {"severity": "critical"}},
         "destinations": destinations,
     }))
-}
-
-fn post_pipeline(gateway: &GatewayClient, endpoint: &Value, state: &str, n: usize) {
-    let (status, answer) = gateway.post_hook(
-        endpoint["url"].as_str().unwrap(),
-        "repo:commit_status_updated",
-        &commit_status_payload(state),
-        endpoint["secret"].as_str(),
-        &uuid(n),
-    );
-    assert_eq!(status, 202, "{answer}");
 }
 
 /// The endpoint's deliveries, once none is pending or retrying and there are `count`.

@@ -10,7 +10,8 @@ use hookgate_tests::harness::{CaptureReceiver, GatewayClient, TestGateway, wait_
 use serde_json::{Value, json};
 use std::time::Duration;
 
-fn created(gateway: &GatewayClient, path: &str, body: Value) -> String {
+/// The id of a directory entry created with `body` at `path` (201 asserted).
+pub(crate) fn created(gateway: &GatewayClient, path: &str, body: Value) -> String {
     let (status, answer) = gateway.api("POST", path, Some(body));
     assert_eq!(status, 201, "{path}: {answer}");
     answer["id"].as_str().expect("an id").to_string()
@@ -30,7 +31,8 @@ fn ntfy_user(gateway: &GatewayClient, name: &str, topic: &str) -> String {
     )
 }
 
-fn post_pipeline(gateway: &GatewayClient, endpoint: &Value, state: &str, n: usize) {
+/// Posts the commit-status capture in `state`, signed, as delivery `n` (202 asserted).
+pub(crate) fn post_pipeline(gateway: &GatewayClient, endpoint: &Value, state: &str, n: usize) {
     let (status, answer) = gateway.post_hook(
         endpoint["url"].as_str().unwrap(),
         "repo:commit_status_updated",
@@ -41,7 +43,8 @@ fn post_pipeline(gateway: &GatewayClient, endpoint: &Value, state: &str, n: usiz
     assert_eq!(status, 202, "{answer}");
 }
 
-fn only_alert(gateway: &GatewayClient) -> Value {
+/// The first alert, once the gateway has one.
+pub(crate) fn only_alert(gateway: &GatewayClient) -> Value {
     let mut alert = Value::Null;
     wait_for("an alert", Duration::from_secs(30), || {
         let (_, list) = gateway.api("GET", "/alerts", None);

@@ -8,8 +8,7 @@
 
 use crate::channels::use_twilio;
 use crate::email::use_smtp;
-use crate::gateway::uuid;
-use hookgate_tests::commit_status_payload;
+use crate::escalation::{created, only_alert, post_pipeline};
 use hookgate_tests::harness::{
     CaptureReceiver, ChildGateway, ChildGatewayConfig, GatewayClient, TestGateway, wait_for,
 };
@@ -22,34 +21,6 @@ use std::time::Duration;
 
 const LEAD_PHONE: &str = "+15550001111";
 const SCHEDULE_ZONE: &str = "America/New_York";
-
-fn created(gateway: &GatewayClient, path: &str, body: Value) -> String {
-    let (status, answer) = gateway.api("POST", path, Some(body));
-    assert_eq!(status, 201, "{path}: {answer}");
-    answer["id"].as_str().expect("an id").to_string()
-}
-
-fn post_pipeline(gateway: &GatewayClient, endpoint: &Value, state: &str, n: usize) {
-    let (status, answer) = gateway.post_hook(
-        endpoint["url"].as_str().unwrap(),
-        "repo:commit_status_updated",
-        &commit_status_payload(state),
-        endpoint["secret"].as_str(),
-        &uuid(n),
-    );
-    assert_eq!(status, 202, "{answer}");
-}
-
-/// The alert once the gateway has one.
-fn only_alert(gateway: &GatewayClient) -> Value {
-    let mut alert = Value::Null;
-    wait_for("an alert", Duration::from_secs(30), || {
-        let (_, list) = gateway.api("GET", "/alerts", None);
-        alert = list["items"][0].clone();
-        !alert.is_null()
-    });
-    alert
-}
 
 /// A daily rotation of two people in New York, started in July (daylight time) with its
 /// handover 30 minutes from now in local time, and the order that puts `on_call` on call now.

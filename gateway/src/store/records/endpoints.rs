@@ -115,6 +115,16 @@ pub struct EndpointRecord {
     pub auto_close_after: Option<String>,
 }
 
+impl EndpointRecord {
+    /// Whether the endpoint takes `event_key`: `"all"` means every event its provider knows
+    /// now, also those a newer provider added after the endpoint was saved; any other
+    /// selection is the list resolved when it was saved.
+    pub fn selects(&self, event_key: &str) -> bool {
+        matches!(&self.selection, EventSelection::Keyword(word) if word == "all")
+            || self.events.iter().any(|event| event == event_key)
+    }
+}
+
 /// Where the webhook of a connected endpoint lives in Bitbucket Cloud. The access token that
 /// made it is not kept: disconnecting asks for one again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
