@@ -154,8 +154,17 @@ pub fn silencing(
     at_ms: u64,
 ) -> Result<Option<WindowRule>, StoreError> {
     let windows = stored_rules(store)?;
+    Ok(silencing_window(&windows, alert, at_ms).cloned())
+}
+
+/// [`silencing`] among windows already read, for a caller asking about many alerts.
+pub fn silencing_window<'a>(
+    windows: &'a [WindowRule],
+    alert: &AlertRecord,
+    at_ms: u64,
+) -> Option<&'a WindowRule> {
     let at = Timestamp::from_millisecond(at_ms as i64).unwrap_or(Timestamp::MAX);
-    Ok(matching_rule(&windows, &alert.endpoint, &alert.key, at).cloned())
+    matching_rule(windows, &alert.endpoint, &alert.key, at)
 }
 
 fn stored_rule(entry: &DirectoryEntry) -> Option<WindowRule> {

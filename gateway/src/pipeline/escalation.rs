@@ -18,6 +18,7 @@ use crate::oncall::{
     ContactKind, EscalationPolicy, Firing, Rota, Schedule, TargetDirectory, Team, User,
     resolve_targets,
 };
+use crate::ops::maintenance::{WindowRule, silencing_window, stored_rules};
 use crate::runtime::{Notification, PluginKind, PluginRegistry, PluginSet};
 use crate::store::{
     AlertRecord, AlertState, AlertWrite, DeliveryRecord, DeliveryStatus, Destination, Durability,
@@ -93,9 +94,16 @@ impl Escalating {
     /// Fires every step due now; when the next one is due.
     fn fire_due(&self) -> Result<Option<u64>, StoreError> {
         let plugins = self.registry.snapshot();
-        for alert in self.store.due_escalations(now_ms(), BATCH)? {
+        let due = self.store.due_escalations(now_ms(), BATCH)?;
+        // Read once a pass, not once an alert.
+        let windows = if due.is_empty() {
+            Vec::new()
+        } else {
+            stored_rules(&*self.store)?
+        };
+        for alert in due {
             let id = alert.id;
-            match self.fire(&plugins, alert) {
+            match self.fire(&plugins, &windows, alert) {
                 Ok(()) => {}
                 // Someone acted on the alert meanwhile: the next pass reads it again.
                 Err(StoreError::Conflict(_)) => {}
@@ -108,7 +116,12 @@ impl Escalating {
     }
 
     /// Fires the alert's due step (or stops its escalation) in one conditional write.
-    fn fire(&self, plugins: &PluginSet, mut alert: AlertRecord) -> Result<(), StoreError> {
+    fn fire(
+        &self,
+        plugins: &PluginSet,
+        windows: &[WindowRule],
+        mut alert: AlertRecord,
+    ) -> Result<(), StoreError> {
         let now = now_ms();
         let Some(mut escalation) = alert.escalation.clone() else {
             return Ok(());
@@ -133,8 +146,8 @@ impl Escalating {
                         round: fired.round.min(u32::from(u8::MAX)) as u8,
                         due_at: timestamp(fired.at),
                     });
-                    let silenced = crate::ops::maintenance::silencing(&*self.store, &alert, now)?;
-                    match (ladder.next_firing(opened, last.as_ref()), &silenced) {
+                    let silenced = silencing_window(windows, &alert, now);
+                    match (ladder.next_firing(opened, last.as_ref()), silenced) {
                         // A maintenance window holds the step back until it closes; then the
                         // step fires if nobody has acted on the alert by then.
                         (Some(firing), Some(window)) => {
@@ -221,6 +234,8 @@ impl Escalating {
     fn close_quiet_alerts(&self) -> Result<(), StoreError> {
         let now = now_ms();
         let plugins = self.registry.snapshot();
+        // Read when the first quiet alert closes, once a check.
+        let mut windows: Option<Vec<WindowRule>> = None;
         for alert in self.store.firing_alerts()? {
             let Some(endpoint) = self.store.endpoint(&alert.endpoint)? else {
                 continue;
@@ -239,7 +254,11 @@ impl Escalating {
                 continue;
             };
             let notification = Notification::AlertClosed(notice(&closed));
-            let deliveries = match crate::ops::maintenance::silencing(&*self.store, &closed, now)? {
+            let windows = match &mut windows {
+                Some(windows) => windows,
+                None => windows.insert(stored_rules(&*self.store)?),
+            };
+            let deliveries = match silencing_window(windows, &closed, now) {
                 Some(_) => Vec::new(),
                 None => self.notices(&plugins, &closed, &notification)?,
             };
