@@ -251,6 +251,62 @@ impl Api {
         })
     }
 
+    /// Makes a backup (`POST /backup`) and writes it to `to`, which must not exist; returns
+    /// the bytes written and the rows the gateway counted.
+    pub fn backup(&self, to: &std::path::Path) -> Result<(u64, u64), CliError> {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(to)
+            .map_err(|error| CliError::input(format!("{}: {error}", to.display())))?;
+        let request = self
+            .client
+            .post(format!("{}/api/v1/backup", self.url))
+            .bearer_auth(&self.token);
+        let written = self.runtime.block_on(async {
+            let mut response = request
+                .send()
+                .await
+                .map_err(|error| CliError::input(format!("cannot reach {}: {error}", self.url)))?;
+            let status = response.status();
+            if !status.is_success() {
+                let answer: Value = response.json().await.unwrap_or(Value::Null);
+                let reason = answer["error"].as_str().unwrap_or("request failed");
+                return Err(CliError::plugin(format!("{status}: {reason}")));
+            }
+            let rows = response
+                .headers()
+                .get("x-hookgate-backup-rows")
+                .and_then(|value| value.to_str().ok()?.parse().ok())
+                .unwrap_or(0);
+            let expected = response.content_length();
+            let mut bytes = 0u64;
+            while let Some(chunk) = response
+                .chunk()
+                .await
+                .map_err(|error| CliError::input(format!("the backup broke off: {error}")))?
+            {
+                file.write_all(&chunk)
+                    .map_err(|error| CliError::input(format!("{}: {error}", to.display())))?;
+                bytes += chunk.len() as u64;
+            }
+            if expected.is_some_and(|expected| expected != bytes) {
+                return Err(CliError::input(format!(
+                    "the backup broke off after {bytes} bytes"
+                )));
+            }
+            file.sync_all()
+                .map_err(|error| CliError::input(format!("{}: {error}", to.display())))?;
+            Ok((bytes, rows))
+        });
+        if written.is_err() {
+            // Never leave half a backup that looks like one.
+            let _ = std::fs::remove_file(to);
+        }
+        written
+    }
+
     pub fn print(&self, value: &Value, table: impl FnOnce(&Value)) {
         if self.json {
             println!(
@@ -608,6 +664,18 @@ pub fn alerts(command: AlertsCommand, connection: Connection) -> Result<(), CliE
             api.print(&answer, print_alerts);
         }
     }
+    Ok(())
+}
+
+/// `hookgate backup --to FILE`.
+pub fn backup(to: &std::path::Path, connection: Connection) -> Result<(), CliError> {
+    let api = Api::connect(connection)?;
+    let (bytes, rows) = api.backup(to)?;
+    println!(
+        "backup written to {} ({bytes} bytes, {rows} rows); to restore, start a gateway with it \
+         as <data-dir>/hookgate.redb",
+        to.display()
+    );
     Ok(())
 }
 

@@ -94,6 +94,15 @@ enum Command {
         #[command(flatten)]
         connection: client::Connection,
     },
+    /// A consistent copy of a running gateway's redb database, while it runs (talks to a
+    /// running gateway); start a gateway with the copy as `<data-dir>/hookgate.redb` to restore.
+    Backup {
+        /// The file to write (must not exist).
+        #[arg(long)]
+        to: std::path::PathBuf,
+        #[command(flatten)]
+        connection: client::Connection,
+    },
 }
 
 /// A failure the CLI reports with its exit code: 1 when a plugin (or a test notification)
@@ -177,6 +186,7 @@ where
             command,
             connection,
         } => oncall::maintenance(command, connection),
+        Command::Backup { to, connection } => client::backup(&to, connection),
         Command::Plugin {
             command,
             connection,

@@ -3,6 +3,7 @@
 
 mod abuse;
 mod admin_surface;
+mod backup;
 mod bitbucket_connect;
 mod builtins;
 mod channels;
