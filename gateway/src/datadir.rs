@@ -119,6 +119,44 @@ fn random_token() -> String {
     hex::encode(bytes)
 }
 
+/// The 32-byte key in `path`, made (random, 0600) on first use. A key file that is not exactly
+/// 32 bytes is refused rather than replaced: what it sealed would be lost with it.
+pub fn key_file(path: &Path) -> Result<[u8; 32], DataDirError> {
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            set_mode(path, PRIVATE_FILE_MODE).map_err(failed("restricting", path))?;
+            bytes.try_into().map_err(|bytes: Vec<u8>| DataDirError {
+                action: "reading the key",
+                path: path.to_path_buf(),
+                source: io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("it holds {} bytes, a key is 32", bytes.len()),
+                ),
+            })
+        }
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {
+            let key: [u8; 32] = rand::random();
+            let mut file = private_file_options()
+                .write(true)
+                .create_new(true)
+                .open(path);
+            if let Err(error) = &file
+                && error.kind() == io::ErrorKind::AlreadyExists
+            {
+                // Another caller made it meanwhile: theirs is the key.
+                return key_file(path);
+            }
+            file.as_mut()
+                .map_err(|error| io::Error::new(error.kind(), error.to_string()))
+                .and_then(|file| file.write_all(&key).and_then(|()| file.sync_all()))
+                .map_err(failed("creating", path))?;
+            set_mode(path, PRIVATE_FILE_MODE).map_err(failed("restricting", path))?;
+            Ok(key)
+        }
+        Err(error) => Err(failed("reading", path)(error)),
+    }
+}
+
 #[cfg(unix)]
 fn private_file_options() -> OpenOptions {
     use std::os::unix::fs::OpenOptionsExt;

@@ -4,6 +4,7 @@
 mod abuse;
 mod admin_surface;
 mod bitbucket_connect;
+mod bitbucket_oauth;
 mod builtins;
 mod channels;
 mod cli;

@@ -14,6 +14,7 @@
 //! (`NoTls`): a URL asking for `sslmode=require` is refused by the connection.
 
 mod alerts;
+mod bitbucket;
 mod deliveries;
 mod destinations;
 mod directory;

@@ -7,6 +7,7 @@
 //! deliveries whose creating commit is durable.
 
 mod alerts;
+mod bitbucket;
 mod deliveries;
 mod destinations;
 mod directory;
@@ -159,6 +160,7 @@ impl RedbStore {
             txn.open_table(tables::DESTINATION_HEALTH)?;
             txn.open_table(tables::DIRECTORY)?;
             txn.open_table(tables::SECRET_KEYS)?;
+            txn.open_table(tables::BITBUCKET_CONNECTIONS)?;
             txn.open_table(tables::COUNTERS)?;
             txn.open_table(tables::STORAGE_PROBE)?;
             if rejected_index_missing {

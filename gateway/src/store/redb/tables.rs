@@ -39,6 +39,9 @@ pub const DESTINATION_HEALTH: TableDefinition<&str, &[u8]> =
 pub const DIRECTORY: TableDefinition<&str, &[u8]> = TableDefinition::new("directory");
 /// Key name → the gateway's secret key of that name (ack links).
 pub const SECRET_KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("secret_keys");
+/// Endpoint id → its sealed Bitbucket OAuth connection.
+pub const BITBUCKET_CONNECTIONS: TableDefinition<&str, &[u8]> =
+    TableDefinition::new("bitbucket_connections");
 /// Named counters: the next sequence of each record kind.
 pub const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
 /// One scratch row, rewritten to check that the disk takes writes again after a failure.
