@@ -173,11 +173,12 @@ impl BitbucketOAuthConnect {
     }
 
     /// An endpoint's stored tokens, refreshed (and stored again) when the access token has
-    /// expired or is about to.
+    /// expired or is about to, or when `refresh` says Bitbucket refused it.
     pub async fn fresh_tokens(
         &self,
         services: &Services,
         id: &str,
+        refresh: bool,
     ) -> Result<OAuthTokens, OpsError> {
         let Some(sealed) = services.store.bitbucket_connection(id)? else {
             return Err(OpsError::Conflict(format!(
@@ -192,7 +193,7 @@ impl BitbucketOAuthConnect {
                  webhook in the repository's settings"
             ))
         })?;
-        if tokens.expires_at_ms > now_ms() + EXPIRY_MARGIN_MS {
+        if !refresh && tokens.expires_at_ms > now_ms() + EXPIRY_MARGIN_MS {
             return Ok(tokens);
         }
         let fresh = self.oauth.refresh(&tokens.refresh_token).await?;
@@ -225,12 +226,16 @@ pub async fn disconnect_stored(
                 .into(),
         ));
     };
-    let tokens = oauth.fresh_tokens(services, id).await?;
-    disconnect(
-        services,
-        webhooks,
-        id,
-        &BitbucketToken::bearer(tokens.access_token),
-    )
-    .await
+    let tokens = oauth.fresh_tokens(services, id, false).await?;
+    let token = BitbucketToken::bearer(tokens.access_token);
+    match disconnect(services, webhooks, id, &token).await {
+        // Bitbucket refused a token it had not yet expired by our clock (revoked, or its
+        // clock runs ahead): refresh once and try again.
+        Err(OpsError::Upstream { status, .. }) if status == StatusCode::UNPROCESSABLE_ENTITY => {
+            let tokens = oauth.fresh_tokens(services, id, true).await?;
+            let token = BitbucketToken::bearer(tokens.access_token);
+            disconnect(services, webhooks, id, &token).await
+        }
+        done => done,
+    }
 }

@@ -6,12 +6,15 @@
 
 use crate::console::{csrf_of, http};
 use hookgate::config::SecretText;
+use hookgate::store::Store as _;
+use hookgate::store::redb::RedbStore;
 use hookgate_tests::bitbucket::{FakeBitbucket, REPO, WORKSPACE};
 use hookgate_tests::bitbucket_oauth::{
     ACCESS_TOKEN_PREFIX, ADMIN_REPOSITORIES, CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN_PREFIX,
 };
 use hookgate_tests::harness::{ADMIN_TOKEN, ChildGateway, ChildGatewayConfig, TestGateway};
 use serde_json::{Value, json};
+use std::time::Duration;
 
 /// A gateway in process whose Bitbucket (API and OAuth) is the fake, with the fake's consumer.
 pub(crate) fn oauth_gateway(fake: &FakeBitbucket) -> TestGateway {
@@ -54,12 +57,23 @@ impl ConsoleSession {
     }
 
     pub(crate) fn get(&self, path: &str) -> (u16, String) {
+        let (status, _, body) = self.get_with_location(path);
+        (status, body)
+    }
+
+    /// A GET's status, `Location` and body.
+    pub(crate) fn get_with_location(&self, path: &str) -> (u16, String, String) {
         let answer = http()
             .get(format!("{}{path}", self.base))
             .header("Cookie", &self.cookie)
             .send()
             .unwrap();
-        (answer.status().as_u16(), answer.text().unwrap())
+        let location = answer
+            .headers()
+            .get("location")
+            .map(|value| value.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        (answer.status().as_u16(), location, answer.text().unwrap())
     }
 
     /// Posts a form (with the CSRF token); the status, `Location` and body.
@@ -83,7 +97,7 @@ impl ConsoleSession {
     /// Connect → the fake's consent page → Grant access: the callback URL Bitbucket sends the
     /// browser back to (not yet visited).
     pub(crate) fn consent(&self, fake: &FakeBitbucket) -> String {
-        let (status, location, _) = self.post("/ui/bitbucket/authorize", &[]);
+        let (status, location, _) = self.get_with_location("/ui/bitbucket/authorize");
         assert_eq!(status, 303);
         let prefix = format!(
             "{}/site/oauth2/authorize?client_id={CLIENT_ID}&response_type=code&state=",
@@ -269,6 +283,24 @@ fn oauth_connect_picks_a_repository_and_disconnects_with_the_stored_tokens() {
         assert_eq!(mode, 0o600);
     }
 
+    // The tokens are in the store, sealed; they survive a restart with the key file.
+    gateway.kill_9();
+    {
+        let store = RedbStore::open(&data_dir.join("hookgate.redb")).unwrap();
+        let sealed = store
+            .bitbucket_connection(&id)
+            .unwrap()
+            .expect("a stored connection");
+        assert_eq!(sealed[0], 1, "the sealed format");
+        assert!(
+            !sealed
+                .windows(ACCESS_TOKEN_PREFIX.len())
+                .any(|bytes| bytes == ACCESS_TOKEN_PREFIX.as_bytes()),
+            "the token is stored in the clear"
+        );
+    }
+    gateway.restart();
+    let session = ConsoleSession::sign_in(&base);
     let (_, sources) = session.get("/ui/sources");
     let (_, edit) = session.get(&format!("/ui/sources/{id}/edit"));
     let (_, disconnect_page) = session.get(&format!("/ui/sources/{id}/disconnect"));
@@ -307,6 +339,13 @@ fn oauth_connect_picks_a_repository_and_disconnects_with_the_stored_tokens() {
         disconnect_page,
     ];
     gateway.kill_9();
+    let store = RedbStore::open(&data_dir.join("hookgate.redb")).unwrap();
+    assert_eq!(
+        store.bitbucket_connection(&id).unwrap(),
+        None,
+        "the tokens were kept"
+    );
+    drop(store);
     let log = gateway.log();
     assert!(log.contains("DEBUG"), "the log is at debug level");
     let database = std::fs::read(data_dir.join("hookgate.redb")).unwrap();
@@ -388,7 +427,7 @@ fn a_forged_or_reused_state_is_refused() {
     assert_eq!(status, 200);
 
     // A consent the user denied: a clear page, nothing exchanged.
-    let (_, location, _) = session.post("/ui/bitbucket/authorize", &[]);
+    let (_, location, _) = session.get_with_location("/ui/bitbucket/authorize");
     let state = location.split("state=").nth(1).unwrap();
     let deny = http()
         .get(format!(
@@ -403,26 +442,36 @@ fn a_forged_or_reused_state_is_refused() {
     assert!(page.contains("The user denied access"), "{page}");
     assert_eq!(fake.oauth.grants().len(), 1);
 
-    // Connect itself is a form: without the session's CSRF token it is refused.
+    // Without a session (as a cross-site request arrives: no SameSite=Strict cookie), Connect
+    // leads to sign-in, and hands out no state.
     let answer = http()
-        .post(format!("{}/ui/bitbucket/authorize", gateway.url))
-        .header("Cookie", &session.cookie)
-        .form(&[("csrf", "0".repeat(48))])
+        .get(format!("{}/ui/bitbucket/authorize", gateway.url))
         .send()
         .unwrap();
-    assert_eq!(answer.status(), 403);
+    assert_eq!(answer.status(), 303);
+    assert_eq!(answer.headers()["location"], "/ui/login");
+}
+
+/// The DELETE calls the fake got, in order.
+fn deletes(fake: &FakeBitbucket) -> Vec<hookgate_tests::bitbucket::BitbucketCall> {
+    fake.calls()
+        .into_iter()
+        .filter(|call| call.method == "DELETE")
+        .collect()
 }
 
 #[test]
 fn an_expired_access_token_is_refreshed_before_disconnect() {
     let fake = FakeBitbucket::start();
+    // Tokens that expire within the gateway's margin: the stored one counts as expired.
+    fake.oauth
+        .set_access_token_lifetime(Duration::from_secs(30));
     let gateway = oauth_gateway(&fake);
     let session = ConsoleSession::sign_in(&gateway.url);
     let endpoint = connect_widgets(&gateway.url, &fake, &session);
     let id = endpoint["id"].as_str().unwrap();
     let created_with = fake.calls().pop().unwrap().authorization;
 
-    fake.oauth.expire_access_tokens();
     // One click in the sources list: a form, no token field.
     let (_, sources) = session.get("/ui/sources");
     assert!(sources.contains(&format!("action=\"/ui/sources/{id}/disconnect\"")));
@@ -432,16 +481,42 @@ fn an_expired_access_token_is_refreshed_before_disconnect() {
     let refresh = fake.oauth.grants().pop().unwrap();
     assert_eq!(refresh.grant_type, "refresh_token");
     assert_eq!(refresh.status, 200);
-    let delete = fake.calls().pop().unwrap();
-    assert_eq!(delete.method, "DELETE");
-    assert_eq!(delete.status, 204, "the expired token was used");
+    // Refreshed before use: the one DELETE carried the new token.
+    let deletes = deletes(&fake);
+    assert_eq!(deletes.len(), 1, "{deletes:?}");
+    assert_eq!(deletes[0].status, 204);
     assert_ne!(
-        delete.authorization, created_with,
+        deletes[0].authorization, created_with,
         "not the refreshed token"
     );
     assert!(fake.hooks().is_empty());
     let (_, shown) = gateway.api("GET", &format!("/endpoints/{id}"), None);
     assert_eq!(shown["enabled"], false);
+}
+
+#[test]
+fn a_token_bitbucket_expired_early_is_refreshed_once() {
+    let fake = FakeBitbucket::start();
+    let gateway = oauth_gateway(&fake);
+    let session = ConsoleSession::sign_in(&gateway.url);
+    let endpoint = connect_widgets(&gateway.url, &fake, &session);
+    let id = endpoint["id"].as_str().unwrap();
+
+    // Bitbucket expires the token before the gateway's clock says so.
+    fake.oauth.expire_access_tokens();
+    let (status, answer) = disconnect(&gateway.url, id);
+    assert_eq!(status, 200, "{answer}");
+    let deletes = deletes(&fake);
+    assert_eq!(
+        deletes.iter().map(|call| call.status).collect::<Vec<_>>(),
+        [401, 204],
+        "refused, refreshed, deleted"
+    );
+    assert_eq!(
+        fake.oauth.grants().pop().unwrap().grant_type,
+        "refresh_token"
+    );
+    assert!(fake.hooks().is_empty());
 }
 
 #[test]
@@ -472,4 +547,111 @@ fn a_revoked_consent_asks_to_connect_again() {
     let (status, _, page) = session.post(&format!("/ui/sources/{id}/disconnect"), &[]);
     assert_eq!(status, 422);
     assert!(page.contains("connect the repository again"), "{page}");
+}
+
+/// Real headless Chromium: Connect → the fake's consent page → Grant access → the callback
+/// (cross-site: the console is opened as `localhost`, Bitbucket is `127.0.0.1`, so the
+/// SameSite=Strict cookie is not sent with Bitbucket's redirect) → the picker → source created
+/// and webhook registered (checked at the fake) → Disconnect, one click → webhook deleted and
+/// the tokens gone.
+#[test]
+fn oauth_connect_and_disconnect_in_a_real_browser() {
+    use crate::console::{Console, screenshot_dir, start_browser};
+    use anyhow::{Context, ensure};
+    use std::time::Instant;
+
+    let fake = FakeBitbucket::start();
+    let gateway = oauth_gateway(&fake);
+    let site = gateway.url.replace("127.0.0.1", "localhost");
+    fake.oauth
+        .set_callback_url(&format!("{site}/ui/bitbucket/callback"));
+    let profile = tempfile::tempdir().expect("profile dir");
+    let (screenshots, _temp) = screenshot_dir();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime
+        .block_on(async {
+            let (_driver, client) = start_browser(profile.path()).await?;
+            let console = Console {
+                client: &client,
+                base: site.clone(),
+                screenshots,
+            };
+            let outcome = async {
+                console.open("/ui/login").await?;
+                console.type_into("#token", ADMIN_TOKEN).await?;
+                console.click("#sign-in").await?;
+                console.element("#new-source").await?;
+                console.click("#connect-bitbucket-oauth").await?;
+                console
+                    .element("#grant")
+                    .await
+                    .context("the consent page")?;
+                console.screenshot("bitbucket-consent").await?;
+                console.click("#grant").await?;
+                ensure!(
+                    console.arrives_at("/ui/bitbucket/repositories").await?,
+                    "the callback did not lead to the picker: {}",
+                    console.path().await?
+                );
+                console
+                    .click("input[name=repository][value='acme/widgets']")
+                    .await?;
+                console.click("input[name=events_mode][value=push]").await?;
+                console.type_into("#name", "widgets (OAuth)").await?;
+                console
+                    .type_into("#destination-url", "http://127.0.0.1:9/discord")
+                    .await?;
+                console.screenshot("bitbucket-picker").await?;
+                console.click("#connect").await?;
+                let hook = console.text("#source-hook").await?;
+                let hooks = fake.hooks();
+                ensure!(
+                    hooks.len() == 1,
+                    "the webhook was not registered: {hooks:?}"
+                );
+                ensure!(hooks[0]["uuid"] == hook.as_str(), "{hook} vs {hooks:?}");
+                let endpoints = crate::console::api(&gateway.url, "/endpoints").await?;
+                let endpoint = &endpoints["items"][0];
+                ensure!(
+                    endpoint["bitbucket_connection"]["kind"] == "oauth",
+                    "{endpoint}"
+                );
+                let id = endpoint["id"].as_str().unwrap().to_string();
+
+                console.open("/ui/sources").await?;
+                console.click(&format!("#disconnect-{id}")).await?;
+                ensure!(
+                    console.arrives_at("/ui/sources").await?,
+                    "no way back to Sources"
+                );
+                let started = Instant::now();
+                while !fake.hooks().is_empty() {
+                    ensure!(
+                        started.elapsed() < Duration::from_secs(30),
+                        "the webhook is still there"
+                    );
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                let shown = crate::console::api(&gateway.url, &format!("/endpoints/{id}")).await?;
+                ensure!(shown["enabled"] == false, "{shown}");
+                ensure!(shown["bitbucket_connection"].is_null(), "{shown}");
+                let page = client.source().await?;
+                for token in fake.oauth.issued_tokens() {
+                    ensure!(!page.contains(&token), "a token on the page");
+                }
+                Ok(id)
+            }
+            .await;
+            client.close().await?;
+            outcome
+        })
+        .map(|id| {
+            // The tokens are gone with the webhook: nothing is left to disconnect with.
+            let (status, answer) = disconnect(&gateway.url, &id);
+            assert_eq!(status, 409, "{answer}");
+        })
+        .unwrap_or_else(|error: anyhow::Error| panic!("{error:#}"));
 }

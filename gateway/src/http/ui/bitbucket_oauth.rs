@@ -1,5 +1,7 @@
-//! Connect Bitbucket with OAuth: Connect (a form, so it carries the session's CSRF token)
-//! sends the browser to Bitbucket's consent page with a single-use `state`; Bitbucket sends it
+//! Connect Bitbucket with OAuth: Connect (a link: the console's `form-action 'self'` would stop
+//! a form's redirect to Bitbucket; a cross-site request carries no SameSite=Strict cookie, so
+//! only the signed-in console itself can start it) sends the browser to Bitbucket's consent
+//! page with a single-use `state` bound to the session; Bitbucket sends it
 //! back to the callback, which exchanges the code and hands the browser on to the repository
 //! picker; submitting the picker creates the source and registers its webhook.
 //!
@@ -31,7 +33,7 @@ const PICKER_PATH: &str = "/ui/bitbucket/repositories";
 /// This page's routes, under `/ui`.
 pub const ROUTES: &[RouteRow] = &[
     RouteRow {
-        method: Method::POST,
+        method: Method::GET,
         path: "/bitbucket/authorize",
         handler: |route| route.to(authorize),
     },
