@@ -203,6 +203,23 @@ mod tests {
     }
 
     #[test]
+    fn a_key_file_is_made_once_private_and_a_damaged_one_refused() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("tokens.key");
+        let key = key_file(&path).unwrap();
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(std::fs::read(&path).unwrap(), key);
+        assert_eq!(key_file(&path).unwrap(), key, "the same key again");
+        std::fs::set_permissions(&path, Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(key_file(&path).unwrap(), key);
+        assert_eq!(mode(&path), 0o600, "made private again");
+        std::fs::write(&path, b"short").unwrap();
+        let error = key_file(&path).unwrap_err().to_string();
+        assert!(error.contains("5 bytes, a key is 32"), "{error}");
+        assert_eq!(std::fs::read(&path).unwrap(), b"short", "never replaced");
+    }
+
+    #[test]
     fn open_folders_and_files_left_behind_are_closed() {
         let folder = tempfile::tempdir().unwrap();
         let data_dir = folder.path().join("data");

@@ -239,3 +239,68 @@ pub async fn disconnect_stored(
         done => done,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{BitbucketOAuthSettings, SecretText};
+
+    fn flow() -> BitbucketOAuthConnect {
+        BitbucketOAuthConnect::new(
+            BitbucketOAuth::new(BitbucketOAuthSettings {
+                client_id: "key".into(),
+                client_secret: SecretText::new("secret"),
+                oauth_url: "http://127.0.0.1:9".into(),
+            }),
+            TokenSealer::new(&[3; 32]),
+        )
+    }
+
+    fn state_of(url: &str) -> String {
+        url.split("state=").nth(1).unwrap().to_string()
+    }
+
+    #[test]
+    fn a_state_works_once_for_its_session_and_expires() {
+        let flow = flow();
+        let state = state_of(&flow.begin("session-a"));
+        assert_eq!(flow.take_state(&state), Ok("session-a".to_string()));
+        assert_eq!(flow.take_state(&state), Err(StateRefused::Unknown));
+        assert_eq!(flow.take_state("forged"), Err(StateRefused::Unknown));
+        assert_eq!(flow.take_state(""), Err(StateRefused::Unknown));
+
+        let late = state_of(&flow.begin("session-b"));
+        let handed_out = Instant::now()
+            .checked_sub(STATE_LIFETIME + Duration::from_secs(1))
+            .expect("the machine has been up longer than a state lives");
+        flow.flows().states.get_mut(&late).unwrap().since = handed_out;
+        assert_eq!(flow.take_state(&late), Err(StateRefused::Expired));
+        assert_eq!(flow.take_state(&late), Err(StateRefused::Unknown));
+    }
+
+    #[test]
+    fn a_grant_is_its_sessions_until_used() {
+        let flow = flow();
+        let tokens = OAuthTokens {
+            access_token: "a".into(),
+            refresh_token: "r".into(),
+            expires_at_ms: 1,
+        };
+        flow.hold_grant("session-a", tokens.clone());
+        assert_eq!(flow.grant("session-b"), None);
+        assert_eq!(flow.grant("session-a"), Some(tokens));
+        flow.end_grant("session-a");
+        assert_eq!(flow.grant("session-a"), None);
+    }
+
+    #[test]
+    fn pending_consents_are_bounded() {
+        let flow = flow();
+        let first = state_of(&flow.begin("s"));
+        for _ in 0..MAX_PENDING {
+            flow.begin("s");
+        }
+        assert_eq!(flow.flows().states.len(), MAX_PENDING);
+        assert_eq!(flow.take_state(&first), Err(StateRefused::Unknown));
+    }
+}

@@ -344,7 +344,10 @@ fn disconnect_deletes_the_webhook_and_disables_the_endpoint() {
     // token-connected endpoint does not have.
     let (status, answer) = gateway.api("POST", &disconnect, Some(json!({"token": " "})));
     assert_eq!(status, 422, "{answer}");
-    assert!(answer["error"].as_str().unwrap().starts_with("token:"), "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().starts_with("token:"),
+        "{answer}"
+    );
     let (status, _) = gateway.api("POST", &disconnect, Some(json!({})));
     assert_eq!(status, 409);
 
