@@ -589,7 +589,6 @@ fn oauth_connect_and_disconnect_in_a_real_browser() {
                     .element("#grant")
                     .await
                     .context("the consent page")?;
-                console.screenshot("bitbucket-consent").await?;
                 console.click("#grant").await?;
                 ensure!(
                     console.arrives_at("/ui/bitbucket/repositories").await?,
