@@ -13,8 +13,12 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../../migrations/postgres/0001_initial.sql"),
     ),
     (
+        "cluster",
+        include_str!("../../../migrations/postgres/0002_cluster.sql"),
+    ),
+    (
         "bitbucket_connections",
-        include_str!("../../../migrations/postgres/0002_bitbucket_connections.sql"),
+        include_str!("../../../migrations/postgres/0003_bitbucket_connections.sql"),
     ),
 ];
 

@@ -14,6 +14,7 @@ mod directory;
 mod endpoints;
 mod inbound;
 mod processing;
+mod shared;
 mod tables;
 mod trait_impl;
 
@@ -163,6 +164,9 @@ impl RedbStore {
             txn.open_table(tables::BITBUCKET_CONNECTIONS)?;
             txn.open_table(tables::COUNTERS)?;
             txn.open_table(tables::STORAGE_PROBE)?;
+            txn.open_table(tables::SESSIONS)?;
+            txn.open_table(tables::PLUGINS)?;
+            txn.open_table(tables::PLUGIN_COMPONENTS)?;
             if rejected_index_missing {
                 inbound::index_rejected(&txn)?;
             }

@@ -1,4 +1,4 @@
--- Version 2: each Bitbucket OAuth connection's tokens, sealed by the gateway
+-- Version 3: each Bitbucket OAuth connection's tokens, sealed by the gateway
 -- (XChaCha20-Poly1305 under a key that is not in the database), one row per endpoint.
 CREATE TABLE bitbucket_connections (
     endpoint TEXT PRIMARY KEY,
