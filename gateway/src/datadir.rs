@@ -119,6 +119,44 @@ fn random_token() -> String {
     hex::encode(bytes)
 }
 
+/// The 32-byte key in `path`, made (random, 0600) on first use. A key file that is not exactly
+/// 32 bytes is refused rather than replaced: what it sealed would be lost with it.
+pub fn key_file(path: &Path) -> Result<[u8; 32], DataDirError> {
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            set_mode(path, PRIVATE_FILE_MODE).map_err(failed("restricting", path))?;
+            bytes.try_into().map_err(|bytes: Vec<u8>| DataDirError {
+                action: "reading the key",
+                path: path.to_path_buf(),
+                source: io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("it holds {} bytes, a key is 32", bytes.len()),
+                ),
+            })
+        }
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {
+            let key: [u8; 32] = rand::random();
+            let mut file = private_file_options()
+                .write(true)
+                .create_new(true)
+                .open(path);
+            if let Err(error) = &file
+                && error.kind() == io::ErrorKind::AlreadyExists
+            {
+                // Another caller made it meanwhile: theirs is the key.
+                return key_file(path);
+            }
+            file.as_mut()
+                .map_err(|error| io::Error::new(error.kind(), error.to_string()))
+                .and_then(|file| file.write_all(&key).and_then(|()| file.sync_all()))
+                .map_err(failed("creating", path))?;
+            set_mode(path, PRIVATE_FILE_MODE).map_err(failed("restricting", path))?;
+            Ok(key)
+        }
+        Err(error) => Err(failed("reading", path)(error)),
+    }
+}
+
 #[cfg(unix)]
 fn private_file_options() -> OpenOptions {
     use std::os::unix::fs::OpenOptionsExt;
@@ -162,6 +200,23 @@ mod tests {
 
     fn mode(path: &Path) -> u32 {
         std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn a_key_file_is_made_once_private_and_a_damaged_one_refused() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("tokens.key");
+        let key = key_file(&path).unwrap();
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(std::fs::read(&path).unwrap(), key);
+        assert_eq!(key_file(&path).unwrap(), key, "the same key again");
+        std::fs::set_permissions(&path, Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(key_file(&path).unwrap(), key);
+        assert_eq!(mode(&path), 0o600, "made private again");
+        std::fs::write(&path, b"short").unwrap();
+        let error = key_file(&path).unwrap_err().to_string();
+        assert!(error.contains("5 bytes, a key is 32"), "{error}");
+        assert_eq!(std::fs::read(&path).unwrap(), b"short", "never replaced");
     }
 
     #[test]

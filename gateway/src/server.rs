@@ -163,6 +163,7 @@ pub async fn run_until(
             BitbucketApi::new(&services.config.bitbucket_api_url)
                 .context("the [bitbucket] api_url")?,
         ),
+        bitbucket_oauth: bitbucket_oauth(&services.config)?,
         api_sessions: http::api::sessions::ApiSessions::default().keep_in(services.store.clone()),
         admin_token,
         services: services.clone(),
@@ -369,4 +370,23 @@ async fn retention(store: SharedStore, bounds: RetentionBounds) {
         }
         tokio::time::sleep(Duration::from_secs(3600)).await;
     }
+}
+
+/// The OAuth connect flow when a consumer is configured; its tokens' key is made on first use
+/// (`bitbucket-tokens.key` under the data dir, 0600), kept apart from the database.
+fn bitbucket_oauth(
+    config: &crate::config::ValidatedConfig,
+) -> anyhow::Result<Option<Arc<crate::ops::bitbucket_oauth::BitbucketOAuthConnect>>> {
+    use crate::bitbucket::{oauth::BitbucketOAuth, sealed};
+    let Some(settings) = config.bitbucket_oauth.clone() else {
+        return Ok(None);
+    };
+    let key = crate::datadir::key_file(&config.data_dir.join(sealed::KEY_FILE))
+        .context("the Bitbucket tokens' key")?;
+    Ok(Some(Arc::new(
+        crate::ops::bitbucket_oauth::BitbucketOAuthConnect::new(
+            BitbucketOAuth::new(settings),
+            sealed::TokenSealer::new(&key),
+        ),
+    )))
 }

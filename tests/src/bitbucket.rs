@@ -6,6 +6,7 @@
 //! ..., "detail": ...}}` for a bad token (401), a token without the `webhook` scope (403) and an
 //! unknown repository or webhook (404).
 
+use crate::bitbucket_oauth::{BearerCheck, FakeOAuth};
 use crate::harness::serve_fake;
 use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine as _;
@@ -86,6 +87,8 @@ pub struct FakeBitbucket {
     /// `http://127.0.0.1:<port>`.
     pub url: String,
     state: Arc<Mutex<FakeState>>,
+    /// The OAuth consumer's side (`crate::bitbucket_oauth`); its URL is `url` too.
+    pub oauth: FakeOAuth,
 }
 
 impl FakeBitbucket {
@@ -93,7 +96,10 @@ impl FakeBitbucket {
     pub fn start() -> Self {
         let state: Arc<Mutex<FakeState>> = Arc::default();
         let data = web::Data::new(state.clone());
+        let oauth = FakeOAuth::default();
+        let oauth_routes = oauth.clone();
         let url = serve_fake("fake Bitbucket", move |routes| {
+            oauth_routes.mount(routes);
             routes
                 .app_data(data.clone())
                 .app_data(web::PayloadConfig::new(64 * 1024))
@@ -109,7 +115,7 @@ impl FakeBitbucket {
                     bitbucket_error(404, "Resource not found", None)
                 }));
         });
-        Self { url, state }
+        Self { url, state, oauth }
     }
 
     /// Every call so far.
@@ -173,6 +179,15 @@ fn check_credentials(request: &HttpRequest) -> Result<(), Refusal> {
     );
     if authorization == format!("Bearer {ACCESS_TOKEN}") || authorization == basic {
         return Ok(());
+    }
+    if let Some(oauth) = request.app_data::<web::Data<FakeOAuth>>() {
+        match oauth.check_bearer(authorization) {
+            BearerCheck::Valid => return Ok(()),
+            BearerCheck::Expired => {
+                return Err(Refusal::new(401, "Access token expired.", None));
+            }
+            BearerCheck::Unknown => {}
+        }
     }
     if authorization == format!("Bearer {READ_ONLY_TOKEN}") {
         return Err(Refusal::new(

@@ -3,6 +3,7 @@
 //! them, a capture receiver).
 
 pub mod bitbucket;
+pub mod bitbucket_oauth;
 pub mod harness;
 pub mod signing;
 pub mod smtp;

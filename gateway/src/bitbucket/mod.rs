@@ -1,28 +1,65 @@
 //! The Bitbucket Cloud REST API 2.0 client that connecting a repository needs: webhooks are
-//! created with `POST {api_url}/2.0/repositories/{workspace}/{repo}/hooks` and deleted by uuid.
+//! created with `POST {api_url}/2.0/repositories/{workspace}/{repo}/hooks` and deleted by uuid;
+//! the repositories a user administers are listed for the console's picker. `oauth` is the
+//! OAuth consumer, `sealed` how its tokens are kept.
 //! The client follows no redirects, so a credential only ever goes to `api_url`; a token that
 //! contains a colon is `user:app_password` (HTTP Basic), any other an access token (Bearer).
 
+pub mod oauth;
+pub mod sealed;
+
 use crate::config::BITBUCKET_API_TIMEOUT;
 use futures_util::future::BoxFuture;
+use serde::Serialize;
 use serde_json::Value;
+
+/// The most pages of repositories the picker reads (100 each).
+const MAX_REPOSITORY_PAGES: usize = 50;
+
+/// A repository the signed-in Bitbucket user administers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AdminRepository {
+    /// Workspace slug.
+    pub workspace: String,
+    /// Repository slug.
+    pub repo: String,
+    /// `workspace/repo`.
+    pub full_name: String,
+}
 
 /// The longest Bitbucket error message relayed to the operator.
 const MESSAGE_CHARS: usize = 500;
 /// A Bitbucket credential: its `Debug` never shows it.
-pub struct BitbucketToken(String);
+pub struct BitbucketToken {
+    token: String,
+    /// An OAuth access token: Bearer whatever it holds.
+    bearer_only: bool,
+}
 
 impl BitbucketToken {
     /// A credential as the operator gave it (`user:app_password` or an access token).
     pub fn new(token: impl Into<String>) -> Self {
-        Self(token.into())
+        Self {
+            token: token.into(),
+            bearer_only: false,
+        }
+    }
+
+    /// An OAuth access token (always Bearer).
+    pub fn bearer(token: impl Into<String>) -> Self {
+        Self {
+            token: token.into(),
+            bearer_only: true,
+        }
     }
 
     /// Adds the matching `Authorization` header.
     pub(crate) fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        match self.0.split_once(':') {
-            Some((user, app_password)) => request.basic_auth(user, Some(app_password)),
-            None => request.bearer_auth(&self.0),
+        match self.token.split_once(':') {
+            Some((user, app_password)) if !self.bearer_only => {
+                request.basic_auth(user, Some(app_password))
+            }
+            _ => request.bearer_auth(&self.token),
         }
     }
 }
@@ -74,6 +111,11 @@ pub trait RepositoryWebhooks: Send + Sync {
         repo: &'a str,
         hook_uuid: &'a str,
     ) -> BoxFuture<'a, Result<(), BitbucketError>>;
+    /// The repositories the token's user administers (every page).
+    fn admin_repositories<'a>(
+        &'a self,
+        token: &'a BitbucketToken,
+    ) -> BoxFuture<'a, Result<Vec<AdminRepository>, BitbucketError>>;
 }
 
 /// The Bitbucket Cloud REST API at `[bitbucket] api_url`.
@@ -161,6 +203,58 @@ impl BitbucketApi {
     }
 }
 
+impl BitbucketApi {
+    /// `GET {api_url}/2.0/repositories?role=admin`, following `next` while it stays on
+    /// `api_url`'s origin (the token goes nowhere else).
+    pub async fn admin_repositories(
+        &self,
+        token: &BitbucketToken,
+    ) -> Result<Vec<AdminRepository>, BitbucketError> {
+        let mut url = self.base.clone();
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments.pop_if_empty().extend(["2.0", "repositories"]);
+        }
+        url.query_pairs_mut()
+            .append_pair("role", "admin")
+            .append_pair("pagelen", "100");
+        let mut repositories = Vec::new();
+        for _ in 0..MAX_REPOSITORY_PAGES {
+            let (status, body) = send(token.authorize(self.client.get(url.clone()))).await?;
+            if status != 200 {
+                return Err(refusal(status, &body, || {
+                    "Bitbucket did not list the repositories".to_string()
+                }));
+            }
+            let page: Value = serde_json::from_slice(&body).map_err(|_| {
+                BitbucketError::Unavailable("the repository list is not JSON".into())
+            })?;
+            for repository in page["values"].as_array().into_iter().flatten() {
+                let full_name = repository["full_name"].as_str().unwrap_or("");
+                if let Some((workspace, repo)) = full_name.split_once('/') {
+                    repositories.push(AdminRepository {
+                        workspace: workspace.to_string(),
+                        repo: repository["slug"].as_str().unwrap_or(repo).to_string(),
+                        full_name: full_name.to_string(),
+                    });
+                }
+            }
+            let Some(next) = page["next"].as_str() else {
+                return Ok(repositories);
+            };
+            let next = reqwest::Url::parse(next).map_err(|_| {
+                BitbucketError::Unavailable("the repository list's next page is no URL".into())
+            })?;
+            if next.origin() != self.base.origin() {
+                return Err(BitbucketError::Unavailable(
+                    "the repository list's next page is on another host".into(),
+                ));
+            }
+            url = next;
+        }
+        Ok(repositories)
+    }
+}
+
 impl RepositoryWebhooks for BitbucketApi {
     fn create_hook<'a>(
         &'a self,
@@ -184,6 +278,13 @@ impl RepositoryWebhooks for BitbucketApi {
         Box::pin(BitbucketApi::delete_hook(
             self, token, workspace, repo, hook_uuid,
         ))
+    }
+
+    fn admin_repositories<'a>(
+        &'a self,
+        token: &'a BitbucketToken,
+    ) -> BoxFuture<'a, Result<Vec<AdminRepository>, BitbucketError>> {
+        Box::pin(BitbucketApi::admin_repositories(self, token))
     }
 }
 

@@ -58,6 +58,8 @@ pub fn resolve(args: ServeArgs) -> Result<GatewayConfig, CliError> {
     if let Some(password) = secret_variable(SMTP_PASSWORD_VARIABLE) {
         config.smtp.password = Some(password);
     }
+    config.bitbucket.oauth_client_secret =
+        secret_variable(crate::config::BITBUCKET_OAUTH_SECRET_VARIABLE);
     Ok(config)
 }
 

@@ -157,6 +157,7 @@ impl GatewayConfig {
             ));
         }
         let bitbucket_api_url = self.bitbucket.checked_api_url()?;
+        let bitbucket_oauth = self.bitbucket.oauth_settings()?;
         let delivery_timeout = Duration::from_secs(self.delivery.timeout_secs);
         Ok(ValidatedConfig {
             listen,
@@ -175,6 +176,7 @@ impl GatewayConfig {
             retention_max_rejected_records: self.retention.max_rejected_records,
             abuse: self.abuse_limits()?,
             bitbucket_api_url,
+            bitbucket_oauth,
             twilio: self.twilio.settings()?,
             smtp: self.smtp.settings(delivery_timeout)?,
             database_url: self.storage.database_url()?,
@@ -218,6 +220,8 @@ pub struct ValidatedConfig {
     pub abuse: AbuseLimits,
     /// Base URL of the Bitbucket Cloud REST API, without a trailing slash.
     pub bitbucket_api_url: String,
+    /// The Bitbucket OAuth consumer, when `[bitbucket] oauth_client_id` is set.
+    pub bitbucket_oauth: Option<BitbucketOAuthSettings>,
     /// `[twilio]`, when sms and voice are configured.
     pub twilio: Option<TwilioSettings>,
     /// `[smtp]`, when email is configured.

@@ -1,7 +1,7 @@
 //! The sections of `hookgate.toml` (`[ingest]`, `[delivery]`, `[retention]`, `[http]`,
 //! `[bitbucket]`, `[plugins]`), each with the spec's defaults, and the limits built from them.
 
-use super::ConfigError;
+use super::{ConfigError, SecretText};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -156,36 +156,102 @@ impl Default for HttpConfig {
     }
 }
 
-/// `[bitbucket]`: where `bitbucket connect` registers webhooks.
+/// `[bitbucket]`: where `bitbucket connect` registers webhooks, and the OAuth consumer the
+/// console's Connect Bitbucket signs in with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BitbucketConfig {
     /// Base URL of the Bitbucket Cloud REST API (requests go to `{api_url}/2.0/...`).
     pub api_url: String,
+    /// The OAuth consumer's key; with it (and the secret from
+    /// `HOOKGATE_BITBUCKET_OAUTH_SECRET`) the console offers Connect Bitbucket with OAuth.
+    pub oauth_client_id: Option<String>,
+    /// Where Bitbucket's OAuth pages are (`{oauth_url}/site/oauth2/authorize`, `.../access_token`).
+    pub oauth_url: String,
+    /// The consumer's secret: never read from the file (a file is easier to leak than the
+    /// environment), only from `HOOKGATE_BITBUCKET_OAUTH_SECRET`.
+    #[serde(skip)]
+    pub oauth_client_secret: Option<SecretText>,
+}
+
+/// The variable the OAuth consumer's secret is read from.
+pub const BITBUCKET_OAUTH_SECRET_VARIABLE: &str = "HOOKGATE_BITBUCKET_OAUTH_SECRET";
+
+/// The OAuth consumer, as checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BitbucketOAuthSettings {
+    /// The consumer's key (`client_id`).
+    pub client_id: String,
+    /// The consumer's secret.
+    pub client_secret: SecretText,
+    /// Base URL of Bitbucket's OAuth pages, without a trailing slash.
+    pub oauth_url: String,
 }
 
 impl BitbucketConfig {
     /// Bitbucket Cloud's API.
     pub const DEFAULT_API_URL: &str = "https://api.bitbucket.org";
+    /// Bitbucket Cloud's OAuth pages.
+    pub const DEFAULT_OAUTH_URL: &str = "https://bitbucket.org";
 
     pub(super) fn checked_api_url(&self) -> Result<String, ConfigError> {
-        let url = reqwest::Url::parse(&self.api_url).map_err(|error| {
-            ConfigError::invalid("bitbucket.api_url", format!("{:?}: {error}", self.api_url))
-        })?;
-        if !matches!(url.scheme(), "http" | "https") || url.query().is_some() {
-            return Err(ConfigError::invalid(
-                "bitbucket.api_url",
-                "must be an http or https URL without a query, like https://api.bitbucket.org",
-            ));
-        }
-        Ok(self.api_url.trim_end_matches('/').to_string())
+        checked_url("bitbucket.api_url", &self.api_url, Self::DEFAULT_API_URL)
     }
+
+    /// The OAuth consumer, `None` when no `oauth_client_id` is set; a client id without the
+    /// secret is an error naming the variable.
+    pub(super) fn oauth_settings(&self) -> Result<Option<BitbucketOAuthSettings>, ConfigError> {
+        let Some(client_id) = self
+            .oauth_client_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+        else {
+            return Ok(None);
+        };
+        let client_secret = self
+            .oauth_client_secret
+            .clone()
+            .filter(|secret| !secret.expose().is_empty())
+            .ok_or_else(|| {
+                ConfigError::invalid(
+                    "bitbucket.oauth_client_id",
+                    format!("needs the consumer's secret: set {BITBUCKET_OAUTH_SECRET_VARIABLE}"),
+                )
+            })?;
+        let oauth_url = checked_url(
+            "bitbucket.oauth_url",
+            &self.oauth_url,
+            Self::DEFAULT_OAUTH_URL,
+        )?;
+        Ok(Some(BitbucketOAuthSettings {
+            client_id: client_id.to_string(),
+            client_secret,
+            oauth_url,
+        }))
+    }
+}
+
+/// An http or https base URL without a query, trailing slash removed.
+fn checked_url(key: &str, value: &str, example: &str) -> Result<String, ConfigError> {
+    let url = reqwest::Url::parse(value)
+        .map_err(|error| ConfigError::invalid(key, format!("{value:?}: {error}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.query().is_some() {
+        return Err(ConfigError::invalid(
+            key,
+            format!("must be an http or https URL without a query, like {example}"),
+        ));
+    }
+    Ok(value.trim_end_matches('/').to_string())
 }
 
 impl Default for BitbucketConfig {
     fn default() -> Self {
         Self {
             api_url: Self::DEFAULT_API_URL.into(),
+            oauth_client_id: None,
+            oauth_url: Self::DEFAULT_OAUTH_URL.into(),
+            oauth_client_secret: None,
         }
     }
 }

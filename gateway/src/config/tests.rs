@@ -38,6 +38,34 @@ fn the_bitbucket_api_url_is_checked() {
 }
 
 #[test]
+fn the_bitbucket_oauth_consumer_needs_its_secret_from_the_environment() {
+    assert_eq!(
+        GatewayConfig::default().validate().unwrap().bitbucket_oauth,
+        None
+    );
+    let mut parsed: GatewayConfig =
+        toml::from_str("[bitbucket]\noauth_client_id = \"key123\"\n").unwrap();
+    assert_eq!(
+        parsed.clone().validate().unwrap_err().key,
+        "bitbucket.oauth_client_id",
+        "a client id without HOOKGATE_BITBUCKET_OAUTH_SECRET"
+    );
+    parsed.bitbucket.oauth_client_secret = Some(crate::config::SecretText::new("s3cret"));
+    let oauth = parsed.clone().validate().unwrap().bitbucket_oauth.unwrap();
+    assert_eq!(oauth.client_id, "key123");
+    assert_eq!(oauth.oauth_url, "https://bitbucket.org");
+    assert_eq!(oauth.client_secret.expose(), "s3cret");
+    assert!(!format!("{oauth:?}").contains("s3cret"));
+    // The secret is never taken from the file.
+    let refused = toml::from_str::<GatewayConfig>(
+        "[bitbucket]\noauth_client_id = \"k\"\noauth_client_secret = \"s\"\n",
+    );
+    assert!(refused.is_err());
+    parsed.bitbucket.oauth_url = "ftp://bitbucket.org".into();
+    assert_eq!(parsed.validate().unwrap_err().key, "bitbucket.oauth_url");
+}
+
+#[test]
 fn the_spec_example_file_parses() {
     let text = r#"
 listen = "127.0.0.1:8080"

@@ -57,6 +57,7 @@ pub fn connect_request(body: Value) -> Result<ConnectRequest, OpsError> {
         repo,
         token,
         endpoint,
+        oauth: None,
     })
 }
 

@@ -37,6 +37,8 @@ pub struct HttpState {
     pub api_sessions: api::sessions::ApiSessions,
     /// The code host's webhook API, for connect and disconnect.
     pub bitbucket: Arc<dyn RepositoryWebhooks>,
+    /// Connect Bitbucket with OAuth, when `[bitbucket] oauth_client_id` is set.
+    pub bitbucket_oauth: Option<Arc<crate::ops::bitbucket_oauth::BitbucketOAuthConnect>>,
 }
 
 /// One route outside the admin API (whose rows also carry their OpenAPI description, see

@@ -6,10 +6,12 @@
 
 use super::endpoints::{EndpointInput, get, new_endpoint};
 use super::{OpsError, Services};
+use crate::bitbucket::sealed::{OAuthTokens, TokenSealer};
 use crate::bitbucket::{BitbucketError, BitbucketToken, RepositoryWebhooks};
-use crate::store::{BitbucketLink, EndpointRecord};
+use crate::store::{BitbucketLink, EndpointRecord, StoreError};
 use actix_web::http::StatusCode;
 use serde_json::json;
+use std::sync::Arc;
 
 /// A connect request: where, with what credential, and the endpoint to create.
 #[derive(Debug)]
@@ -22,6 +24,22 @@ pub struct ConnectRequest {
     pub token: BitbucketToken,
     /// The endpoint (provider `bitbucket`, no secret: one is generated).
     pub endpoint: EndpointInput,
+    /// An OAuth connection's tokens, kept sealed with the endpoint for Disconnect.
+    pub oauth: Option<OAuthConnection>,
+}
+
+/// What an OAuth connect keeps: the tokens, and what seals them.
+pub struct OAuthConnection {
+    /// The connection's tokens.
+    pub tokens: OAuthTokens,
+    /// The gateway's sealer.
+    pub sealer: Arc<TokenSealer>,
+}
+
+impl std::fmt::Debug for OAuthConnection {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("OAuthConnection([redacted])")
+    }
 }
 
 impl From<BitbucketError> for OpsError {
@@ -62,6 +80,7 @@ pub async fn connect(
         repo,
         token,
         endpoint,
+        oauth,
     } = request;
     let (mut endpoint, secret) = new_endpoint(services, endpoint)?;
     let hook = json!({
@@ -82,9 +101,22 @@ pub async fn connect(
         workspace,
         repo,
         hook_uuid,
+        oauth: oauth.is_some(),
     };
     endpoint.bitbucket = Some(link.clone());
-    if let Err(error) = services.store.save_endpoint(&endpoint) {
+    // The connection first: an endpoint saved as OAuth-connected always has its tokens.
+    let saved = match &oauth {
+        Some(connection) => services.store.save_bitbucket_connection(
+            &endpoint.id,
+            &connection.sealer.seal(&endpoint.id, &connection.tokens),
+        ),
+        None => Ok(()),
+    }
+    .and_then(|()| services.store.save_endpoint(&endpoint));
+    if let Err(error) = saved {
+        if oauth.is_some() {
+            let _ = services.store.delete_bitbucket_connection(&endpoint.id);
+        }
         // The webhook would post to an endpoint that does not exist: take it back.
         if let Err(cleanup) = webhooks
             .delete_hook(&token, &link.workspace, &link.repo, &link.hook_uuid)
@@ -134,9 +166,19 @@ pub async fn disconnect(
     endpoint.bitbucket = None;
     endpoint.enabled = false;
     services.store.save_endpoint(&endpoint)?;
+    // The webhook is gone, so are the tokens that could manage it.
+    forget_connection(services, id)?;
     tracing::info!(
         endpoint = %id, workspace = %link.workspace, repo = %link.repo, hook = %link.hook_uuid,
         "disconnected a Bitbucket repository"
     );
     Ok(endpoint)
+}
+
+/// Deletes an endpoint's stored OAuth connection, if it has one.
+pub fn forget_connection(services: &Services, id: &str) -> Result<(), StoreError> {
+    if services.store.delete_bitbucket_connection(id)? {
+        tracing::info!(endpoint = %id, "deleted the Bitbucket OAuth tokens");
+    }
+    Ok(())
 }

@@ -407,6 +407,10 @@ pub fn view(services: &Services, endpoint: &EndpointRecord) -> Value {
         "created_at": endpoint.created_at,
         "rate_limit": endpoint.rate_limit,
         "bitbucket": endpoint.bitbucket,
+        // How it was connected; an OAuth connection's tokens stay in the store.
+        "bitbucket_connection": endpoint.bitbucket.as_ref().map(|link| {
+            json!({"kind": if link.oauth { "oauth" } else { "token" }})
+        }),
         "escalation_policy": endpoint.escalation_policy,
         "auto_close_after": endpoint.auto_close_after,
     })

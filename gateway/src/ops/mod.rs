@@ -7,6 +7,7 @@ pub mod ack_links;
 pub mod alerts;
 pub mod backup;
 pub mod bitbucket;
+pub mod bitbucket_oauth;
 pub mod deliveries;
 pub mod destinations;
 pub mod directory;

@@ -263,6 +263,16 @@ pub trait Store: Send + Sync + 'static {
         destination: usize,
     ) -> Result<bool, StoreError>;
 
+    // Bitbucket OAuth connections (`crate::bitbucket::sealed`: the store keeps them sealed and
+    // never sees a token).
+
+    /// Stores or replaces the sealed connection of an endpoint ([`Durability::BeforeAnswer`]).
+    fn save_bitbucket_connection(&self, endpoint: &str, sealed: &[u8]) -> Result<(), StoreError>;
+    /// The sealed connection of an endpoint, if it has one.
+    fn bitbucket_connection(&self, endpoint: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Deletes an endpoint's connection; whether there was one.
+    fn delete_bitbucket_connection(&self, endpoint: &str) -> Result<bool, StoreError>;
+
     // Sessions, seen by every gateway on the database.
 
     /// Stores a session under the SHA-256 of its secret ([`Durability::BeforeAnswer`]), and

@@ -340,8 +340,16 @@ fn disconnect_deletes_the_webhook_and_disables_the_endpoint() {
         Some(json!({"token": ACCESS_TOKEN})),
     );
     assert_eq!(status, 404);
+    // An empty token is refused; no token at all asks for the stored OAuth connection, which a
+    // token-connected endpoint does not have.
+    let (status, answer) = gateway.api("POST", &disconnect, Some(json!({"token": " "})));
+    assert_eq!(status, 422, "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().starts_with("token:"),
+        "{answer}"
+    );
     let (status, _) = gateway.api("POST", &disconnect, Some(json!({})));
-    assert_eq!(status, 422);
+    assert_eq!(status, 409);
 
     // A webhook already deleted in Bitbucket counts as gone.
     let (_, second) = connect(&gateway, json!({}));

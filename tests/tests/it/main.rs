@@ -5,6 +5,7 @@ mod abuse;
 mod admin_surface;
 mod backup;
 mod bitbucket_connect;
+mod bitbucket_oauth;
 mod builtins;
 mod channels;
 mod cli;

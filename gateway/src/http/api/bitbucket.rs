@@ -1,6 +1,8 @@
 //! Bitbucket Cloud in one step: `POST /bitbucket/connect` creates an endpoint and registers
 //! its webhook in the repository; `POST /endpoints/{id}/bitbucket/disconnect` deletes the
-//! webhook and disables the endpoint. The Bitbucket token is used for that call only.
+//! webhook and disables the endpoint. A pasted Bitbucket token is used for that call only; an
+//! endpoint connected with OAuth (the console) is disconnected with its stored tokens, so its
+//! disconnect needs no body.
 
 use super::ApiRoute;
 use crate::bitbucket::BitbucketToken;
@@ -8,7 +10,7 @@ use crate::http::HttpState;
 use crate::http::api::openapi::ErrorAnswer;
 use crate::http::bitbucket_request::connect_request;
 use crate::ops::endpoints::view;
-use crate::ops::{OpsError, bitbucket};
+use crate::ops::{OpsError, bitbucket, bitbucket_oauth};
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::Value;
@@ -52,21 +54,24 @@ async fn connect(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DisconnectInput {
-    token: String,
+    token: Option<String>,
 }
 
-/// Deletes the webhook (one already gone counts) and disables the endpoint.
+/// Deletes the webhook (one already gone counts) and disables the endpoint; an OAuth
+/// connection's tokens are deleted with it.
 #[utoipa::path(
     post,
     path = "/endpoints/{id}/bitbucket/disconnect",
     operation_id = "disconnectBitbucket",
     params(("id" = String, Path, description = "endpoint id")),
-    request_body(content = Object, description = "`{token}`: a Bitbucket token as for connect"),
+    request_body(content = Object, description = "`{token}`: a Bitbucket token as for connect; \
+        `{}` (or no body) for an endpoint connected with OAuth, whose stored tokens are used \
+        (refreshed first when expired)"),
     responses(
         (status = 200, description = "the endpoint, disabled and no longer linked", body = Object),
         (status = 404, description = "no such endpoint", body = ErrorAnswer),
-        (status = 409, description = "the endpoint is not connected to Bitbucket", body = ErrorAnswer),
-        (status = 422, description = "no token, or Bitbucket refused it", body = ErrorAnswer),
+        (status = 409, description = "the endpoint is not connected to Bitbucket, or has no stored connection and no token was given", body = ErrorAnswer),
+        (status = 422, description = "Bitbucket refused the token, or the stored connection's consent was revoked (connect again)", body = ErrorAnswer),
         (status = 502, description = "Bitbucket failed or could not be reached", body = ErrorAnswer),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
@@ -74,19 +79,35 @@ struct DisconnectInput {
 async fn disconnect(
     state: web::Data<HttpState>,
     id: web::Path<String>,
-    body: web::Json<Value>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, OpsError> {
-    let input = match serde_json::from_value::<DisconnectInput>(body.into_inner()) {
-        Ok(input) if !input.token.trim().is_empty() => input,
-        _ => {
-            return Err(OpsError::Invalid(
-                "the body must be {\"token\": \"<Bitbucket access token or user:app_password>\"}"
-                    .into(),
-            ));
+    let refused = || {
+        OpsError::Invalid(
+            "token: the body must be {\"token\": \"<Bitbucket access token or \
+             user:app_password>\"}, or {} for an endpoint connected with OAuth"
+                .into(),
+        )
+    };
+    let input = if body.iter().all(u8::is_ascii_whitespace) {
+        DisconnectInput { token: None }
+    } else {
+        serde_json::from_slice::<DisconnectInput>(&body).map_err(|_| refused())?
+    };
+    let endpoint = match input.token.as_deref().map(str::trim) {
+        Some("") => return Err(refused()),
+        Some(token) => {
+            let token = BitbucketToken::new(token);
+            bitbucket::disconnect(&state.services, state.bitbucket.as_ref(), &id, &token).await?
+        }
+        None => {
+            bitbucket_oauth::disconnect_stored(
+                &state.services,
+                state.bitbucket.as_ref(),
+                state.bitbucket_oauth.as_deref(),
+                &id,
+            )
+            .await?
         }
     };
-    let token = BitbucketToken::new(input.token.trim());
-    let endpoint =
-        bitbucket::disconnect(&state.services, state.bitbucket.as_ref(), &id, &token).await?;
     Ok(HttpResponse::Ok().json(view(&state.services, &endpoint)))
 }

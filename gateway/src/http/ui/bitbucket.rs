@@ -1,7 +1,8 @@
 //! Connect Bitbucket: a form (workspace, repository, access token, events) that creates a
 //! source and registers its webhook in the repository, and the Disconnect form of a connected
 //! source. The token is used for the one call: it is never stored, and never rendered back
-//! into a page, not even when the form comes back with an error.
+//! into a page, not even when the form comes back with an error. A source connected with OAuth
+//! (`bitbucket_oauth.rs`) disconnects with one click: its stored tokens are used.
 
 use super::sources::provider_events;
 use super::{FormFields, Session, page, refused_page, see_other};
@@ -10,7 +11,7 @@ use crate::http::HttpState;
 use crate::http::RouteRow;
 use crate::http::bitbucket_request::connect_request;
 use crate::ops::endpoints::{self, view};
-use crate::ops::{OpsError, bitbucket};
+use crate::ops::{OpsError, bitbucket, bitbucket_oauth};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
@@ -183,6 +184,29 @@ async fn disconnect(
     fields: web::Form<FormFields>,
 ) -> HttpResponse {
     let token = fields.get("token");
+    let oauth_connected = endpoints::get(&state.services, &id)
+        .is_ok_and(|endpoint| endpoint.bitbucket.is_some_and(|link| link.oauth));
+    if token.is_empty() && oauth_connected {
+        // One click: the stored tokens delete the webhook.
+        return match bitbucket_oauth::disconnect_stored(
+            &state.services,
+            state.bitbucket.as_ref(),
+            state.bitbucket_oauth.as_deref(),
+            &id,
+        )
+        .await
+        {
+            Ok(_) => see_other("/ui/sources"),
+            Err(error @ (OpsError::Upstream { .. } | OpsError::Conflict(_))) => disconnect_page(
+                &state,
+                &session,
+                error.status(),
+                &id,
+                Some(error.to_string()),
+            ),
+            Err(error) => refused_page(&state, &session, error),
+        };
+    }
     if token.is_empty() {
         let message = "the Bitbucket token is required to delete the webhook";
         return disconnect_page(

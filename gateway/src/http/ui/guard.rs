@@ -24,7 +24,11 @@ pub(super) async fn guard(
         return Err(actix_web::error::ErrorInternalServerError("no state"));
     };
     let path = request.path();
-    let public = path == "/ui/login" || path.starts_with("/ui/static/");
+    // The OAuth callback arrives cross-site, without the SameSite=Strict cookie: its `state`
+    // names the session instead (`bitbucket_oauth.rs`).
+    let public = path == "/ui/login"
+        || path.starts_with("/ui/static/")
+        || path == super::bitbucket_oauth::CALLBACK_PATH;
     if !public {
         let session = request
             .cookie(session::COOKIE)

@@ -12,6 +12,7 @@
 
 mod alerts;
 mod bitbucket;
+pub mod bitbucket_oauth;
 mod charts;
 mod deliveries;
 mod directory_pages;
@@ -72,6 +73,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "source_disconnect",
         include_str!("templates/source_disconnect.hbs"),
+    ),
+    (
+        "bitbucket_repositories",
+        include_str!("templates/bitbucket_repositories.hbs"),
     ),
     ("inbound", include_str!("templates/inbound.hbs")),
     (
@@ -207,6 +212,7 @@ const PAGES: &[&[RouteRow]] = &[
     policies::ROUTES,
     maintenance::ROUTES,
     bitbucket::ROUTES,
+    bitbucket_oauth::ROUTES,
     sources::ROUTES,
     inbound::ROUTES,
     alerts::ROUTES,

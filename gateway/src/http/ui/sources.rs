@@ -225,7 +225,7 @@ async fn list(state: web::Data<HttpState>, session: Session) -> HttpResponse {
         "sources",
         "Sources",
         "sources",
-        json!({"sources": rows}),
+        json!({"sources": rows, "bitbucket_oauth": state.bitbucket_oauth.is_some()}),
     )
 }
 

@@ -15,6 +15,7 @@
 //! not listed in the macro is dead code, which clippy refuses.
 
 pub(crate) mod alerts;
+pub(crate) mod bitbucket;
 pub(crate) mod deliveries;
 pub(crate) mod directory;
 pub(crate) mod endpoints;
@@ -112,6 +113,9 @@ macro_rules! store_contract_tests {
                 updates_are_conditional_on_the_revision,
                 a_deleted_id_is_never_reused,
             }
+            bitbucket {
+                connections_are_kept_per_endpoint_and_deleted,
+            }
             endpoints {
                 a_fresh_store_is_healthy,
                 endpoints_are_listed_newest_first,
@@ -124,6 +128,7 @@ macro_rules! store_contract_tests {
             endpoints::endpoints_survive_a_restart,
             directory::the_directory_survives_a_restart,
             directory::secret_keys_are_made_once,
+            bitbucket::connections_survive_a_restart,
         );
     };
     (@checks $($module:ident { $($check:ident),* $(,)? })*) => {

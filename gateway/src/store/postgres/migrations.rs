@@ -16,6 +16,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "cluster",
         include_str!("../../../migrations/postgres/0002_cluster.sql"),
     ),
+    (
+        "bitbucket_connections",
+        include_str!("../../../migrations/postgres/0003_bitbucket_connections.sql"),
+    ),
 ];
 
 /// The schema version this binary writes and reads.

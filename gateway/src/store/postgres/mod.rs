@@ -17,6 +17,7 @@
 //! (`NoTls`): a URL asking for `sslmode=require` is refused by the connection.
 
 mod alerts;
+mod bitbucket;
 mod cluster;
 mod deliveries;
 mod destinations;

@@ -125,8 +125,9 @@ impl EndpointRecord {
     }
 }
 
-/// Where the webhook of a connected endpoint lives in Bitbucket Cloud. The access token that
-/// made it is not kept: disconnecting asks for one again.
+/// Where the webhook of a connected endpoint lives in Bitbucket Cloud. A pasted token that
+/// made it is not kept (disconnecting asks for one again); an OAuth connection's tokens are,
+/// sealed, apart from the endpoint (`Store::bitbucket_connection`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BitbucketLink {
@@ -136,4 +137,8 @@ pub struct BitbucketLink {
     pub repo: String,
     /// The webhook's id as Bitbucket answered it, braces included: `{8f1c...}`.
     pub hook_uuid: String,
+    /// Connected with OAuth: the store keeps the connection's sealed tokens, which
+    /// disconnecting uses (so it needs no token).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub oauth: bool,
 }

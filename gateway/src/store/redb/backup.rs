@@ -53,6 +53,7 @@ impl RedbStore {
         rows += copy_table(&snapshot, &txn, tables::DESTINATION_HEALTH)?;
         rows += copy_table(&snapshot, &txn, tables::DIRECTORY)?;
         rows += copy_table(&snapshot, &txn, tables::SECRET_KEYS)?;
+        rows += copy_table(&snapshot, &txn, tables::BITBUCKET_CONNECTIONS)?;
         rows += copy_table(&snapshot, &txn, tables::SESSIONS)?;
         rows += copy_table(&snapshot, &txn, tables::PLUGINS)?;
         rows += copy_table(&snapshot, &txn, tables::PLUGIN_COMPONENTS)?;

@@ -8,6 +8,7 @@
 
 mod alerts;
 mod backup;
+mod bitbucket;
 mod deliveries;
 mod destinations;
 mod directory;
@@ -161,6 +162,7 @@ impl RedbStore {
             txn.open_table(tables::DESTINATION_HEALTH)?;
             txn.open_table(tables::DIRECTORY)?;
             txn.open_table(tables::SECRET_KEYS)?;
+            txn.open_table(tables::BITBUCKET_CONNECTIONS)?;
             txn.open_table(tables::COUNTERS)?;
             txn.open_table(tables::STORAGE_PROBE)?;
             txn.open_table(tables::SESSIONS)?;

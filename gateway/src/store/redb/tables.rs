@@ -39,6 +39,9 @@ pub const DESTINATION_HEALTH: TableDefinition<&str, &[u8]> =
 pub const DIRECTORY: TableDefinition<&str, &[u8]> = TableDefinition::new("directory");
 /// Key name → the gateway's secret key of that name (ack links).
 pub const SECRET_KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("secret_keys");
+/// Endpoint id → its sealed Bitbucket OAuth connection.
+pub const BITBUCKET_CONNECTIONS: TableDefinition<&str, &[u8]> =
+    TableDefinition::new("bitbucket_connections");
 /// SHA-256 of a session's secret → the session (console and API sign-ins).
 pub const SESSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("sessions");
 /// Plugin name → the plugin as uploaded through the API, without its component.

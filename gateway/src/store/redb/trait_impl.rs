@@ -196,6 +196,18 @@ impl Store for RedbStore {
         Self::backup_to(self, to)
     }
 
+    fn save_bitbucket_connection(&self, endpoint: &str, sealed: &[u8]) -> Result<(), StoreError> {
+        Self::save_bitbucket_connection(self, endpoint, sealed)
+    }
+
+    fn bitbucket_connection(&self, endpoint: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Self::bitbucket_connection(self, endpoint)
+    }
+
+    fn delete_bitbucket_connection(&self, endpoint: &str) -> Result<bool, StoreError> {
+        Self::delete_bitbucket_connection(self, endpoint)
+    }
+
     fn save_session(&self, digest: &[u8; 32], session: &SessionRecord) -> Result<(), StoreError> {
         Self::save_session(self, digest, session)
     }
