@@ -153,8 +153,11 @@ pub async fn run_until(
         console: http::ui::Console::new(services.config.public_url.starts_with("https://"))
             .context("compiling the console templates")?,
         bitbucket: Arc::new(
-            BitbucketApi::new(&services.config.bitbucket_api_url)
-                .context("the [bitbucket] api_url")?,
+            BitbucketApi::new(
+                &services.config.bitbucket_api_url,
+                services.config.bitbucket_timeout,
+            )
+            .context("the [bitbucket] api_url")?,
         ),
         api_sessions: Default::default(),
         admin_token,
@@ -215,7 +218,11 @@ pub async fn run_until(
         tokio::spawn(processing.run()),
         tokio::spawn(delivering.run()),
         tokio::spawn(escalating.run()),
-        tokio::spawn(retention(services.store.clone(), retention_bounds)),
+        tokio::spawn(retention(
+            services.store.clone(),
+            retention_bounds,
+            services.config.retention_interval,
+        )),
         tokio::spawn({
             let state = state.clone();
             async move {
@@ -277,9 +284,10 @@ struct RetentionBounds {
     max_rejected_records: u64,
 }
 
-/// Prunes the inbound log hourly to the retention bounds (age; count of accepted records and,
-/// apart, of rejected ones).
-async fn retention(store: SharedStore, bounds: RetentionBounds) {
+/// Prunes the inbound log to the retention bounds (age; count of accepted records and, apart,
+/// of rejected ones) at start-up and then every `interval` (`[retention] interval`, hourly by
+/// default).
+async fn retention(store: SharedStore, bounds: RetentionBounds, interval: Duration) {
     loop {
         let store = store.clone();
         let prune = InboundRetention {
@@ -293,6 +301,6 @@ async fn retention(store: SharedStore, bounds: RetentionBounds) {
             Ok(Err(error)) => tracing::error!(%error, "retention failed"),
             Err(_) => return,
         }
-        tokio::time::sleep(Duration::from_secs(3600)).await;
+        tokio::time::sleep(interval).await;
     }
 }

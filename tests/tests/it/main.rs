@@ -4,8 +4,10 @@
 mod abuse;
 mod admin_surface;
 mod bitbucket_connect;
+mod bitbucket_faults;
 mod builtins;
 mod channels;
+mod chat_receivers;
 mod cli;
 mod compile_cache;
 mod console;
@@ -29,6 +31,7 @@ mod people;
 mod plugin_versions;
 mod postgres;
 mod replay;
+mod retention;
 mod roles;
 mod schedules;
 mod security;
