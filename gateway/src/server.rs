@@ -160,8 +160,11 @@ pub async fn run_until(
             .context("compiling the console templates")?
             .with_sessions_in(services.store.clone()),
         bitbucket: Arc::new(
-            BitbucketApi::new(&services.config.bitbucket_api_url)
-                .context("the [bitbucket] api_url")?,
+            BitbucketApi::new(
+                &services.config.bitbucket_api_url,
+                services.config.bitbucket_timeout,
+            )
+            .context("the [bitbucket] api_url")?,
         ),
         bitbucket_oauth: bitbucket_oauth(&services.config)?,
         api_sessions: http::api::sessions::ApiSessions::default().keep_in(services.store.clone()),
@@ -231,7 +234,11 @@ pub async fn run_until(
         tokio::spawn(processing.run()),
         tokio::spawn(delivering.run()),
         tokio::spawn(escalating.run()),
-        tokio::spawn(retention(services.store.clone(), retention_bounds)),
+        tokio::spawn(retention(
+            services.store.clone(),
+            retention_bounds,
+            services.config.retention_interval,
+        )),
         tokio::spawn(resync_backlog(services.clone())),
         tokio::spawn(sync_stored_plugins(
             services.clone(),
@@ -352,9 +359,10 @@ struct RetentionBounds {
     max_rejected_records: u64,
 }
 
-/// Prunes the inbound log hourly to the retention bounds (age; count of accepted records and,
-/// apart, of rejected ones).
-async fn retention(store: SharedStore, bounds: RetentionBounds) {
+/// Prunes the inbound log to the retention bounds (age; count of accepted records and, apart,
+/// of rejected ones) at start-up and then every `interval` (`[retention] interval`, hourly by
+/// default).
+async fn retention(store: SharedStore, bounds: RetentionBounds, interval: Duration) {
     loop {
         let store = store.clone();
         let prune = InboundRetention {
@@ -368,7 +376,7 @@ async fn retention(store: SharedStore, bounds: RetentionBounds) {
             Ok(Err(error)) => tracing::error!(%error, "retention failed"),
             Err(_) => return,
         }
-        tokio::time::sleep(Duration::from_secs(3600)).await;
+        tokio::time::sleep(interval).await;
     }
 }
 
@@ -385,7 +393,7 @@ fn bitbucket_oauth(
         .context("the Bitbucket tokens' key")?;
     Ok(Some(Arc::new(
         crate::ops::bitbucket_oauth::BitbucketOAuthConnect::new(
-            BitbucketOAuth::new(settings),
+            BitbucketOAuth::new(settings, config.bitbucket_timeout),
             sealed::TokenSealer::new(&key),
         ),
     )))

@@ -4,14 +4,15 @@
 //! Bitbucket documents them, recording every call, and answering with Bitbucket's shapes: a
 //! `webhook_subscription` on 201, and its error body `{"type": "error", "error": {"message":
 //! ..., "detail": ...}}` for a bad token (401), a token without the `webhook` scope (403) and an
-//! unknown repository or webhook (404).
+//! unknown repository or webhook (404). Faults can be injected ([`FakeBitbucket::fail_next`]):
+//! a 5xx, a 429 with `Retry-After`, or a request taken and never answered.
 
 use crate::bitbucket_oauth::{BearerCheck, FakeOAuth};
 use crate::harness::serve_fake;
 use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 /// The one repository the fake has.
@@ -89,6 +90,7 @@ pub struct FakeBitbucket {
     state: Arc<Mutex<FakeState>>,
     /// The OAuth consumer's side (`crate::bitbucket_oauth`); its URL is `url` too.
     pub oauth: FakeOAuth,
+    faults: Faults,
 }
 
 impl FakeBitbucket {
@@ -98,10 +100,13 @@ impl FakeBitbucket {
         let data = web::Data::new(state.clone());
         let oauth = FakeOAuth::default();
         let oauth_routes = oauth.clone();
+        let faults = Faults::default();
+        let fault_data = web::Data::new(faults.clone());
         let url = serve_fake("fake Bitbucket", move |routes| {
             oauth_routes.mount(routes);
             routes
                 .app_data(data.clone())
+                .app_data(fault_data.clone())
                 .app_data(web::PayloadConfig::new(64 * 1024))
                 .route(
                     "/2.0/repositories/{workspace}/{repo_slug}/hooks",
@@ -115,7 +120,12 @@ impl FakeBitbucket {
                     bitbucket_error(404, "Resource not found", None)
                 }));
         });
-        Self { url, state, oauth }
+        Self {
+            url,
+            state,
+            oauth,
+            faults,
+        }
     }
 
     /// Every call so far.
@@ -274,8 +284,12 @@ async fn create_hook(
     request: HttpRequest,
     body: web::Bytes,
     state: web::Data<Arc<Mutex<FakeState>>>,
+    faults: web::Data<Faults>,
 ) -> HttpResponse {
     let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if let Some(response) = injected_fault(&faults, &state, &request, json.clone()).await {
+        return response;
+    }
     let answer = (|| {
         check_credentials(&request)?;
         if !known_repository(&request) {
@@ -330,7 +344,11 @@ async fn create_hook(
 async fn delete_hook(
     request: HttpRequest,
     state: web::Data<Arc<Mutex<FakeState>>>,
+    faults: web::Data<Faults>,
 ) -> HttpResponse {
+    if let Some(response) = injected_fault(&faults, &state, &request, Value::Null).await {
+        return response;
+    }
     let answer = (|| {
         check_credentials(&request)?;
         if !known_repository(&request) {
@@ -357,4 +375,78 @@ async fn delete_hook(
     };
     record(&state, &request, Value::Null, status);
     response
+}
+
+/// A fault the fake plays instead of doing what it is asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// This 5xx status, with Bitbucket's error body.
+    ServerError(u16),
+    /// 429 with `Retry-After: <seconds>`, as Bitbucket answers past its rate limit.
+    RateLimited(u64),
+    /// The request is read and never answered (the client must time out); nothing is done.
+    NoAnswer,
+}
+
+/// Faults waiting for requests, by method (`POST` creates, `DELETE` deletes).
+#[derive(Clone, Default)]
+struct Faults(Arc<Mutex<VecDeque<(String, Fault)>>>);
+
+impl FakeBitbucket {
+    /// Plays `fault` for the next `times` requests of `method` (`POST` or `DELETE`), after
+    /// any faults queued before.
+    pub fn fail_next(&self, method: &str, fault: Fault, times: usize) {
+        let mut faults = self.faults.0.lock().expect("faults");
+        faults.extend(std::iter::repeat_n((method.to_string(), fault), times));
+    }
+
+    /// Whether every queued fault has been played.
+    pub fn faults_played(&self) -> bool {
+        self.faults.0.lock().expect("faults").is_empty()
+    }
+}
+
+/// The status recorded for a request the fake never answered.
+pub const NOT_ANSWERED: u16 = 0;
+
+/// Plays the first fault queued for this request's method, if any: records the call and
+/// answers (or, for [`Fault::NoAnswer`], never does).
+async fn injected_fault(
+    faults: &Faults,
+    state: &Mutex<FakeState>,
+    request: &HttpRequest,
+    body: Value,
+) -> Option<HttpResponse> {
+    let fault = {
+        let mut faults = faults.0.lock().expect("faults");
+        let method = request.method().as_str();
+        let position = faults.iter().position(|(wanted, _)| wanted == method)?;
+        faults.remove(position).map(|(_, fault)| fault)?
+    };
+    match fault {
+        Fault::ServerError(status) => {
+            record(state, request, body, status);
+            Some(bitbucket_error(
+                status,
+                "Something went wrong. We've been notified and are looking into it.",
+                None,
+            ))
+        }
+        Fault::RateLimited(seconds) => {
+            record(state, request, body, 429);
+            let mut response =
+                bitbucket_error(429, "Rate limit for this resource has been exceeded", None);
+            response.headers_mut().insert(
+                actix_web::http::header::RETRY_AFTER,
+                actix_web::http::header::HeaderValue::from(seconds),
+            );
+            Some(response)
+        }
+        Fault::NoAnswer => {
+            record(state, request, body, NOT_ANSWERED);
+            // Longer than any client waits; the connection is dropped by the client first.
+            tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+            Some(HttpResponse::GatewayTimeout().finish())
+        }
+    }
 }

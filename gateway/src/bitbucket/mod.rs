@@ -8,10 +8,10 @@
 pub mod oauth;
 pub mod sealed;
 
-use crate::config::BITBUCKET_API_TIMEOUT;
 use futures_util::future::BoxFuture;
 use serde::Serialize;
 use serde_json::Value;
+use std::time::Duration;
 
 /// The most pages of repositories the picker reads (100 each).
 const MAX_REPOSITORY_PAGES: usize = 50;
@@ -87,9 +87,13 @@ pub enum BitbucketError {
         /// Bitbucket's message.
         message: String,
     },
-    /// Bitbucket could not be reached, failed (5xx) or answered something unreadable.
-    #[error("Bitbucket did not answer usefully: {0}")]
+    /// Bitbucket could not be reached, failed (5xx), rate-limited the call (429) or answered
+    /// something unreadable: the message says which.
+    #[error("{0}")]
     Unavailable(String),
+    /// Bitbucket took the request but did not answer in time: it may have carried it out.
+    #[error("{0}")]
+    NoAnswer(String),
 }
 
 /// What connecting a repository needs of a code host: registering and deleting a webhook.
@@ -122,15 +126,18 @@ pub trait RepositoryWebhooks: Send + Sync {
 pub struct BitbucketApi {
     base: reqwest::Url,
     client: reqwest::Client,
+    /// The calls' time limit, named in the error when it runs out.
+    timeout: Duration,
 }
 
 impl BitbucketApi {
-    /// A client for the API at `api_url` (a validated `[bitbucket] api_url`). It follows no
-    /// redirects, so a credential only ever goes to that address.
-    pub fn new(api_url: &str) -> Result<Self, url::ParseError> {
+    /// A client for the API at `api_url` (a validated `[bitbucket] api_url`) whose calls
+    /// give up after `timeout`. It follows no redirects, so a credential only ever goes to that
+    /// address.
+    pub fn new(api_url: &str, timeout: Duration) -> Result<Self, url::ParseError> {
         crate::install_tls_provider();
         let client = reqwest::Client::builder()
-            .timeout(BITBUCKET_API_TIMEOUT)
+            .timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("hookgate/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -138,6 +145,7 @@ impl BitbucketApi {
         Ok(Self {
             base: reqwest::Url::parse(api_url)?,
             client,
+            timeout,
         })
     }
 
@@ -165,7 +173,7 @@ impl BitbucketApi {
             .client
             .post(self.hooks_url(workspace, repo, None))
             .json(&hook);
-        let (status, body) = send(token.authorize(request)).await?;
+        let (status, body, retry_after) = self.send(token.authorize(request)).await?;
         if status == 201 || status == 200 {
             return serde_json::from_slice::<Value>(&body)
                 .ok()
@@ -177,7 +185,7 @@ impl BitbucketApi {
                     ))
                 });
         }
-        Err(refusal(status, &body, || {
+        Err(refusal(status, &body, retry_after, || {
             format!("Bitbucket has no repository {workspace}/{repo} that this token can see")
         }))
     }
@@ -193,11 +201,11 @@ impl BitbucketApi {
         let request = self
             .client
             .delete(self.hooks_url(workspace, repo, Some(hook_uuid)));
-        let (status, body) = send(token.authorize(request)).await?;
+        let (status, body, retry_after) = self.send(token.authorize(request)).await?;
         if (200..300).contains(&status) {
             return Ok(());
         }
-        Err(refusal(status, &body, || {
+        Err(refusal(status, &body, retry_after, || {
             format!("Bitbucket has no webhook {hook_uuid} in {workspace}/{repo}")
         }))
     }
@@ -219,9 +227,11 @@ impl BitbucketApi {
             .append_pair("pagelen", "100");
         let mut repositories = Vec::new();
         for _ in 0..MAX_REPOSITORY_PAGES {
-            let (status, body) = send(token.authorize(self.client.get(url.clone()))).await?;
+            let (status, body, retry_after) = self
+                .send(token.authorize(self.client.get(url.clone())))
+                .await?;
             if status != 200 {
-                return Err(refusal(status, &body, || {
+                return Err(refusal(status, &body, retry_after, || {
                     "Bitbucket did not list the repositories".to_string()
                 }));
             }
@@ -288,24 +298,60 @@ impl RepositoryWebhooks for BitbucketApi {
     }
 }
 
-/// Sends a request; answers Bitbucket's status and body.
-async fn send(request: reqwest::RequestBuilder) -> Result<(u16, bytes::Bytes), BitbucketError> {
-    let unavailable = |error: reqwest::Error| {
-        // Without the URL: it is ours, and the error text needs no credential-bearing parts.
-        BitbucketError::Unavailable(error.without_url().to_string())
-    };
-    let response = request.send().await.map_err(unavailable)?;
-    let status = response.status().as_u16();
-    let body = response.bytes().await.map_err(unavailable)?;
-    Ok((status, body))
+impl BitbucketApi {
+    /// Sends a request; answers Bitbucket's status, body and `Retry-After` (seconds).
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(u16, bytes::Bytes, Option<u64>), BitbucketError> {
+        let unavailable = |error: reqwest::Error| {
+            if error.is_timeout() {
+                return BitbucketError::NoAnswer(format!(
+                    "Bitbucket did not answer within {} s ([bitbucket] timeout_secs)",
+                    self.timeout.as_secs()
+                ));
+            }
+            // Without the URL: it is ours, and the error text needs no credential-bearing
+            // parts. The source chain says why (refused, reset, DNS).
+            let error = error.without_url();
+            let mut text = error.to_string();
+            let mut source = std::error::Error::source(&error);
+            while let Some(cause) = source {
+                text = format!("{text}: {cause}");
+                source = cause.source();
+            }
+            BitbucketError::Unavailable(format!("could not reach Bitbucket: {text}"))
+        };
+        let response = request.send().await.map_err(unavailable)?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.trim().parse().ok());
+        let body = response.bytes().await.map_err(unavailable)?;
+        Ok((status, body, retry_after))
+    }
 }
 
 /// The error for a Bitbucket answer that is not a success; `not_found` says what a 404 means.
-fn refusal(status: u16, body: &[u8], not_found: impl FnOnce() -> String) -> BitbucketError {
+fn refusal(
+    status: u16,
+    body: &[u8],
+    retry_after: Option<u64>,
+    not_found: impl FnOnce() -> String,
+) -> BitbucketError {
     let message = error_message(body);
     match status {
         401 | 403 => BitbucketError::TokenRefused(message),
         404 => BitbucketError::NotFound(format!("{} ({message})", not_found())),
+        // Not the operator's fault, and it passes: say when to try again.
+        429 => BitbucketError::Unavailable(match retry_after {
+            Some(seconds) => {
+                format!("Bitbucket is rate limiting (429), try again in {seconds} s: {message}")
+            }
+            None => format!("Bitbucket is rate limiting (429), try again later: {message}"),
+        }),
         400..=499 => BitbucketError::Refused { status, message },
         _ => BitbucketError::Unavailable(format!("Bitbucket answered {status}: {message}")),
     }
@@ -366,34 +412,38 @@ mod tests {
         let body = br#"{"type": "error", "error": {"message": "nope"}}"#;
         let missing = || "no repository w/r".to_string();
         assert!(
-            matches!(refusal(401, body, missing), BitbucketError::TokenRefused(m) if m == "nope")
+            matches!(refusal(401, body, None, missing), BitbucketError::TokenRefused(m) if m == "nope")
         );
         assert!(matches!(
-            refusal(403, body, missing),
+            refusal(403, body, None, missing),
             BitbucketError::TokenRefused(_)
         ));
         assert_eq!(
-            refusal(404, body, missing).to_string(),
+            refusal(404, body, None, missing).to_string(),
             "repository not found: no repository w/r (nope)"
         );
         assert!(matches!(
-            refusal(400, body, missing),
+            refusal(400, body, None, missing),
             BitbucketError::Refused { status: 400, .. }
         ));
         assert!(matches!(
-            refusal(503, body, missing),
+            refusal(503, body, None, missing),
             BitbucketError::Unavailable(_)
         ));
+        assert_eq!(
+            refusal(429, body, Some(30), missing).to_string(),
+            "Bitbucket is rate limiting (429), try again in 30 s: nope"
+        );
     }
 
     #[test]
     fn hook_urls_escape_their_parts() {
-        let api = BitbucketApi::new("http://127.0.0.1:9/base/").unwrap();
+        let api = BitbucketApi::new("http://127.0.0.1:9/base/", Duration::from_secs(1)).unwrap();
         assert_eq!(
             api.hooks_url("team", "repo", Some("{8f1c-11}")).as_str(),
             "http://127.0.0.1:9/base/2.0/repositories/team/repo/hooks/%7B8f1c-11%7D"
         );
-        let api = BitbucketApi::new("https://api.bitbucket.org").unwrap();
+        let api = BitbucketApi::new("https://api.bitbucket.org", Duration::from_secs(1)).unwrap();
         assert_eq!(
             api.hooks_url("team", "repo", None).as_str(),
             "https://api.bitbucket.org/2.0/repositories/team/repo/hooks"

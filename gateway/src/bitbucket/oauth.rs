@@ -5,9 +5,10 @@
 //! Basic. No redirect is followed, so the secret and the tokens only ever go to `oauth_url`.
 
 use super::sealed::OAuthTokens;
-use crate::config::{BITBUCKET_API_TIMEOUT, BitbucketOAuthSettings};
+use crate::config::BitbucketOAuthSettings;
 use crate::store::now_ms;
 use serde_json::Value;
+use std::time::Duration;
 
 /// Why Bitbucket gave no tokens.
 #[derive(Debug, thiserror::Error)]
@@ -37,11 +38,12 @@ pub struct BitbucketOAuth {
 }
 
 impl BitbucketOAuth {
-    /// A client for the consumer in `settings`.
-    pub fn new(settings: BitbucketOAuthSettings) -> Self {
+    /// A client for the consumer in `settings` whose calls give up after `timeout`
+    /// (`[bitbucket] timeout_secs`).
+    pub fn new(settings: BitbucketOAuthSettings, timeout: Duration) -> Self {
         crate::install_tls_provider();
         let client = reqwest::Client::builder()
-            .timeout(BITBUCKET_API_TIMEOUT)
+            .timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("hookgate/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -152,11 +154,14 @@ mod tests {
 
     #[test]
     fn the_consent_url_carries_the_client_and_the_state() {
-        let oauth = BitbucketOAuth::new(BitbucketOAuthSettings {
-            client_id: "key 1".into(),
-            client_secret: SecretText::new("secret"),
-            oauth_url: "http://127.0.0.1:9".into(),
-        });
+        let oauth = BitbucketOAuth::new(
+            BitbucketOAuthSettings {
+                client_id: "key 1".into(),
+                client_secret: SecretText::new("secret"),
+                oauth_url: "http://127.0.0.1:9".into(),
+            },
+            Duration::from_secs(30),
+        );
         assert_eq!(
             oauth.authorize_url("st&ate"),
             "http://127.0.0.1:9/site/oauth2/authorize?client_id=key+1&response_type=code&state=st%26ate"

@@ -156,8 +156,25 @@ impl GatewayConfig {
                 "must be at least 1",
             ));
         }
+        let retention_interval = parse_duration(&self.retention.interval)
+            .filter(|interval| !interval.is_zero())
+            .ok_or_else(|| {
+                ConfigError::invalid(
+                    "retention.interval",
+                    format!(
+                        "{:?} is not a duration like 500ms, 10s, 2m or 1h",
+                        self.retention.interval
+                    ),
+                )
+            })?;
         let bitbucket_api_url = self.bitbucket.checked_api_url()?;
         let bitbucket_oauth = self.bitbucket.oauth_settings()?;
+        if self.bitbucket.timeout_secs == 0 {
+            return Err(ConfigError::invalid(
+                "bitbucket.timeout_secs",
+                "must be at least 1",
+            ));
+        }
         let delivery_timeout = Duration::from_secs(self.delivery.timeout_secs);
         Ok(ValidatedConfig {
             listen,
@@ -174,9 +191,11 @@ impl GatewayConfig {
             retention: Duration::from_secs(self.retention.days * 86_400),
             retention_max_records: self.retention.max_records,
             retention_max_rejected_records: self.retention.max_rejected_records,
+            retention_interval,
             abuse: self.abuse_limits()?,
             bitbucket_api_url,
             bitbucket_oauth,
+            bitbucket_timeout: Duration::from_secs(self.bitbucket.timeout_secs),
             twilio: self.twilio.settings()?,
             smtp: self.smtp.settings(delivery_timeout)?,
             database_url: self.storage.database_url()?,
@@ -216,12 +235,16 @@ pub struct ValidatedConfig {
     pub retention_max_records: u64,
     /// Rejected records kept, apart from `retention_max_records`.
     pub retention_max_rejected_records: u64,
+    /// How often retention prunes the inbound log.
+    pub retention_interval: Duration,
     /// Rate limits, the rejected-record cap and connection limits.
     pub abuse: AbuseLimits,
     /// Base URL of the Bitbucket Cloud REST API, without a trailing slash.
     pub bitbucket_api_url: String,
     /// The Bitbucket OAuth consumer, when `[bitbucket] oauth_client_id` is set.
     pub bitbucket_oauth: Option<BitbucketOAuthSettings>,
+    /// How long one Bitbucket API call may take.
+    pub bitbucket_timeout: Duration,
     /// `[twilio]`, when sms and voice are configured.
     pub twilio: Option<TwilioSettings>,
     /// `[smtp]`, when email is configured.

@@ -104,6 +104,9 @@ pub struct RetentionConfig {
     /// Rejected-request records kept, apart from `max_records`: a flood of bad requests
     /// prunes its own records, never the accepted history.
     pub max_rejected_records: u64,
+    /// How often the bounds are applied (a duration like `1h`, `10m`, `500ms`); the first
+    /// pass runs at start-up.
+    pub interval: String,
 }
 
 impl Default for RetentionConfig {
@@ -112,6 +115,7 @@ impl Default for RetentionConfig {
             days: 30,
             max_records: 1_000_000,
             max_rejected_records: 100_000,
+            interval: "1h".into(),
         }
     }
 }
@@ -163,6 +167,9 @@ impl Default for HttpConfig {
 pub struct BitbucketConfig {
     /// Base URL of the Bitbucket Cloud REST API (requests go to `{api_url}/2.0/...`).
     pub api_url: String,
+    /// Seconds a Bitbucket API call may take, connecting included, before `connect` or
+    /// `disconnect` gives up.
+    pub timeout_secs: u64,
     /// The OAuth consumer's key; with it (and the secret from
     /// `HOOKGATE_BITBUCKET_OAUTH_SECRET`) the console offers Connect Bitbucket with OAuth.
     pub oauth_client_id: Option<String>,
@@ -252,12 +259,14 @@ impl Default for BitbucketConfig {
             oauth_client_id: None,
             oauth_url: Self::DEFAULT_OAUTH_URL.into(),
             oauth_client_secret: None,
+            timeout_secs: BITBUCKET_API_TIMEOUT_SECS,
         }
     }
 }
 
-/// How long a Bitbucket API call may take before `connect` or `disconnect` gives up.
-pub const BITBUCKET_API_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a Bitbucket API call may take before `connect` or `disconnect` gives up, by
+/// default (`[bitbucket] timeout_secs`).
+pub const BITBUCKET_API_TIMEOUT_SECS: u64 = 30;
 
 /// A token bucket: `per_second` requests a second on average, `burst` at once; `per_second = 0`
 /// means no limit. Also an endpoint's optional `rate_limit`, overriding `[ingest]`'s.

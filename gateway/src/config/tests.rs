@@ -123,6 +123,31 @@ fn bad_values_name_their_key() {
     let mut config = GatewayConfig::default();
     config.plugins.max_file_mib = 0;
     assert_eq!(config.validate().unwrap_err().key, "plugins.max_file_mib");
+    for interval in ["hourly", "0s", ""] {
+        let mut config = GatewayConfig::default();
+        config.retention.interval = interval.into();
+        assert_eq!(
+            config.validate().unwrap_err().key,
+            "retention.interval",
+            "{interval:?}"
+        );
+    }
+    let mut config = GatewayConfig::default();
+    config.bitbucket.timeout_secs = 0;
+    assert_eq!(config.validate().unwrap_err().key, "bitbucket.timeout_secs");
+}
+
+#[test]
+fn the_retention_interval_and_bitbucket_timeout_default_and_parse() {
+    let defaults = GatewayConfig::default().validate().unwrap();
+    assert_eq!(defaults.retention_interval, Duration::from_secs(3600));
+    assert_eq!(defaults.bitbucket_timeout, Duration::from_secs(30));
+    let parsed: GatewayConfig =
+        toml::from_str("[retention]\ninterval = \"500ms\"\n[bitbucket]\ntimeout_secs = 5\n")
+            .unwrap();
+    let parsed = parsed.validate().unwrap();
+    assert_eq!(parsed.retention_interval, Duration::from_millis(500));
+    assert_eq!(parsed.bitbucket_timeout, Duration::from_secs(5));
 }
 
 #[test]

@@ -50,6 +50,7 @@ impl From<BitbucketError> for OpsError {
             }
             BitbucketError::NotFound(_) => StatusCode::NOT_FOUND,
             BitbucketError::Unavailable(_) => StatusCode::BAD_GATEWAY,
+            BitbucketError::NoAnswer(_) => StatusCode::GATEWAY_TIMEOUT,
         };
         tracing::warn!(%error, "Bitbucket refused a connect or disconnect");
         OpsError::Upstream {
@@ -94,9 +95,20 @@ pub async fn connect(
             .filter(|event| !WORKSPACE_ONLY_EVENTS.contains(&event.as_str()))
             .collect::<Vec<_>>(),
     });
-    let hook_uuid = webhooks
-        .create_hook(&token, &workspace, &repo, hook)
-        .await?;
+    let hook_uuid = match webhooks.create_hook(&token, &workspace, &repo, hook).await {
+        Ok(hook_uuid) => hook_uuid,
+        // Bitbucket may have made the webhook without telling us its id: nothing is saved
+        // here, and the operator is told where to look.
+        Err(BitbucketError::NoAnswer(reason)) => {
+            return Err(BitbucketError::NoAnswer(format!(
+                "{reason}; no source was saved. Bitbucket may still have created the webhook: \
+                 if {workspace}/{repo}'s webhook settings list one for {}, delete it",
+                hook_url(services, &endpoint)
+            ))
+            .into());
+        }
+        Err(error) => return Err(error.into()),
+    };
     let link = BitbucketLink {
         workspace,
         repo,

@@ -247,11 +247,14 @@ mod tests {
 
     fn flow() -> BitbucketOAuthConnect {
         BitbucketOAuthConnect::new(
-            BitbucketOAuth::new(BitbucketOAuthSettings {
-                client_id: "key".into(),
-                client_secret: SecretText::new("secret"),
-                oauth_url: "http://127.0.0.1:9".into(),
-            }),
+            BitbucketOAuth::new(
+                BitbucketOAuthSettings {
+                    client_id: "key".into(),
+                    client_secret: SecretText::new("secret"),
+                    oauth_url: "http://127.0.0.1:9".into(),
+                },
+                std::time::Duration::from_secs(30),
+            ),
             TokenSealer::new(&[3; 32]),
         )
     }

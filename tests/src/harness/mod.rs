@@ -4,11 +4,13 @@
 //! [`GatewayClient`] (admin API, webhooks, metrics), and one [`CaptureReceiver`] whose answers
 //! are scripted or set by mode (healthy, 500, 429 with `Retry-After`, late, down).
 
+mod chat_services;
 mod child_process;
 mod client;
 mod in_process;
 mod receiver;
 
+pub use chat_services::{discord_refusal, slack_refusal};
 pub use child_process::{ChildGateway, ChildGatewayConfig, GatewayProgram, ServerProcess};
 pub use client::GatewayClient;
 pub use in_process::TestGateway;

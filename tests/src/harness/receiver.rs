@@ -2,6 +2,14 @@
 //! consumer. It answers by a policy — scripted answers first, then a standing answer (200 at
 //! first; 500, 429 with `Retry-After`, late, a redirect) — can go down and come back on the same
 //! address, records what it got, and counts the deliveries it took by `Idempotency-Key`.
+//!
+//! It checks what Discord and Slack check, by path: a request to `/discord…` or
+//! `/api/webhooks/…` is a Discord webhook execution, one to `/slack…` or `/services/…` a Slack
+//! incoming webhook, and a body either service would refuse is answered as that service does
+//! (400 with its error) whatever the script says. Such a refusal is a notifier bug, so
+//! [`CaptureReceiver::captured`], [`CaptureReceiver::wait_for_requests`] and
+//! [`CaptureReceiver::taken`] panic naming it; a test that sends bad bodies on purpose reads
+//! [`CaptureReceiver::refusals`].
 
 use super::wait_for;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
@@ -82,6 +90,8 @@ struct ReceiverState {
     received: u64,
     /// Idempotency keys answered 2xx in time, and how often.
     taken: HashMap<String, u64>,
+    /// Requests refused as Discord or Slack would refuse them: `path: reason`.
+    refusals: Vec<String>,
 }
 
 struct RunningServer {
@@ -122,6 +132,7 @@ impl CaptureReceiver {
                 standing: Answer::Status(200, None),
                 received: 0,
                 taken: HashMap::new(),
+                refusals: Vec::new(),
             })),
             server: Arc::default(),
         };
@@ -210,12 +221,16 @@ impl CaptureReceiver {
         self.serve(listener);
     }
 
-    /// Everything received so far (empty unless it keeps requests).
+    /// Everything received so far (empty unless it keeps requests). Panics if Discord or
+    /// Slack would have refused one.
     pub fn captured(&self) -> Vec<Captured> {
-        self.state.lock().unwrap().captured.clone()
+        let state = self.state.lock().unwrap();
+        assert_no_refusals(&state.refusals);
+        state.captured.clone()
     }
 
-    /// Waits until `count` requests have arrived and returns them.
+    /// Waits until `count` requests have arrived and returns them. Panics if Discord or Slack
+    /// would have refused one.
     pub fn wait_for_requests(&self, count: usize) -> Vec<Captured> {
         wait_for(
             &format!("{count} requests at the receiver"),
@@ -225,15 +240,31 @@ impl CaptureReceiver {
         self.captured()
     }
 
+    /// The requests answered as Discord or Slack refuse a malformed body (`path: reason`).
+    pub fn refusals(&self) -> Vec<String> {
+        self.state.lock().unwrap().refusals.clone()
+    }
+
     /// Requests received so far, however answered.
     pub fn received(&self) -> u64 {
         self.state.lock().unwrap().received
     }
 
     /// Deliveries taken (answered 2xx in time), by `Idempotency-Key`, and how often each.
+    /// Panics if Discord or Slack would have refused a request.
     pub fn taken(&self) -> HashMap<String, u64> {
-        self.state.lock().unwrap().taken.clone()
+        let state = self.state.lock().unwrap();
+        assert_no_refusals(&state.refusals);
+        state.taken.clone()
     }
+}
+
+fn assert_no_refusals(refusals: &[String]) {
+    assert!(
+        refusals.is_empty(),
+        "the receiver refused {} request(s) as Discord or Slack would: {refusals:?}",
+        refusals.len()
+    );
 }
 
 async fn receive(
@@ -260,6 +291,12 @@ async fn receive(
                 body: String::from_utf8_lossy(&body).into_owned(),
                 at: Instant::now(),
             });
+        }
+        if let Some(refusal) = super::chat_services::refusal(&request, &body) {
+            state
+                .refusals
+                .push(format!("{}: {}", request.path(), refusal.reason));
+            return refusal.response();
         }
         let answer = match state.script.pop_front() {
             Some(answer) => answer,

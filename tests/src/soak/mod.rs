@@ -405,7 +405,7 @@ impl Endpoints {
                     "name": "soak embeds",
                     "events": ["repo:push", "pullrequest:created"],
                     "format": {"plugin": "bitbucket-embeds"},
-                    "destinations": [{"kind": "discord", "url": format!("{receiver}/embeds")}],
+                    "destinations": [{"kind": "discord", "url": format!("{receiver}/discord/embeds")}],
                 }),
             ),
             (

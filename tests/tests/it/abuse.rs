@@ -230,6 +230,9 @@ fn dribble(gateway_url: &str, head: &str, dribble: u8, signed_post: impl Fn()) -
     )
 }
 
+/// How long after the start of a 1 s deadline a slow client may still be connected.
+const CUT_MARGIN: Duration = Duration::from_secs(10);
+
 #[test]
 fn slow_headers_and_slow_bodies_are_cut_by_their_deadlines() {
     let gateway = TestGateway::start(|config| {
@@ -246,11 +249,16 @@ fn slow_headers_and_slow_bodies_are_cut_by_their_deadlines() {
         }
     };
 
-    // Headers one byte at a time: the connection gets a 408 and is closed.
+    // Headers one byte at a time: the connection gets a 408 and is closed, near its 1 s
+    // deadline (10 s is the margin a busy machine gets; a deadline not applied lets the
+    // dribble run its 30 s).
     let head = format!("POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ");
+    let started = Instant::now();
     let (answer, closed) = dribble(&gateway.url, &head, b'a', normal_post(1));
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
     assert!(closed, "the slow-header connection stayed open");
+    let took = started.elapsed();
+    assert!(took < CUT_MARGIN, "slow headers cut after {took:?}");
 
     // A body one byte at a time: 408 with a JSON reason, a rejected record, connection closed.
     let body = commit_status_payload("SUCCESSFUL");
@@ -260,7 +268,10 @@ fn slow_headers_and_slow_bodies_are_cut_by_their_deadlines() {
         hookgate::verify::sign_hub_sha256(&secret, body.as_bytes()),
         body.len()
     );
+    let started = Instant::now();
     let (answer, closed) = dribble(&gateway.url, &head, b' ', normal_post(2));
+    let took = started.elapsed();
+    assert!(took < CUT_MARGIN, "a slow body cut after {took:?}");
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
     assert!(
         answer.contains(r#""error":"body not received within 1 s""#),

@@ -156,3 +156,123 @@ fn two_drop_ins_with_one_name_keep_the_first() {
     assert!(matches!(hostile.source(), PluginSource::Dropin(path) if path.ends_with("a.wasm")));
     assert!(set.errors().iter().any(|error| error.file.ends_with("b.wasm") && error.error.contains("already provided")));
 }
+
+/// What served a record, told apart by its output: the built-in maps a failed pipeline
+/// (`Mapped …`), the impostor ignores it naming itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Served {
+    Builtin,
+    Impostor,
+}
+
+fn served_by(record: &serde_json::Value) -> Served {
+    let outcome = record["outcomes"][0]["outcome"]
+        .as_str()
+        .unwrap_or_default();
+    if outcome.starts_with("Mapped ") {
+        Served::Builtin
+    } else if outcome == "Ignored: impostor 9.9.9-test" {
+        Served::Impostor
+    } else {
+        panic!("a record served by neither version: {record}")
+    }
+}
+
+#[test]
+fn swapping_a_drop_in_under_signed_traffic_processes_every_record_by_one_version() {
+    use hookgate_tests::harness::{TestGateway, wait_for};
+    use serde_json::json;
+
+    let gateway = TestGateway::start(|_| {});
+    let endpoint = gateway.create_endpoint(json!({
+        "name": "pipelines",
+        "events": ["repo:commit_status_updated"],
+        "alerts": {"plugin": "bitbucket-pipelines"},
+    }));
+    let url = endpoint["url"].as_str().unwrap().to_string();
+    let secret = endpoint["secret"].as_str().unwrap().to_string();
+    let failed = commit_status_payload("FAILED");
+    let sequence = AtomicUsize::new(0);
+    // Posts one signed webhook; answers its record id (every post must be accepted).
+    let post = || {
+        let n = sequence.fetch_add(1, Ordering::Relaxed);
+        let (status, answer) = gateway.post_hook(
+            &url,
+            "repo:commit_status_updated",
+            &failed,
+            Some(&secret),
+            &format!("00000000-0000-4000-8000-{n:012}"),
+        );
+        assert_eq!(status, 202, "{answer}");
+        answer["id"].as_str().unwrap().to_string()
+    };
+    // Posts until the version in use serves a record.
+    let wait_until_served_by = |version: Served| {
+        wait_for(
+            &format!("a record served by {version:?}"),
+            RELOAD_WAIT,
+            || served_by(&gateway.processed(&post())) == version,
+        );
+    };
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let posters: Vec<_> = (0..2)
+            .map(|_| {
+                scope.spawn(|| {
+                    while !stop.load(Ordering::Relaxed) {
+                        post();
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                })
+            })
+            .collect();
+        wait_until_served_by(Served::Builtin);
+        // The impostor replaces the built-in, then is removed and the built-in comes back,
+        // all while the posters keep going.
+        gateway.install_dropins(&[(
+            "bitbucket-pipelines",
+            "pipelines.wasm",
+            plugin_bytes("impostor"),
+        )]);
+        wait_until_served_by(Served::Impostor);
+        std::fs::remove_file(gateway.data_path().join("plugins/pipelines.wasm")).unwrap();
+        wait_until_served_by(Served::Builtin);
+        stop.store(true, Ordering::Relaxed);
+        for poster in posters {
+            poster.join().expect("a poster saw a refusal");
+        }
+    });
+
+    // Every record accepted is processed — none failed, none lost — by one version or the
+    // other, and the versions follow one another in arrival order: the built-in, the
+    // impostor, the built-in again.
+    let total = sequence.load(Ordering::Relaxed);
+    assert!(
+        total > 20,
+        "too little traffic to overlap the swaps: {total}"
+    );
+    let mut records = Vec::new();
+    wait_for("every record to be processed", RELOAD_WAIT, || {
+        records = gateway.all("/inbound");
+        records.iter().all(|record| record["status"] != "pending")
+    });
+    assert_eq!(records.len(), total, "records lost or added");
+    records.sort_by_key(|record| {
+        record["id"].as_str().unwrap()[3..]
+            .parse::<u64>()
+            .expect("an in_<n> id")
+    });
+    let mut runs: Vec<Served> = Vec::new();
+    for record in &records {
+        assert_eq!(record["status"], "processed", "{record}");
+        let version = served_by(record);
+        if runs.last() != Some(&version) {
+            runs.push(version);
+        }
+    }
+    assert_eq!(
+        runs,
+        [Served::Builtin, Served::Impostor, Served::Builtin],
+        "each record by the version in use when it ran, in order"
+    );
+}

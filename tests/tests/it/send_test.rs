@@ -17,7 +17,7 @@ fn a_send_test_reaches_only_its_destination_and_answers_the_attempt() {
         "events": ["repo:push"],
         "destinations": [
             {"kind": "webhook", "url": format!("{}/first", first.url)},
-            {"kind": "discord", "url": format!("{}/second", second.url)},
+            {"kind": "discord", "url": format!("{}/discord/second", second.url)},
         ],
     }));
     let id = endpoint["id"].as_str().unwrap();

@@ -38,7 +38,8 @@ pub const ROUTES: &[ApiRoute] = &[
         (status = 201, description = "the new endpoint, with `bitbucket: {workspace, repo, hook_uuid}`", body = Object),
         (status = 404, description = "Bitbucket knows no such repository", body = ErrorAnswer),
         (status = 422, description = "an invalid request, or Bitbucket refused the token", body = ErrorAnswer),
-        (status = 502, description = "Bitbucket failed or could not be reached", body = ErrorAnswer),
+        (status = 502, description = "Bitbucket failed (5xx), rate-limited the call (429) or could not be reached", body = ErrorAnswer),
+        (status = 504, description = "Bitbucket did not answer within `[bitbucket] timeout_secs`", body = ErrorAnswer),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
 )]
@@ -72,7 +73,8 @@ struct DisconnectInput {
         (status = 404, description = "no such endpoint", body = ErrorAnswer),
         (status = 409, description = "the endpoint is not connected to Bitbucket, or has no stored connection and no token was given", body = ErrorAnswer),
         (status = 422, description = "Bitbucket refused the token, or the stored connection's consent was revoked (connect again)", body = ErrorAnswer),
-        (status = 502, description = "Bitbucket failed or could not be reached", body = ErrorAnswer),
+        (status = 502, description = "Bitbucket failed (5xx), rate-limited the call (429) or could not be reached", body = ErrorAnswer),
+        (status = 504, description = "Bitbucket did not answer within `[bitbucket] timeout_secs`", body = ErrorAnswer),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
 )]
