@@ -7,7 +7,7 @@ use crate::bitbucket::BitbucketToken;
 use crate::http::HttpState;
 use crate::http::api::openapi::ErrorAnswer;
 use crate::http::bitbucket_request::connect_request;
-use crate::ops::endpoints::view;
+use crate::ops::endpoints::EndpointView;
 use crate::ops::{OpsError, bitbucket};
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
@@ -33,7 +33,7 @@ pub const ROUTES: &[ApiRoute] = &[
             only. `events`: `push`, `all` (the default), a list or comma-separated keys."
     ),
     responses(
-        (status = 201, description = "the new endpoint, with `bitbucket: {workspace, repo, hook_uuid}`", body = Object),
+        (status = 201, description = "the new endpoint, with `bitbucket: {workspace, repo, hook_uuid}`", body = EndpointView),
         (status = 404, description = "Bitbucket knows no such repository", body = ErrorAnswer),
         (status = 422, description = "an invalid request, or Bitbucket refused the token", body = ErrorAnswer),
         (status = 502, description = "Bitbucket failed or could not be reached", body = ErrorAnswer),
@@ -46,7 +46,7 @@ async fn connect(
 ) -> Result<HttpResponse, OpsError> {
     let request = connect_request(body.into_inner())?;
     let endpoint = bitbucket::connect(&state.services, state.bitbucket.as_ref(), request).await?;
-    Ok(HttpResponse::Created().json(view(&state.services, &endpoint)))
+    Ok(HttpResponse::Created().json(EndpointView::of(&state.services, &endpoint)))
 }
 
 #[derive(Deserialize)]
@@ -63,7 +63,7 @@ struct DisconnectInput {
     params(("id" = String, Path, description = "endpoint id")),
     request_body(content = Object, description = "`{token}`: a Bitbucket token as for connect"),
     responses(
-        (status = 200, description = "the endpoint, disabled and no longer linked", body = Object),
+        (status = 200, description = "the endpoint, disabled and no longer linked", body = EndpointView),
         (status = 404, description = "no such endpoint", body = ErrorAnswer),
         (status = 409, description = "the endpoint is not connected to Bitbucket", body = ErrorAnswer),
         (status = 422, description = "no token, or Bitbucket refused it", body = ErrorAnswer),
@@ -88,5 +88,5 @@ async fn disconnect(
     let token = BitbucketToken::new(input.token.trim());
     let endpoint =
         bitbucket::disconnect(&state.services, state.bitbucket.as_ref(), &id, &token).await?;
-    Ok(HttpResponse::Ok().json(view(&state.services, &endpoint)))
+    Ok(HttpResponse::Ok().json(EndpointView::of(&state.services, &endpoint)))
 }

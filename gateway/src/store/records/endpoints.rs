@@ -127,7 +127,7 @@ impl EndpointRecord {
 
 /// Where the webhook of a connected endpoint lives in Bitbucket Cloud. The access token that
 /// made it is not kept: disconnecting asks for one again.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BitbucketLink {
     /// Workspace slug (or `{uuid}`).
