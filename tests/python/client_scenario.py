@@ -81,6 +81,8 @@ def main():
     shown = get_endpoint.sync(client=client, id=endpoint.id)
     check(isinstance(shown, EndpointView) and shown.id == endpoint.id, repr(shown))
     check(not shown.secret, "the secret is never shown again")
+    check(isinstance(shown.created_at, int), f"created_at: {shown.created_at!r}")
+    check(shown.created_at == endpoint.created_at, f"created_at: {shown.created_at!r}")
 
     status, signature = post_signed(
         endpoint.url, endpoint.secret, "repo:commit_status_updated", payload,

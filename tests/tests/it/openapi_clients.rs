@@ -332,6 +332,11 @@ fn a_generated_python_client_creates_an_endpoint_and_reads_the_record_and_alert(
     let config = folder.path().join("client-config.yaml");
     std::fs::write(&config, CLIENT_CONFIG).unwrap();
     let generated = folder.path().join("hookgate-client");
+    let search_path = format!(
+        "{}:{}",
+        venv.join("bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let (made, said) = run(
         &venv.join("bin/openapi-python-client"),
         &[
@@ -343,7 +348,8 @@ fn a_generated_python_client_creates_an_endpoint_and_reads_the_record_and_alert(
             Path::new("--output-path"),
             &generated,
         ],
-        &[],
+        // Its post-generation hooks run `ruff`, which it brought into the environment.
+        &[("PATH", &search_path)],
     );
     assert!(made, "the generator failed:\n{said}");
     // A part of the document it cannot read is a warning and a missing method or model.
