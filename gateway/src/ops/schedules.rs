@@ -170,32 +170,72 @@ pub fn shifts(
     let shifts = schedule
         .shifts(from, to)
         .map_err(|error| unusable(id, error))?;
-    let names: HashMap<String, Value> = (services.store.directory(DirectoryKind::User)?)
+    let names: HashMap<String, String> = (services.store.directory(DirectoryKind::User)?)
         .into_iter()
-        .map(|user| (user.id, user.body["name"].clone()))
+        .filter_map(|user| Some((user.id, user.body["name"].as_str()?.to_string())))
         .collect();
-    let shifts: Vec<Value> = shifts
+    let shifts = shifts
         .iter()
-        .map(|shift| shift_view(shift, &schedule, &names))
+        .map(|shift| ShiftView::of(shift, &schedule, &names))
         .collect();
-    Ok(json!({"shifts": shifts, "from": from.to_string(), "to": to.to_string()}))
+    directory::to_json(ShiftsAnswer {
+        shifts,
+        from: from.to_string(),
+        to: to.to_string(),
+    })
 }
 
-fn shift_view(shift: &Shift, schedule: &Schedule, names: &HashMap<String, Value>) -> Value {
-    let mut view = json!({
-        "user": shift.user,
-        "user_name": names.get(&shift.user).cloned().unwrap_or(Value::Null),
-        "start": shift.start.to_string(),
-        "end": shift.end.to_string(),
-    });
-    match shift.layer {
-        Some(layer) => {
-            view["layer"] = json!(layer);
-            view["layer_name"] = json!(schedule.layers.get(layer).map(|layer| &layer.name));
+/// A schedule's final shifts over a range.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShiftsAnswer {
+    /// The shifts, in order.
+    pub shifts: Vec<ShiftView>,
+    /// The range's start, RFC 3339 UTC.
+    pub from: String,
+    /// Its end (exclusive).
+    pub to: String,
+}
+
+/// One final shift: from a layer (`layer`, `layer_name`) or an override (`override: true`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShiftView {
+    /// Who is on call, `us_<n>`.
+    pub user: String,
+    /// Their name.
+    #[schema(required = true)]
+    pub user_name: Option<String>,
+    /// RFC 3339 UTC.
+    pub start: String,
+    /// RFC 3339 UTC (exclusive).
+    pub end: String,
+    /// The index of the layer the shift comes from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layer: Option<usize>,
+    /// That layer's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layer_name: Option<String>,
+    /// `true` on an override's shift.
+    #[serde(rename = "override", skip_serializing_if = "Option::is_none")]
+    pub is_override: Option<bool>,
+}
+
+impl ShiftView {
+    fn of(shift: &Shift, schedule: &Schedule, names: &HashMap<String, String>) -> Self {
+        Self {
+            user: shift.user.clone(),
+            user_name: names.get(&shift.user).cloned(),
+            start: shift.start.to_string(),
+            end: shift.end.to_string(),
+            layer: shift.layer,
+            layer_name: shift
+                .layer
+                .and_then(|layer| schedule.layers.get(layer))
+                .map(|layer| layer.name.clone()),
+            is_override: shift.layer.is_none().then_some(true),
         }
-        None => view["override"] = json!(true),
     }
-    view
 }
 
 /// A query's instant (`at`, `from`, `to`): RFC 3339 with an offset; 400 naming the parameter.

@@ -292,23 +292,242 @@ fn every_answer_of_a_scenario_matches_its_schema_in_the_document() {
         "{required}"
     );
 
+    check_answers(&venv, &document_file, &api.answers);
+}
+
+/// Checks `answers` against `document_file` with `check_answers.py`: each must be valid, and
+/// broken copies of them must all be refused.
+fn check_answers(venv: &Path, document_file: &Path, answers: &[Value]) {
+    let folder = tempfile::tempdir().unwrap();
     let answers_file = folder.path().join("answers.json");
-    std::fs::write(&answers_file, serde_json::to_vec(&api.answers).unwrap()).unwrap();
+    std::fs::write(&answers_file, serde_json::to_vec(answers).unwrap()).unwrap();
     let python = venv.join("bin/python");
     let checker = script("check_answers.py");
-    let (valid, said) = run(&python, &[&checker, &document_file, &answers_file], &[]);
+    let (valid, said) = run(&python, &[&checker, document_file, &answers_file], &[]);
     assert!(valid, "answers that do not match the document:\n{said}");
     assert!(
-        said.contains(&format!("{} answers checked, 0 invalid", api.answers.len())),
+        said.contains(&format!("{} answers checked, 0 invalid", answers.len())),
         "{said}"
     );
     let self_check = Path::new("--self-check");
     let (refused, said) = run(
         &python,
-        &[&checker, self_check, &document_file, &answers_file],
+        &[&checker, self_check, document_file, &answers_file],
         &[],
     );
     assert!(refused, "broken answers the check let through:\n{said}");
+}
+
+/// The on-call directory's answers (users, a session, teams, schedules and their shifts,
+/// escalation policies, maintenance windows: create, list, show, change, delete, refusals)
+/// each match their schema in the served document.
+#[test]
+fn every_answer_of_the_directory_matches_its_schema_in_the_document() {
+    let venv = match python_tools() {
+        Ok(venv) => venv,
+        Err(why) => {
+            return tool_missing(
+                "every_answer_of_the_directory_matches_its_schema_in_the_document",
+                &why,
+            );
+        }
+    };
+    let gateway = TestGateway::start(|_| {});
+    let mut api = Recorder {
+        gateway: &gateway,
+        answers: Vec::new(),
+    };
+    let user = api.call(
+        "POST",
+        "/users",
+        "/users",
+        Some(json!({
+            "name": "Ada Lovelace",
+            "email": "ada@example.com",
+            "time_zone": "Europe/London",
+            "role": "responder",
+            "password": "correct horse battery staple",
+            "contact_methods": [{"kind": "email", "address": "ada@example.com"},
+                                {"kind": "sms", "address": "+15551234567"}],
+            "notification_rules": [{"contact": 0, "after_minutes": 0},
+                                   {"contact": 1, "after_minutes": 5}],
+        })),
+        201,
+    );
+    let user_id = user["id"].as_str().unwrap().to_string();
+    assert_eq!(user["password_set"], true, "{user}");
+    api.call(
+        "POST",
+        "/users",
+        "/users",
+        Some(json!({"name": "x", "email": "ada@example.com", "role": "viewer"})),
+        422,
+    );
+    api.call("GET", "/users", "/users", None, 200);
+    api.call(
+        "GET",
+        "/users/{id}",
+        &format!("/users/{user_id}"),
+        None,
+        200,
+    );
+    api.call(
+        "PATCH",
+        "/users/{id}",
+        &format!("/users/{user_id}"),
+        Some(json!({"name": "Ada King"})),
+        200,
+    );
+    let session = api.call(
+        "POST",
+        "/sessions",
+        "/sessions",
+        Some(json!({"email": "ada@example.com", "password": "correct horse battery staple"})),
+        201,
+    );
+    assert_eq!(session["user"], user_id.as_str(), "{session}");
+
+    let team = api.call(
+        "POST",
+        "/teams",
+        "/teams",
+        Some(json!({"name": "ops", "members": [user_id]})),
+        201,
+    );
+    let team_id = team["id"].as_str().unwrap().to_string();
+    api.call("GET", "/teams", "/teams", None, 200);
+    api.call(
+        "GET",
+        "/teams/{id}",
+        &format!("/teams/{team_id}"),
+        None,
+        200,
+    );
+
+    let schedule = api.call(
+        "POST",
+        "/schedules",
+        "/schedules",
+        Some(json!({
+            "name": "primary",
+            "time_zone": "Europe/London",
+            "layers": [{"name": "days", "start": "2024-03-08T09:00:00Z", "rotation": "1d",
+                        "users": [user_id]}],
+            "overrides": [{"user": user_id, "start": "2024-03-09T00:00:00Z",
+                           "end": "2024-03-09T06:00:00Z"}],
+        })),
+        201,
+    );
+    let schedule_id = schedule["id"].as_str().unwrap().to_string();
+    api.call("GET", "/schedules", "/schedules", None, 200);
+    api.call(
+        "GET",
+        "/schedules/{id}",
+        &format!("/schedules/{schedule_id}"),
+        None,
+        200,
+    );
+    let shifts = api.call(
+        "GET",
+        "/schedules/{id}/shifts",
+        &format!(
+            "/schedules/{schedule_id}/shifts?from=2024-03-08T12:00:00Z&to=2024-03-10T00:00:00Z"
+        ),
+        None,
+        200,
+    );
+    let shifts = shifts["shifts"].as_array().unwrap();
+    assert!(
+        shifts.iter().any(|shift| shift["override"] == true)
+            && shifts.iter().any(|shift| shift["layer"] == 0),
+        "{shifts:?}"
+    );
+
+    let policy = api.call(
+        "POST",
+        "/escalation-policies",
+        "/escalation-policies",
+        Some(json!({"name": "widgets", "repeat": 1, "steps": [
+            {"delay": "5m", "targets": [{"type": "schedule", "id": schedule_id},
+                                        {"type": "team", "id": team_id}]},
+        ]})),
+        201,
+    );
+    let policy_id = policy["id"].as_str().unwrap().to_string();
+    api.call(
+        "GET",
+        "/escalation-policies",
+        "/escalation-policies",
+        None,
+        200,
+    );
+    api.call(
+        "GET",
+        "/escalation-policies/{id}",
+        &format!("/escalation-policies/{policy_id}"),
+        None,
+        200,
+    );
+    api.call(
+        "DELETE",
+        "/users/{id}",
+        &format!("/users/{user_id}"),
+        None,
+        409,
+    );
+
+    let window = api.call(
+        "POST",
+        "/maintenance-windows",
+        "/maintenance-windows",
+        Some(
+            json!({"start": "2024-01-01T00:00:00Z", "end": "2024-01-02T00:00:00Z",
+                    "key_pattern": "^deploy:"}),
+        ),
+        201,
+    );
+    let window_id = window["id"].as_str().unwrap().to_string();
+    api.call(
+        "GET",
+        "/maintenance-windows",
+        "/maintenance-windows",
+        None,
+        200,
+    );
+    api.call(
+        "PATCH",
+        "/maintenance-windows/{id}",
+        &format!("/maintenance-windows/{window_id}"),
+        Some(json!({"key_pattern": null})),
+        200,
+    );
+    for (template, id) in [
+        ("/maintenance-windows/{id}", &window_id),
+        ("/escalation-policies/{id}", &policy_id),
+        ("/schedules/{id}", &schedule_id),
+        ("/teams/{id}", &team_id),
+        ("/users/{id}", &user_id),
+    ] {
+        let path = template.replace("{id}", id);
+        api.call("DELETE", template, &path, None, 200);
+        api.call("GET", template, &path, None, 404);
+    }
+
+    let folder = tempfile::tempdir().unwrap();
+    let (document, document_file) = served_document(&gateway, folder.path());
+    for name in [
+        "UserView",
+        "TeamView",
+        "ScheduleView",
+        "EscalationPolicyView",
+        "MaintenanceWindowView",
+        "SessionAnswer",
+        "ShiftsAnswer",
+    ] {
+        let schema = &document["components"]["schemas"][name];
+        assert_eq!(schema["additionalProperties"], false, "{name}: {schema}");
+    }
+    check_answers(&venv, &document_file, &api.answers);
 }
 
 /// The package the generator is told to write, as the script imports it.

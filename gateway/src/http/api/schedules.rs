@@ -6,7 +6,7 @@ use super::openapi::ErrorAnswer;
 use super::{created, deleted, listed, shown};
 use crate::http::HttpState;
 use crate::oncall::Schedule;
-use crate::ops::schedules::ScheduleView;
+use crate::ops::schedules::{ScheduleView, ShiftsAnswer};
 use crate::ops::{OpsError, blocking, schedules};
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
@@ -180,7 +180,7 @@ struct ShiftsQuery {
         ("to" = Option<String>, Query, description = "RFC 3339 instant after `from`, at most 90 days later; default `from` + 14 days"),
     ),
     responses(
-        (status = 200, description = "`{shifts: [{user, user_name, start, end, layer, layer_name} | {user, user_name, start, end, override: true}], from, to}`", body = Object),
+        (status = 200, description = "`{shifts: [{user, user_name, start, end, layer, layer_name} | {user, user_name, start, end, override: true}], from, to}`", body = ShiftsAnswer),
         (status = 400, description = "a bad instant, `to` not after `from`, or a range over 90 days", body = ErrorAnswer),
         (status = 404, description = "no such schedule", body = ErrorAnswer),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
