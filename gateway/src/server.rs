@@ -12,7 +12,7 @@ use crate::metrics::Metrics;
 use crate::ops::Services;
 use crate::pipeline::{Escalating, Processing, ProcessingQueue};
 use crate::runtime::{PluginEngine, PluginRegistry};
-use crate::store::postgres::PostgresStore;
+use crate::store::postgres::{Leases, PostgresStore};
 use crate::store::redb::RedbStore;
 use crate::store::{InboundRetention, SharedStore, now_ms};
 use actix_web::{App, HttpServer, web};
@@ -51,8 +51,14 @@ pub async fn run_until(
     let store: SharedStore = match &config.database_url {
         // The error names the URL, its password replaced.
         Some(url) => {
-            let store =
-                PostgresStore::open(url.expose()).context("opening the PostgreSQL database")?;
+            let lease = config.storage_lease;
+            let store = PostgresStore::open(url.expose())
+                .context("opening the PostgreSQL database")?
+                .with_leases(Leases {
+                    processing: lease,
+                    // Longer than an attempt can take (a mail may wait on two timeouts).
+                    delivery: lease + 2 * config.delivery_timeout,
+                });
             tracing::info!(database = %url.redacted(), "records are kept in PostgreSQL");
             Arc::new(store)
         }
@@ -151,15 +157,24 @@ pub async fn run_until(
     let state = Arc::new(HttpState {
         abuse: AbuseGuards::new(&services.config.abuse),
         console: http::ui::Console::new(services.config.public_url.starts_with("https://"))
-            .context("compiling the console templates")?,
+            .context("compiling the console templates")?
+            .with_sessions_in(services.store.clone()),
         bitbucket: Arc::new(
             BitbucketApi::new(&services.config.bitbucket_api_url)
                 .context("the [bitbucket] api_url")?,
         ),
-        api_sessions: Default::default(),
+        api_sessions: http::api::sessions::ApiSessions::default().keep_in(services.store.clone()),
         admin_token,
         services: services.clone(),
     });
+
+    // Plugins uploaded through the API, loaded before the first request.
+    crate::ops::plugins::sync_stored(&services).context("loading the stored plugins")?;
+    let stored_plugins_changed = Arc::new(tokio::sync::Notify::new());
+    services.store.watch(Arc::new(ClusterWakeups {
+        queue: services.queue.clone(),
+        plugins: stored_plugins_changed.clone(),
+    }));
 
     let processing = Processing {
         store: services.store.clone(),
@@ -216,6 +231,11 @@ pub async fn run_until(
         tokio::spawn(delivering.run()),
         tokio::spawn(escalating.run()),
         tokio::spawn(retention(services.store.clone(), retention_bounds)),
+        tokio::spawn(resync_backlog(services.clone())),
+        tokio::spawn(sync_stored_plugins(
+            services.clone(),
+            stored_plugins_changed,
+        )),
         tokio::spawn({
             let state = state.clone();
             async move {
@@ -268,6 +288,60 @@ pub async fn run_until(
     }
     tracing::info!("hookgate stopped");
     result.context("serving HTTP")
+}
+
+/// Wakes this gateway's workers when another gateway on the shared database writes.
+struct ClusterWakeups {
+    queue: Arc<ProcessingQueue>,
+    plugins: Arc<tokio::sync::Notify>,
+}
+
+impl crate::store::StoreEvents for ClusterWakeups {
+    fn inbound_queued(&self) {
+        self.queue.wake();
+    }
+
+    fn plugins_changed(&self) {
+        self.plugins.notify_one();
+    }
+}
+
+/// How often a gateway looks for plugins uploaded through another gateway when no
+/// notification came (the fallback of LISTEN/NOTIFY; SPEC §13 asks for 2 s).
+const STORED_PLUGINS_EVERY: Duration = Duration::from_secs(1);
+
+/// Keeps the plugins uploaded through the API loaded as the store has them.
+async fn sync_stored_plugins(services: Arc<Services>, changed: Arc<tokio::sync::Notify>) {
+    loop {
+        let _ = tokio::time::timeout(STORED_PLUGINS_EVERY, changed.notified()).await;
+        let services = services.clone();
+        match tokio::task::spawn_blocking(move || crate::ops::plugins::sync_stored(&services)).await
+        {
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => tracing::debug!(%error, "reading the stored plugins"),
+            Err(_) => return,
+        }
+    }
+}
+
+/// How often a gateway on a shared database reads the cluster's backlog.
+const BACKLOG_RESYNC_EVERY: Duration = Duration::from_millis(500);
+
+/// On a shared database, keeps the ingest backlog bound for the whole cluster: the queue's
+/// count is read from the database, since the other gateways' appends never pass here.
+async fn resync_backlog(services: Arc<Services>) {
+    if !services.store.is_shared() {
+        return;
+    }
+    loop {
+        tokio::time::sleep(BACKLOG_RESYNC_EVERY).await;
+        let store = services.store.clone();
+        match tokio::task::spawn_blocking(move || store.queue_depth()).await {
+            Ok(Ok(depth)) => services.queue.resync(depth),
+            Ok(Err(error)) => tracing::debug!(%error, "reading the cluster's backlog"),
+            Err(_) => return,
+        }
+    }
 }
 
 /// The inbound log's retention bounds, from `[retention]`.

@@ -178,6 +178,7 @@ impl GatewayConfig {
             twilio: self.twilio.settings()?,
             smtp: self.smtp.settings(delivery_timeout)?,
             database_url: self.storage.database_url()?,
+            storage_lease: self.storage.lease()?,
         })
     }
 }
@@ -223,6 +224,8 @@ pub struct ValidatedConfig {
     pub smtp: Option<SmtpSettings>,
     /// `[storage] url`: PostgreSQL; the redb file in the data dir when absent.
     pub database_url: Option<DatabaseUrl>,
+    /// `[storage] lease`: how long a gateway's claims on shared work last.
+    pub storage_lease: Duration,
 }
 
 impl GatewayConfig {

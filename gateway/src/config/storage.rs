@@ -3,6 +3,7 @@
 
 use super::ConfigError;
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 
 /// `[storage]`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -11,7 +12,16 @@ pub struct StorageConfig {
     /// `postgres://user:password@host:5432/db`: keep the records in PostgreSQL (15 or newer)
     /// instead of `<data-dir>/hookgate.redb`.
     pub url: Option<DatabaseUrl>,
+    /// With several gateways on one database: how long a gateway's claim on work (an
+    /// endpoint's queued records, a delivery it attempts) lasts before another gateway may take
+    /// the work over, e.g. `"15s"` (the default): how soon a killed gateway's work resumes.
+    pub lease: Option<String>,
 }
+
+/// The shortest and longest `[storage] lease`: a lease must outlast a batch's plugin calls.
+const LEASE_BOUNDS: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(3600));
+/// `[storage] lease` when unset.
+const DEFAULT_LEASE: Duration = Duration::from_secs(15);
 
 impl StorageConfig {
     /// The database URL, checked: `None` for redb.
@@ -29,6 +39,20 @@ impl StorageConfig {
             ));
         }
         Ok(Some(url))
+    }
+
+    /// `lease`, checked.
+    pub(super) fn lease(&self) -> Result<Duration, ConfigError> {
+        let Some(text) = &self.lease else {
+            return Ok(DEFAULT_LEASE);
+        };
+        match super::parse_duration(text) {
+            Some(lease) if (LEASE_BOUNDS.0..=LEASE_BOUNDS.1).contains(&lease) => Ok(lease),
+            _ => Err(ConfigError::invalid(
+                "storage.lease",
+                format!("{text:?} is not a duration between 1s and 1h, like \"15s\""),
+            )),
+        }
     }
 }
 
@@ -117,6 +141,7 @@ mod tests {
     fn only_postgres_urls_are_taken() {
         let config = |url: &str| StorageConfig {
             url: Some(DatabaseUrl::new(url)),
+            lease: None,
         };
         assert_eq!(StorageConfig::default().database_url(), Ok(None));
         assert!(
@@ -128,5 +153,22 @@ mod tests {
         let error = config("mysql://u:pw@h/db").database_url().unwrap_err();
         assert_eq!(error.key, "storage.url");
         assert!(!error.reason.contains("pw"), "{error}");
+    }
+
+    #[test]
+    fn a_lease_must_be_a_sensible_duration() {
+        let lease = |text: &str| {
+            StorageConfig {
+                lease: Some(text.into()),
+                ..StorageConfig::default()
+            }
+            .lease()
+        };
+        assert_eq!(StorageConfig::default().lease(), Ok(DEFAULT_LEASE));
+        assert_eq!(lease("3s"), Ok(Duration::from_secs(3)));
+        for wrong in ["0s", "500ms", "2h", "soon"] {
+            let error = lease(wrong).unwrap_err();
+            assert_eq!(error.key, "storage.lease", "{wrong}");
+        }
     }
 }

@@ -1,7 +1,12 @@
-//! Plugins: the listing with load errors, a reload, and the provider a webhook names.
+//! Plugins: the listing with load errors, a reload, the provider a webhook names, and the
+//! plugins uploaded through the API — kept in the store, so every gateway on a shared
+//! database loads them ([`sync_stored`]).
 
-use super::Services;
-use crate::runtime::{ConfigKey, LoadedPlugin, PluginKind, PluginSet};
+use super::{OpsError, Services};
+use crate::runtime::{
+    ConfigKey, LoadedPlugin, PluginKind, PluginSet, PluginSource, StoredComponent,
+};
+use crate::store::{StoreError, StoredPlugin, now_ms};
 use serde::Serialize;
 use serde_json::Value;
 use std::sync::Arc;
@@ -22,6 +27,87 @@ pub fn reload(services: &Services) -> Arc<PluginSet> {
     services.registry.reload()
 }
 
+/// Stores an uploaded component for every gateway on the store, after checking that it loads
+/// here; answers the plugin as listed. Blocks (compiles).
+pub fn upload(services: &Services, wasm: Vec<u8>) -> Result<PluginView, OpsError> {
+    let engine = services.registry.engine();
+    let max_bytes = engine.limits().dropin_file_bytes;
+    if wasm.len() as u64 > max_bytes {
+        return Err(OpsError::Invalid(format!(
+            "the plugin is {} bytes, past [plugins] max_file_mib ({max_bytes} bytes)",
+            wasm.len()
+        )));
+    }
+    let loaded = LoadedPlugin::load(engine, &wasm, PluginSource::Stored(String::new()))
+        .map_err(|error| OpsError::Invalid(format!("not a loadable plugin: {error}")))?;
+    let name = loaded.name().to_string();
+    let stored = StoredPlugin {
+        name: name.clone(),
+        digest: loaded.sha256().to_string(),
+        stored_at: now_ms(),
+        wasm,
+    };
+    drop(loaded);
+    services.store.save_plugin(&stored)?;
+    tracing::info!(plugin = %name, sha256 = %stored.digest, "plugin stored");
+    let set = sync_stored(services)?;
+    let item = PluginListing::of(&set)
+        .items
+        .into_iter()
+        .find(|item| item.name.as_deref() == Some(name.as_str()) && item.source == "stored");
+    item.ok_or_else(|| {
+        OpsError::Conflict(format!(
+            "plugin {name:?} is stored, but a drop-in file of the same name takes precedence              on this gateway"
+        ))
+    })
+}
+
+/// Removes an uploaded plugin from the store (every gateway drops it); `NotFound` when none of
+/// that name is stored.
+pub fn remove(services: &Services, name: &str) -> Result<(), OpsError> {
+    if !services.store.delete_plugin(name)? {
+        return Err(OpsError::NotFound("stored plugin"));
+    }
+    tracing::info!(plugin = %name, "stored plugin removed");
+    sync_stored(services)?;
+    Ok(())
+}
+
+/// Brings this gateway's uploaded plugins in line with the store: loads the new and changed
+/// ones, drops the removed ones (a reload only when something changed). Blocks.
+pub fn sync_stored(services: &Services) -> Result<Arc<PluginSet>, StoreError> {
+    let listed = services.store.stored_plugins()?;
+    let loaded = services.registry.stored();
+    let same = listed.len() == loaded.len()
+        && listed
+            .iter()
+            .zip(&loaded)
+            .all(|(listed, loaded)| listed.name == loaded.name && listed.digest == loaded.digest);
+    if same {
+        return Ok(services.registry.snapshot());
+    }
+    let mut components = Vec::with_capacity(listed.len());
+    for plugin in listed {
+        let known = loaded
+            .iter()
+            .find(|loaded| loaded.name == plugin.name && loaded.digest == plugin.digest);
+        match known {
+            Some(known) => components.push(known.clone()),
+            None => {
+                let Some(stored) = services.store.stored_plugin(&plugin.name)? else {
+                    continue;
+                };
+                components.push(StoredComponent {
+                    name: stored.name,
+                    digest: stored.digest,
+                    bytes: stored.wasm,
+                });
+            }
+        }
+    }
+    Ok(services.registry.set_stored(components))
+}
+
 /// A plugin as the API lists it: a loaded plugin, or a drop-in file that was refused (then
 /// `name` is null and `error` says why).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -30,7 +116,7 @@ pub struct PluginView {
     /// Unique name; null for a refused file.
     #[schema(required = true)]
     pub name: Option<String>,
-    /// `builtin` or `dropin`.
+    /// `builtin`, `dropin` or `stored` (uploaded with `POST /plugins`).
     pub source: String,
     /// Why a drop-in file was refused; null for a loaded plugin.
     #[schema(required = true)]
@@ -95,7 +181,7 @@ impl PluginListing {
             .map(|plugin| {
                 let info = plugin.info();
                 let file = match plugin.source() {
-                    crate::runtime::PluginSource::Dropin(path) => Some(path.display().to_string()),
+                    PluginSource::Dropin(path) => Some(path.display().to_string()),
                     _ => None,
                 };
                 let events = plugin.description().ok().map(|description| {

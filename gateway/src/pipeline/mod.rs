@@ -79,6 +79,10 @@ impl Processing {
                 tokio::task::spawn_blocking(move || batch_worker.process_batch(records)).await;
             match processed {
                 Ok(Ok(())) => worker.queue.taken(count),
+                Ok(Err(StoreError::ClaimLost(reason))) => {
+                    // Another gateway on the database took the records over and applies them.
+                    tracing::warn!(%reason, first_inbound = first, "batch dropped: its records were taken over");
+                }
                 Ok(Err(error)) => {
                     // Nothing of the batch was applied: it is still queued and runs again.
                     tracing::error!(%error, first_inbound = first, "processing failed; will retry");

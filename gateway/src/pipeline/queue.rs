@@ -71,6 +71,17 @@ impl ProcessingQueue {
             });
     }
 
+    /// Something was queued elsewhere (another gateway on a shared store): look now.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Sets the backlog to `depth`, read from a store other gateways share (whose appends this
+    /// one never counted), so the bound holds for the whole cluster.
+    pub fn resync(&self, depth: u64) {
+        self.backlog.store(depth, Ordering::Relaxed);
+    }
+
     /// Waits until something is queued (or the caller's timeout passes).
     pub async fn queued(&self) {
         self.wake.notified().await;

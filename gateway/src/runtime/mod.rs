@@ -13,7 +13,9 @@ pub mod types;
 pub use bindings::ApiVersion;
 pub use engine::{EPOCH_TICK, PluginEngine};
 pub use plugin::{LoadedPlugin, PluginSource};
-pub use registry::{BuiltinPlugin, CompileCounts, LoadError, PluginRegistry, PluginSet};
+pub use registry::{
+    BuiltinPlugin, CompileCounts, LoadError, PluginRegistry, PluginSet, StoredComponent,
+};
 pub use types::*;
 
 /// The WIT package versions this gateway serves, oldest first (one bindings module each, see

@@ -26,6 +26,8 @@ pub enum PluginSource {
     Builtin,
     /// A file in the drop-in folder.
     Dropin(PathBuf),
+    /// Uploaded through `POST /api/v1/plugins` and kept in the store (its name as uploaded).
+    Stored(String),
 }
 
 impl PluginSource {
@@ -34,6 +36,7 @@ impl PluginSource {
         match self {
             Self::Builtin => "builtin",
             Self::Dropin(_) => "dropin",
+            Self::Stored(_) => "stored",
         }
     }
 }

@@ -15,6 +15,20 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// A plugin uploaded through the API, as the registry holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredComponent {
+    /// The name it was stored under.
+    pub name: String,
+    /// The SHA-256 of `bytes`, hex.
+    pub digest: String,
+    /// The component.
+    pub bytes: Vec<u8>,
+}
+
+/// The pseudo-path prefix of a plugin uploaded through the API.
+const STORED_PREFIX: &str = "stored:";
+
 /// How long the drop-in folder must be quiet before a reload, so that a file being copied is
 /// read once, whole.
 const RELOAD_SETTLE: Duration = Duration::from_millis(200);
@@ -145,6 +159,9 @@ pub struct PluginRegistry {
     builtins: Vec<Arc<LoadedPlugin>>,
     dropin_dir: Option<PathBuf>,
     dropins: Mutex<BTreeMap<PathBuf, DropinFile>>,
+    /// Plugins uploaded through the API, under the pseudo-path `stored:<name>` (after every
+    /// absolute drop-in path, so a drop-in file keeps a name it claims).
+    stored: Mutex<BTreeMap<PathBuf, StoredComponent>>,
     current: ArcSwap<PluginSet>,
     compile_counters: CompileCounters,
 }
@@ -189,6 +206,7 @@ impl PluginRegistry {
             builtins,
             dropin_dir,
             dropins: Mutex::new(BTreeMap::new()),
+            stored: Mutex::new(BTreeMap::new()),
             current: ArcSwap::from_pointee(PluginSet::default()),
             compile_counters,
         });
@@ -229,7 +247,17 @@ impl PluginRegistry {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         };
-        let files = self.scan_dropin_dir();
+        let mut files = self.scan_dropin_dir();
+        let stored = self
+            .stored
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        files.extend(
+            stored
+                .into_iter()
+                .map(|(path, component)| (path, Ok(component.bytes))),
+        );
         let mut next: BTreeMap<PathBuf, DropinFile> = BTreeMap::new();
         for (path, read) in files {
             let bytes = match read {
@@ -257,11 +285,14 @@ impl PluginRegistry {
                 continue;
             }
             let previous = dropins.get(&path).and_then(|file| file.plugin.clone());
-            let loaded = self.compile_counters.load(
-                &self.engine,
-                &bytes,
-                PluginSource::Dropin(path.clone()),
-            );
+            let source = match path
+                .to_str()
+                .and_then(|path| path.strip_prefix(STORED_PREFIX))
+            {
+                Some(name) => PluginSource::Stored(name.to_string()),
+                None => PluginSource::Dropin(path.clone()),
+            };
+            let loaded = self.compile_counters.load(&self.engine, &bytes, source);
             let file = match loaded {
                 Ok(plugin) => DropinFile {
                     sha256,
@@ -320,6 +351,34 @@ impl PluginRegistry {
             by_name.insert(plugin.name().to_string(), plugin.clone());
         }
         PluginSet { by_name, errors }
+    }
+
+    /// Replaces the plugins uploaded through the API and reloads; returns the new set. Blocks
+    /// (compiles what changed).
+    pub fn set_stored(&self, plugins: Vec<StoredComponent>) -> Arc<PluginSet> {
+        *self
+            .stored
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = plugins
+            .into_iter()
+            .map(|component| {
+                (
+                    PathBuf::from(format!("{STORED_PREFIX}{}", component.name)),
+                    component,
+                )
+            })
+            .collect();
+        self.reload()
+    }
+
+    /// The plugins uploaded through the API as loaded now.
+    pub fn stored(&self) -> Vec<StoredComponent> {
+        self.stored
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .values()
+            .cloned()
+            .collect()
     }
 
     /// The `.wasm` files of the drop-in folder in path order, each read whole or refused: a

@@ -33,6 +33,11 @@ pub enum StoreError {
     /// A conditional write found the record changed since it was read: read and plan again.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// Processed records were taken over by another gateway on the same database (this
+    /// one's claim expired): nothing of the batch was written, and the other gateway applies
+    /// them.
+    #[error("claim lost: {0}")]
+    ClaimLost(String),
 }
 
 /// When a write must be on disk.
@@ -81,6 +86,18 @@ pub enum RetryScheduled {
 /// The storage backend. Calls block (backends do their I/O on the calling thread): async code
 /// calls them from `spawn_blocking`.
 pub trait Store: Send + Sync + 'static {
+    /// Whether other gateways may share this store (then counts such as the queue's backlog
+    /// must be read from it, not kept in memory).
+    fn is_shared(&self) -> bool {
+        false
+    }
+
+    /// Tells `events` about the other gateways' writes from now on (nothing, for a store of
+    /// one process).
+    fn watch(&self, events: Arc<dyn StoreEvents>) {
+        let _ = events;
+    }
+
     /// Whether the database takes writes. After a failed write, a backend tries one (a value
     /// of `probe_bytes` that needs new space), so readiness comes back once the disk does, with
     /// no traffic.
@@ -235,6 +252,36 @@ pub trait Store: Send + Sync + 'static {
         endpoint: &str,
         destination: usize,
     ) -> Result<bool, StoreError>;
+
+    // Sessions, seen by every gateway on the database.
+
+    /// Stores a session under the SHA-256 of its secret ([`Durability::BeforeAnswer`]), and
+    /// forgets expired ones.
+    fn save_session(&self, digest: &[u8; 32], session: &SessionRecord) -> Result<(), StoreError>;
+    /// The session with this digest, if it has not expired at `now_ms`.
+    fn session(&self, digest: &[u8; 32], now_ms: u64) -> Result<Option<SessionRecord>, StoreError>;
+    /// Ends a session.
+    fn delete_session(&self, digest: &[u8; 32]) -> Result<(), StoreError>;
+
+    // Plugins uploaded through the API, loaded by every gateway on the database.
+
+    /// Stores (or replaces) a plugin.
+    fn save_plugin(&self, plugin: &StoredPlugin) -> Result<(), StoreError>;
+    /// Every stored plugin, by name, without its component (`wasm` empty).
+    fn stored_plugins(&self) -> Result<Vec<StoredPlugin>, StoreError>;
+    /// One stored plugin with its component.
+    fn stored_plugin(&self, name: &str) -> Result<Option<StoredPlugin>, StoreError>;
+    /// Removes a stored plugin; whether it was there.
+    fn delete_plugin(&self, name: &str) -> Result<bool, StoreError>;
+}
+
+/// What a store shared by several gateways tells this one about the others' writes (a store
+/// only this process uses has nothing to tell).
+pub trait StoreEvents: Send + Sync {
+    /// Another gateway queued inbound records.
+    fn inbound_queued(&self);
+    /// The plugins stored in the database changed.
+    fn plugins_changed(&self);
 }
 
 /// The store as the gateway holds it.

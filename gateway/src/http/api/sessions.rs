@@ -1,8 +1,9 @@
 //! Session tokens: a user trades their email and password for a bearer token
 //! (`POST /sessions`, the one API route besides the OpenAPI document that needs no token)
-//! and ends it with `DELETE /sessions/current`. Tokens are random, held in memory as their
-//! SHA-256 (a restart ends them all) and last [`API_SESSION_TTL`]; a session names its user,
-//! whose role is read from the store on every request.
+//! and ends it with `DELETE /sessions/current`. Tokens are random, kept in the store as their
+//! SHA-256 (so every gateway on a shared database knows them; each process answers from its
+//! own copy for [`CACHED_FOR`]) and last [`API_SESSION_TTL`]; a session names its user, whose
+//! role is read from the store on every request.
 //!
 //! [`authenticate`] is the API's bearer check: the admin token (an admin) or a live session
 //! token (its user), with wrong ones counted against the client like wrong admin tokens.
@@ -11,9 +12,11 @@ use super::ApiRoute;
 use super::openapi::ErrorAnswer;
 use crate::config::API_SESSION_TTL;
 use crate::http::roles::{Principal, user_principal};
+use crate::http::ui::session::CACHED_FOR;
 use crate::http::{HttpState, TokenCheck, error_response};
 use crate::oncall::Role;
 use crate::ops::OpsError;
+use crate::store::{SessionRecord, SharedStore, now_ms};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
@@ -34,12 +37,16 @@ pub const ROUTES: &[ApiRoute] = &[
 /// The path of `POST /sessions`, which needs no token.
 pub const START_PATH: &str = "/api/v1/sessions";
 
-/// The API's live session tokens, by their SHA-256.
+/// The API's live session tokens, by their SHA-256: in the store when one is attached
+/// ([`ApiSessions::keep_in`]), else in this process only.
 pub struct ApiSessions {
-    tokens: Mutex<HashMap<[u8; 32], LiveSession>>,
+    /// Tokens this process started or read, with when it read them.
+    cached: Mutex<HashMap<[u8; 32], (Instant, LiveSession)>>,
+    store: Option<SharedStore>,
     lifetime: Duration,
 }
 
+#[derive(Clone)]
 struct LiveSession {
     user: String,
     expires_at: Instant,
@@ -59,40 +66,99 @@ impl ApiSessions {
     /// No sessions yet; each lasts `lifetime`.
     pub fn new(lifetime: Duration) -> Self {
         Self {
-            tokens: Mutex::default(),
+            cached: Mutex::default(),
+            store: None,
             lifetime,
         }
     }
 
-    /// A new token for `user` (and expired ones forgotten).
-    pub fn start(&self, user: &str) -> String {
+    /// The same, keeping sessions in `store`.
+    pub fn keep_in(mut self, store: SharedStore) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// A new token for `user` (and expired ones forgotten); `None` when the store cannot keep
+    /// it.
+    pub fn start(&self, user: &str) -> Option<String> {
         let token = format!("hgs_{}", crate::ids::random_hex(32));
         let now = Instant::now();
-        let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
-        tokens.retain(|_, session| session.expires_at > now);
-        tokens.insert(
+        if let Some(store) = &self.store {
+            let record = SessionRecord {
+                user: Some(user.to_string()),
+                csrf: None,
+                expires_at: now_ms().saturating_add(self.lifetime.as_millis() as u64),
+            };
+            if let Err(error) = store.save_session(&digest(&token), &record) {
+                tracing::error!(%error, "storing an API session");
+                return None;
+            }
+        }
+        let mut cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
+        cached.retain(|_, (_, session)| session.expires_at > now);
+        cached.insert(
             digest(&token),
-            LiveSession {
-                user: user.to_string(),
-                expires_at: now + self.lifetime,
-            },
+            (
+                now,
+                LiveSession {
+                    user: user.to_string(),
+                    expires_at: now + self.lifetime,
+                },
+            ),
         );
-        token
+        Some(token)
     }
 
     /// The user of a live token.
     pub fn user_of(&self, token: &str) -> Option<String> {
-        let tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
-        tokens
-            .get(&digest(token))
-            .filter(|session| session.expires_at > Instant::now())
-            .map(|session| session.user.clone())
+        let key = digest(token);
+        let now = Instant::now();
+        {
+            let cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((read_at, session)) = cached.get(&key)
+                && session.expires_at > now
+                && (self.store.is_none() || read_at.elapsed() < CACHED_FOR)
+            {
+                return Some(session.user.clone());
+            }
+        }
+        let store = self.store.as_ref()?;
+        let record = match store.session(&key, now_ms()) {
+            Ok(record) => record,
+            Err(error) => {
+                tracing::error!(%error, "reading an API session");
+                None
+            }
+        };
+        let mut cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
+        // A console session's id is no API token.
+        let Some((user, record)) = record
+            .filter(|record| record.csrf.is_none())
+            .and_then(|record| Some((record.user.clone()?, record)))
+        else {
+            cached.remove(&key);
+            return None;
+        };
+        let session = LiveSession {
+            user: user.clone(),
+            expires_at: now + Duration::from_millis(record.expires_at.saturating_sub(now_ms())),
+        };
+        cached.insert(key, (now, session));
+        Some(user)
     }
 
     /// Ends a token.
     pub fn end(&self, token: &str) {
-        let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
-        tokens.remove(&digest(token));
+        let key = digest(token);
+        self.cached
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&key);
+        if let Some(store) = &self.store
+            && let Err(error) = store.delete_session(&key)
+        {
+            tracing::error!(%error, "ending an API session");
+        }
     }
 
     /// How long a session lasts.
@@ -210,7 +276,12 @@ async fn start(
     };
     // A password only ever finds a user.
     let user = principal.user_id().unwrap_or_default();
-    let token = state.api_sessions.start(user);
+    let Some(token) = state.api_sessions.start(user) else {
+        return Ok(error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage unavailable: the session could not be kept",
+        ));
+    };
     let lifetime = state.api_sessions.lifetime().as_millis() as u64;
     tracing::info!(%user, "admin API session started");
     let mut response = HttpResponse::Created().json(SessionAnswer {
@@ -294,14 +365,14 @@ mod tests {
     #[test]
     fn tokens_name_their_user_until_ended_or_expired() {
         let sessions = ApiSessions::new(Duration::from_secs(60));
-        let token = sessions.start("us_1");
+        let token = sessions.start("us_1").unwrap();
         assert!(token.len() > 64, "{token}");
         assert_eq!(sessions.user_of(&token).as_deref(), Some("us_1"));
         assert_eq!(sessions.user_of("hgs_other"), None);
         sessions.end(&token);
         assert_eq!(sessions.user_of(&token), None);
         let expired = ApiSessions::new(Duration::ZERO);
-        let token = expired.start("us_1");
+        let token = expired.start("us_1").unwrap();
         assert_eq!(expired.user_of(&token), None);
     }
 }

@@ -117,7 +117,12 @@ pub(super) async fn login(
     if let Some(user) = principal.user_id() {
         tracing::info!(%user, "console sign-in");
     }
-    let session = state.console.sessions.start(principal);
+    let Some(session) = state.console.sessions.start(principal) else {
+        return crate::http::error_response(
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            "storage unavailable: the session could not be kept",
+        );
+    };
     let mut response = see_other("/ui/sources");
     if let Err(error) = response.add_cookie(&state.console.sessions.cookie(&session)) {
         return crate::http::internal_error("console cookie", error);

@@ -125,6 +125,12 @@ impl Console {
             sessions: SessionStore::new(CONSOLE_SESSION_TTL, secure_cookie),
         })
     }
+
+    /// The same console, keeping its sessions in `store` (seen by every gateway on it).
+    pub fn with_sessions_in(mut self, store: crate::store::SharedStore) -> Self {
+        self.sessions = self.sessions.keep_in(store);
+        self
+    }
 }
 
 /// `{{time ms}}`: `<time datetime="ISO">UTC text</time>` (the script shows it in the browser's

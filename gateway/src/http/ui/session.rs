@@ -1,14 +1,18 @@
 //! Console sign-ins: a random session id in an HttpOnly, SameSite=Strict cookie (`Secure` when
-//! the public URL is https), held in memory
-//! with an expiry (a restart signs everyone out), and a CSRF token per session that every form
-//! carries. A session remembers who signed in: the admin token, or a user (whose role the guard
+//! the public URL is https), with an expiry, and a CSRF token per session that every form
+//! carries. Sessions are kept in the store (under the SHA-256 of their id), so they survive a
+//! restart and every gateway on a shared database knows them; each process keeps those it
+//! read for [`CACHED_FOR`], so a sign-out reaches the other gateways within that. A session remembers who signed in: the admin token, or a user (whose role the guard
 //! reads again on every request).
 
 use crate::http::roles::Principal;
 use crate::ids::{random_hex, random_id};
+use crate::oncall::people::Role;
+use crate::store::{SessionRecord, SharedStore, now_ms};
 use actix_web::cookie::{Cookie, SameSite, time};
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::future::{Ready, ready};
 use std::sync::Mutex;
@@ -38,6 +42,11 @@ impl Session {
     }
 }
 
+/// The key a session is stored under: its id is the secret the cookie carries.
+fn digest(id: &str) -> [u8; 32] {
+    Sha256::digest(id.as_bytes()).into()
+}
+
 /// Handlers under `/ui` take the session the guard found (it answers for requests without one).
 impl FromRequest for Session {
     type Error = actix_web::Error;
@@ -54,9 +63,15 @@ impl FromRequest for Session {
     }
 }
 
-/// The sessions of this process.
+/// How long a process answers from its own copy of a session before reading it again.
+pub const CACHED_FOR: Duration = Duration::from_secs(1);
+
+/// The console's sessions: in the store when one is attached ([`SessionStore::keep_in`]),
+/// else in this process only.
 pub struct SessionStore {
-    sessions: Mutex<HashMap<String, Session>>,
+    /// Sessions this process started or read, with when it read them.
+    cached: Mutex<HashMap<String, (Instant, Session)>>,
+    store: Option<SharedStore>,
     lifetime: Duration,
     secure: bool,
 }
@@ -65,14 +80,22 @@ impl SessionStore {
     /// An empty store whose sessions last `lifetime`; `secure` marks its cookies `Secure`.
     pub fn new(lifetime: Duration, secure: bool) -> Self {
         Self {
-            sessions: Mutex::default(),
+            cached: Mutex::default(),
+            store: None,
             lifetime,
             secure,
         }
     }
 
-    /// Starts a session for `principal` (and forgets expired ones).
-    pub fn start(&self, principal: Principal) -> Session {
+    /// The same, keeping sessions in `store`.
+    pub fn keep_in(mut self, store: SharedStore) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Starts a session for `principal` (and forgets expired ones); `None` when the store
+    /// cannot keep it.
+    pub fn start(&self, principal: Principal) -> Option<Session> {
         let now = Instant::now();
         let session = Session {
             id: random_id(),
@@ -80,25 +103,78 @@ impl SessionStore {
             principal,
             expires_at: now + self.lifetime,
         };
-        let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
-        sessions.retain(|_, session| session.expires_at > now);
-        sessions.insert(session.id.clone(), session.clone());
-        session
+        if let Some(store) = &self.store {
+            let record = SessionRecord {
+                user: session.principal.user_id().map(str::to_string),
+                csrf: Some(session.csrf.clone()),
+                expires_at: now_ms().saturating_add(self.lifetime.as_millis() as u64),
+            };
+            if let Err(error) = store.save_session(&digest(&session.id), &record) {
+                tracing::error!(%error, "storing a console session");
+                return None;
+            }
+        }
+        let mut cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
+        cached.retain(|_, (_, session)| session.expires_at > now);
+        cached.insert(session.id.clone(), (now, session.clone()));
+        Some(session)
     }
 
     /// The live session with this id.
     pub fn find(&self, id: &str) -> Option<Session> {
-        let sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
-        sessions
-            .get(id)
-            .filter(|session| session.expires_at > Instant::now())
-            .cloned()
+        let now = Instant::now();
+        {
+            let cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((read_at, session)) = cached.get(id)
+                && session.expires_at > now
+                && (self.store.is_none() || read_at.elapsed() < CACHED_FOR)
+            {
+                return Some(session.clone());
+            }
+        }
+        let store = self.store.as_ref()?;
+        let record = match store.session(&digest(id), now_ms()) {
+            Ok(record) => record,
+            Err(error) => {
+                tracing::error!(%error, "reading a console session");
+                None
+            }
+        };
+        let mut cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(record) = record.filter(|record| record.csrf.is_some()) else {
+            cached.remove(id);
+            return None;
+        };
+        let session = Session {
+            id: id.to_string(),
+            csrf: record.csrf.unwrap_or_default(),
+            // A user's name and role are read again on every request (the guard's
+            // `current_principal`).
+            principal: match record.user {
+                None => Principal::AdminToken,
+                Some(user) => Principal::User {
+                    id: user,
+                    name: String::new(),
+                    role: Role::Viewer,
+                },
+            },
+            expires_at: now + Duration::from_millis(record.expires_at.saturating_sub(now_ms())),
+        };
+        cached.insert(id.to_string(), (now, session.clone()));
+        Some(session)
     }
 
     /// Ends a session (sign-out).
     pub fn end(&self, id: &str) {
-        let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
-        sessions.remove(id);
+        self.cached
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
+        if let Some(store) = &self.store
+            && let Err(error) = store.delete_session(&digest(id))
+        {
+            tracing::error!(%error, "ending a console session");
+        }
     }
 
     /// The cookie that carries a session.
@@ -132,7 +208,7 @@ mod tests {
     #[test]
     fn sessions_expire_and_end() {
         let store = SessionStore::new(Duration::from_secs(60), false);
-        let session = store.start(Principal::AdminToken);
+        let session = store.start(Principal::AdminToken).unwrap();
         assert!(store.find(&session.id).is_some());
         assert!(session.csrf_matches(&session.csrf.clone()));
         assert!(!session.csrf_matches("wrong"));
@@ -141,17 +217,51 @@ mod tests {
         assert!(store.find(&session.id).is_none());
 
         let expired = SessionStore::new(Duration::ZERO, false);
-        let session = expired.start(Principal::AdminToken);
+        let session = expired.start(Principal::AdminToken).unwrap();
         assert!(expired.find(&session.id).is_none());
     }
 
     #[test]
     fn cookies_are_secure_when_the_public_url_is_https() {
         let https = SessionStore::new(Duration::from_secs(60), true);
-        let session = https.start(Principal::AdminToken);
+        let session = https.start(Principal::AdminToken).unwrap();
         assert_eq!(https.cookie(&session).secure(), Some(true));
         assert_eq!(https.removal_cookie().secure(), Some(true));
         let http = SessionStore::new(Duration::from_secs(60), false);
         assert_ne!(http.cookie(&session).secure(), Some(true));
+    }
+
+    /// Two gateways on one store: a session started on one is known on the other, with its
+    /// CSRF token and user; a sign-out on one ends it on the other once its copy is stale.
+    #[test]
+    fn a_stored_session_is_known_to_every_gateway_on_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: SharedStore = std::sync::Arc::new(
+            crate::store::redb::RedbStore::open(&dir.path().join("db")).unwrap(),
+        );
+        let one = SessionStore::new(Duration::from_secs(60), false).keep_in(store.clone());
+        let other = SessionStore::new(Duration::from_secs(60), false).keep_in(store.clone());
+        let user = Principal::User {
+            id: "us_7".into(),
+            name: "Ada".into(),
+            role: Role::Admin,
+        };
+        let session = one.start(user).unwrap();
+        let found = other.find(&session.id).expect("known on the other gateway");
+        assert_eq!(found.csrf, session.csrf);
+        assert_eq!(found.principal.user_id(), Some("us_7"));
+        assert!(other.find("not-a-session").is_none());
+        // Never stored under the id the cookie carries.
+        assert!(
+            store
+                .session(&digest(&session.id), now_ms())
+                .unwrap()
+                .is_some()
+        );
+
+        one.end(&session.id);
+        assert!(one.find(&session.id).is_none());
+        std::thread::sleep(CACHED_FOR);
+        assert!(other.find(&session.id).is_none(), "ended on every gateway");
     }
 }

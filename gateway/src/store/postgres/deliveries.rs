@@ -19,35 +19,57 @@ impl PostgresStore {
         })
     }
 
-    /// Deliveries due at `now_ms`, soonest first. Every write commits synchronously, so each
-    /// one's creating write is durable already.
+    /// Deliveries due at `now_ms`, soonest first, claimed for this store: another store on the
+    /// database skips a claimed delivery until its attempt is recorded (which clears the
+    /// claim) or the claim expires (the gateway attempting it is gone). Every write commits
+    /// synchronously, so each one's creating write is durable already.
     pub(super) fn due_deliveries(
         &self,
         now_ms: u64,
         limit: usize,
     ) -> Result<Vec<DeliveryRecord>, StoreError> {
         let pool = self.pool.clone();
+        let instance = self.instance;
+        let until = now_ms.saturating_add(self.leases.delivery.as_millis() as u64);
         self.run(async move {
             let rows = pool
                 .get()
                 .await?
                 .query(
-                    "SELECT record FROM deliveries WHERE next_attempt_at <= $1
-                     ORDER BY next_attempt_at, id LIMIT $2",
-                    &[&int(now_ms), &int(limit as u64)],
+                    "UPDATE deliveries SET claimed_by = $3, claimed_until = $4
+                     WHERE id IN (SELECT id FROM deliveries WHERE next_attempt_at <= $1
+                                    AND (claimed_by IS NULL OR claimed_by = $3
+                                         OR claimed_until < $1)
+                                  ORDER BY next_attempt_at, id LIMIT $2
+                                  FOR UPDATE SKIP LOCKED)
+                     RETURNING record",
+                    &[&int(now_ms), &int(limit as u64), &instance, &int(until)],
                 )
                 .await?;
-            rows.iter().map(|row| decode("delivery", row, 0)).collect()
+            let mut due: Vec<DeliveryRecord> = rows
+                .iter()
+                .map(|row| decode("delivery", row, 0))
+                .collect::<Result<_, _>>()?;
+            // `RETURNING` keeps no order.
+            due.sort_by_key(|delivery| (delivery.next_attempt_at, delivery.id));
+            Ok(due)
         })
     }
 
+    /// When the soonest delivery is due that no other store is attempting.
     pub(super) fn next_due_at(&self) -> Result<Option<u64>, StoreError> {
         let pool = self.pool.clone();
+        let instance = self.instance;
         self.run(async move {
             let row = pool
                 .get()
                 .await?
-                .query_one("SELECT min(next_attempt_at) FROM deliveries", &[])
+                .query_one(
+                    "SELECT min(CASE WHEN claimed_by IS NULL OR claimed_by = $1 THEN next_attempt_at
+                                     ELSE GREATEST(next_attempt_at, claimed_until) END)
+                     FROM deliveries WHERE next_attempt_at IS NOT NULL",
+                    &[&instance],
+                )
                 .await?;
             Ok(row.try_get::<_, Option<i64>>(0)?.map(uint))
         })
@@ -130,7 +152,8 @@ impl PostgresStore {
     }
 }
 
-/// Inserts or replaces a delivery, with the columns its queries use.
+/// Inserts or replaces a delivery, with the columns its queries use; a claim on it ends (its
+/// attempt is recorded, or it is scheduled anew).
 pub(super) async fn write_delivery(
     txn: &Transaction<'_>,
     delivery: &DeliveryRecord,
@@ -141,7 +164,7 @@ pub(super) async fn write_delivery(
          ON CONFLICT (id) DO UPDATE SET endpoint = EXCLUDED.endpoint,
          inbound_id = EXCLUDED.inbound_id, status = EXCLUDED.status,
          next_attempt_at = EXCLUDED.next_attempt_at, created_at = EXCLUDED.created_at,
-         record = EXCLUDED.record",
+         record = EXCLUDED.record, claimed_by = NULL, claimed_until = NULL",
         &[
             &int(delivery.id),
             &delivery.endpoint,

@@ -1,5 +1,6 @@
 //! Endpoints, and the short-lived cache of them that ingest reads on every request.
 
+use super::cluster::{ENDPOINT_CHANNEL, notify};
 use super::{ENDPOINT_CACHE_TTL, PostgresStore, decode, encode, int};
 use crate::store::{EndpointRecord, StoreError};
 use std::sync::Arc;
@@ -13,18 +14,21 @@ impl PostgresStore {
         let pool = self.pool.clone();
         let record = endpoint.clone();
         self.run(async move {
-            pool.get()
-                .await?
-                .execute(
-                    "INSERT INTO endpoints (id, created_at, record) VALUES ($1, $2, $3)
-                     ON CONFLICT (id) DO UPDATE SET created_at = EXCLUDED.created_at,
-                     record = EXCLUDED.record",
-                    &[&record.id, &int(record.created_at), &encode(&record)],
-                )
-                .await?;
+            let mut client = pool.get().await?;
+            let txn = client.transaction().await?;
+            txn.execute(
+                "INSERT INTO endpoints (id, created_at, record) VALUES ($1, $2, $3)
+                 ON CONFLICT (id) DO UPDATE SET created_at = EXCLUDED.created_at,
+                 record = EXCLUDED.record",
+                &[&record.id, &int(record.created_at), &encode(&record)],
+            )
+            .await?;
+            // The other gateways drop their cached copy at commit.
+            notify(&*txn, ENDPOINT_CHANNEL, &record.id).await?;
+            txn.commit().await?;
             Ok(())
         })?;
-        if let Ok(mut cache) = self.endpoint_cache.write() {
+        if let Ok(mut cache) = self.shared.endpoint_cache.write() {
             cache.insert(
                 endpoint.id.clone(),
                 (Instant::now(), Arc::new(endpoint.clone())),
@@ -35,6 +39,7 @@ impl PostgresStore {
 
     pub(super) fn endpoint(&self, id: &str) -> Result<Option<Arc<EndpointRecord>>, StoreError> {
         if let Some((_, endpoint)) = self
+            .shared
             .endpoint_cache
             .read()
             .ok()
@@ -64,7 +69,7 @@ impl PostgresStore {
         };
         // Never over a newer record that `save_endpoint` put in meanwhile: this read may have
         // started before its commit.
-        Ok(Some(match self.endpoint_cache.write() {
+        Ok(Some(match self.shared.endpoint_cache.write() {
             Ok(mut cache) => {
                 let entry = cache
                     .entry(id.to_string())
@@ -79,7 +84,7 @@ impl PostgresStore {
     }
 
     fn forget_endpoint(&self, id: &str) {
-        if let Ok(mut cache) = self.endpoint_cache.write() {
+        if let Ok(mut cache) = self.shared.endpoint_cache.write() {
             cache.remove(id);
         }
     }

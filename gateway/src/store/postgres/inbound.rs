@@ -1,5 +1,6 @@
 //! The inbound log: records, their bodies, the request-UUID index and the processing queue.
 
+use super::cluster::{QUEUE_CHANNEL, notify};
 use super::{
     Failure, PostgresStore, before, decode, encode, int, page, page_limit, take_ids, uint,
 };
@@ -7,27 +8,10 @@ use crate::store::{
     Appended, InboundFilter, InboundRecord, InboundRetention, InboundStatus, Page, StoreError,
     now_ms,
 };
-use deadpool_postgres::Pool;
 use std::collections::BTreeSet;
-use std::time::Duration;
 
-/// How long a claim keeps other stores off its records: past it, a store that claimed them and
-/// never applied them is taken to be gone.
-const CLAIM_LEASE: Duration = Duration::from_secs(300);
-
-/// Drops every claim at open: in phase 1 one gateway uses a database, so claims left are a
-/// stopped gateway's (its records are processed again, as after a redb restart).
-pub(super) async fn release_claims(pool: &Pool, _instance: i64) -> Result<(), Failure> {
-    pool.get()
-        .await?
-        .execute(
-            "UPDATE processing_queue SET claimed_by = NULL, claimed_at = NULL
-             WHERE claimed_by IS NOT NULL",
-            &[],
-        )
-        .await?;
-    Ok(())
-}
+/// Serializes retention runs of the gateways sharing a database (an arbitrary constant).
+const PRUNE_LOCK: i64 = 0x686f_6f6b_7072_756e;
 
 impl PostgresStore {
     /// Appends records in one transaction: ids from the `inbound` counter, whose row lock
@@ -40,10 +24,12 @@ impl PostgresStore {
             return Ok(Vec::new());
         }
         let pool = self.pool.clone();
+        let instance = self.instance;
         self.run(async move {
             let mut client = pool.get().await?;
             let txn = client.transaction().await?;
             let mut id = take_ids(&*txn, "inbound", records.len() as u64).await?;
+            let mut queued = false;
             let mut results = Vec::with_capacity(records.len());
             for mut record in records {
                 record.id = id;
@@ -80,10 +66,11 @@ impl PostgresStore {
                         result = Appended::Duplicate(original);
                     } else {
                         txn.execute(
-                            "INSERT INTO processing_queue (inbound_id) VALUES ($1)",
-                            &[&int(record.id)],
+                            "INSERT INTO processing_queue (inbound_id, endpoint) VALUES ($1, $2)",
+                            &[&int(record.id), &record.endpoint],
                         )
                         .await?;
+                        queued = true;
                         result = Appended::Accepted(record.id);
                     }
                 }
@@ -103,6 +90,11 @@ impl PostgresStore {
                 )
                 .await?;
                 results.push(result);
+            }
+            if queued {
+                // Delivered at commit: the other gateways look at the queue now, not at their
+                // next poll.
+                notify(&*txn, QUEUE_CHANNEL, &instance.to_string()).await?;
             }
             txn.commit().await?;
             Ok(results)
@@ -168,37 +160,67 @@ impl PostgresStore {
         })
     }
 
-    /// Queued records with their bodies, oldest first, claimed for this store: other stores
-    /// on the database skip them (rows they lock now, `SKIP LOCKED`, and rows claimed within
-    /// [`CLAIM_LEASE`]); this one gets them again until they are applied.
+    /// Queued records with their bodies, oldest first, under a lease on their endpoints: while
+    /// this store holds an endpoint's lease, other stores on the database skip its records, so
+    /// one alert key's records are applied in arrival order whichever gateway received them.
+    /// The worker claims again only after its batch was applied (or failed whole), so leases
+    /// left from the last claim are released first; one that expires (a gateway gone) is free.
     pub(super) fn claim_queued(&self, limit: usize) -> Result<Vec<InboundRecord>, StoreError> {
         let pool = self.pool.clone();
         let instance = self.instance;
+        let lease = self.leases.processing;
         let ids: Vec<u64> = self.run(async move {
             let now = int(now_ms());
-            let stale = now - CLAIM_LEASE.as_millis() as i64;
             let mut client = pool.get().await?;
             let txn = client.transaction().await?;
+            txn.execute(
+                "DELETE FROM processing_leases WHERE holder = $1",
+                &[&instance],
+            )
+            .await?;
             let rows = txn
                 .query(
-                    "SELECT inbound_id FROM processing_queue
-                     WHERE claimed_by IS NULL OR claimed_by = $1 OR claimed_at < $2
-                     ORDER BY inbound_id LIMIT $3 FOR UPDATE SKIP LOCKED",
-                    &[&instance, &stale, &int(limit as u64)],
+                    "SELECT q.inbound_id, q.endpoint FROM processing_queue q
+                     WHERE NOT EXISTS (SELECT 1 FROM processing_leases l
+                                       WHERE l.endpoint = q.endpoint AND l.expires_at >= $1)
+                     ORDER BY q.inbound_id LIMIT $2",
+                    &[&now, &int(limit as u64)],
                 )
                 .await?;
-            let ids: Vec<i64> = rows
+            let mut wanted: Vec<(i64, String)> = rows
+                .iter()
+                .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+                .collect::<Result<_, tokio_postgres::Error>>()?;
+            let endpoints: Vec<&str> = wanted
+                .iter()
+                .map(|(_, endpoint)| endpoint.as_str())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            // Another store may have leased one of them since the read: its row lock makes this
+            // wait for that store's commit, and the lease stays its own.
+            let leased: BTreeSet<String> = txn
+                .query(
+                    "INSERT INTO processing_leases (endpoint, holder, expires_at)
+                     SELECT endpoint, $1, $2 FROM unnest($3::TEXT[]) AS endpoint
+                     ON CONFLICT (endpoint) DO UPDATE SET holder = EXCLUDED.holder,
+                         expires_at = EXCLUDED.expires_at
+                     WHERE processing_leases.expires_at < $4
+                     RETURNING endpoint",
+                    &[
+                        &instance,
+                        &(now + lease.as_millis() as i64),
+                        &endpoints,
+                        &now,
+                    ],
+                )
+                .await?
                 .iter()
                 .map(|row| row.try_get(0))
                 .collect::<Result<_, _>>()?;
-            txn.execute(
-                "UPDATE processing_queue SET claimed_by = $1, claimed_at = $2
-                 WHERE inbound_id = ANY($3)",
-                &[&instance, &now, &ids],
-            )
-            .await?;
+            wanted.retain(|(_, endpoint)| leased.contains(endpoint));
             txn.commit().await?;
-            Ok(ids.into_iter().map(uint).collect())
+            Ok(wanted.into_iter().map(|(id, _)| uint(id)).collect())
         })?;
         let mut records = Vec::with_capacity(ids.len());
         let mut orphans = Vec::new();
@@ -242,6 +264,7 @@ impl PostgresStore {
 
     pub(super) fn requeue_inbound(&self, id: u64) -> Result<bool, StoreError> {
         let pool = self.pool.clone();
+        let instance = self.instance;
         self.run(async move {
             let mut client = pool.get().await?;
             let txn = client.transaction().await?;
@@ -257,11 +280,13 @@ impl PostgresStore {
                 return Ok(false);
             }
             txn.execute(
-                "INSERT INTO processing_queue (inbound_id) VALUES ($1)
+                "INSERT INTO processing_queue (inbound_id, endpoint)
+                 SELECT id, endpoint FROM inbound WHERE id = $1
                  ON CONFLICT (inbound_id) DO NOTHING",
                 &[&int(id)],
             )
             .await?;
+            notify(&*txn, QUEUE_CHANNEL, &instance.to_string()).await?;
             txn.commit().await?;
             Ok(true)
         })
@@ -275,6 +300,14 @@ impl PostgresStore {
         self.run(async move {
             let mut client = pool.get().await?;
             let txn = client.transaction().await?;
+            // One gateway prunes at a time; the others' hourly runs find the work done.
+            let pruning: bool = txn
+                .query_one("SELECT pg_try_advisory_xact_lock($1)", &[&PRUNE_LOCK])
+                .await?
+                .try_get(0)?;
+            if !pruning {
+                return Ok(0);
+            }
             let ids = |rows: Vec<tokio_postgres::Row>| -> Result<Vec<i64>, Failure> {
                 Ok(rows
                     .iter()

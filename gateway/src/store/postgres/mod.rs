@@ -7,13 +7,17 @@
 //! and from inside tokio contexts alike, so the store owns a small tokio runtime: each call
 //! spawns its work there and waits on a channel, which works from any thread.
 //!
-//! Phase 1: one gateway per database. Conditional writes lock the rows they check
-//! (`SELECT ... FOR UPDATE`, an advisory lock per alert key), claims of queued records skip
-//! rows another store holds (`FOR UPDATE SKIP LOCKED`) and mark them claimed; both
+//! Any number of gateways may share the database (`cluster.rs`): a gateway processes an
+//! endpoint's queued records under a lease on the endpoint, so one alert key's records are
+//! applied in arrival order and exactly once whichever gateway received them; a delivery is
+//! claimed by the gateway attempting it; conditional writes lock the rows they check
+//! (`SELECT ... FOR UPDATE`, an advisory lock per alert key), which makes each escalation step
+//! and quiet-period close happen once. LISTEN/NOTIFY wakes the other gateways. Both
 //! [`Durability`](crate::store::Durability) levels commit synchronously. No TLS yet
 //! (`NoTls`): a URL asking for `sslmode=require` is refused by the connection.
 
 mod alerts;
+mod cluster;
 mod deliveries;
 mod destinations;
 mod directory;
@@ -21,6 +25,7 @@ mod endpoints;
 mod inbound;
 mod migrations;
 mod processing;
+mod shared;
 mod trait_impl;
 
 #[cfg(any(test, feature = "test-cluster"))]
@@ -28,9 +33,10 @@ pub mod test_cluster;
 #[cfg(test)]
 mod tests;
 
+pub use cluster::Leases;
 pub use migrations::SCHEMA_VERSION;
 
-use super::{EndpointRecord, Page, StoreError};
+use super::{EndpointRecord, Page, StoreError, StoreEvents};
 use crate::config::redact_database_url;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use serde::Serialize;
@@ -61,12 +67,56 @@ pub struct PostgresStore {
     /// The store's own runtime, where every query runs; `None` only while dropping.
     runtime: Option<tokio::runtime::Runtime>,
     handle: tokio::runtime::Handle,
-    /// Who this store is when it claims queued records: random per open.
+    /// Who this store is when it claims work: random per open.
     instance: i64,
+    /// How long its claims last.
+    leases: Leases,
     /// The last call failed with a database error and no probe has succeeded since.
     failing: AtomicBool,
+    /// What the notification listener reaches.
+    shared: Arc<Shared>,
+}
+
+/// What the store and its notification listener share.
+#[derive(Default)]
+pub(super) struct Shared {
     /// Endpoints as last read or saved, with when: ingest reads one per request.
     endpoint_cache: RwLock<HashMap<String, (Instant, Arc<EndpointRecord>)>>,
+    /// Who hears about the other gateways' writes.
+    events: RwLock<Option<Arc<dyn StoreEvents>>>,
+}
+
+impl Shared {
+    fn events(&self) -> Option<Arc<dyn StoreEvents>> {
+        self.events.read().ok().and_then(|events| events.clone())
+    }
+
+    fn inbound_queued(&self) {
+        if let Some(events) = self.events() {
+            events.inbound_queued();
+        }
+    }
+
+    fn plugins_changed(&self) {
+        if let Some(events) = self.events() {
+            events.plugins_changed();
+        }
+    }
+
+    fn endpoint_changed(&self, id: &str) {
+        if let Ok(mut cache) = self.endpoint_cache.write() {
+            cache.remove(id);
+        }
+    }
+
+    /// After a reconnect: whatever was said meanwhile is lost.
+    fn everything_changed(&self) {
+        if let Ok(mut cache) = self.endpoint_cache.write() {
+            cache.clear();
+        }
+        self.inbound_queued();
+        self.plugins_changed();
+    }
 }
 
 impl PostgresStore {
@@ -90,6 +140,7 @@ impl PostgresStore {
             .enable_all()
             .build()
             .map_err(|error| StoreError::Database(format!("starting the runtime: {error}")))?;
+        let listener_config = config.clone();
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -110,8 +161,9 @@ impl PostgresStore {
             handle: runtime.handle().clone(),
             runtime: Some(runtime),
             instance: rand::random::<i64>(),
+            leases: Leases::default(),
             failing: AtomicBool::new(false),
-            endpoint_cache: RwLock::default(),
+            shared: Arc::default(),
         };
         let pool = store.pool.clone();
         store
@@ -122,10 +174,25 @@ impl PostgresStore {
                 }
                 other => other,
             })?;
-        let pool = store.pool.clone();
-        let instance = store.instance;
-        store.run(async move { inbound::release_claims(&pool, instance).await })?;
+        store.handle.spawn(cluster::listen(
+            listener_config,
+            store.instance,
+            store.shared.clone(),
+        ));
         Ok(store)
+    }
+
+    /// The same store with claims lasting `leases` (`[storage] lease`).
+    pub fn with_leases(mut self, leases: Leases) -> Self {
+        self.leases = leases;
+        self
+    }
+
+    /// Tells `events` about the other gateways' writes from now on.
+    pub(super) fn watch(&self, events: Arc<dyn StoreEvents>) {
+        if let Ok(mut watching) = self.shared.events.write() {
+            *watching = Some(events);
+        }
     }
 
     /// Runs `work` on the store's runtime and waits for it, from any thread (a blocking one or

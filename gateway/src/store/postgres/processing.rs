@@ -5,7 +5,7 @@
 
 use super::alerts::{lock_scope, write_alert};
 use super::deliveries::write_delivery;
-use super::{PostgresStore, encode, int, take_ids, text, uint};
+use super::{Failure, PostgresStore, encode, int, take_ids, text, uint};
 use crate::store::{AlertWrite, Durability, IdKind, ProcessedBatch, StoreError};
 use std::collections::BTreeSet;
 
@@ -30,9 +30,14 @@ impl PostgresStore {
     ) -> Result<(), StoreError> {
         let pool = self.pool.clone();
         let batch = batch.clone();
+        let instance = self.instance;
         self.run(async move {
             let mut client = pool.get().await?;
             let txn = client.transaction().await?;
+            let done: Vec<i64> = batch.records.iter().map(|result| int(result.id)).collect();
+            if !done.is_empty() {
+                take_claimed(&txn, instance, &done).await?;
+            }
             let scopes: BTreeSet<(&str, &str)> = batch
                 .expected_open
                 .iter()
@@ -72,9 +77,7 @@ impl PostgresStore {
             for delivery in &batch.deliveries {
                 write_delivery(&txn, delivery).await?;
             }
-            let mut done = Vec::with_capacity(batch.records.len());
             for result in &batch.records {
-                done.push(int(result.id));
                 let Some(status) = result.status else {
                     continue;
                 };
@@ -89,13 +92,64 @@ impl PostgresStore {
                 )
                 .await?;
             }
-            txn.execute(
-                "DELETE FROM processing_queue WHERE inbound_id = ANY($1)",
-                &[&done],
-            )
-            .await?;
             txn.commit().await?;
             Ok(())
         })
     }
+}
+
+/// Takes the records `ids` off the queue, if this store (`instance`) still holds the lease of
+/// each one's endpoint, and releases those leases; else [`StoreError::ClaimLost`]: another
+/// store took the records over after this one's lease expired, and it applies them. The lease
+/// rows are locked first, so no store takes one over before this transaction ends.
+async fn take_claimed(
+    txn: &tokio_postgres::Transaction<'_>,
+    instance: i64,
+    ids: &[i64],
+) -> Result<(), Failure> {
+    let held: Vec<(String, i64)> = txn
+        .query(
+            "SELECT l.endpoint, l.holder FROM processing_leases l
+             WHERE l.endpoint IN (SELECT endpoint FROM processing_queue
+                                  WHERE inbound_id = ANY($1))
+             ORDER BY l.endpoint FOR UPDATE",
+            &[&ids],
+        )
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+        .collect::<Result<_, tokio_postgres::Error>>()?;
+    let lost = |why: String| Err(Failure(StoreError::ClaimLost(why)));
+    if let Some((endpoint, _)) = held.iter().find(|(_, holder)| *holder != instance) {
+        return lost(format!(
+            "another gateway holds the records of endpoint {endpoint}"
+        ));
+    }
+    let taken: Vec<String> = txn
+        .query(
+            "DELETE FROM processing_queue WHERE inbound_id = ANY($1) RETURNING endpoint",
+            &[&ids],
+        )
+        .await?
+        .iter()
+        .map(|row| row.try_get(0))
+        .collect::<Result<_, _>>()?;
+    if taken.len() != ids.len() {
+        return lost(format!(
+            "{} of the batch's {} records were applied already",
+            ids.len() - taken.len(),
+            ids.len()
+        ));
+    }
+    let endpoints: BTreeSet<&str> = taken.iter().map(String::as_str).collect();
+    if endpoints.len() != held.len() {
+        return lost("an endpoint's lease is gone".to_string());
+    }
+    let endpoints: Vec<&str> = endpoints.into_iter().collect();
+    txn.execute(
+        "DELETE FROM processing_leases WHERE holder = $1 AND endpoint = ANY($2)",
+        &[&instance, &endpoints],
+    )
+    .await?;
+    Ok(())
 }

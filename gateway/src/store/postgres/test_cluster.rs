@@ -25,7 +25,7 @@ struct Server {
     admin_database: String,
     /// The supervisor of a cluster of ours: it stops the server and removes the temp dir once
     /// this pipe closes, at the latest when the test process exits.
-    _supervisor: Option<Mutex<(Child, ChildStdin)>>,
+    supervisor: Option<Mutex<(Child, ChildStdin)>>,
 }
 
 static SERVER: OnceLock<Server> = OnceLock::new();
@@ -119,7 +119,7 @@ impl Server {
             } else {
                 database
             },
-            _supervisor: None,
+            supervisor: None,
         }
     }
 
@@ -154,14 +154,23 @@ impl Server {
             String::from_utf8_lossy(&initdb.stderr)
         );
         let port = free_port();
-        // The supervisor starts the server, waits for its stdin to close (this process
-        // exiting closes it), then stops the server fast and removes the dir.
+        // The supervisor starts the server, then reads commands from its stdin — `stop` stops
+        // the server, `start` starts it again (a test of an outage) — until the stdin closes
+        // (this process exiting closes it): then it stops the server fast and removes the dir.
         const SUPERVISOR: &str = r#"
-            "$1/postgres" -D "$2" -p "$3" -k "$4" -c listen_addresses=127.0.0.1 \
-                -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-                -c max_connections=400 >"$4/server.log" 2>&1 </dev/null &
-            server=$!
-            cat >/dev/null
+            start() {
+                "$1/postgres" -D "$2" -p "$3" -k "$4" -c listen_addresses=127.0.0.1 \
+                    -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+                    -c max_connections=400 >>"$4/server.log" 2>&1 </dev/null &
+                server=$!
+            }
+            start
+            while read -r command; do
+                case "$command" in
+                    stop) kill -INT "$server"; wait "$server" ;;
+                    start) start ;;
+                esac
+            done
             kill -INT "$server"
             wait "$server"
             rm -rf "$4"
@@ -180,19 +189,77 @@ impl Server {
         let server = Self {
             base: format!("postgres://postgres@127.0.0.1:{port}"),
             admin_database: "postgres".into(),
-            _supervisor: Some(Mutex::new((child, stdin))),
+            supervisor: Some(Mutex::new((child, stdin))),
         };
+        server.wait_until_up();
+        server
+    }
+
+    /// Waits until the server answers (at most 30 s).
+    fn wait_until_up(&self) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            match admin(&server, "SELECT 1") {
-                Ok(()) => return server,
-                Err(error) if Instant::now() > deadline => panic!(
-                    "the test cluster did not start on port {port} ({error}); its log: {}",
-                    std::fs::read_to_string(dir.join("server.log")).unwrap_or_default()
-                ),
+            match admin(self, "SELECT 1") {
+                Ok(()) => return,
+                Err(error) if Instant::now() > deadline => {
+                    panic!("the test cluster at {} did not start: {error}", self.base)
+                }
                 Err(_) => std::thread::sleep(Duration::from_millis(100)),
             }
         }
+    }
+
+    /// Sends the supervisor a command (`stop`, `start`).
+    fn command(&self, command: &str) {
+        use std::io::Write;
+        let supervisor = self
+            .supervisor
+            .as_ref()
+            .expect("a cluster of our own (not HOOKGATE_TEST_DATABASE_URL)");
+        let mut supervisor = supervisor.lock().unwrap_or_else(|e| e.into_inner());
+        writeln!(supervisor.1, "{command}").expect("the supervisor reads its commands");
+        supervisor
+            .1
+            .flush()
+            .expect("the supervisor reads its commands");
+    }
+}
+
+/// A cluster of its own for a test that stops and starts the server (an outage), always
+/// made with `initdb` (whatever `HOOKGATE_TEST_DATABASE_URL` says); removed when dropped.
+pub struct TestCluster {
+    server: Server,
+}
+
+impl TestCluster {
+    /// A new cluster, running.
+    pub fn start() -> Self {
+        Self {
+            server: Server::cluster(),
+        }
+    }
+
+    /// A fresh database on it; its URL.
+    pub fn create_database(&self, name: &str) -> String {
+        admin(&self.server, &format!("CREATE DATABASE {name}"))
+            .unwrap_or_else(|error| panic!("creating the test database {name}: {error}"));
+        format!("{}/{name}", self.server.base)
+    }
+
+    /// Stops the server (a fast shutdown: connections are cut) and waits until it is down.
+    pub fn stop(&self) {
+        self.server.command("stop");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while admin(&self.server, "SELECT 1").is_ok() {
+            assert!(Instant::now() < deadline, "the test cluster did not stop");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Starts the stopped server again and waits until it answers.
+    pub fn resume(&self) {
+        self.server.command("start");
+        self.server.wait_until_up();
     }
 }
 

@@ -2,11 +2,12 @@
 //! refusal of a newer schema, claims shared out between stores on one database.
 
 use super::test_cluster::TestDatabase;
-use super::{PostgresStore, SCHEMA_VERSION};
+use super::{Leases, PostgresStore, SCHEMA_VERSION};
 use crate::store::contract::{Subject, append_pending, processed, store_contract_tests};
 use crate::store::{Durability, ProcessedBatch, Store, StoreError};
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// A fresh database; a restart opens the same database again.
 fn postgres_subject() -> Subject {
@@ -121,26 +122,24 @@ fn an_unreachable_database_is_named_without_its_password() {
     );
 }
 
-/// Two stores on one database, claiming and applying at once, never get the same record, and
-/// between them process every one.
+/// Two stores on one database, claiming and applying at once over several endpoints, never
+/// get the same record, and between them process every one.
 #[test]
 fn two_stores_never_claim_the_same_record() {
     let database = TestDatabase::create();
     let first = Arc::new(PostgresStore::open(&database.url).unwrap());
     let second = Arc::new(PostgresStore::open(&database.url).unwrap());
-    let ids: BTreeSet<u64> = append_pending(&*first, "a", &[1; 200])
-        .into_iter()
-        .collect();
+    let mut ids = BTreeSet::new();
+    for endpoint in ["a", "b", "c", "d"] {
+        ids.extend(append_pending(&*first, endpoint, &[1; 50]));
+    }
     let workers: Vec<_> = [first.clone(), second.clone()]
         .into_iter()
         .map(|store| {
             std::thread::spawn(move || {
                 let mut claimed = Vec::new();
-                loop {
+                while store.queue_depth().unwrap() > 0 {
                     let batch = store.claim_queued(7).unwrap();
-                    if batch.is_empty() {
-                        return claimed;
-                    }
                     let records = batch
                         .iter()
                         .map(|record| processed(record.id, crate::store::InboundStatus::Processed))
@@ -156,6 +155,7 @@ fn two_stores_never_claim_the_same_record() {
                         )
                         .unwrap();
                 }
+                claimed
             })
         })
         .collect();
@@ -164,7 +164,10 @@ fn two_stores_never_claim_the_same_record() {
     let unique: BTreeSet<u64> = all.iter().copied().collect();
     assert_eq!(all.len(), unique.len(), "a record was claimed twice");
     assert_eq!(unique, ids, "every record was processed");
-    assert_eq!(first.queue_depth().unwrap(), 0);
+    assert!(
+        claims.iter().all(|claimed| !claimed.is_empty()),
+        "both stores worked"
+    );
 }
 
 /// Two stores applying batches planned on the same state at once (both expect no open alert
@@ -212,26 +215,108 @@ fn concurrent_batches_on_one_key_conflict_rather_than_both_land() {
     }
 }
 
-/// A store's claim keeps another store off the records until they are applied, and the store
-/// that claimed them gets them again (as after a conflict).
+/// A store's lease on an endpoint keeps another store off its queued records (so one alert
+/// key's records are applied in arrival order), not off other endpoints' records; the store
+/// that holds it gets them again (as after a conflict). Once the lease expires, the other
+/// store takes them over, and the first one's late apply is refused whole.
 #[test]
-fn a_claim_holds_until_it_is_applied() {
+fn a_lease_holds_an_endpoint_until_it_expires_and_a_late_apply_is_refused() {
     let database = TestDatabase::create();
-    let first = PostgresStore::open(&database.url).unwrap();
-    let second = PostgresStore::open(&database.url).unwrap();
-    let ids = append_pending(&first, "a", &[1, 2, 3]);
-    let claimed = |store: &PostgresStore| -> Vec<u64> {
+    let short = Leases {
+        processing: Duration::from_millis(300),
+        ..Leases::default()
+    };
+    let first = PostgresStore::open(&database.url)
+        .unwrap()
+        .with_leases(short);
+    let second = PostgresStore::open(&database.url)
+        .unwrap()
+        .with_leases(short);
+    let on_a = append_pending(&first, "a", &[1, 2, 3]);
+    let on_b = append_pending(&first, "b", &[4]);
+    let claimed = |store: &PostgresStore, limit: usize| -> Vec<u64> {
         store
-            .claim_queued(2)
+            .claim_queued(limit)
             .unwrap()
             .iter()
             .map(|record| record.id)
             .collect()
     };
-    assert_eq!(claimed(&first), ids[..2]);
-    assert_eq!(claimed(&second), ids[2..]);
-    assert_eq!(claimed(&first), ids[..2], "its own claim again");
-    assert_eq!(claimed(&second), ids[2..]);
+    assert_eq!(claimed(&first, 2), on_a[..2]);
+    assert_eq!(
+        claimed(&second, 10),
+        on_b,
+        "endpoint a is leased; b is free"
+    );
+    assert_eq!(claimed(&first, 2), on_a[..2], "its own records again");
+
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(
+        claimed(&second, 10),
+        [on_a.clone(), on_b.clone()].concat(),
+        "taken over"
+    );
+    let late = ProcessedBatch {
+        records: on_a[..2]
+            .iter()
+            .map(|id| processed(*id, crate::store::InboundStatus::Processed))
+            .collect(),
+        ..ProcessedBatch::default()
+    };
+    assert!(
+        matches!(
+            first.apply_processing(&late, Durability::WithNextCommit),
+            Err(StoreError::ClaimLost(_))
+        ),
+        "the first store's lease was taken over"
+    );
+    assert_eq!(
+        first.queue_depth().unwrap(),
+        4,
+        "nothing of the late batch was written"
+    );
+    second
+        .apply_processing(&late, Durability::WithNextCommit)
+        .unwrap();
+    assert_eq!(second.queue_depth().unwrap(), 2);
+    // The second store applied them; a repeat (a replay of the same claim) is refused.
+    assert!(matches!(
+        second.apply_processing(&late, Durability::WithNextCommit),
+        Err(StoreError::ClaimLost(_))
+    ));
+}
+
+/// A delivery handed out to one store is not handed to another until its attempt is recorded
+/// or the claim expires.
+#[test]
+fn a_due_delivery_goes_to_one_store_at_a_time() {
+    use crate::store::contract::{new_delivery, write_deliveries};
+    let database = TestDatabase::create();
+    let short = Leases {
+        delivery: Duration::from_millis(300),
+        ..Leases::default()
+    };
+    let first = PostgresStore::open(&database.url)
+        .unwrap()
+        .with_leases(short);
+    let second = PostgresStore::open(&database.url)
+        .unwrap()
+        .with_leases(short);
+    let now = crate::store::now_ms();
+    let delivery = write_deliveries(&first, vec![new_delivery(&first, "a", None, now)])[0].id;
+    let due = |store: &PostgresStore| -> Vec<u64> {
+        store
+            .due_deliveries(crate::store::now_ms(), 10)
+            .unwrap()
+            .iter()
+            .map(|delivery| delivery.id)
+            .collect()
+    };
+    assert_eq!(due(&first), [delivery]);
+    assert!(due(&second).is_empty(), "claimed by the first store");
+    assert_eq!(due(&first), [delivery], "the claimer may read it again");
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(due(&second), [delivery], "the claim expired");
 }
 
 /// The store works when called from inside a tokio runtime's worker threads, as well as from

@@ -5,12 +5,21 @@ use crate::store::InboundRetention;
 use crate::store::{
     AlertFilter, AlertRecord, Appended, DeliveryFilter, DeliveryRecord, DestinationHealth,
     DirectoryEntry, DirectoryKind, Durability, EndpointRecord, IdKind, InboundFilter,
-    InboundRecord, Page, ProcessedBatch, RecordedAttempt, RetryScheduled, Store, StoreError,
+    InboundRecord, Page, ProcessedBatch, RecordedAttempt, RetryScheduled, SessionRecord, Store,
+    StoreError, StoreEvents, StoredPlugin,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 impl Store for PostgresStore {
+    fn is_shared(&self) -> bool {
+        true
+    }
+
+    fn watch(&self, events: Arc<dyn StoreEvents>) {
+        Self::watch(self, events);
+    }
+
     fn is_healthy(&self, probe_bytes: usize) -> bool {
         Self::is_healthy(self, probe_bytes)
     }
@@ -189,5 +198,33 @@ impl Store for PostgresStore {
         destination: usize,
     ) -> Result<bool, StoreError> {
         Self::reset_destination_health(self, endpoint, destination)
+    }
+
+    fn save_session(&self, digest: &[u8; 32], session: &SessionRecord) -> Result<(), StoreError> {
+        Self::save_session(self, digest, session)
+    }
+
+    fn session(&self, digest: &[u8; 32], now_ms: u64) -> Result<Option<SessionRecord>, StoreError> {
+        Self::session(self, digest, now_ms)
+    }
+
+    fn delete_session(&self, digest: &[u8; 32]) -> Result<(), StoreError> {
+        Self::delete_session(self, digest)
+    }
+
+    fn save_plugin(&self, plugin: &StoredPlugin) -> Result<(), StoreError> {
+        Self::save_plugin(self, plugin)
+    }
+
+    fn stored_plugins(&self) -> Result<Vec<StoredPlugin>, StoreError> {
+        Self::stored_plugins(self)
+    }
+
+    fn stored_plugin(&self, name: &str) -> Result<Option<StoredPlugin>, StoreError> {
+        Self::stored_plugin(self, name)
+    }
+
+    fn delete_plugin(&self, name: &str) -> Result<bool, StoreError> {
+        Self::delete_plugin(self, name)
     }
 }

@@ -8,6 +8,7 @@ mod directory;
 mod endpoints;
 mod inbound;
 mod processing;
+mod shared;
 
 pub use alerts::{
     AlertFilter, AlertRecord, AlertState, Escalation, EscalationStepFired, PageLogEntry,
@@ -23,6 +24,7 @@ pub use endpoints::{
 };
 pub use inbound::{Appended, InboundFilter, InboundRecord, InboundStatus, Outcome};
 pub use processing::{AlertScope, AlertVersion, AlertWrite, ProcessedBatch, ProcessedRecord};
+pub use shared::{SessionRecord, StoredPlugin};
 
 use serde::Serialize;
 

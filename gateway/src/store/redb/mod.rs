@@ -13,6 +13,7 @@ mod directory;
 mod endpoints;
 mod inbound;
 mod processing;
+mod shared;
 mod tables;
 mod trait_impl;
 
@@ -161,6 +162,9 @@ impl RedbStore {
             txn.open_table(tables::SECRET_KEYS)?;
             txn.open_table(tables::COUNTERS)?;
             txn.open_table(tables::STORAGE_PROBE)?;
+            txn.open_table(tables::SESSIONS)?;
+            txn.open_table(tables::PLUGINS)?;
+            txn.open_table(tables::PLUGIN_COMPONENTS)?;
             if rejected_index_missing {
                 inbound::index_rejected(&txn)?;
             }

@@ -39,6 +39,13 @@ pub const DESTINATION_HEALTH: TableDefinition<&str, &[u8]> =
 pub const DIRECTORY: TableDefinition<&str, &[u8]> = TableDefinition::new("directory");
 /// Key name → the gateway's secret key of that name (ack links).
 pub const SECRET_KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("secret_keys");
+/// SHA-256 of a session's secret → the session (console and API sign-ins).
+pub const SESSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("sessions");
+/// Plugin name → the plugin as uploaded through the API, without its component.
+pub const PLUGINS: TableDefinition<&str, &[u8]> = TableDefinition::new("plugins");
+/// Plugin name → the component (`.wasm`) uploaded through the API.
+pub const PLUGIN_COMPONENTS: TableDefinition<&str, &[u8]> =
+    TableDefinition::new("plugin_components");
 /// Named counters: the next sequence of each record kind.
 pub const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
 /// One scratch row, rewritten to check that the disk takes writes again after a failure.
