@@ -530,9 +530,14 @@ fn every_answer_of_the_directory_matches_its_schema_in_the_document() {
     check_answers(&venv, &document_file, &api.answers);
 }
 
-/// The package the generator is told to write, as the script imports it.
-const CLIENT_CONFIG: &str =
-    "project_name_override: hookgate-client\npackage_name_override: hookgate_client\n";
+/// The package the generator is told to write, as the script imports it; a plugin upload's
+/// `application/wasm` body is bytes to it, as `application/octet-stream` is (its documented
+/// override for content types it does not know).
+const CLIENT_CONFIG: &str = "project_name_override: hookgate-client
+package_name_override: hookgate_client
+content_type_overrides:
+  application/wasm: application/octet-stream
+";
 
 /// A Python client generated from the served document by `openapi-python-client` (without
 /// one warning) creates an endpoint, reads the signed webhook's inbound record and its alert,
