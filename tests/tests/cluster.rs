@@ -34,6 +34,7 @@ struct Sent {
 /// The real binary in `work_dir` on `database`, with claims that expire after 2 s (so the
 /// killed gateway's work moves on quickly).
 fn start_gateway(work_dir: &std::path::Path, database: &str) -> ChildGateway {
+    std::fs::create_dir_all(work_dir).unwrap();
     let mut config = ChildGatewayConfig::new(
         GatewayProgram::binary(env!("CARGO_BIN_EXE_hookgate-e2e")),
         work_dir,

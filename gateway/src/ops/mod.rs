@@ -5,6 +5,7 @@
 
 pub mod ack_links;
 pub mod alerts;
+pub mod backup;
 pub mod bitbucket;
 pub mod deliveries;
 pub mod destinations;

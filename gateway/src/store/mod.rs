@@ -98,6 +98,16 @@ pub trait Store: Send + Sync + 'static {
         let _ = events;
     }
 
+    /// Writes a consistent copy of the whole database to the new file `to` (a store that
+    /// makes none refuses); returns how many rows it holds. A gateway started on the copy has
+    /// everything as it was at one commit.
+    fn backup_to(&self, to: &std::path::Path) -> Result<u64, StoreError> {
+        let _ = to;
+        Err(StoreError::Database(
+            "this storage backend makes no file backups".into(),
+        ))
+    }
+
     /// Whether the database takes writes. After a failed write, a backend tries one (a value
     /// of `probe_bytes` that needs new space), so readiness comes back once the disk does, with
     /// no traffic.

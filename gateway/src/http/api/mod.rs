@@ -10,6 +10,7 @@
 //! handler and one row.
 
 pub mod alerts;
+pub mod backup;
 pub mod bitbucket;
 pub mod deliveries;
 pub mod endpoints;
@@ -56,6 +57,7 @@ const RESOURCES: &[(&str, &[ApiRoute])] = &[
     ("schedules", schedules::ROUTES),
     ("escalation-policies", policies::ROUTES),
     ("maintenance-windows", maintenance::ROUTES),
+    ("backup", backup::ROUTES),
 ];
 
 /// One admin API route. Its method, path (under [`SCOPE`]) and OpenAPI operation come from the

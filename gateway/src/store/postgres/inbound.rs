@@ -187,7 +187,7 @@ impl PostgresStore {
                     &[&now, &int(limit as u64)],
                 )
                 .await?;
-            let mut wanted: Vec<(i64, String)> = rows
+            let wanted: Vec<(i64, String)> = rows
                 .iter()
                 .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
                 .collect::<Result<_, tokio_postgres::Error>>()?;
@@ -218,9 +218,22 @@ impl PostgresStore {
                 .iter()
                 .map(|row| row.try_get(0))
                 .collect::<Result<_, _>>()?;
-            wanted.retain(|(_, endpoint)| leased.contains(endpoint));
+            drop(wanted);
+            // Read again now that the leases are held: the first read may have seen records
+            // that a store holding a lease then applied (its commit released the lease).
+            let leased: Vec<String> = leased.into_iter().collect();
+            let ids: Vec<i64> = txn
+                .query(
+                    "SELECT inbound_id FROM processing_queue WHERE endpoint = ANY($1)
+                     ORDER BY inbound_id LIMIT $2",
+                    &[&leased, &int(limit as u64)],
+                )
+                .await?
+                .iter()
+                .map(|row| row.try_get(0))
+                .collect::<Result<_, _>>()?;
             txn.commit().await?;
-            Ok(wanted.into_iter().map(|(id, _)| uint(id)).collect())
+            Ok(ids.into_iter().map(uint).collect())
         })?;
         let mut records = Vec::with_capacity(ids.len());
         let mut orphans = Vec::new();

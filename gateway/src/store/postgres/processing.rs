@@ -98,10 +98,12 @@ impl PostgresStore {
     }
 }
 
-/// Takes the records `ids` off the queue, if this store (`instance`) still holds the lease of
-/// each one's endpoint, and releases those leases; else [`StoreError::ClaimLost`]: another
-/// store took the records over after this one's lease expired, and it applies them. The lease
-/// rows are locked first, so no store takes one over before this transaction ends.
+/// Takes the records `ids` off the queue and releases this store's (`instance`) leases on their
+/// endpoints; [`StoreError::ClaimLost`] when another store holds one of those leases (it took
+/// the records over after this one's lease expired, and applies them) or a record is no longer
+/// queued (applied already). The lease rows are locked first, so no store takes one over
+/// before this transaction ends; records nobody holds a lease on may be applied by anyone
+/// (taking them off the queue is what makes it once).
 async fn take_claimed(
     txn: &tokio_postgres::Transaction<'_>,
     instance: i64,
@@ -141,11 +143,12 @@ async fn take_claimed(
             ids.len()
         ));
     }
-    let endpoints: BTreeSet<&str> = taken.iter().map(String::as_str).collect();
-    if endpoints.len() != held.len() {
-        return lost("an endpoint's lease is gone".to_string());
-    }
-    let endpoints: Vec<&str> = endpoints.into_iter().collect();
+    let endpoints: Vec<&str> = taken
+        .iter()
+        .map(String::as_str)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     txn.execute(
         "DELETE FROM processing_leases WHERE holder = $1 AND endpoint = ANY($2)",
         &[&instance, &endpoints],

@@ -158,10 +158,11 @@ impl Server {
         // the server, `start` starts it again (a test of an outage) — until the stdin closes
         // (this process exiting closes it): then it stops the server fast and removes the dir.
         const SUPERVISOR: &str = r#"
+            bin=$1 data=$2 port=$3 dir=$4
             start() {
-                "$1/postgres" -D "$2" -p "$3" -k "$4" -c listen_addresses=127.0.0.1 \
+                "$bin/postgres" -D "$data" -p "$port" -k "$dir" -c listen_addresses=127.0.0.1 \
                     -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-                    -c max_connections=400 >>"$4/server.log" 2>&1 </dev/null &
+                    -c max_connections=400 >>"$dir/server.log" 2>&1 </dev/null &
                 server=$!
             }
             start
@@ -173,7 +174,7 @@ impl Server {
             done
             kill -INT "$server"
             wait "$server"
-            rm -rf "$4"
+            rm -rf "$dir"
         "#;
         let mut child = run_as_postgres(as_root, Path::new("sh"))
             .args(["-c", SUPERVISOR, "sh"])

@@ -7,6 +7,7 @@
 //! deliveries whose creating commit is durable.
 
 mod alerts;
+mod backup;
 mod deliveries;
 mod destinations;
 mod directory;

@@ -192,6 +192,10 @@ impl Store for RedbStore {
         Self::reset_destination_health(self, endpoint, destination)
     }
 
+    fn backup_to(&self, to: &std::path::Path) -> Result<u64, StoreError> {
+        Self::backup_to(self, to)
+    }
+
     fn save_session(&self, digest: &[u8; 32], session: &SessionRecord) -> Result<(), StoreError> {
         Self::save_session(self, digest, session)
     }
