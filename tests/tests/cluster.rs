@@ -313,7 +313,8 @@ fn a_database_outage_answers_503_and_recovers_by_itself() {
 
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     // (status, Retry-After, inbound id) of every answer, in order.
-    let answers: Arc<Mutex<Vec<(u16, Option<String>, Option<u64>)>>> = Arc::default();
+    type Answer = (u16, Option<String>, Option<u64>);
+    let answers: Arc<Mutex<Vec<Answer>>> = Arc::default();
     let poster = {
         let (stop, answers) = (stop.clone(), answers.clone());
         let client = gateway.with_timeout(Duration::from_secs(45));

@@ -30,7 +30,10 @@ impl RedbStore {
     pub fn backup_to(&self, to: &Path) -> Result<u64, StoreError> {
         let snapshot = self.read()?;
         if to.exists() {
-            return Err(StoreError::Database(format!("{} exists already", to.display())));
+            return Err(StoreError::Database(format!(
+                "{} exists already",
+                to.display()
+            )));
         }
         let copy = Database::create(to)
             .map_err(|error| StoreError::Database(format!("creating {}: {error}", to.display())))?;
