@@ -263,7 +263,10 @@ pub fn throttled_response(wait: std::time::Duration) -> HttpResponse {
 
 /// A JSON error answer.
 pub fn error_response(status: StatusCode, message: impl Into<String>) -> HttpResponse {
-    HttpResponse::build(status).json(json!({ "error": message.into() }))
+    HttpResponse::build(status).json(api::openapi::ErrorAnswer {
+        error: message.into(),
+        valid_events: None,
+    })
 }
 
 /// An internal failure: logged in full, answered without detail.

@@ -4,12 +4,13 @@ use super::{OpsError, Services};
 use crate::alerts::{self, AlertActionError};
 use crate::ids::{format_alert_id, format_inbound_id, parse_id};
 use crate::pipeline::plan_notification;
-use crate::runtime::Notification;
+use crate::runtime::{Notification, Severity};
 use crate::store::{
     AlertFilter, AlertRecord, AlertState, AlertWrite, DeliveryRecord, Durability, Escalation, Page,
     ProcessedBatch, StoreError, now_ms,
 };
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 /// Alerts, newest first, filtered.
 pub fn list(services: &Services, filter: &AlertFilter) -> Result<Page<AlertRecord>, OpsError> {
@@ -133,51 +134,172 @@ pub fn display_name(services: &Services, by: &str) -> String {
         .unwrap_or_else(|| by.to_string())
 }
 
-/// The alert as the API shows it.
-pub fn view(record: &AlertRecord) -> Value {
-    json!({
-        "id": format_alert_id(record.id),
-        "endpoint": record.endpoint,
-        "key": record.key,
-        "state": record.state,
-        "title": record.alert.title,
-        "source_status": record.alert.source_status,
-        "url": record.alert.url,
-        "description": record.alert.description,
-        "commit_hash": record.alert.commit_hash,
-        "commit_message": record.alert.commit_message,
-        "actor": record.alert.actor,
-        "labels": record.alert.labels.iter()
-            .map(|(name, value)| (name.clone(), Value::String(value.clone())))
-            .collect::<serde_json::Map<String, Value>>(),
-        "count": record.count,
-        "opened_at": record.opened_at,
-        "last_seen_at": record.last_seen_at,
-        "acknowledged_at": record.acknowledged_at,
-        "closed_at": record.closed_at,
-        "closed_by": record.closed_by,
-        "acknowledged_by": record.acknowledged_by,
-        "severity": record.alert.severity,
-        "escalation": record.escalation.as_ref().map(escalation_view),
-        "history": record.history.iter().map(|id| format_inbound_id(*id)).collect::<Vec<_>>(),
-    })
+/// An alert as the API shows it: the alert as last mapped, its state and history, and the
+/// escalation at work on it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlertView {
+    /// `al_<n>`.
+    pub id: String,
+    /// Endpoint id (the key's scope).
+    pub endpoint: String,
+    /// Dedup key.
+    pub key: String,
+    /// State.
+    pub state: AlertState,
+    /// Title.
+    pub title: String,
+    /// The source's status (`FAILED`, ...).
+    pub source_status: String,
+    /// Link.
+    #[schema(required = true)]
+    pub url: Option<String>,
+    /// Longer text.
+    #[schema(required = true)]
+    pub description: Option<String>,
+    /// Commit hash.
+    #[schema(required = true)]
+    pub commit_hash: Option<String>,
+    /// Commit message.
+    #[schema(required = true)]
+    pub commit_message: Option<String>,
+    /// Actor.
+    #[schema(required = true)]
+    pub actor: Option<String>,
+    /// Extra name/value pairs.
+    #[schema(value_type = HashMap<String, String>)]
+    pub labels: Map<String, Value>,
+    /// Events mapped onto it.
+    pub count: u32,
+    /// Opened, ms.
+    pub opened_at: u64,
+    /// Last mapped, ms.
+    pub last_seen_at: u64,
+    /// Acknowledged, ms.
+    #[schema(required = true)]
+    pub acknowledged_at: Option<u64>,
+    /// Closed, ms.
+    #[schema(required = true)]
+    pub closed_at: Option<u64>,
+    /// `source`, `operator`, `timeout` or the user who closed it (`us_<n>`).
+    #[schema(required = true)]
+    pub closed_by: Option<String>,
+    /// `operator` or the user who acknowledged it (`us_<n>`).
+    #[schema(required = true)]
+    pub acknowledged_by: Option<String>,
+    /// How bad it is.
+    pub severity: Severity,
+    /// Its endpoint's escalation policy at work on it, when the endpoint has one.
+    #[schema(required = true)]
+    pub escalation: Option<EscalationView>,
+    /// Inbound records mapped onto it (`in_<n>`), oldest first.
+    pub history: Vec<String>,
 }
 
-/// An alert's escalation log as the API shows it.
-fn escalation_view(escalation: &Escalation) -> Value {
-    json!({
-        "policy": escalation.policy,
-        "next_due_at": escalation.next_due_at,
-        "stopped": escalation.stopped,
-        "log": escalation.log.iter().map(|page| json!({
-            "step": page.step,
-            "round": page.round,
-            "user": page.user,
-            "contact": page.contact,
-            "kind": page.kind,
-            "delivery": page.delivery.map(crate::ids::format_delivery_id),
-            "at": page.at,
-            "note": page.note,
-        })).collect::<Vec<_>>(),
-    })
+/// An escalation policy paging people about one alert.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationView {
+    /// The policy, `ep_<n>`.
+    pub policy: String,
+    /// When the next step is due, ms; null once acknowledged, closed or past the last round.
+    #[schema(required = true)]
+    pub next_due_at: Option<u64>,
+    /// Why it stopped: `acknowledged`, `closed`, `finished`, `policy gone`, ...
+    #[schema(required = true)]
+    pub stopped: Option<String>,
+    /// Every page, in order.
+    pub log: Vec<PageLogView>,
+}
+
+/// One page of an escalation: a person on one contact method.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PageLogView {
+    /// Step, from 1.
+    pub step: usize,
+    /// Round, from 0.
+    pub round: u32,
+    /// The user paged, `us_<n>`.
+    pub user: String,
+    /// Their contact method's index.
+    pub contact: usize,
+    /// `email`, `sms`, `voice`, `ntfy`.
+    pub kind: String,
+    /// The delivery that carries it, `dl_<n>`.
+    #[schema(required = true)]
+    pub delivery: Option<String>,
+    /// When the step fired, ms.
+    pub at: u64,
+    /// Why nobody or nothing was paged, when so.
+    #[schema(required = true)]
+    pub note: Option<String>,
+}
+
+impl AlertView {
+    /// The view of `record`.
+    pub fn of(record: &AlertRecord) -> Self {
+        let alert = &record.alert;
+        Self {
+            id: format_alert_id(record.id),
+            endpoint: record.endpoint.clone(),
+            key: record.key.clone(),
+            state: record.state,
+            title: alert.title.clone(),
+            source_status: alert.source_status.clone(),
+            url: alert.url.clone(),
+            description: alert.description.clone(),
+            commit_hash: alert.commit_hash.clone(),
+            commit_message: alert.commit_message.clone(),
+            actor: alert.actor.clone(),
+            labels: alert
+                .labels
+                .iter()
+                .map(|(name, value)| (name.clone(), Value::String(value.clone())))
+                .collect(),
+            count: record.count,
+            opened_at: record.opened_at,
+            last_seen_at: record.last_seen_at,
+            acknowledged_at: record.acknowledged_at,
+            closed_at: record.closed_at,
+            closed_by: record.closed_by.clone(),
+            acknowledged_by: record.acknowledged_by.clone(),
+            severity: alert.severity,
+            escalation: record.escalation.as_ref().map(EscalationView::of),
+            history: record
+                .history
+                .iter()
+                .map(|id| format_inbound_id(*id))
+                .collect(),
+        }
+    }
+}
+
+impl EscalationView {
+    fn of(escalation: &Escalation) -> Self {
+        Self {
+            policy: escalation.policy.clone(),
+            next_due_at: escalation.next_due_at,
+            stopped: escalation.stopped.clone(),
+            log: escalation
+                .log
+                .iter()
+                .map(|page| PageLogView {
+                    step: page.step,
+                    round: page.round,
+                    user: page.user.clone(),
+                    contact: page.contact,
+                    kind: page.kind.clone(),
+                    delivery: page.delivery.map(crate::ids::format_delivery_id),
+                    at: page.at,
+                    note: page.note.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// [`AlertView`] as JSON, for the console's templates.
+pub fn view(record: &AlertRecord) -> Value {
+    serde_json::to_value(AlertView::of(record)).unwrap_or(Value::Null)
 }

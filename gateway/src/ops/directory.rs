@@ -11,7 +11,7 @@ use super::{OpsError, Services};
 use crate::oncall::{EscalationPolicy, FieldError, Schedule, TargetKind, Team};
 use crate::store::{DirectoryEntry, DirectoryKind, EndpointRecord, StoreError};
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use std::sync::MutexGuard;
 
 /// How many times a change is tried again when its entry changed between its read and its
@@ -274,18 +274,28 @@ pub fn to_body(value: &impl serde::Serialize) -> Result<Value, OpsError> {
         .map_err(|error| OpsError::Store(StoreError::Corrupt(format!("a directory body: {error}"))))
 }
 
-/// An entry as the API shows it: its body with `id`, `created_at` and `updated_at` (ms).
-pub fn view(entry: &DirectoryEntry) -> Value {
-    let mut view = entry.body.as_object().cloned().unwrap_or_default();
-    view.insert("id".into(), json!(entry.id));
-    view.insert("created_at".into(), json!(entry.created_at));
-    view.insert("updated_at".into(), json!(entry.updated_at));
-    Value::Object(view)
+/// An entry's body as its type: bodies are checked when written, so this fails only on a
+/// store written by something else.
+pub fn body_of<T: DeserializeOwned>(entry: &DirectoryEntry) -> Result<T, OpsError> {
+    serde_json::from_value(entry.body.clone()).map_err(|error| {
+        OpsError::Store(StoreError::Corrupt(format!(
+            "{} {}: {error}",
+            entry.kind.as_str(),
+            entry.id
+        )))
+    })
+}
+
+/// A typed view as the JSON the API answers and the console's templates read.
+pub fn to_json(view: impl serde::Serialize) -> Result<Value, OpsError> {
+    serde_json::to_value(view)
+        .map_err(|error| OpsError::Store(StoreError::Corrupt(format!("a view: {error}"))))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn entry(kind: DirectoryKind, id: &str, body: Value) -> DirectoryEntry {
         DirectoryEntry {
@@ -382,7 +392,7 @@ mod tests {
             "tm_1",
             json!({"name": "ops", "members": []}),
         );
-        let view = view(&entry);
+        let view = crate::ops::people::TeamView::json(&entry).unwrap();
         assert_eq!(
             view,
             json!({"name": "ops", "members": [], "id": "tm_1", "created_at": 1, "updated_at": 2})

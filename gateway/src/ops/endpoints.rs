@@ -7,9 +7,10 @@ use crate::config::{MIN_ENDPOINT_SECRET_BYTES, RateLimit, ValidatedConfig, parse
 use crate::ids::{random_hex, random_id};
 use crate::runtime::{PluginKind, PluginSet};
 use crate::store::{
-    Destination, DirectoryKind, EndpointRecord, EventSelection, FormatSpec, PluginRef, now_ms,
+    BitbucketLink, Destination, DirectoryKind, EndpointRecord, EventSelection, FormatSpec,
+    PluginRef, now_ms,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 /// The body of an endpoint create and (merged with the current endpoint) of a change.
@@ -358,62 +359,164 @@ pub fn rotate_secret(services: &Services, id: &str) -> Result<(EndpointRecord, S
     Ok((endpoint, secret))
 }
 
-/// The endpoint as the API shows it, with each destination's failure count and whether it is
-/// disabled: never the secrets.
-pub fn view(services: &Services, endpoint: &EndpointRecord) -> Value {
-    let health = services
-        .store
-        .endpoint_destination_health(&endpoint.id)
-        .unwrap_or_else(|error| {
-            tracing::error!(%error, "reading destination health");
-            Default::default()
-        });
-    let destinations: Vec<Value> = endpoint
-        .destinations
-        .iter()
-        .enumerate()
-        .map(|(index, destination)| {
-            let mut value = serde_json::to_value(destination).unwrap_or(Value::Null);
-            if let Value::Object(map) = &mut value {
-                map.remove("secret");
-                map.insert("secret_set".into(), json!(destination.secret.is_some()));
-                map.remove("token");
-                if destination.kind == "ntfy" || destination.token.is_some() {
-                    map.insert("token_set".into(), json!(destination.token.is_some()));
-                }
+/// An endpoint as the API shows it, with each destination's failure count and whether it is
+/// disabled: never the secrets. The API, the console and the OpenAPI document all use this
+/// type, so a field added here shows up in each.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointView {
+    /// Unguessable id (the URL is `/hooks/{id}`).
+    pub id: String,
+    /// Name for people.
+    pub name: String,
+    /// Provider plugin.
+    pub provider: String,
+    /// The selection resolved against the provider's events.
+    pub events: Vec<String>,
+    /// The selection as given.
+    pub selection: EventSelection,
+    /// Where the provider posts.
+    pub url: String,
+    /// Whether a signing secret is set (it is never shown after creation).
+    pub secret_set: bool,
+    /// Disabled endpoints answer 410.
+    pub enabled: bool,
+    /// Alert mapping.
+    #[schema(required = true)]
+    pub alerts: Option<PluginRef>,
+    /// Message formatting.
+    #[schema(required = true)]
+    pub format: Option<FormatSpec>,
+    /// Destinations, in order (their index is the one `destinations/{index}` routes take).
+    pub destinations: Vec<DestinationView>,
+    /// Creation time, ms.
+    pub created_at: u64,
+    /// This endpoint's rate limit; `[ingest]`'s when null.
+    #[schema(required = true)]
+    pub rate_limit: Option<RateLimit>,
+    /// The Bitbucket webhook that posts here, when `bitbucket connect` made it.
+    #[schema(required = true)]
+    pub bitbucket: Option<BitbucketLink>,
+    /// How it was connected to Bitbucket, when it was (an OAuth connection's tokens stay in
+    /// the store, never answered).
+    #[schema(required = true)]
+    pub bitbucket_connection: Option<BitbucketConnectionView>,
+    /// The escalation policy (`ep_<n>`) paged when an alert opens here.
+    #[schema(required = true)]
+    pub escalation_policy: Option<String>,
+    /// Alerts without an open for this long are closed by timeout (`30m`, `2h`).
+    #[schema(required = true)]
+    pub auto_close_after: Option<String>,
+    /// The signing secret: only in the answers of a create and a secret rotation, shown that
+    /// once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+/// How an endpoint was connected to Bitbucket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BitbucketConnectionView {
+    /// `oauth` (Connect Bitbucket: its tokens are kept, sealed, for Disconnect) or `token` (a
+    /// pasted token, asked for again to disconnect).
+    pub kind: &'static str,
+}
+
+/// A destination as the API shows it: its settings without `secret` or `token`, and its health.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DestinationView {
+    /// The notifier plugin.
+    pub notifier: String,
+    /// `discord`, `slack`, `webhook`, `sms`, `voice`, `ntfy`, ...
+    pub kind: String,
+    /// Receiver URL; empty for `sms` and `voice`.
+    pub url: String,
+    /// Whether requests are signed (the secret is never shown after creation).
+    pub secret_set: bool,
+    /// For `ntfy` (or when a token is set): whether an access token is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_set: Option<bool>,
+    /// Failed attempts since the last success (or since it was enabled).
+    pub consecutive_failures: u32,
+    /// When it was disabled after consecutive failures, ms.
+    #[schema(required = true)]
+    pub disabled_at: Option<u64>,
+    /// Why it was disabled.
+    #[schema(required = true)]
+    pub disabled_reason: Option<String>,
+    /// Other settings, passed to the notifier.
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub config: Map<String, Value>,
+}
+
+impl EndpointView {
+    /// The view of `endpoint`, with each destination's health from the store.
+    pub fn of(services: &Services, endpoint: &EndpointRecord) -> Self {
+        let health = services
+            .store
+            .endpoint_destination_health(&endpoint.id)
+            .unwrap_or_else(|error| {
+                tracing::error!(%error, "reading destination health");
+                Default::default()
+            });
+        let destinations = endpoint
+            .destinations
+            .iter()
+            .enumerate()
+            .map(|(index, destination)| {
                 let health = health.get(&index).cloned().unwrap_or_default();
-                map.insert(
-                    "consecutive_failures".into(),
-                    json!(health.consecutive_failures),
-                );
-                map.insert("disabled_at".into(), json!(health.disabled_at));
-                map.insert("disabled_reason".into(), json!(health.disabled_reason));
-            }
-            value
-        })
-        .collect();
-    json!({
-        "id": endpoint.id,
-        "name": endpoint.name,
-        "provider": endpoint.provider,
-        "events": endpoint.events,
-        "selection": endpoint.selection,
-        "url": format!("{}/hooks/{}", services.config.public_url, endpoint.id),
-        "secret_set": endpoint.secret.is_some(),
-        "enabled": endpoint.enabled,
-        "alerts": endpoint.alerts,
-        "format": endpoint.format,
-        "destinations": destinations,
-        "created_at": endpoint.created_at,
-        "rate_limit": endpoint.rate_limit,
-        "bitbucket": endpoint.bitbucket,
-        // How it was connected; an OAuth connection's tokens stay in the store.
-        "bitbucket_connection": endpoint.bitbucket.as_ref().map(|link| {
-            json!({"kind": if link.oauth { "oauth" } else { "token" }})
-        }),
-        "escalation_policy": endpoint.escalation_policy,
-        "auto_close_after": endpoint.auto_close_after,
-    })
+                DestinationView {
+                    notifier: destination.notifier.clone(),
+                    kind: destination.kind.clone(),
+                    url: destination.url.clone(),
+                    secret_set: destination.secret.is_some(),
+                    token_set: (destination.kind == "ntfy" || destination.token.is_some())
+                        .then_some(destination.token.is_some()),
+                    consecutive_failures: health.consecutive_failures,
+                    disabled_at: health.disabled_at,
+                    disabled_reason: health.disabled_reason,
+                    config: destination.config.clone(),
+                }
+            })
+            .collect();
+        Self {
+            id: endpoint.id.clone(),
+            name: endpoint.name.clone(),
+            provider: endpoint.provider.clone(),
+            events: endpoint.events.clone(),
+            selection: endpoint.selection.clone(),
+            url: format!("{}/hooks/{}", services.config.public_url, endpoint.id),
+            secret_set: endpoint.secret.is_some(),
+            enabled: endpoint.enabled,
+            alerts: endpoint.alerts.clone(),
+            format: endpoint.format.clone(),
+            destinations,
+            created_at: endpoint.created_at,
+            rate_limit: endpoint.rate_limit,
+            bitbucket: endpoint.bitbucket.clone(),
+            bitbucket_connection: endpoint
+                .bitbucket
+                .as_ref()
+                .map(|link| BitbucketConnectionView {
+                    kind: if link.oauth { "oauth" } else { "token" },
+                }),
+            escalation_policy: endpoint.escalation_policy.clone(),
+            auto_close_after: endpoint.auto_close_after.clone(),
+            secret: None,
+        }
+    }
+
+    /// The view with the secret, shown this once (a create, a rotation).
+    pub fn with_secret(mut self, secret: String) -> Self {
+        self.secret = Some(secret);
+        self
+    }
+}
+
+/// [`EndpointView`] as JSON, for the console's templates.
+pub fn view(services: &Services, endpoint: &EndpointRecord) -> Value {
+    serde_json::to_value(EndpointView::of(services, endpoint)).unwrap_or(Value::Null)
 }
 
 /// Endpoint names by id, for tables.

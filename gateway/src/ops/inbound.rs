@@ -4,10 +4,11 @@
 use super::{OpsError, Services};
 use crate::ids::{format_inbound_id, parse_id};
 use crate::store::{
-    Appended, DeliveryRecord, EndpointRecord, InboundFilter, InboundRecord, InboundStatus, Page,
-    StoreError,
+    Appended, DeliveryRecord, EndpointRecord, InboundFilter, InboundRecord, InboundStatus, Outcome,
+    Page, StoreError,
 };
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 use std::sync::Arc;
 
 /// The endpoint a webhook is posted to (shared, not copied: ingest reads one per request).
@@ -81,41 +82,140 @@ pub fn replay(services: &Services, id: &str) -> Result<u64, OpsError> {
     Ok(id)
 }
 
-/// The record as the API shows it; `full` adds headers and body.
-pub fn view(record: &InboundRecord, full: bool) -> Value {
-    let outcomes: Vec<Value> = record
-        .outcomes
-        .iter()
-        .map(|outcome| {
-            json!({
-                "plugin": outcome.plugin,
-                "outcome": outcome.outcome,
-                "detail": outcome.detail,
-                "alert": outcome.alert,
-            })
-        })
-        .collect();
-    let mut value = json!({
-        "id": format_inbound_id(record.id),
-        "endpoint": record.endpoint,
-        "received_at": record.received_at,
-        "event": record.event,
-        "request_uuid": record.request_uuid,
-        "attempt": record.attempt,
-        "status": record.status,
-        "reason": record.reason,
-        "outcomes": outcomes,
-        "processed_at": record.processed_at,
-        "duplicate_of": record.duplicate_of.map(format_inbound_id),
-    });
-    if full {
-        value["headers"] = record
-            .headers
-            .iter()
-            .map(|(name, value)| json!([name, value]))
-            .collect();
-        value["body"] = json!(record.body);
-        value["body_truncated"] = json!(record.body_truncated);
+/// An inbound record as the API lists it (no headers or body).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InboundView {
+    /// `in_<n>`.
+    pub id: String,
+    /// Endpoint id.
+    pub endpoint: String,
+    /// Receipt time, ms.
+    pub received_at: u64,
+    /// Event key, when the header was present.
+    #[schema(required = true)]
+    pub event: Option<String>,
+    /// The provider's delivery id.
+    #[schema(required = true)]
+    pub request_uuid: Option<String>,
+    /// The sender's attempt number.
+    pub attempt: u32,
+    /// Status.
+    pub status: InboundStatus,
+    /// Why it was refused or filtered.
+    #[schema(required = true)]
+    pub reason: Option<String>,
+    /// What each plugin made of it.
+    pub outcomes: Vec<Outcome>,
+    /// When processing finished, ms.
+    #[schema(required = true)]
+    pub processed_at: Option<u64>,
+    /// For duplicates: the record it repeats, `in_<n>`.
+    #[schema(required = true)]
+    pub duplicate_of: Option<String>,
+}
+
+/// One inbound record with its headers and body: [`InboundView`]'s fields and three more
+/// (spelled out rather than flattened, so its schema can refuse unknown fields).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InboundDetailView {
+    /// `in_<n>`.
+    pub id: String,
+    /// Endpoint id.
+    pub endpoint: String,
+    /// Receipt time, ms.
+    pub received_at: u64,
+    /// Event key, when the header was present.
+    #[schema(required = true)]
+    pub event: Option<String>,
+    /// The provider's delivery id.
+    #[schema(required = true)]
+    pub request_uuid: Option<String>,
+    /// The sender's attempt number.
+    pub attempt: u32,
+    /// Status.
+    pub status: InboundStatus,
+    /// Why it was refused or filtered.
+    #[schema(required = true)]
+    pub reason: Option<String>,
+    /// What each plugin made of it.
+    pub outcomes: Vec<Outcome>,
+    /// When processing finished, ms.
+    #[schema(required = true)]
+    pub processed_at: Option<u64>,
+    /// For duplicates: the record it repeats, `in_<n>`.
+    #[schema(required = true)]
+    pub duplicate_of: Option<String>,
+    /// Request headers as `[name, value]`, lower-cased, signatures redacted.
+    #[schema(value_type = Vec<Vec<String>>)]
+    pub headers: Vec<(String, String)>,
+    /// The body (UTF-8; for rejected requests the first 4 KiB, lossily decoded).
+    pub body: String,
+    /// Whether `body` was cut.
+    pub body_truncated: bool,
+}
+
+impl InboundView {
+    /// The listed view of `record`.
+    pub fn of(record: &InboundRecord) -> Self {
+        Self {
+            id: format_inbound_id(record.id),
+            endpoint: record.endpoint.clone(),
+            received_at: record.received_at,
+            event: record.event.clone(),
+            request_uuid: record.request_uuid.clone(),
+            attempt: record.attempt,
+            status: record.status,
+            reason: record.reason.clone(),
+            outcomes: record.outcomes.clone(),
+            processed_at: record.processed_at,
+            duplicate_of: record.duplicate_of.map(format_inbound_id),
+        }
     }
-    value
+}
+
+impl InboundDetailView {
+    /// The full view of `record`.
+    pub fn of(record: &InboundRecord) -> Self {
+        let InboundView {
+            id,
+            endpoint,
+            received_at,
+            event,
+            request_uuid,
+            attempt,
+            status,
+            reason,
+            outcomes,
+            processed_at,
+            duplicate_of,
+        } = InboundView::of(record);
+        Self {
+            id,
+            endpoint,
+            received_at,
+            event,
+            request_uuid,
+            attempt,
+            status,
+            reason,
+            outcomes,
+            processed_at,
+            duplicate_of,
+            headers: record.headers.clone(),
+            body: record.body.clone(),
+            body_truncated: record.body_truncated,
+        }
+    }
+}
+
+/// [`InboundView`] (or with `full`, [`InboundDetailView`]) as JSON, for the console's templates.
+pub fn view(record: &InboundRecord, full: bool) -> Value {
+    let view = if full {
+        serde_json::to_value(InboundDetailView::of(record))
+    } else {
+        serde_json::to_value(InboundView::of(record))
+    };
+    view.unwrap_or(Value::Null)
 }

@@ -176,19 +176,63 @@ fn stored_rule(entry: &DirectoryEntry) -> Option<WindowRule> {
         .ok()
 }
 
+/// A maintenance window `mw_<n>` as the API shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MaintenanceWindowView {
+    /// `mw_<n>`.
+    pub id: String,
+    /// RFC 3339: when the window opens.
+    pub start: String,
+    /// RFC 3339: when it closes (exclusive).
+    pub end: String,
+    /// Only this endpoint's alerts; every endpoint's when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// Only alerts whose key this regular expression matches; every key when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_pattern: Option<String>,
+    /// Created, ms.
+    pub created_at: u64,
+    /// Last changed, ms.
+    pub updated_at: u64,
+}
+
+impl MaintenanceWindowView {
+    /// The view of a window entry, as JSON.
+    pub fn json(entry: &DirectoryEntry) -> Result<Value, OpsError> {
+        // Every field of the type, so one added there cannot be missed here.
+        let MaintenanceWindow {
+            start,
+            end,
+            endpoint,
+            key_pattern,
+        } = directory::body_of(entry)?;
+        directory::to_json(Self {
+            id: entry.id.clone(),
+            start,
+            end,
+            endpoint,
+            key_pattern,
+            created_at: entry.created_at,
+            updated_at: entry.updated_at,
+        })
+    }
+}
+
 /// One window's view.
 pub fn window(services: &Services, id: &str) -> Result<Value, OpsError> {
-    Ok(directory::view(&directory::get(
+    MaintenanceWindowView::json(&directory::get(
         services,
         DirectoryKind::MaintenanceWindow,
         id,
-    )?))
+    )?)
 }
 
 /// Every window's view, newest first.
 pub fn windows(services: &Services) -> Result<Vec<Value>, OpsError> {
     let entries = directory::list(services, DirectoryKind::MaintenanceWindow)?;
-    Ok(entries.iter().map(directory::view).collect())
+    entries.iter().map(MaintenanceWindowView::json).collect()
 }
 
 /// A window checked (times, pattern, and that its endpoint exists), as the store keeps it.
@@ -210,7 +254,7 @@ pub fn create_window(services: &Services, input: Value) -> Result<Value, OpsErro
     let entry = directory::create(services, DirectoryKind::MaintenanceWindow, |_| {
         window_body(services, input)
     })?;
-    Ok(directory::view(&entry))
+    MaintenanceWindowView::json(&entry)
 }
 
 /// Applies the given keys over the window (`null` removes `endpoint` or `key_pattern`) and
@@ -223,7 +267,7 @@ pub fn update_window(services: &Services, id: &str, patch: Value) -> Result<Valu
         id,
         |current, _| window_body(services, merge(&current.body, patch.clone())),
     )?;
-    Ok(directory::view(&entry))
+    MaintenanceWindowView::json(&entry)
 }
 
 /// Deletes a window (nothing names one).

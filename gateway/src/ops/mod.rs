@@ -23,13 +23,13 @@ pub mod schedules;
 
 use crate::config::ValidatedConfig;
 use crate::delivery::Outbox;
+use crate::http::api::openapi::ErrorAnswer;
 use crate::metrics::Metrics;
 use crate::pipeline::ProcessingQueue;
 use crate::runtime::PluginRegistry;
 use crate::store::{SharedStore, StoreError};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use serde_json::json;
 use std::sync::Arc;
 
 /// What the gateway's workers and operator actions share, whatever the storage backend:
@@ -127,8 +127,14 @@ impl ResponseError for OpsError {
             Self::UnknownEvent {
                 message,
                 valid_events,
-            } => json!({"error": message, "valid_events": valid_events}),
-            other => json!({"error": other.public_message()}),
+            } => ErrorAnswer {
+                error: message.clone(),
+                valid_events: Some(valid_events.clone()),
+            },
+            other => ErrorAnswer {
+                error: other.public_message(),
+                valid_events: None,
+            },
         };
         HttpResponse::build(self.status()).json(body)
     }

@@ -12,10 +12,11 @@
 
 use super::directory::{self, Directory, input_object, invalid, merge, parse, to_body};
 use super::{OpsError, Services};
-use crate::oncall::{Password, Team, User};
+use crate::oncall::{ContactMethod, NotificationRule, Password, Role, Team, User};
 use crate::store::{DirectoryEntry, DirectoryKind, Store, StoreError};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 use std::sync::OnceLock;
 
@@ -121,31 +122,69 @@ fn check_email_unique(
     Ok(())
 }
 
-/// A user as the API shows it: never the password or its hash.
-pub fn user_view(entry: &DirectoryEntry) -> Value {
-    let mut view = directory::view(entry);
-    if let Value::Object(map) = &mut view {
-        let password_set = map
-            .remove(PASSWORD_HASH)
-            .is_some_and(|hash| hash.is_string());
-        map.insert("password_set".into(), json!(password_set));
-    }
-    view
+/// A user `us_<n>` as the API shows it: never the password or its hash.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserView {
+    /// `us_<n>`.
+    pub id: String,
+    /// Shown on pages and in the console.
+    pub name: String,
+    /// Their own address (the console sign-in name).
+    pub email: String,
+    /// IANA zone the console shows their times in.
+    pub time_zone: String,
+    /// What they may do.
+    pub role: Role,
+    /// Where pages go.
+    pub contact_methods: Vec<ContactMethod>,
+    /// When each contact method is used after a page.
+    pub notification_rules: Vec<NotificationRule>,
+    /// Whether they have a password (and so can sign in to the console).
+    pub password_set: bool,
+    /// Created, ms.
+    pub created_at: u64,
+    /// Last changed, ms.
+    pub updated_at: u64,
+}
+
+/// [`UserView`] of a user entry, as JSON.
+pub fn user_view(entry: &DirectoryEntry) -> Result<Value, OpsError> {
+    let stored = read_user(entry)?;
+    let password_set = stored.password_set();
+    // Every field of the type, so one added there cannot be missed here.
+    let User {
+        name,
+        email,
+        time_zone,
+        role,
+        contact_methods,
+        notification_rules,
+        password: _,
+    } = stored.user;
+    directory::to_json(UserView {
+        id: entry.id.clone(),
+        name,
+        email,
+        time_zone,
+        role,
+        contact_methods,
+        notification_rules,
+        password_set,
+        created_at: entry.created_at,
+        updated_at: entry.updated_at,
+    })
 }
 
 /// One user's view.
 pub fn user(services: &Services, id: &str) -> Result<Value, OpsError> {
-    Ok(user_view(&directory::get(
-        services,
-        DirectoryKind::User,
-        id,
-    )?))
+    user_view(&directory::get(services, DirectoryKind::User, id)?)
 }
 
 /// Every user's view, newest first.
 pub fn users(services: &Services) -> Result<Vec<Value>, OpsError> {
     let entries = directory::list(services, DirectoryKind::User)?;
-    Ok(entries.iter().map(user_view).collect())
+    entries.iter().map(user_view).collect()
 }
 
 /// Creates a user; its password, if given, is hashed (blocking: call from `ops::blocking`).
@@ -167,7 +206,7 @@ pub fn create_user(services: &Services, input: Value) -> Result<Value, OpsError>
         check_email_unique(directory, &user.email, None)?;
         Ok(body)
     })?;
-    Ok(user_view(&entry))
+    user_view(&entry)
 }
 
 /// Applies the given keys over the user and validates the whole again (blocking: a new
@@ -199,7 +238,7 @@ pub fn update_user(services: &Services, id: &str, patch: Value) -> Result<Value,
         };
         user_body(&user, hash.as_deref())
     })?;
-    Ok(user_view(&entry))
+    user_view(&entry)
 }
 
 /// Deletes a user no team, schedule or policy names.
@@ -266,19 +305,46 @@ fn stand_in_hash() -> &'static str {
     })
 }
 
+/// A team `tm_<n>` as the API shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TeamView {
+    /// `tm_<n>`.
+    pub id: String,
+    /// Shown on pages and in the console.
+    pub name: String,
+    /// Its users, `us_<n>`.
+    pub members: Vec<String>,
+    /// Created, ms.
+    pub created_at: u64,
+    /// Last changed, ms.
+    pub updated_at: u64,
+}
+
+impl TeamView {
+    /// The view of a team entry, as JSON.
+    pub fn json(entry: &DirectoryEntry) -> Result<Value, OpsError> {
+        // Every field of the type, so one added there cannot be missed here.
+        let Team { name, members } = directory::body_of(entry)?;
+        directory::to_json(Self {
+            id: entry.id.clone(),
+            name,
+            members,
+            created_at: entry.created_at,
+            updated_at: entry.updated_at,
+        })
+    }
+}
+
 /// One team's view.
 pub fn team(services: &Services, id: &str) -> Result<Value, OpsError> {
-    Ok(directory::view(&directory::get(
-        services,
-        DirectoryKind::Team,
-        id,
-    )?))
+    TeamView::json(&directory::get(services, DirectoryKind::Team, id)?)
 }
 
 /// Every team's view, newest first.
 pub fn teams(services: &Services) -> Result<Vec<Value>, OpsError> {
     let entries = directory::list(services, DirectoryKind::Team)?;
-    Ok(entries.iter().map(directory::view).collect())
+    entries.iter().map(TeamView::json).collect()
 }
 
 /// A team checked against the directory, as the store keeps it.
@@ -295,7 +361,7 @@ pub fn create_team(services: &Services, input: Value) -> Result<Value, OpsError>
     let entry = directory::create(services, DirectoryKind::Team, |directory| {
         team_body(input, directory)
     })?;
-    Ok(directory::view(&entry))
+    TeamView::json(&entry)
 }
 
 /// Applies the given keys over the team and validates the whole again.
@@ -304,7 +370,7 @@ pub fn update_team(services: &Services, id: &str, patch: Value) -> Result<Value,
     let entry = directory::update(services, DirectoryKind::Team, id, |current, directory| {
         team_body(merge(&current.body, patch.clone()), directory)
     })?;
-    Ok(directory::view(&entry))
+    TeamView::json(&entry)
 }
 
 /// Deletes a team no policy names.
@@ -346,7 +412,7 @@ mod tests {
             updated_at: 6,
         };
         let with = entry(Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA"));
-        let view = user_view(&with);
+        let view = user_view(&with).unwrap();
         assert_eq!(view["password_set"], true);
         assert!(view.get(PASSWORD_HASH).is_none());
         assert!(!view.to_string().contains("argon2"), "{view}");
@@ -355,7 +421,7 @@ mod tests {
         assert!(read_user(&with).unwrap().password_set());
 
         let without = entry(None);
-        assert_eq!(user_view(&without)["password_set"], false);
+        assert_eq!(user_view(&without).unwrap()["password_set"], false);
         assert!(!read_user(&without).unwrap().password_set());
     }
 

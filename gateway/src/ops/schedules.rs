@@ -5,9 +5,10 @@
 use super::directory::{self, Directory, input_object, invalid, merge, parse, to_body};
 use super::people::user_view;
 use super::{OpsError, Services};
-use crate::oncall::{Schedule, Shift};
+use crate::oncall::{Layer, Override, Schedule, Shift};
 use crate::store::{DirectoryEntry, DirectoryKind, StoreError};
 use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 
@@ -18,19 +19,57 @@ pub const SHIFTS_DEFAULT_RANGE: SignedDuration = SignedDuration::from_hours(14 *
 /// too (`config::ONCALL_LOOKAHEAD`), and keeps an hourly rotation's answer in the thousands.
 pub const SHIFTS_MAX_RANGE: SignedDuration = SignedDuration::from_hours(90 * 24);
 
+/// A schedule `sc_<n>` as the API shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleView {
+    /// `sc_<n>`.
+    pub id: String,
+    /// Shown in the console.
+    pub name: String,
+    /// The IANA zone its layers and restrictions are written in.
+    pub time_zone: String,
+    /// Rotations, the later over the earlier.
+    pub layers: Vec<Layer>,
+    /// Someone taking a shift over.
+    pub overrides: Vec<Override>,
+    /// Created, ms.
+    pub created_at: u64,
+    /// Last changed, ms.
+    pub updated_at: u64,
+}
+
+impl ScheduleView {
+    /// The view of a schedule entry, as JSON.
+    pub fn json(entry: &DirectoryEntry) -> Result<Value, OpsError> {
+        // Every field of the type, so one added there cannot be missed here.
+        let Schedule {
+            name,
+            time_zone,
+            layers,
+            overrides,
+        } = directory::body_of(entry)?;
+        directory::to_json(Self {
+            id: entry.id.clone(),
+            name,
+            time_zone,
+            layers,
+            overrides,
+            created_at: entry.created_at,
+            updated_at: entry.updated_at,
+        })
+    }
+}
+
 /// One schedule's view.
 pub fn schedule(services: &Services, id: &str) -> Result<Value, OpsError> {
-    Ok(directory::view(&directory::get(
-        services,
-        DirectoryKind::Schedule,
-        id,
-    )?))
+    ScheduleView::json(&directory::get(services, DirectoryKind::Schedule, id)?)
 }
 
 /// Every schedule's view, newest first.
 pub fn schedules(services: &Services) -> Result<Vec<Value>, OpsError> {
     let entries = directory::list(services, DirectoryKind::Schedule)?;
-    Ok(entries.iter().map(directory::view).collect())
+    entries.iter().map(ScheduleView::json).collect()
 }
 
 /// A schedule checked (its layers, rotations, restrictions, overrides and users), as the
@@ -49,7 +88,7 @@ pub fn create_schedule(services: &Services, input: Value) -> Result<Value, OpsEr
     let entry = directory::create(services, DirectoryKind::Schedule, |directory| {
         schedule_body(input, directory)
     })?;
-    Ok(directory::view(&entry))
+    ScheduleView::json(&entry)
 }
 
 /// Applies the given keys over the schedule and validates the whole again.
@@ -61,7 +100,7 @@ pub fn update_schedule(services: &Services, id: &str, patch: Value) -> Result<Va
         id,
         |current, directory| schedule_body(merge(&current.body, patch.clone()), directory),
     )?;
-    Ok(directory::view(&entry))
+    ScheduleView::json(&entry)
 }
 
 /// Deletes a schedule no escalation policy names.
@@ -94,7 +133,7 @@ pub fn on_call(services: &Services, id: &str, at: Timestamp) -> Result<Value, Op
         // Deleting a user a schedule names is refused, so this finds them; an id alone
         // otherwise.
         users.push(match services.store.directory_entry(user)? {
-            Some(entry) if entry.kind == DirectoryKind::User => user_view(&entry),
+            Some(entry) if entry.kind == DirectoryKind::User => user_view(&entry)?,
             _ => json!({"id": user}),
         });
     }
@@ -131,32 +170,72 @@ pub fn shifts(
     let shifts = schedule
         .shifts(from, to)
         .map_err(|error| unusable(id, error))?;
-    let names: HashMap<String, Value> = (services.store.directory(DirectoryKind::User)?)
+    let names: HashMap<String, String> = (services.store.directory(DirectoryKind::User)?)
         .into_iter()
-        .map(|user| (user.id, user.body["name"].clone()))
+        .filter_map(|user| Some((user.id, user.body["name"].as_str()?.to_string())))
         .collect();
-    let shifts: Vec<Value> = shifts
+    let shifts = shifts
         .iter()
-        .map(|shift| shift_view(shift, &schedule, &names))
+        .map(|shift| ShiftView::of(shift, &schedule, &names))
         .collect();
-    Ok(json!({"shifts": shifts, "from": from.to_string(), "to": to.to_string()}))
+    directory::to_json(ShiftsAnswer {
+        shifts,
+        from: from.to_string(),
+        to: to.to_string(),
+    })
 }
 
-fn shift_view(shift: &Shift, schedule: &Schedule, names: &HashMap<String, Value>) -> Value {
-    let mut view = json!({
-        "user": shift.user,
-        "user_name": names.get(&shift.user).cloned().unwrap_or(Value::Null),
-        "start": shift.start.to_string(),
-        "end": shift.end.to_string(),
-    });
-    match shift.layer {
-        Some(layer) => {
-            view["layer"] = json!(layer);
-            view["layer_name"] = json!(schedule.layers.get(layer).map(|layer| &layer.name));
+/// A schedule's final shifts over a range.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShiftsAnswer {
+    /// The shifts, in order.
+    pub shifts: Vec<ShiftView>,
+    /// The range's start, RFC 3339 UTC.
+    pub from: String,
+    /// Its end (exclusive).
+    pub to: String,
+}
+
+/// One final shift: from a layer (`layer`, `layer_name`) or an override (`override: true`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShiftView {
+    /// Who is on call, `us_<n>`.
+    pub user: String,
+    /// Their name.
+    #[schema(required = true)]
+    pub user_name: Option<String>,
+    /// RFC 3339 UTC.
+    pub start: String,
+    /// RFC 3339 UTC (exclusive).
+    pub end: String,
+    /// The index of the layer the shift comes from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layer: Option<usize>,
+    /// That layer's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layer_name: Option<String>,
+    /// `true` on an override's shift.
+    #[serde(rename = "override", skip_serializing_if = "Option::is_none")]
+    pub is_override: Option<bool>,
+}
+
+impl ShiftView {
+    fn of(shift: &Shift, schedule: &Schedule, names: &HashMap<String, String>) -> Self {
+        Self {
+            user: shift.user.clone(),
+            user_name: names.get(&shift.user).cloned(),
+            start: shift.start.to_string(),
+            end: shift.end.to_string(),
+            layer: shift.layer,
+            layer_name: shift
+                .layer
+                .and_then(|layer| schedule.layers.get(layer))
+                .map(|layer| layer.name.clone()),
+            is_override: shift.layer.is_none().then_some(true),
         }
-        None => view["override"] = json!(true),
     }
-    view
 }
 
 /// A query's instant (`at`, `from`, `to`): RFC 3339 with an offset; 400 naming the parameter.

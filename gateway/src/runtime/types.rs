@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The four plugin kinds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum PluginKind {
     /// Describes a webhook source.
@@ -56,7 +56,7 @@ impl std::fmt::Display for PluginKind {
 }
 
 /// A config key a plugin reads.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ConfigKey {
     /// Key name.
     pub name: String,
@@ -213,7 +213,18 @@ pub struct Alert {
 
 /// How bad an alert is (WIT 0.2). It orders pages and sets an ntfy push's priority.
 #[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {

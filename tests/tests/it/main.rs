@@ -28,6 +28,7 @@ mod metrics;
 mod network;
 mod on_call;
 mod oncall_cli;
+mod openapi_clients;
 mod outside_tools;
 mod people;
 mod plugin_versions;

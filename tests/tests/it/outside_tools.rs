@@ -11,25 +11,41 @@ use serde_json::json;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// Skips (outside CI) or fails (in CI) a test whose tool is missing.
-fn tool_missing(test: &str, why: &str) {
+pub(crate) fn tool_missing(test: &str, why: &str) {
     assert!(!in_ci(), "{test}: {why}, and in CI this test must run");
     eprintln!("SKIPPED {test}: {why}");
 }
 
-/// `openapi-spec-validator` in a virtual environment under the target dir, made (once) with
-/// Debian's Python; the reason when it cannot be had.
-fn openapi_spec_validator() -> Result<PathBuf, String> {
+/// What the virtual environment holds, pinned so a new release cannot change a verdict:
+/// the validator (which brings `jsonschema`, used to check answers) and the client generator.
+const PYTHON_TOOLS: &[&str] = &[
+    "openapi-spec-validator==0.9.0",
+    "openapi-python-client==0.29.1",
+];
+
+/// A virtual environment under the target dir with [`PYTHON_TOOLS`], made (once) with
+/// Debian's Python; its folder, or the reason it cannot be had.
+pub(crate) fn python_tools() -> Result<PathBuf, String> {
+    // Tests run in parallel; one makes the environment while the others wait.
+    static TOOLS: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    TOOLS.get_or_init(make_python_tools).clone()
+}
+
+fn make_python_tools() -> Result<PathBuf, String> {
     let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target");
     let venv = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or(target)
         .join("test-tools/openapi-venv");
-    let validator = venv.join("bin/openapi-spec-validator");
-    if validator.is_file() {
-        return Ok(validator);
+    // Written last, so a half-made environment is made again.
+    let installed = venv.join("installed.txt");
+    let wanted = PYTHON_TOOLS.join("\n");
+    if std::fs::read_to_string(&installed).is_ok_and(|text| text == wanted) {
+        return Ok(venv);
     }
     let run = |command: &mut Command| -> Result<(), String> {
         let output = command.output().map_err(|error| error.to_string())?;
@@ -45,14 +61,17 @@ fn openapi_spec_validator() -> Result<PathBuf, String> {
         .arg("venv")
         .arg(&venv))
     .map_err(|error| format!("making a virtual environment: {error}"))?;
-    run(Command::new(venv.join("bin/pip")).args([
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        "openapi-spec-validator",
-    ]))
-    .map_err(|error| format!("installing openapi-spec-validator: {error}"))?;
-    Ok(validator)
+    run(Command::new(venv.join("bin/pip"))
+        .args(["install", "--quiet", "--disable-pip-version-check"])
+        .args(PYTHON_TOOLS))
+    .map_err(|error| format!("installing {}: {error}", PYTHON_TOOLS.join(", ")))?;
+    std::fs::write(&installed, wanted).map_err(|error| error.to_string())?;
+    Ok(venv)
+}
+
+/// `openapi-spec-validator` from [`python_tools`].
+fn openapi_spec_validator() -> Result<PathBuf, String> {
+    Ok(python_tools()?.join("bin/openapi-spec-validator"))
 }
 
 #[test]

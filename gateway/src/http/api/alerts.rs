@@ -5,11 +5,10 @@ use super::{ApiRoute, Paging, parse_filter};
 use crate::http::HttpState;
 use crate::http::roles::Principal;
 use crate::ops::OpsError;
-use crate::ops::alerts::{self, view};
+use crate::ops::alerts::{self, AlertView};
 use crate::store::{AlertFilter, AlertState};
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
-use serde_json::json;
 
 /// The routes, each described by its handler's `#[utoipa::path]`.
 pub const ROUTES: &[ApiRoute] = &[
@@ -18,6 +17,11 @@ pub const ROUTES: &[ApiRoute] = &[
     ApiRoute::documented::<__path_acknowledge>(|route| route.to(acknowledge)),
     ApiRoute::documented::<__path_close>(|route| route.to(close)),
 ];
+
+super::list_page! {
+    /// A page of alerts.
+    AlertPage of AlertView
+}
 
 #[derive(Debug, Deserialize)]
 struct AlertQuery {
@@ -39,7 +43,7 @@ struct AlertQuery {
         ("before" = Option<String>, Query, description = "the previous page's `next`"),
     ),
     responses(
-        (status = 200, description = "`{items, next}`", body = Object),
+        (status = 200, description = "`{items, next}`", body = AlertPage),
         (status = 400, description = "an unknown state", body = ErrorAnswer),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
@@ -58,10 +62,10 @@ async fn list(
         limit: query.paging.limit(),
     };
     let page = alerts::list(&state.services, &filter)?;
-    Ok(HttpResponse::Ok().json(json!({
-        "items": page.items.iter().map(view).collect::<Vec<_>>(),
-        "next": page.next,
-    })))
+    Ok(HttpResponse::Ok().json(AlertPage {
+        items: page.items.iter().map(AlertView::of).collect(),
+        next: page.next,
+    }))
 }
 
 /// One alert with its history.
@@ -71,7 +75,7 @@ async fn list(
     operation_id = "getAlert",
     params(("id" = String, Path, description = "alert id, `al_<n>`")),
     responses(
-        (status = 200, description = "the alert", body = Object),
+        (status = 200, description = "the alert", body = AlertView),
         (status = 404, description = "no such alert", body = ErrorAnswer),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
@@ -80,7 +84,7 @@ async fn show(
     state: web::Data<HttpState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, OpsError> {
-    Ok(HttpResponse::Ok().json(view(&alerts::get(&state.services, &id)?)))
+    Ok(HttpResponse::Ok().json(AlertView::of(&alerts::get(&state.services, &id)?)))
 }
 
 /// Acknowledges an open alert.
@@ -90,7 +94,7 @@ async fn show(
     operation_id = "acknowledgeAlert",
     params(("id" = String, Path, description = "alert id, `al_<n>`")),
     responses(
-        (status = 200, description = "the acknowledged alert", body = Object),
+        (status = 200, description = "the acknowledged alert", body = AlertView),
         (status = 404, description = "no such alert", body = ErrorAnswer),
         (status = 409, description = "the alert is closed", body = ErrorAnswer),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
@@ -101,7 +105,7 @@ async fn acknowledge(
     principal: Principal,
     id: web::Path<String>,
 ) -> Result<HttpResponse, OpsError> {
-    Ok(HttpResponse::Ok().json(view(&alerts::acknowledge(
+    Ok(HttpResponse::Ok().json(AlertView::of(&alerts::acknowledge(
         &state.services,
         &id,
         principal.acts_as(),
@@ -115,7 +119,7 @@ async fn acknowledge(
     operation_id = "closeAlert",
     params(("id" = String, Path, description = "alert id, `al_<n>`")),
     responses(
-        (status = 200, description = "the closed alert", body = Object),
+        (status = 200, description = "the closed alert", body = AlertView),
         (status = 404, description = "no such alert", body = ErrorAnswer),
         (status = 409, description = "the alert is already closed", body = ErrorAnswer),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
@@ -126,7 +130,7 @@ async fn close(
     principal: Principal,
     id: web::Path<String>,
 ) -> Result<HttpResponse, OpsError> {
-    Ok(HttpResponse::Ok().json(view(&alerts::close(
+    Ok(HttpResponse::Ok().json(AlertView::of(&alerts::close(
         &state.services,
         &id,
         principal.acts_as(),

@@ -9,7 +9,7 @@ use crate::bitbucket::BitbucketToken;
 use crate::http::HttpState;
 use crate::http::api::openapi::ErrorAnswer;
 use crate::http::bitbucket_request::connect_request;
-use crate::ops::endpoints::view;
+use crate::ops::endpoints::EndpointView;
 use crate::ops::{OpsError, bitbucket, bitbucket_oauth};
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
@@ -35,7 +35,7 @@ pub const ROUTES: &[ApiRoute] = &[
             only. `events`: `push`, `all` (the default), a list or comma-separated keys."
     ),
     responses(
-        (status = 201, description = "the new endpoint, with `bitbucket: {workspace, repo, hook_uuid}`", body = Object),
+        (status = 201, description = "the new endpoint, with `bitbucket: {workspace, repo, hook_uuid}`", body = EndpointView),
         (status = 404, description = "Bitbucket knows no such repository", body = ErrorAnswer),
         (status = 422, description = "an invalid request, or Bitbucket refused the token", body = ErrorAnswer),
         (status = 502, description = "Bitbucket failed (5xx), rate-limited the call (429) or could not be reached", body = ErrorAnswer),
@@ -49,7 +49,7 @@ async fn connect(
 ) -> Result<HttpResponse, OpsError> {
     let request = connect_request(body.into_inner())?;
     let endpoint = bitbucket::connect(&state.services, state.bitbucket.as_ref(), request).await?;
-    Ok(HttpResponse::Created().json(view(&state.services, &endpoint)))
+    Ok(HttpResponse::Created().json(EndpointView::of(&state.services, &endpoint)))
 }
 
 #[derive(Deserialize)]
@@ -69,7 +69,7 @@ struct DisconnectInput {
         `{}` (or no body) for an endpoint connected with OAuth, whose stored tokens are used \
         (refreshed first when expired)"),
     responses(
-        (status = 200, description = "the endpoint, disabled and no longer linked", body = Object),
+        (status = 200, description = "the endpoint, disabled and no longer linked", body = EndpointView),
         (status = 404, description = "no such endpoint", body = ErrorAnswer),
         (status = 409, description = "the endpoint is not connected to Bitbucket, or has no stored connection and no token was given", body = ErrorAnswer),
         (status = 422, description = "Bitbucket refused the token, or the stored connection's consent was revoked (connect again)", body = ErrorAnswer),
@@ -111,5 +111,5 @@ async fn disconnect(
             .await?
         }
     };
-    Ok(HttpResponse::Ok().json(view(&state.services, &endpoint)))
+    Ok(HttpResponse::Ok().json(EndpointView::of(&state.services, &endpoint)))
 }

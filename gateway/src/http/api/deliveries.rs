@@ -4,11 +4,10 @@ use super::openapi::ErrorAnswer;
 use super::{ApiRoute, Paging, parse_filter};
 use crate::http::HttpState;
 use crate::ops::OpsError;
-use crate::ops::deliveries::{self, view};
+use crate::ops::deliveries::{self, DeliveryView};
 use crate::store::{DeliveryFilter, DeliveryStatus};
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
-use serde_json::json;
 
 /// The routes, each described by its handler's `#[utoipa::path]`.
 pub const ROUTES: &[ApiRoute] = &[
@@ -16,6 +15,11 @@ pub const ROUTES: &[ApiRoute] = &[
     ApiRoute::documented::<__path_show>(|route| route.to(show)),
     ApiRoute::documented::<__path_retry>(|route| route.to(retry)),
 ];
+
+super::list_page! {
+    /// A page of deliveries.
+    DeliveryPage of DeliveryView
+}
 
 #[derive(Debug, Deserialize)]
 struct DeliveryQuery {
@@ -37,7 +41,7 @@ struct DeliveryQuery {
         ("before" = Option<String>, Query, description = "the previous page's `next`"),
     ),
     responses(
-        (status = 200, description = "`{items, next}`", body = Object),
+        (status = 200, description = "`{items, next}`", body = DeliveryPage),
         (status = 400, description = "an unknown status", body = ErrorAnswer),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
@@ -56,10 +60,10 @@ async fn list(
         limit: query.paging.limit(),
     };
     let page = deliveries::list(&state.services, &filter)?;
-    Ok(HttpResponse::Ok().json(json!({
-        "items": page.items.iter().map(view).collect::<Vec<_>>(),
-        "next": page.next,
-    })))
+    Ok(HttpResponse::Ok().json(DeliveryPage {
+        items: page.items.iter().map(DeliveryView::of).collect(),
+        next: page.next,
+    }))
 }
 
 /// One delivery with every attempt.
@@ -69,7 +73,7 @@ async fn list(
     operation_id = "getDelivery",
     params(("id" = String, Path, description = "delivery id, `dl_<n>`")),
     responses(
-        (status = 200, description = "the delivery", body = Object),
+        (status = 200, description = "the delivery", body = DeliveryView),
         (status = 404, description = "no such delivery", body = ErrorAnswer),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
@@ -78,7 +82,7 @@ async fn show(
     state: web::Data<HttpState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, OpsError> {
-    Ok(HttpResponse::Ok().json(view(&deliveries::get(&state.services, &id)?)))
+    Ok(HttpResponse::Ok().json(DeliveryView::of(&deliveries::get(&state.services, &id)?)))
 }
 
 /// Schedules a failed delivery for an attempt now.
@@ -88,7 +92,7 @@ async fn show(
     operation_id = "retryDelivery",
     params(("id" = String, Path, description = "delivery id, `dl_<n>`")),
     responses(
-        (status = 202, description = "the delivery, due now", body = Object),
+        (status = 202, description = "the delivery, due now", body = DeliveryView),
         (status = 404, description = "no such delivery", body = ErrorAnswer),
         (status = 409, description = "the delivery has not failed", body = ErrorAnswer),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
@@ -98,5 +102,5 @@ async fn retry(
     state: web::Data<HttpState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, OpsError> {
-    Ok(HttpResponse::Accepted().json(view(&deliveries::retry(&state.services, &id)?)))
+    Ok(HttpResponse::Accepted().json(DeliveryView::of(&deliveries::retry(&state.services, &id)?)))
 }

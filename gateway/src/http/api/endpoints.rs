@@ -4,11 +4,12 @@
 use super::ApiRoute;
 use crate::http::HttpState;
 use crate::http::api::openapi::ErrorAnswer;
-use crate::ops::endpoints::{self, EndpointInput, view};
+use crate::ops::deliveries::DeliveryView;
+use crate::ops::endpoints::{self, EndpointInput, EndpointView};
 use crate::ops::{OpsError, dry_run};
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// The routes, each described by its handler's `#[utoipa::path]`.
 pub const ROUTES: &[ApiRoute] = &[
@@ -27,10 +28,17 @@ pub const ROUTES: &[ApiRoute] = &[
 pub const NO_STORE: (actix_web::http::header::HeaderName, &str) =
     (actix_web::http::header::CACHE_CONTROL, "no-store");
 
-/// An answer that carries a secret (shown this once).
-fn with_secret(mut answer: Value, secret: String) -> Value {
-    answer["secret"] = json!(secret);
-    answer
+super::list_page! {
+    /// A page of endpoints (they all fit one).
+    EndpointPage of EndpointView
+}
+
+/// What a destination's Send test answers.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendTestAnswer {
+    /// The test's deliveries with their attempt.
+    pub deliveries: Vec<DeliveryView>,
 }
 
 /// Creates an endpoint; the answer carries its `secret`, shown this once.
@@ -40,7 +48,7 @@ fn with_secret(mut answer: Value, secret: String) -> Value {
     operation_id = "createEndpoint",
     request_body = EndpointInput,
     responses(
-        (status = 201, description = "the endpoint with `url` and `secret`", body = Object),
+        (status = 201, description = "the endpoint with `url` and `secret`", body = EndpointView),
         (status = 422, description = "invalid (an unknown event adds `valid_events`)", body = ErrorAnswer),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
@@ -55,7 +63,7 @@ async fn create(
     let (endpoint, secret) = endpoints::create(services, input)?;
     Ok(HttpResponse::Created()
         .insert_header(NO_STORE)
-        .json(with_secret(view(services, &endpoint), secret)))
+        .json(EndpointView::of(services, &endpoint).with_secret(secret)))
 }
 
 /// Every endpoint (never their secrets).
@@ -64,17 +72,17 @@ async fn create(
     path = "/endpoints",
     operation_id = "listEndpoints",
     responses(
-        (status = 200, description = "`{items, next}`", body = Object),
+        (status = 200, description = "`{items, next}`", body = EndpointPage),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
 )]
 async fn list(state: web::Data<HttpState>) -> Result<HttpResponse, OpsError> {
     let services = &state.services;
-    let items: Vec<Value> = endpoints::list(services)?
+    let items = endpoints::list(services)?
         .iter()
-        .map(|endpoint| view(services, endpoint))
+        .map(|endpoint| EndpointView::of(services, endpoint))
         .collect();
-    Ok(HttpResponse::Ok().json(json!({"items": items, "next": Value::Null})))
+    Ok(HttpResponse::Ok().json(EndpointPage { items, next: None }))
 }
 
 /// One endpoint.
@@ -84,7 +92,7 @@ async fn list(state: web::Data<HttpState>) -> Result<HttpResponse, OpsError> {
     operation_id = "getEndpoint",
     params(("id" = String, Path, description = "endpoint id")),
     responses(
-        (status = 200, description = "the endpoint", body = Object),
+        (status = 200, description = "the endpoint", body = EndpointView),
         (status = 404, description = "no such endpoint", body = ErrorAnswer),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
@@ -94,7 +102,7 @@ async fn show(
     id: web::Path<String>,
 ) -> Result<HttpResponse, OpsError> {
     let endpoint = endpoints::get(&state.services, &id)?;
-    Ok(HttpResponse::Ok().json(view(&state.services, &endpoint)))
+    Ok(HttpResponse::Ok().json(EndpointView::of(&state.services, &endpoint)))
 }
 
 /// Applies the given keys over the current endpoint and validates the whole again.
@@ -105,7 +113,7 @@ async fn show(
     params(("id" = String, Path, description = "endpoint id")),
     request_body(content = Object, description = "any keys of `EndpointInput`"),
     responses(
-        (status = 200, description = "the changed endpoint", body = Object),
+        (status = 200, description = "the changed endpoint", body = EndpointView),
         (status = 404, description = "no such endpoint", body = ErrorAnswer),
         (status = 422, description = "the result is invalid", body = ErrorAnswer),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
@@ -120,7 +128,7 @@ async fn change(
         return Err(OpsError::Invalid("the change must be a JSON object".into()));
     };
     let endpoint = endpoints::change(&state.services, &id, patch)?;
-    Ok(HttpResponse::Ok().json(view(&state.services, &endpoint)))
+    Ok(HttpResponse::Ok().json(EndpointView::of(&state.services, &endpoint)))
 }
 
 /// Disables (history is kept; the URL answers 410).
@@ -130,7 +138,7 @@ async fn change(
     operation_id = "disableEndpoint",
     params(("id" = String, Path, description = "endpoint id")),
     responses(
-        (status = 200, description = "the disabled endpoint", body = Object),
+        (status = 200, description = "the disabled endpoint", body = EndpointView),
         (status = 404, description = "no such endpoint", body = ErrorAnswer),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
@@ -140,7 +148,7 @@ async fn disable(
     id: web::Path<String>,
 ) -> Result<HttpResponse, OpsError> {
     let endpoint = endpoints::disable(&state.services, &id)?;
-    Ok(HttpResponse::Ok().json(view(&state.services, &endpoint)))
+    Ok(HttpResponse::Ok().json(EndpointView::of(&state.services, &endpoint)))
 }
 
 /// A new signing secret, shown this once; the old one stops working.
@@ -150,7 +158,7 @@ async fn disable(
     operation_id = "rotateEndpointSecret",
     params(("id" = String, Path, description = "endpoint id")),
     responses(
-        (status = 200, description = "the endpoint with its new `secret`", body = Object),
+        (status = 200, description = "the endpoint with its new `secret`", body = EndpointView),
         (status = 404, description = "no such endpoint", body = ErrorAnswer),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
@@ -163,7 +171,7 @@ async fn rotate_secret(
     let (endpoint, secret) = endpoints::rotate_secret(services, &id)?;
     Ok(HttpResponse::Ok()
         .insert_header(NO_STORE)
-        .json(with_secret(view(services, &endpoint), secret)))
+        .json(EndpointView::of(services, &endpoint).with_secret(secret)))
 }
 
 /// Enables a destination disabled after consecutive failures (its failed deliveries are then
@@ -177,7 +185,7 @@ async fn rotate_secret(
         ("index" = String, Path, description = "the destination's position in `destinations`, from 0"),
     ),
     responses(
-        (status = 200, description = "the endpoint, the destination enabled and its failure count reset", body = Object),
+        (status = 200, description = "the endpoint, the destination enabled and its failure count reset", body = EndpointView),
         (status = 404, description = "no such endpoint or destination", body = ErrorAnswer),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
@@ -191,7 +199,7 @@ async fn enable_destination(
         .parse::<usize>()
         .map_err(|_| OpsError::NotFound("destination"))?;
     let endpoint = endpoints::enable_destination(&state.services, &id, index)?;
-    Ok(HttpResponse::Ok().json(view(&state.services, &endpoint)))
+    Ok(HttpResponse::Ok().json(EndpointView::of(&state.services, &endpoint)))
 }
 
 /// Sends one real test notification to a destination, through the outbox, and answers once
@@ -205,7 +213,7 @@ async fn enable_destination(
         ("index" = String, Path, description = "the destination's position in `destinations`, from 0"),
     ),
     responses(
-        (status = 200, description = "`deliveries`: the test's deliveries with their attempt (`delivered` or `failed`; `pending` if no answer came within the delivery timeout)", body = Object),
+        (status = 200, description = "`deliveries`: the test's deliveries with their attempt (`delivered` or `failed`; `pending` if no answer came within the delivery timeout)", body = SendTestAnswer),
         (status = 404, description = "no such endpoint or destination", body = ErrorAnswer),
         (status = 422, description = "the destination's notifier could not shape a test", body = ErrorAnswer),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
@@ -220,11 +228,8 @@ async fn send_test(
         .parse::<usize>()
         .map_err(|_| OpsError::NotFound("destination"))?;
     let deliveries = crate::ops::destinations::send_test(&state.services, &id, index).await?;
-    let views: Vec<Value> = deliveries
-        .iter()
-        .map(crate::ops::deliveries::view)
-        .collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "deliveries": views })))
+    let deliveries = deliveries.iter().map(DeliveryView::of).collect();
+    Ok(HttpResponse::Ok().json(SendTestAnswer { deliveries }))
 }
 
 /// A dry run's input.

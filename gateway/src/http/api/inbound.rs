@@ -4,12 +4,11 @@ use super::openapi::ErrorAnswer;
 use super::{ApiRoute, Paging, parse_filter};
 use crate::http::HttpState;
 use crate::ids::format_inbound_id;
-use crate::ops::inbound::{self, view};
+use crate::ops::inbound::{self, InboundDetailView, InboundView};
 use crate::ops::{OpsError, blocking};
 use crate::store::{InboundFilter, InboundStatus};
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 /// The routes, each described by its handler's `#[utoipa::path]`.
 pub const ROUTES: &[ApiRoute] = &[
@@ -17,6 +16,21 @@ pub const ROUTES: &[ApiRoute] = &[
     ApiRoute::documented::<__path_show>(|route| route.to(show)),
     ApiRoute::documented::<__path_replay>(|route| route.to(replay)),
 ];
+
+super::list_page! {
+    /// A page of the inbound log.
+    InboundPage of InboundView
+}
+
+/// What a replay answers: the new record, queued.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayAnswer {
+    /// Always `queued`.
+    pub status: String,
+    /// The new record, `in_<n>`.
+    pub id: String,
+}
 
 #[derive(Debug, Deserialize)]
 struct InboundQuery {
@@ -40,7 +54,7 @@ struct InboundQuery {
         ("before" = Option<String>, Query, description = "the previous page's `next`"),
     ),
     responses(
-        (status = 200, description = "`{items, next}`", body = Object),
+        (status = 200, description = "`{items, next}`", body = InboundPage),
         (status = 400, description = "an unknown status", body = ErrorAnswer),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
@@ -62,10 +76,10 @@ async fn list(
     };
     let services = state.services.clone();
     let page = blocking(move || inbound::list(&services, &filter)).await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "items": page.items.iter().map(|record| view(record, false)).collect::<Vec<_>>(),
-        "next": page.next,
-    })))
+    Ok(HttpResponse::Ok().json(InboundPage {
+        items: page.items.iter().map(InboundView::of).collect(),
+        next: page.next,
+    }))
 }
 
 /// One record with its headers (signatures redacted) and body.
@@ -75,7 +89,7 @@ async fn list(
     operation_id = "getInboundRecord",
     params(("id" = String, Path, description = "inbound record id, `in_<n>`")),
     responses(
-        (status = 200, description = "the record with `headers` and `body`", body = Object),
+        (status = 200, description = "the record with `headers` and `body`", body = InboundDetailView),
         (status = 404, description = "no such record", body = ErrorAnswer),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
@@ -85,7 +99,7 @@ async fn show(
     id: web::Path<String>,
 ) -> Result<HttpResponse, OpsError> {
     let record = inbound::get(&state.services, &id)?;
-    Ok(HttpResponse::Ok().json(view(&record, true)))
+    Ok(HttpResponse::Ok().json(InboundDetailView::of(&record)))
 }
 
 /// Runs a stored record through today's plugins again.
@@ -95,7 +109,7 @@ async fn show(
     operation_id = "replayInboundRecord",
     params(("id" = String, Path, description = "inbound record id, `in_<n>`")),
     responses(
-        (status = 202, description = "`{status: queued, id}`: the new record", body = Object),
+        (status = 202, description = "`{status: queued, id}`: the new record", body = ReplayAnswer),
         (status = 404, description = "no such record", body = ErrorAnswer),
         (status = 409, description = "the record cannot be replayed", body = ErrorAnswer),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
@@ -106,5 +120,8 @@ async fn replay(
     id: web::Path<String>,
 ) -> Result<HttpResponse, OpsError> {
     let id = inbound::replay(&state.services, &id)?;
-    Ok(HttpResponse::Accepted().json(json!({"status": "queued", "id": format_inbound_id(id)})))
+    Ok(HttpResponse::Accepted().json(ReplayAnswer {
+        status: "queued".into(),
+        id: format_inbound_id(id),
+    }))
 }

@@ -2,10 +2,12 @@
 //! and append but nobody is paged and no destination is notified.
 
 use super::ApiRoute;
+use super::DeletedAnswer;
 use super::openapi::ErrorAnswer;
 use super::{created, deleted, listed, shown};
 use crate::http::HttpState;
 use crate::ops::maintenance::MaintenanceWindow;
+use crate::ops::maintenance::MaintenanceWindowView;
 use crate::ops::{OpsError, blocking, maintenance};
 use actix_web::{HttpResponse, web};
 use serde_json::Value;
@@ -27,6 +29,11 @@ pub const ROUTES: &[ApiRoute] = &[
     }),
 ];
 
+super::list_page! {
+    /// A page of maintenance windows (they all fit one).
+    MaintenanceWindowPage of crate::ops::maintenance::MaintenanceWindowView
+}
+
 /// Creates a maintenance window.
 #[utoipa::path(
     post,
@@ -34,7 +41,7 @@ pub const ROUTES: &[ApiRoute] = &[
     operation_id = "createMaintenanceWindow",
     request_body = MaintenanceWindow,
     responses(
-        (status = 201, description = "the maintenance window, with `id`", body = Object),
+        (status = 201, description = "the maintenance window, with `id`", body = MaintenanceWindowView),
         (status = 422, description = "a field is invalid (end not after start, an unknown endpoint, a bad `key_pattern`: the field is named)", body = ErrorAnswer),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
@@ -53,7 +60,7 @@ async fn create_maintenance_window(
     path = "/maintenance-windows",
     operation_id = "listMaintenanceWindows",
     responses(
-        (status = 200, description = "`{items, next}`", body = Object),
+        (status = 200, description = "`{items, next}`", body = MaintenanceWindowPage),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
 )]
@@ -69,7 +76,7 @@ async fn list_maintenance_windows(state: web::Data<HttpState>) -> Result<HttpRes
     operation_id = "getMaintenanceWindow",
     params(("id" = String, Path, description = "maintenance window id, `mw_<n>`")),
     responses(
-        (status = 200, description = "the maintenance window", body = Object),
+        (status = 200, description = "the maintenance window", body = MaintenanceWindowView),
         (status = 404, description = "no such maintenance window", body = ErrorAnswer),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
@@ -91,7 +98,7 @@ async fn get_maintenance_window(
     params(("id" = String, Path, description = "maintenance window id, `mw_<n>`")),
     request_body(content = Object, description = "any keys of `MaintenanceWindow`"),
     responses(
-        (status = 200, description = "the changed maintenance window", body = Object),
+        (status = 200, description = "the changed maintenance window", body = MaintenanceWindowView),
         (status = 404, description = "no such maintenance window", body = ErrorAnswer),
         (status = 409, description = "the maintenance window kept changing meanwhile", body = ErrorAnswer),
         (status = 422, description = "the result is invalid (the field is named)", body = ErrorAnswer),
@@ -114,7 +121,7 @@ async fn update_maintenance_window(
     operation_id = "deleteMaintenanceWindow",
     params(("id" = String, Path, description = "maintenance window id, `mw_<n>`")),
     responses(
-        (status = 200, description = "`{deleted: id}`", body = Object),
+        (status = 200, description = "`{deleted: id}`", body = DeletedAnswer),
         (status = 404, description = "no such maintenance window", body = ErrorAnswer),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )

@@ -32,9 +32,11 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{HttpMessage, HttpResponse, web};
 use serde::Deserialize;
+use serde::Serialize;
 use serde_json::{Value, json};
-use utoipa::openapi::HttpMethod;
+use utoipa::ToSchema;
 use utoipa::openapi::path::Operation;
+use utoipa::openapi::{HttpMethod, RefOr, Schema};
 
 /// Where the admin API is mounted.
 pub const SCOPE: &str = "/api/v1";
@@ -65,19 +67,24 @@ pub struct ApiRoute {
     methods: fn() -> Vec<HttpMethod>,
     path: fn() -> String,
     operation: fn() -> Operation,
+    schemas: fn(&mut Vec<(String, RefOr<Schema>)>),
     handler: fn(actix_web::Route) -> actix_web::Route,
 }
 
 impl ApiRoute {
     /// The route `Documented` (a handler's `__path_<handler>`) describes, served by `handler`
     /// (`|route| route.to(handler)`).
-    pub const fn documented<Documented: utoipa::Path>(
+    pub const fn documented<Documented: utoipa::Path + utoipa::__dev::SchemaReferences>(
         handler: fn(actix_web::Route) -> actix_web::Route,
     ) -> Self {
         Self {
             methods: Documented::methods,
             path: Documented::path,
             operation: Documented::operation,
+            // The schemas its bodies name (and those they name), as `#[derive(OpenApi)]`
+            // collects them for its `paths(...)`: every answer type lands in the document's
+            // components without a list to keep in step.
+            schemas: <Documented as utoipa::__dev::SchemaReferences>::schemas,
             handler,
         }
     }
@@ -95,6 +102,13 @@ impl ApiRoute {
     /// Its OpenAPI operation.
     pub fn operation(&self) -> Operation {
         (self.operation)()
+    }
+
+    /// The schemas its request and answer bodies refer to, by name.
+    pub fn schemas(&self) -> Vec<(String, RefOr<Schema>)> {
+        let mut schemas = Vec::new();
+        (self.schemas)(&mut schemas);
+        schemas
     }
 
     /// The same methods, as OpenAPI names them.
@@ -233,13 +247,38 @@ fn parse_filter<T: serde::de::DeserializeOwned>(
     .transpose()
 }
 
+/// A list answer's type: `{"items": [...], "next": cursor}`, `next` null on the last page.
+macro_rules! list_page {
+    ($(#[$doc:meta])* $page:ident of $item:ty) => {
+        $(#[$doc])*
+        #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $page {
+            /// This page's items, newest first.
+            pub items: Vec<$item>,
+            /// Pass as `before` for the next page; null on the last.
+            #[schema(required = true)]
+            pub next: Option<String>,
+        }
+    };
+}
+pub(crate) use list_page;
+
+/// `{"deleted": id}`: what a delete answers.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeletedAnswer {
+    /// The id of what is gone.
+    pub deleted: String,
+}
+
 /// 201 with the created resource's view.
-fn created(view: Value) -> Result<HttpResponse, OpsError> {
+fn created(view: impl Serialize) -> Result<HttpResponse, OpsError> {
     Ok(HttpResponse::Created().json(view))
 }
 
 /// 200 with one resource's view.
-fn shown(view: Value) -> Result<HttpResponse, OpsError> {
+fn shown(view: impl Serialize) -> Result<HttpResponse, OpsError> {
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -250,5 +289,7 @@ fn listed(items: Vec<Value>) -> Result<HttpResponse, OpsError> {
 
 /// 200 `{"deleted": id}`.
 fn deleted(id: &str) -> Result<HttpResponse, OpsError> {
-    Ok(HttpResponse::Ok().json(json!({ "deleted": id })))
+    Ok(HttpResponse::Ok().json(DeletedAnswer {
+        deleted: id.to_string(),
+    }))
 }

@@ -29,10 +29,14 @@ pub const ROUTES: &[ApiRoute] = &[ApiRoute::documented::<__path_document>(|route
 })];
 
 /// Every refusal's body.
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ErrorAnswer {
-    /// Why, for people.
+    /// Why, for people (it names the field at fault).
     pub error: String,
+    /// The events the endpoint's provider knows, when the refusal is an unknown event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_events: Option<Vec<String>>,
 }
 
 /// The name of the bearer token's security scheme (`ApiDocument`'s `security` repeats it).
@@ -127,6 +131,10 @@ pub fn openapi() -> Document {
                     .responses
                     .insert("403".into(), forbidden(needed).into());
             }
+        }
+        let components = document.components.get_or_insert_with(Default::default);
+        for (name, schema) in route.schemas() {
+            components.schemas.entry(name).or_insert(schema);
         }
         document
             .paths

@@ -2,10 +2,12 @@
 //! answers say `password_set`.
 
 use super::ApiRoute;
+use super::DeletedAnswer;
 use super::openapi::ErrorAnswer;
 use super::{created, deleted, listed, shown};
 use crate::http::HttpState;
 use crate::oncall::{Team, User};
+use crate::ops::people::{TeamView, UserView};
 use crate::ops::{OpsError, blocking, people};
 use actix_web::{HttpResponse, web};
 use serde_json::Value;
@@ -28,6 +30,16 @@ pub const TEAM_ROUTES: &[ApiRoute] = &[
     ApiRoute::documented::<__path_delete_team>(|route| route.to(delete_team)),
 ];
 
+super::list_page! {
+    /// A page of users (they all fit one).
+    UserPage of crate::ops::people::UserView
+}
+
+super::list_page! {
+    /// A page of teams (they all fit one).
+    TeamPage of crate::ops::people::TeamView
+}
+
 /// Creates a user; a given `password` is hashed (argon2id) and never shown again.
 #[utoipa::path(
     post,
@@ -35,7 +47,7 @@ pub const TEAM_ROUTES: &[ApiRoute] = &[
     operation_id = "createUser",
     request_body = User,
     responses(
-        (status = 201, description = "the user, with `id` and `password_set`", body = Object),
+        (status = 201, description = "the user, with `id` and `password_set`", body = UserView),
         (status = 422, description = "a field is invalid (named), or the email is taken", body = ErrorAnswer),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
@@ -54,7 +66,7 @@ async fn create_user(
     path = "/users",
     operation_id = "listUsers",
     responses(
-        (status = 200, description = "`{items, next}`", body = Object),
+        (status = 200, description = "`{items, next}`", body = UserPage),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
 )]
@@ -70,7 +82,7 @@ async fn list_users(state: web::Data<HttpState>) -> Result<HttpResponse, OpsErro
     operation_id = "getUser",
     params(("id" = String, Path, description = "user id, `us_<n>`")),
     responses(
-        (status = 200, description = "the user", body = Object),
+        (status = 200, description = "the user", body = UserView),
         (status = 404, description = "no such user", body = ErrorAnswer),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
@@ -92,7 +104,7 @@ async fn get_user(
     params(("id" = String, Path, description = "user id, `us_<n>`")),
     request_body(content = Object, description = "any keys of `User`"),
     responses(
-        (status = 200, description = "the changed user", body = Object),
+        (status = 200, description = "the changed user", body = UserView),
         (status = 404, description = "no such user", body = ErrorAnswer),
         (status = 409, description = "the user kept changing meanwhile", body = ErrorAnswer),
         (status = 422, description = "the result is invalid (the field is named)", body = ErrorAnswer),
@@ -115,7 +127,7 @@ async fn update_user(
     operation_id = "deleteUser",
     params(("id" = String, Path, description = "user id, `us_<n>`")),
     responses(
-        (status = 200, description = "`{deleted: id}`", body = Object),
+        (status = 200, description = "`{deleted: id}`", body = DeletedAnswer),
         (status = 404, description = "no such user", body = ErrorAnswer),
         (status = 409, description = "named by a team, schedule or policy (each is named)", body = ErrorAnswer),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
@@ -139,7 +151,7 @@ async fn delete_user(
     operation_id = "createTeam",
     request_body = Team,
     responses(
-        (status = 201, description = "the team, with `id`", body = Object),
+        (status = 201, description = "the team, with `id`", body = TeamView),
         (status = 422, description = "a field is invalid, or a member is not a user (named)", body = ErrorAnswer),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
@@ -158,7 +170,7 @@ async fn create_team(
     path = "/teams",
     operation_id = "listTeams",
     responses(
-        (status = 200, description = "`{items, next}`", body = Object),
+        (status = 200, description = "`{items, next}`", body = TeamPage),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
 )]
@@ -174,7 +186,7 @@ async fn list_teams(state: web::Data<HttpState>) -> Result<HttpResponse, OpsErro
     operation_id = "getTeam",
     params(("id" = String, Path, description = "team id, `tm_<n>`")),
     responses(
-        (status = 200, description = "the team", body = Object),
+        (status = 200, description = "the team", body = TeamView),
         (status = 404, description = "no such team", body = ErrorAnswer),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
@@ -195,7 +207,7 @@ async fn get_team(
     params(("id" = String, Path, description = "team id, `tm_<n>`")),
     request_body(content = Object, description = "any keys of `Team`"),
     responses(
-        (status = 200, description = "the changed team", body = Object),
+        (status = 200, description = "the changed team", body = TeamView),
         (status = 404, description = "no such team", body = ErrorAnswer),
         (status = 409, description = "the team kept changing meanwhile", body = ErrorAnswer),
         (status = 422, description = "the result is invalid (the field is named)", body = ErrorAnswer),
@@ -218,7 +230,7 @@ async fn update_team(
     operation_id = "deleteTeam",
     params(("id" = String, Path, description = "team id, `tm_<n>`")),
     responses(
-        (status = 200, description = "`{deleted: id}`", body = Object),
+        (status = 200, description = "`{deleted: id}`", body = DeletedAnswer),
         (status = 404, description = "no such team", body = ErrorAnswer),
         (status = 409, description = "named by an escalation policy (named)", body = ErrorAnswer),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),

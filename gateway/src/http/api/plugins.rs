@@ -5,7 +5,7 @@ use super::ApiRoute;
 use super::openapi::ErrorAnswer;
 use crate::http::HttpState;
 use crate::ops::OpsError;
-use crate::ops::plugins::{self, view};
+use crate::ops::plugins::{self, PluginListing, PluginView};
 use actix_web::{HttpResponse, web};
 
 /// The routes, each described by its handler's `#[utoipa::path]`.
@@ -24,7 +24,7 @@ pub const ROUTES: &[ApiRoute] = &[
     operation_id = "uploadPlugin",
     request_body(content = Vec<u8>, content_type = "application/wasm", description = "the component"),
     responses(
-        (status = 201, description = "the stored plugin, as `GET /plugins` lists it", body = Object),
+        (status = 201, description = "the stored plugin, as `GET /plugins` lists it", body = PluginView),
         (status = 409, description = "a drop-in file of the same name takes precedence here", body = ErrorAnswer),
         (status = 413, description = "past `[plugins] max_file_mib`", body = ErrorAnswer),
         (status = 422, description = "not a loadable plugin", body = ErrorAnswer),
@@ -81,12 +81,12 @@ async fn remove(
     path = "/plugins",
     operation_id = "listPlugins",
     responses(
-        (status = 200, description = "`{items, next}`", body = Object),
+        (status = 200, description = "`{items, next}`", body = PluginListing),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
 )]
 async fn list(state: web::Data<HttpState>) -> HttpResponse {
-    HttpResponse::Ok().json(view(&plugins::snapshot(&state.services)))
+    HttpResponse::Ok().json(PluginListing::of(&plugins::snapshot(&state.services)))
 }
 
 /// Loads the drop-in folder again.
@@ -95,14 +95,14 @@ async fn list(state: web::Data<HttpState>) -> HttpResponse {
     path = "/plugins/reload",
     operation_id = "reloadPlugins",
     responses(
-        (status = 200, description = "the plugins after the reload, as `GET /plugins`", body = Object),
+        (status = 200, description = "the plugins after the reload, as `GET /plugins`", body = PluginListing),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
 )]
 async fn reload(state: web::Data<HttpState>) -> HttpResponse {
     let services = state.services.clone();
     match web::block(move || plugins::reload(&services)).await {
-        Ok(set) => HttpResponse::Ok().json(view(&set)),
+        Ok(set) => HttpResponse::Ok().json(PluginListing::of(&set)),
         Err(error) => super::super::internal_error("reloading plugins", error),
     }
 }

@@ -1,10 +1,12 @@
 //! Escalation policies: create, list, show, change, delete.
 
 use super::ApiRoute;
+use super::DeletedAnswer;
 use super::openapi::ErrorAnswer;
 use super::{created, deleted, listed, shown};
 use crate::http::HttpState;
 use crate::oncall::EscalationPolicy;
+use crate::ops::policies::EscalationPolicyView;
 use crate::ops::{OpsError, blocking, policies};
 use actix_web::{HttpResponse, web};
 use serde_json::Value;
@@ -26,6 +28,11 @@ pub const ROUTES: &[ApiRoute] = &[
     }),
 ];
 
+super::list_page! {
+    /// A page of escalation policies (they all fit one).
+    EscalationPolicyPage of crate::ops::policies::EscalationPolicyView
+}
+
 /// Creates an escalation policy whose targets exist.
 #[utoipa::path(
     post,
@@ -33,7 +40,7 @@ pub const ROUTES: &[ApiRoute] = &[
     operation_id = "createEscalationPolicy",
     request_body = EscalationPolicy,
     responses(
-        (status = 201, description = "the escalation policy, with `id`", body = Object),
+        (status = 201, description = "the escalation policy, with `id`", body = EscalationPolicyView),
         (status = 422, description = "a field is invalid (no steps, a delay under 1s, an unknown target: the field is named)", body = ErrorAnswer),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
@@ -52,7 +59,7 @@ async fn create_escalation_policy(
     path = "/escalation-policies",
     operation_id = "listEscalationPolicies",
     responses(
-        (status = 200, description = "`{items, next}`", body = Object),
+        (status = 200, description = "`{items, next}`", body = EscalationPolicyPage),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
 )]
@@ -68,7 +75,7 @@ async fn list_escalation_policies(state: web::Data<HttpState>) -> Result<HttpRes
     operation_id = "getEscalationPolicy",
     params(("id" = String, Path, description = "escalation policy id, `ep_<n>`")),
     responses(
-        (status = 200, description = "the escalation policy", body = Object),
+        (status = 200, description = "the escalation policy", body = EscalationPolicyView),
         (status = 404, description = "no such escalation policy", body = ErrorAnswer),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
@@ -89,7 +96,7 @@ async fn get_escalation_policy(
     params(("id" = String, Path, description = "escalation policy id, `ep_<n>`")),
     request_body(content = Object, description = "any keys of `EscalationPolicy`"),
     responses(
-        (status = 200, description = "the changed escalation policy", body = Object),
+        (status = 200, description = "the changed escalation policy", body = EscalationPolicyView),
         (status = 404, description = "no such escalation policy", body = ErrorAnswer),
         (status = 409, description = "the escalation policy kept changing meanwhile", body = ErrorAnswer),
         (status = 422, description = "the result is invalid (the field is named)", body = ErrorAnswer),
@@ -112,7 +119,7 @@ async fn update_escalation_policy(
     operation_id = "deleteEscalationPolicy",
     params(("id" = String, Path, description = "escalation policy id, `ep_<n>`")),
     responses(
-        (status = 200, description = "`{deleted: id}`", body = Object),
+        (status = 200, description = "`{deleted: id}`", body = DeletedAnswer),
         (status = 404, description = "no such escalation policy", body = ErrorAnswer),
         (status = 409, description = "named by an endpoint (named)", body = ErrorAnswer),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),

@@ -1,10 +1,12 @@
 //! Schedules: create, list, show, change, delete; who is on call, and the shifts over a range.
 
 use super::ApiRoute;
+use super::DeletedAnswer;
 use super::openapi::ErrorAnswer;
 use super::{created, deleted, listed, shown};
 use crate::http::HttpState;
 use crate::oncall::Schedule;
+use crate::ops::schedules::{ScheduleView, ShiftsAnswer};
 use crate::ops::{OpsError, blocking, schedules};
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
@@ -21,6 +23,11 @@ pub const ROUTES: &[ApiRoute] = &[
     ApiRoute::documented::<__path_list_schedule_shifts>(|route| route.to(list_schedule_shifts)),
 ];
 
+super::list_page! {
+    /// A page of schedules (they all fit one).
+    SchedulePage of crate::ops::schedules::ScheduleView
+}
+
 /// Creates a schedule of existing users.
 #[utoipa::path(
     post,
@@ -28,7 +35,7 @@ pub const ROUTES: &[ApiRoute] = &[
     operation_id = "createSchedule",
     request_body = Schedule,
     responses(
-        (status = 201, description = "the schedule, with `id`", body = Object),
+        (status = 201, description = "the schedule, with `id`", body = ScheduleView),
         (status = 422, description = "a field is invalid, or a user is unknown (the field is named, e.g. `layers[0].rotation`)", body = ErrorAnswer),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
@@ -47,7 +54,7 @@ async fn create_schedule(
     path = "/schedules",
     operation_id = "listSchedules",
     responses(
-        (status = 200, description = "`{items, next}`", body = Object),
+        (status = 200, description = "`{items, next}`", body = SchedulePage),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
 )]
@@ -63,7 +70,7 @@ async fn list_schedules(state: web::Data<HttpState>) -> Result<HttpResponse, Ops
     operation_id = "getSchedule",
     params(("id" = String, Path, description = "schedule id, `sc_<n>`")),
     responses(
-        (status = 200, description = "the schedule", body = Object),
+        (status = 200, description = "the schedule", body = ScheduleView),
         (status = 404, description = "no such schedule", body = ErrorAnswer),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
     )
@@ -85,7 +92,7 @@ async fn get_schedule(
     params(("id" = String, Path, description = "schedule id, `sc_<n>`")),
     request_body(content = Object, description = "any keys of `Schedule`"),
     responses(
-        (status = 200, description = "the changed schedule", body = Object),
+        (status = 200, description = "the changed schedule", body = ScheduleView),
         (status = 404, description = "no such schedule", body = ErrorAnswer),
         (status = 409, description = "the schedule kept changing meanwhile", body = ErrorAnswer),
         (status = 422, description = "the result is invalid (the field is named)", body = ErrorAnswer),
@@ -108,7 +115,7 @@ async fn update_schedule(
     operation_id = "deleteSchedule",
     params(("id" = String, Path, description = "schedule id, `sc_<n>`")),
     responses(
-        (status = 200, description = "`{deleted: id}`", body = Object),
+        (status = 200, description = "`{deleted: id}`", body = DeletedAnswer),
         (status = 404, description = "no such schedule", body = ErrorAnswer),
         (status = 409, description = "named by an escalation policy (named)", body = ErrorAnswer),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),
@@ -173,7 +180,7 @@ struct ShiftsQuery {
         ("to" = Option<String>, Query, description = "RFC 3339 instant after `from`, at most 90 days later; default `from` + 14 days"),
     ),
     responses(
-        (status = 200, description = "`{shifts: [{user, user_name, start, end, layer, layer_name} | {user, user_name, start, end, override: true}], from, to}`", body = Object),
+        (status = 200, description = "`{shifts: [{user, user_name, start, end, layer, layer_name} | {user, user_name, start, end, override: true}], from, to}`", body = ShiftsAnswer),
         (status = 400, description = "a bad instant, `to` not after `from`, or a range over 90 days", body = ErrorAnswer),
         (status = 404, description = "no such schedule", body = ErrorAnswer),
         (status = 401, description = "no valid admin token", body = ErrorAnswer),

@@ -11,16 +11,17 @@
 use super::ApiRoute;
 use super::openapi::ErrorAnswer;
 use crate::config::API_SESSION_TTL;
-use crate::http::roles::{Principal, role_name, user_principal};
+use crate::http::roles::{Principal, user_principal};
 use crate::http::ui::session::CACHED_FOR;
 use crate::http::{HttpState, TokenCheck, error_response};
+use crate::oncall::Role;
 use crate::ops::OpsError;
 use crate::store::{SessionRecord, SharedStore, now_ms};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -216,6 +217,22 @@ pub struct SessionInput {
     pub password: String,
 }
 
+/// What a sign-in answers.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SessionAnswer {
+    /// The session token, for `Authorization: Bearer <token>` (shown this once).
+    pub token: String,
+    /// The user signed in, `us_<n>`.
+    pub user: String,
+    /// Their name.
+    pub name: String,
+    /// Their role.
+    pub role: Role,
+    /// When the token stops working, RFC 3339 UTC.
+    pub expires_at: String,
+}
+
 /// Signs a user in: their email and password for a session token.
 #[utoipa::path(
     post,
@@ -225,7 +242,7 @@ pub struct SessionInput {
     request_body = SessionInput,
     responses(
         (status = 201, description = "`{token, user, name, role, expires_at}`: use the token as \
-         `Authorization: Bearer <token>`; it lasts 12 hours", body = Object),
+         `Authorization: Bearer <token>`; it lasts 12 hours", body = SessionAnswer),
         (status = 400, description = "no email or password", body = ErrorAnswer),
         (status = 401, description = "wrong email or password, or a user without one", body = ErrorAnswer),
         (status = 429, description = "too many wrong tokens or passwords from this address", body = ErrorAnswer),
@@ -267,13 +284,13 @@ async fn start(
     };
     let lifetime = state.api_sessions.lifetime().as_millis() as u64;
     tracing::info!(%user, "admin API session started");
-    let mut response = HttpResponse::Created().json(json!({
-        "token": token,
-        "user": user,
-        "name": principal.name(),
-        "role": role_name(principal.role()),
-        "expires_at": crate::utc::utc_iso(crate::store::now_ms() + lifetime),
-    }));
+    let mut response = HttpResponse::Created().json(SessionAnswer {
+        token,
+        user: user.to_string(),
+        name: principal.name().to_string(),
+        role: principal.role(),
+        expires_at: crate::utc::utc_iso(crate::store::now_ms() + lifetime),
+    });
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

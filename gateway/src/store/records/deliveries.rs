@@ -24,17 +24,20 @@ pub enum DeliveryStatus {
 }
 
 /// One attempt.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeliveryAttempt {
     /// When, ms.
     pub at: u64,
     /// The answer's status, when there was one.
+    #[schema(required = true)]
     pub status_code: Option<u16>,
     /// How long it took.
     pub duration_ms: u64,
     /// Connection error, timeout, refusal.
+    #[schema(required = true)]
     pub error: Option<String>,
     /// The first 1 KiB of the answer.
+    #[schema(required = true)]
     pub response: Option<String>,
 }
 

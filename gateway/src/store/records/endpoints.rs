@@ -128,7 +128,7 @@ impl EndpointRecord {
 /// Where the webhook of a connected endpoint lives in Bitbucket Cloud. A pasted token that
 /// made it is not kept (disconnecting asks for one again); an OAuth connection's tokens are,
 /// sealed, apart from the endpoint (`Store::bitbucket_connection`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BitbucketLink {
     /// Workspace slug (or `{uuid}`).

@@ -35,7 +35,7 @@ impl InboundStatus {
 }
 
 /// What one plugin made of a record, in AlertOps' words where there are some.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Outcome {
     /// Plugin (or `template`).
     pub plugin: String,
@@ -43,8 +43,10 @@ pub struct Outcome {
     /// `Close Unmatched`, `Ignored: ...`, `Formatted`, `Not Formatted`, `Plugin Failed: ...`.
     pub outcome: String,
     /// More detail (the key, the reason).
+    #[schema(required = true)]
     pub detail: Option<String>,
     /// The alert concerned.
+    #[schema(required = true)]
     pub alert: Option<String>,
 }
 
