@@ -318,8 +318,13 @@ impl crate::store::StoreEvents for ClusterWakeups {
 /// notification came (the fallback of LISTEN/NOTIFY; SPEC §13 asks for 2 s).
 const STORED_PLUGINS_EVERY: Duration = Duration::from_secs(1);
 
-/// Keeps the plugins uploaded through the API loaded as the store has them.
+/// Keeps the plugins uploaded through the API loaded as the store has them. A store of this
+/// process alone changes only through this gateway's own upload and delete, which load the
+/// change themselves: nothing to watch then.
 async fn sync_stored_plugins(services: Arc<Services>, changed: Arc<tokio::sync::Notify>) {
+    if !services.store.is_shared() {
+        return;
+    }
     loop {
         let _ = tokio::time::timeout(STORED_PLUGINS_EVERY, changed.notified()).await;
         let services = services.clone();

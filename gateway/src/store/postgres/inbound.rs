@@ -178,23 +178,19 @@ impl PostgresStore {
                 &[&instance],
             )
             .await?;
-            let rows = txn
+            // The endpoints of the oldest queued records nobody holds: which ones to lease.
+            let endpoints: Vec<String> = txn
                 .query(
-                    "SELECT q.inbound_id, q.endpoint FROM processing_queue q
+                    "SELECT q.endpoint FROM processing_queue q
                      WHERE NOT EXISTS (SELECT 1 FROM processing_leases l
                                        WHERE l.endpoint = q.endpoint AND l.expires_at >= $1)
                      ORDER BY q.inbound_id LIMIT $2",
                     &[&now, &int(limit as u64)],
                 )
-                .await?;
-            let wanted: Vec<(i64, String)> = rows
+                .await?
                 .iter()
-                .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
-                .collect::<Result<_, tokio_postgres::Error>>()?;
-            let endpoints: Vec<&str> = wanted
-                .iter()
-                .map(|(_, endpoint)| endpoint.as_str())
-                .collect::<BTreeSet<_>>()
+                .map(|row| row.try_get(0))
+                .collect::<Result<BTreeSet<String>, _>>()?
                 .into_iter()
                 .collect();
             // Another store may have leased one of them since the read: its row lock makes this
@@ -218,7 +214,6 @@ impl PostgresStore {
                 .iter()
                 .map(|row| row.try_get(0))
                 .collect::<Result<_, _>>()?;
-            drop(wanted);
             // Read again now that the leases are held: the first read may have seen records
             // that a store holding a lease then applied (its commit released the lease).
             let leased: Vec<String> = leased.into_iter().collect();

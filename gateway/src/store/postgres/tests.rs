@@ -215,6 +215,12 @@ fn concurrent_batches_on_one_key_conflict_rather_than_both_land() {
     }
 }
 
+/// Two stores on one database (two gateways), with claims lasting `leases`.
+fn two_stores(url: &str, leases: Leases) -> (PostgresStore, PostgresStore) {
+    let open = || PostgresStore::open(url).unwrap().with_leases(leases);
+    (open(), open())
+}
+
 /// A store's lease on an endpoint keeps another store off its queued records (so one alert
 /// key's records are applied in arrival order), not off other endpoints' records; the store
 /// that holds it gets them again (as after a conflict). Once the lease expires, the other
@@ -222,16 +228,13 @@ fn concurrent_batches_on_one_key_conflict_rather_than_both_land() {
 #[test]
 fn a_lease_holds_an_endpoint_until_it_expires_and_a_late_apply_is_refused() {
     let database = TestDatabase::create();
-    let short = Leases {
-        processing: Duration::from_millis(300),
-        ..Leases::default()
-    };
-    let first = PostgresStore::open(&database.url)
-        .unwrap()
-        .with_leases(short);
-    let second = PostgresStore::open(&database.url)
-        .unwrap()
-        .with_leases(short);
+    let (first, second) = two_stores(
+        &database.url,
+        Leases {
+            processing: Duration::from_millis(300),
+            ..Leases::default()
+        },
+    );
     let on_a = append_pending(&first, "a", &[1, 2, 3]);
     let on_b = append_pending(&first, "b", &[4]);
     let claimed = |store: &PostgresStore, limit: usize| -> Vec<u64> {
@@ -292,16 +295,13 @@ fn a_lease_holds_an_endpoint_until_it_expires_and_a_late_apply_is_refused() {
 fn a_due_delivery_goes_to_one_store_at_a_time() {
     use crate::store::contract::{new_delivery, write_deliveries};
     let database = TestDatabase::create();
-    let short = Leases {
-        delivery: Duration::from_millis(300),
-        ..Leases::default()
-    };
-    let first = PostgresStore::open(&database.url)
-        .unwrap()
-        .with_leases(short);
-    let second = PostgresStore::open(&database.url)
-        .unwrap()
-        .with_leases(short);
+    let (first, second) = two_stores(
+        &database.url,
+        Leases {
+            delivery: Duration::from_millis(300),
+            ..Leases::default()
+        },
+    );
     let now = crate::store::now_ms();
     let delivery = write_deliveries(&first, vec![new_delivery(&first, "a", None, now)])[0].id;
     let due = |store: &PostgresStore| -> Vec<u64> {
