@@ -157,6 +157,20 @@ pub fn key_file(path: &Path) -> Result<[u8; 32], DataDirError> {
     }
 }
 
+/// Writes `key` to the new file `path` (0600, synced): a key carried over from another data
+/// folder. A file already there is an error, never overwritten.
+pub fn write_key_file(path: &Path, key: &[u8; 32]) -> Result<(), DataDirError> {
+    let mut file = private_file_options()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(failed("creating", path))?;
+    file.write_all(key)
+        .and_then(|()| file.sync_all())
+        .map_err(failed("writing", path))?;
+    set_mode(path, PRIVATE_FILE_MODE).map_err(failed("restricting", path))
+}
+
 #[cfg(unix)]
 fn private_file_options() -> OpenOptions {
     use std::os::unix::fs::OpenOptionsExt;

@@ -176,7 +176,7 @@ pub async fn run_until(
     crate::ops::plugins::sync_stored(&services).context("loading the stored plugins")?;
     let stored_plugins_changed = Arc::new(tokio::sync::Notify::new());
     services.store.watch(Arc::new(ClusterWakeups {
-        queue: services.queue.clone(),
+        queue: Arc::downgrade(&services.queue),
         plugins: stored_plugins_changed.clone(),
     }));
 
@@ -298,15 +298,19 @@ pub async fn run_until(
     result.context("serving HTTP")
 }
 
-/// Wakes this gateway's workers when another gateway on the shared database writes.
+/// Wakes this gateway's workers when another gateway on the shared database writes. The store
+/// holds this, and the queue holds the store: a weak queue, or neither is ever dropped (a
+/// stopped gateway would keep its database connections open).
 struct ClusterWakeups {
-    queue: Arc<ProcessingQueue>,
+    queue: std::sync::Weak<ProcessingQueue>,
     plugins: Arc<tokio::sync::Notify>,
 }
 
 impl crate::store::StoreEvents for ClusterWakeups {
     fn inbound_queued(&self) {
-        self.queue.wake();
+        if let Some(queue) = self.queue.upgrade() {
+            queue.wake();
+        }
     }
 
     fn plugins_changed(&self) {

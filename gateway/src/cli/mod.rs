@@ -7,6 +7,7 @@ mod oncall;
 mod plugin;
 mod scaffold;
 mod serve;
+mod storage;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -93,6 +94,12 @@ enum Command {
         command: plugin::PluginCommand,
         #[command(flatten)]
         connection: client::Connection,
+    },
+    /// Move an installation between a data directory and PostgreSQL (no server: stop the
+    /// gateways first).
+    Storage {
+        #[command(subcommand)]
+        command: storage::StorageCommand,
     },
     /// A consistent copy of a running gateway's redb database, while it runs (talks to a
     /// running gateway); start a gateway with the copy as `<data-dir>/hookgate.redb` to restore.
@@ -186,6 +193,7 @@ where
             command,
             connection,
         } => oncall::maintenance(command, connection),
+        Command::Storage { command } => storage::run(command),
         Command::Backup { to, connection } => client::backup(&to, connection),
         Command::Plugin {
             command,
@@ -212,7 +220,7 @@ fn init_tracing() {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new("info,wasmtime=warn,cranelift=warn")
+        tracing_subscriber::EnvFilter::new("info,wasmtime=warn,cranelift=warn,tokio_postgres=warn")
     });
     let handlebars_at_info = tracing_subscriber::filter::filter_fn(|metadata| {
         !metadata.target().starts_with("handlebars") || *metadata.level() <= tracing::Level::INFO

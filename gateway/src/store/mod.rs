@@ -11,6 +11,7 @@
 
 #[cfg(test)]
 pub(crate) mod contract;
+pub mod copy;
 pub mod group_commit;
 pub mod postgres;
 mod records;
@@ -293,6 +294,25 @@ pub trait Store: Send + Sync + 'static {
     fn stored_plugin(&self, name: &str) -> Result<Option<StoredPlugin>, StoreError>;
     /// Removes a stored plugin; whether it was there.
     fn delete_plugin(&self, name: &str) -> Result<bool, StoreError>;
+
+    // Moving an installation to another store (`copy.rs`, `hookgate storage copy`).
+
+    /// Up to `limit` records of `kind`, in the backend's key order, after the record whose
+    /// key is `after` (from the first one without it). Inbound records come with their
+    /// bodies, stored plugins with their components.
+    fn copy_page(
+        &self,
+        kind: RecordKind,
+        after: Option<&CopyKey>,
+        limit: usize,
+    ) -> Result<Vec<CopiedRecord>, StoreError>;
+    /// Writes copied records as they were in their store (ids, revisions, times), in one
+    /// [`Durability::BeforeAnswer`] write, with the indexes that follow from them. Counters
+    /// and secret keys replace the store's own; any other record already there is a
+    /// [`StoreError::Conflict`].
+    fn copy_in(&self, records: Vec<CopiedRecord>) -> Result<(), StoreError>;
+    /// How many records of each kind the store holds.
+    fn record_counts(&self) -> Result<RecordCounts, StoreError>;
 }
 
 /// What a store shared by several gateways tells this one about the others' writes (a store

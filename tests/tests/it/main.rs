@@ -39,6 +39,7 @@ mod roles;
 mod schedules;
 mod security;
 mod send_test;
+mod storage_copy;
 mod storage_faults;
 mod third_party;
 

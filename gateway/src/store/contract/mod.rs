@@ -16,6 +16,7 @@
 
 pub(crate) mod alerts;
 pub(crate) mod bitbucket;
+pub(crate) mod copy;
 pub(crate) mod deliveries;
 pub(crate) mod directory;
 pub(crate) mod endpoints;
@@ -115,6 +116,9 @@ macro_rules! store_contract_tests {
             }
             bitbucket {
                 connections_are_kept_per_endpoint_and_deleted,
+            }
+            copy {
+                a_copy_holds_every_record_and_goes_on_from_it,
             }
             endpoints {
                 a_fresh_store_is_healthy,

@@ -19,6 +19,7 @@
 mod alerts;
 mod bitbucket;
 mod cluster;
+mod copy;
 mod deliveries;
 mod destinations;
 mod directory;
@@ -50,6 +51,8 @@ use std::time::{Duration, Instant};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{NoTls, Row};
 
+/// What a gateway's connections are called in `pg_stat_activity`.
+const APPLICATION_NAME: &str = "hookgate";
 /// Connections the store keeps open at most.
 const POOL_SIZE: usize = 8;
 /// How long opening a connection may take.
@@ -125,6 +128,12 @@ impl PostgresStore {
     /// error names the URL with its password replaced: it cannot connect, the URL does not
     /// parse, or the schema is newer than this hookgate knows.
     pub fn open(url: &str) -> Result<Self, StoreError> {
+        Self::open_named(url, APPLICATION_NAME)
+    }
+
+    /// [`PostgresStore::open`], with the connections named `application_name` (unless the URL
+    /// names them): what `pg_stat_activity` shows.
+    pub fn open_named(url: &str, application_name: &str) -> Result<Self, StoreError> {
         let shown = redact_database_url(url);
         let mut config: tokio_postgres::Config = url.parse().map_err(|error| {
             StoreError::Database(format!("{shown} is not a usable PostgreSQL URL: {error}"))
@@ -133,7 +142,7 @@ impl PostgresStore {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
         if config.get_application_name().is_none() {
-            config.application_name("hookgate");
+            config.application_name(application_name);
         }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

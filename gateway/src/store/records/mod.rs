@@ -2,6 +2,7 @@
 //! alerts, deliveries, destination health and the on-call directory. Plain data with serde; no backend type here.
 
 mod alerts;
+mod copied;
 mod deliveries;
 mod destinations;
 mod directory;
@@ -13,6 +14,7 @@ mod shared;
 pub use alerts::{
     AlertFilter, AlertRecord, AlertState, Escalation, EscalationStepFired, PageLogEntry,
 };
+pub use copied::{CopiedRecord, CopyKey, RecordCounts, RecordKind};
 pub use deliveries::{
     DeliveryAttempt, DeliveryFilter, DeliveryRecord, DeliveryRequest, DeliveryStatus, EmailRequest,
     PAGE_NOTIFICATION, PageTarget, TEST_NOTIFICATION,

@@ -3,10 +3,10 @@
 use super::RedbStore;
 use crate::store::InboundRetention;
 use crate::store::{
-    AlertFilter, AlertRecord, Appended, DeliveryFilter, DeliveryRecord, DestinationHealth,
-    DirectoryEntry, DirectoryKind, Durability, EndpointRecord, IdKind, InboundFilter,
-    InboundRecord, Page, ProcessedBatch, RecordedAttempt, RetryScheduled, SessionRecord, Store,
-    StoreError, StoredPlugin,
+    AlertFilter, AlertRecord, Appended, CopiedRecord, CopyKey, DeliveryFilter, DeliveryRecord,
+    DestinationHealth, DirectoryEntry, DirectoryKind, Durability, EndpointRecord, IdKind,
+    InboundFilter, InboundRecord, Page, ProcessedBatch, RecordCounts, RecordKind, RecordedAttempt,
+    RetryScheduled, SessionRecord, Store, StoreError, StoredPlugin,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -234,5 +234,22 @@ impl Store for RedbStore {
 
     fn delete_plugin(&self, name: &str) -> Result<bool, StoreError> {
         Self::delete_plugin(self, name)
+    }
+
+    fn copy_page(
+        &self,
+        kind: RecordKind,
+        after: Option<&CopyKey>,
+        limit: usize,
+    ) -> Result<Vec<CopiedRecord>, StoreError> {
+        Self::copy_page(self, kind, after, limit)
+    }
+
+    fn copy_in(&self, records: Vec<CopiedRecord>) -> Result<(), StoreError> {
+        Self::copy_in(self, records)
+    }
+
+    fn record_counts(&self) -> Result<RecordCounts, StoreError> {
+        Self::record_counts(self)
     }
 }
