@@ -36,6 +36,8 @@ pub struct TestDatabase {
     /// `postgres://.../<name>`.
     pub url: String,
     name: String,
+    /// Where `CREATE DATABASE` and `DROP DATABASE` run.
+    admin_url: String,
 }
 
 impl TestDatabase {
@@ -52,25 +54,94 @@ impl TestDatabase {
         Self {
             url: format!("{}/{name}", server.base),
             name,
+            admin_url: format!("{}/{}", server.base, server.admin_database),
         }
+    }
+
+    /// A fresh database named after `purpose` on the server of `url` (made from the database
+    /// `url` names, which needs the `CREATEDB` privilege): the bench suite's, on a server the
+    /// operator gives, with its own settings (`fsync` on), unlike the tests' cluster.
+    pub fn create_on(url: &str, purpose: &str) -> Result<Self, String> {
+        let mut parsed = url::Url::parse(url).map_err(|error| format!("{url}: {error}"))?;
+        let name = format!("hookgate_{purpose}_{}", std::process::id());
+        admin_at(url, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
+        admin_at(url, &format!("CREATE DATABASE {name}"))?;
+        let admin_url = url.to_string();
+        parsed.set_path(&format!("/{name}"));
+        Ok(Self {
+            url: parsed.to_string(),
+            name,
+            admin_url,
+        })
+    }
+
+    /// The server's own process (the postmaster, parent of every backend), when the server
+    /// runs on this machine: what the bench suite reads its CPU time from.
+    pub fn server_process(&self) -> Option<u32> {
+        // Read while the connection is open: its backend exits with it.
+        query_number(&self.url, "SELECT pg_backend_pid()", |backend| {
+            let stat = std::fs::read_to_string(format!("/proc/{backend}/stat")).ok()?;
+            // The parent's pid is the second field after the command name (in parentheses).
+            let (_, rest) = stat.rsplit_once(')')?;
+            rest.split_whitespace().nth(1)?.parse().ok()
+        })
+        .ok()
+        .flatten()
     }
 }
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        if let Some(server) = SERVER.get() {
-            let _ = admin(
-                server,
-                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
-            );
-        }
+        let _ = admin_at(
+            &self.admin_url,
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+        );
     }
 }
 
 /// Runs one statement on the server's maintenance database, on a runtime of its own (tests
 /// are not inside one).
 fn admin(server: &Server, sql: &str) -> Result<(), String> {
-    let url = format!("{}/{}", server.base, server.admin_database);
+    admin_at(&format!("{}/{}", server.base, server.admin_database), sql)
+}
+
+/// `then` of the first column of the first row of `sql` (a number), called while the
+/// connection is still open.
+fn query_number<T: Send + 'static>(
+    url: &str,
+    sql: &str,
+    then: impl FnOnce(i64) -> T + Send + 'static,
+) -> Result<T, String> {
+    let (url, sql) = (url.to_string(), sql.to_string());
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|error| error.to_string())?;
+        runtime.block_on(async move {
+            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .map_err(|error| error.to_string())?;
+            tokio::spawn(connection);
+            let row = client
+                .query_one(&sql, &[])
+                .await
+                .map_err(|error| error.to_string())?;
+            let number = row
+                .try_get::<_, i32>(0)
+                .map(i64::from)
+                .or_else(|_| row.try_get::<_, i64>(0))
+                .map_err(|error| error.to_string())?;
+            Ok(then(number))
+        })
+    })
+    .join()
+    .map_err(|_| "the query thread panicked".to_string())?
+}
+
+/// Runs one statement on the database of `url`.
+fn admin_at(url: &str, sql: &str) -> Result<(), String> {
+    let url = url.to_string();
     let sql = sql.to_string();
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()

@@ -2,13 +2,15 @@
 //! Bitbucket payloads, and prints one table (rates, p50/p99, CPU, peak memory and the ratios of
 //! the performance targets), all measured in the same run.
 //!
-//! `cargo run --release -p hookgate-tests --bin bench -- all` (or any of `p1 p2 p3 p4 p5`;
+//! `cargo run --release -p hookgate-tests --bin bench -- all` (or any of `p1 p2 p3 p4 p5 pg`;
 //! `--seconds N` per load phase, default 10; `--p4-seconds N`, default 60; `--connections N`,
-//! default 32; `--keep` keeps the work dir with the servers' logs).
+//! default 32; `--keep` keeps the work dir with the servers' logs; `--database-url URL` runs P1
+//! and P2 on PostgreSQL too, phase `pg`, with one gateway and with two).
 
 mod alertmanager;
 mod load;
 mod plugin_calls;
+mod postgres;
 mod process;
 mod report;
 
@@ -44,7 +46,7 @@ fn main() -> ExitCode {
         Ok(options) => options,
         Err(message) => {
             eprintln!(
-                "{message}\n\nusage: bench all|p1|p2|p3|p4|p5... [--seconds N] [--p4-seconds N] [--connections N] [--keep]"
+                "{message}\n\nusage: bench all|p1|p2|p3|p4|p5|pg... [--seconds N] [--p4-seconds N] [--connections N] [--keep] [--database-url URL]"
             );
             return ExitCode::from(2);
         }
@@ -75,6 +77,9 @@ fn main() -> ExitCode {
     if options.runs("p5") {
         p5_cold_start(work.path(), &mut report);
     }
+    if options.runs("pg") {
+        postgres::pg_phases(&options, work.path(), &mut report);
+    }
     report.print();
     if options.keep {
         println!("\nservers' logs kept in {}", work.keep().display());
@@ -88,6 +93,8 @@ struct Options {
     p4_seconds: u64,
     connections: usize,
     keep: bool,
+    /// A PostgreSQL server to run `pg` on (databases are made next to the one it names).
+    database_url: Option<String>,
 }
 
 impl Options {
@@ -98,6 +105,7 @@ impl Options {
             p4_seconds: 60,
             connections: 32,
             keep: false,
+            database_url: None,
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
@@ -111,7 +119,11 @@ impl Options {
                 "--p4-seconds" => options.p4_seconds = number("--p4-seconds")?,
                 "--connections" => options.connections = number("--connections")? as usize,
                 "--keep" => options.keep = true,
-                "all" | "p1" | "p2" | "p3" | "p4" | "p5" => options.phases.push(arg.clone()),
+                "--database-url" => {
+                    options.database_url =
+                        Some(args.next().ok_or("--database-url needs a URL")?.clone())
+                }
+                "all" | "p1" | "p2" | "p3" | "p4" | "p5" | "pg" => options.phases.push(arg.clone()),
                 other => return Err(format!("unknown argument {other:?}")),
             }
         }
@@ -180,6 +192,19 @@ fn signed_requests(
     secret: &str,
     bodies: Vec<(&'static str, String)>,
 ) -> RequestMaker {
+    signed_requests_named(address, path, secret, bodies, "bench")
+}
+
+/// [`signed_requests`] with request UUIDs `<prefix>-<n>`: loads on one endpoint through
+/// several gateways at once must not repeat each other's UUIDs.
+fn signed_requests_named(
+    address: SocketAddr,
+    path: String,
+    secret: &str,
+    bodies: Vec<(&'static str, String)>,
+    prefix: &str,
+) -> RequestMaker {
+    let prefix = prefix.to_string();
     let host = address.to_string();
     let signed: Vec<(&str, String, String)> = bodies
         .into_iter()
@@ -190,7 +215,7 @@ fn signed_requests(
         .collect();
     Arc::new(move |sequence| {
         let (event, body, signature) = &signed[sequence as usize % signed.len()];
-        let uuid = format!("bench-{sequence}");
+        let uuid = format!("{prefix}-{sequence}");
         load::post(
             &host,
             &path,

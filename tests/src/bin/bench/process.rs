@@ -30,6 +30,32 @@ fn server_cpu_seconds(server: &ServerProcess) -> f64 {
     cpu_seconds(&format!("/proc/{}/stat", server.pid()))
 }
 
+/// CPU seconds (user + system) of process `root` and its children now (a PostgreSQL server:
+/// the postmaster and its backends).
+pub fn tree_cpu_seconds(root: u32) -> f64 {
+    let mut total = cpu_seconds(&format!("/proc/{root}/stat"));
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return total;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|name| name.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let parent = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok());
+        if parent == Some(root) {
+            total += cpu_seconds(&format!("/proc/{pid}/stat"));
+        }
+    }
+    total
+}
+
 /// CPU seconds of this process (the load generator and the receiver).
 fn own_cpu_seconds() -> f64 {
     cpu_seconds("/proc/self/stat")
