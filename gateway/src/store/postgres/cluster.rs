@@ -4,7 +4,7 @@
 
 use super::{Failure, Shared};
 use std::time::Duration;
-use tokio_postgres::{AsyncMessage, GenericClient, NoTls};
+use tokio_postgres::{AsyncMessage, GenericClient};
 
 /// Records were queued (payload: the queueing store's instance).
 pub(super) const QUEUE_CHANNEL: &str = "hookgate_queue";
@@ -51,11 +51,12 @@ pub(super) async fn notify(
 /// had spoken, since notifications sent meanwhile are lost.
 pub(super) async fn listen(
     config: tokio_postgres::Config,
+    tls: tokio_postgres_rustls::MakeRustlsConnect,
     instance: i64,
     shared: std::sync::Arc<Shared>,
 ) {
     loop {
-        match config.connect(NoTls).await {
+        match config.connect(tls.clone()).await {
             Ok((client, mut connection)) => {
                 let (sender, mut received) = tokio::sync::mpsc::unbounded_channel();
                 let driver = tokio::spawn(async move {

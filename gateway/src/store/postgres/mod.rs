@@ -13,8 +13,8 @@
 //! claimed by the gateway attempting it; conditional writes lock the rows they check
 //! (`SELECT ... FOR UPDATE`, an advisory lock per alert key), which makes each escalation step
 //! and quiet-period close happen once. LISTEN/NOTIFY wakes the other gateways. Both
-//! [`Durability`](crate::store::Durability) levels commit synchronously. No TLS yet
-//! (`NoTls`): a URL asking for `sslmode=require` is refused by the connection.
+//! [`Durability`](crate::store::Durability) levels commit synchronously. TLS follows libpq's
+//! `sslmode` and `sslrootcert` (`tls.rs`).
 
 mod alerts;
 mod bitbucket;
@@ -28,6 +28,7 @@ mod inbound;
 mod migrations;
 mod processing;
 mod shared;
+mod tls;
 mod trait_impl;
 
 #[cfg(any(test, feature = "test-cluster"))]
@@ -48,8 +49,8 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
+use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{NoTls, Row};
 
 /// What a gateway's connections are called in `pg_stat_activity`.
 const APPLICATION_NAME: &str = "hookgate";
@@ -135,7 +136,7 @@ impl PostgresStore {
     /// names them): what `pg_stat_activity` shows.
     pub fn open_named(url: &str, application_name: &str) -> Result<Self, StoreError> {
         let shown = redact_database_url(url);
-        let mut config: tokio_postgres::Config = url.parse().map_err(|error| {
+        let tls::Connection { mut config, tls } = tls::connection(url).map_err(|error| {
             StoreError::Database(format!("{shown} is not a usable PostgreSQL URL: {error}"))
         })?;
         if config.get_connect_timeout().is_none() {
@@ -153,7 +154,7 @@ impl PostgresStore {
         let listener_config = config.clone();
         let manager = Manager::from_config(
             config,
-            NoTls,
+            tls.clone(),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -186,6 +187,7 @@ impl PostgresStore {
             })?;
         store.handle.spawn(cluster::listen(
             listener_config,
+            tls,
             store.instance,
             store.shared.clone(),
         ));

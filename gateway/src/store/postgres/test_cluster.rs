@@ -173,7 +173,7 @@ impl Server {
         {
             return Self::given(&url);
         }
-        Self::cluster()
+        Self::cluster(None)
     }
 
     /// `HOOKGATE_TEST_DATABASE_URL`: databases are made next to the one it names.
@@ -194,8 +194,9 @@ impl Server {
         }
     }
 
-    /// A cluster of our own in a temp dir.
-    fn cluster() -> Self {
+    /// A cluster of our own in a temp dir; with `tls`, the server takes TLS with that
+    /// certificate and key, and only the `postgres` superuser may connect without it.
+    fn cluster(tls: Option<(&str, &str)>) -> Self {
         let bin = postgres_bin();
         let as_root = is_root();
         let dir = tempfile::Builder::new()
@@ -224,16 +225,46 @@ impl Server {
             "initdb failed: {}",
             String::from_utf8_lossy(&initdb.stderr)
         );
+        let mut options = String::new();
+        if let Some((certificate, key)) = tls {
+            std::fs::write(data.join("server.crt"), certificate).expect("writing server.crt");
+            std::fs::write(data.join("server.key"), key).expect("writing server.key");
+            std::fs::write(
+                data.join("pg_hba.conf"),
+                "local all all trust\n\
+                 hostnossl all postgres 127.0.0.1/32 trust\n\
+                 hostssl all all 127.0.0.1/32 trust\n\
+                 hostnossl all all 127.0.0.1/32 reject\n",
+            )
+            .expect("writing pg_hba.conf");
+            if as_root {
+                let status = Command::new("chown")
+                    .args(["postgres:postgres"])
+                    .arg(data.join("server.crt"))
+                    .arg(data.join("server.key"))
+                    .arg(data.join("pg_hba.conf"))
+                    .status()
+                    .expect("chown runs");
+                assert!(status.success(), "chown of the TLS files failed");
+            }
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(
+                data.join("server.key"),
+                std::fs::Permissions::from_mode(0o600),
+            )
+            .expect("restricting server.key");
+            options.push_str("-c ssl=on");
+        }
         let port = free_port();
         // The supervisor starts the server, then reads commands from its stdin — `stop` stops
         // the server, `start` starts it again (a test of an outage) — until the stdin closes
         // (this process exiting closes it): then it stops the server fast and removes the dir.
         const SUPERVISOR: &str = r#"
-            bin=$1 data=$2 port=$3 dir=$4
+            bin=$1 data=$2 port=$3 dir=$4 options=$5
             start() {
                 "$bin/postgres" -D "$data" -p "$port" -k "$dir" -c listen_addresses=127.0.0.1 \
                     -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-                    -c max_connections=400 >>"$dir/server.log" 2>&1 </dev/null &
+                    -c max_connections=400 $options >>"$dir/server.log" 2>&1 </dev/null &
                 server=$!
             }
             start
@@ -253,6 +284,7 @@ impl Server {
             .arg(&data)
             .arg(port.to_string())
             .arg(&dir)
+            .arg(&options)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
@@ -307,8 +339,30 @@ impl TestCluster {
     /// A new cluster, running.
     pub fn start() -> Self {
         Self {
-            server: Server::cluster(),
+            server: Server::cluster(None),
         }
+    }
+
+    /// A new cluster that takes TLS with this certificate and key (PEM), running; only its
+    /// `postgres` superuser may connect without TLS (it makes the databases and roles).
+    pub fn start_with_tls(certificate: &str, key: &str) -> Self {
+        Self {
+            server: Server::cluster(Some((certificate, key))),
+        }
+    }
+
+    /// Runs statements as the superuser (`CREATE ROLE`, ...).
+    pub fn execute(&self, sql: &str) {
+        admin(&self.server, sql).unwrap_or_else(|error| panic!("{sql}: {error}"));
+    }
+
+    /// The port it listens on, at 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.server
+            .base
+            .rsplit_once(':')
+            .and_then(|(_, port)| port.parse().ok())
+            .expect("the cluster's URL has a port")
     }
 
     /// A fresh database on it; its URL.

@@ -419,3 +419,90 @@ fn a_gateway_on_an_unreachable_database_does_not_start() {
         "{error}"
     );
 }
+
+/// TLS as libpq's `sslmode` and `sslrootcert` say, against a server that takes TLS with a
+/// certificate for `db.internal` from a CA of the test's own (and refuses a hookgate user
+/// without TLS, so a connection that opens at all was encrypted).
+#[test]
+fn tls_follows_sslmode_and_sslrootcert() {
+    use super::test_cluster::TestCluster;
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+
+    let authority = |name: &str| {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap()
+    };
+    let ours = authority("hookgate test CA");
+    let theirs = authority("some other CA");
+    let server_key = KeyPair::generate().unwrap();
+    let server = CertificateParams::new(vec!["db.internal".to_string()])
+        .unwrap()
+        .signed_by(&server_key, &ours)
+        .unwrap();
+    let cluster = TestCluster::start_with_tls(&server.pem(), &server_key.serialize_pem());
+    cluster.execute("CREATE ROLE hookgate LOGIN");
+    cluster.execute("CREATE DATABASE tls_test OWNER hookgate");
+    let files = tempfile::tempdir().unwrap();
+    let (our_ca, their_ca) = (
+        files.path().join("ours.pem"),
+        files.path().join("theirs.pem"),
+    );
+    std::fs::write(&our_ca, ours.pem()).unwrap();
+    std::fs::write(&their_ca, theirs.pem()).unwrap();
+
+    let port = cluster.port();
+    let open = |host: &str, query: &str| {
+        PostgresStore::open(&format!(
+            "postgres://hookgate@{host}:{port}/tls_test?{query}"
+        ))
+        .map(|_| ())
+        .map_err(|error| error.to_string())
+    };
+    let by_name = |query: &str| open("db.internal", &format!("hostaddr=127.0.0.1&{query}"));
+    let (ours, theirs) = (our_ca.display(), their_ca.display());
+
+    // Without TLS the server refuses the user; with it (unchecked, as libpq) it takes it.
+    let refused = open("127.0.0.1", "sslmode=disable").unwrap_err();
+    assert!(refused.contains("no encryption"), "{refused}");
+    open("127.0.0.1", "").expect("prefer, the default, encrypts when offered");
+    open("127.0.0.1", "sslmode=require").expect("require without a root file checks nothing");
+    // The chain is checked against the root file; the host name only with verify-full.
+    open(
+        "127.0.0.1",
+        &format!("sslmode=verify-ca&sslrootcert={ours}"),
+    )
+    .expect("verify-ca: our CA signed it, whatever the host is called");
+    by_name(&format!("sslmode=verify-full&sslrootcert={ours}"))
+        .expect("verify-full: our CA, and the certificate names db.internal");
+    let wrong_name = open(
+        "127.0.0.1",
+        &format!("sslmode=verify-full&sslrootcert={ours}"),
+    )
+    .unwrap_err();
+    assert!(wrong_name.contains("certificate"), "{wrong_name}");
+    for query in [
+        format!("sslmode=verify-ca&sslrootcert={theirs}"),
+        format!("sslmode=verify-full&sslrootcert={theirs}"),
+        // As libpq: require with a root file checks the chain.
+        format!("sslmode=require&sslrootcert={theirs}"),
+    ] {
+        let error = by_name(&query).unwrap_err();
+        assert!(error.contains("certificate"), "{query}: {error}");
+    }
+    // The system's roots do not know our CA.
+    let error = by_name("sslmode=verify-full").unwrap_err();
+    assert!(error.contains("certificate"), "{error}");
+    // Settings that cannot work are refused, naming them.
+    let error = open("127.0.0.1", "sslmode=sometimes").unwrap_err();
+    assert!(error.contains("sslmode=sometimes"), "{error}");
+    let error = open(
+        "127.0.0.1",
+        "sslmode=verify-ca&sslrootcert=/nonexistent.pem",
+    )
+    .unwrap_err();
+    assert!(error.contains("sslrootcert=/nonexistent.pem"), "{error}");
+}
