@@ -19,19 +19,15 @@ fn wrong_cursor(kind: RecordKind) -> Failure {
     )))
 }
 
+/// A query parameter of a page's cursor.
+type Parameter = Box<dyn ToSql + Send + Sync>;
+
 /// The query of a page of `kind` and its two cursor parameters (`NULL` for the first page).
 fn page_query(
     kind: RecordKind,
     after: Option<&CopyKey>,
-) -> Result<
-    (
-        &'static str,
-        Box<dyn ToSql + Send + Sync>,
-        Box<dyn ToSql + Send + Sync>,
-    ),
-    Failure,
-> {
-    let none = || -> Box<dyn ToSql + Send + Sync> { Box::new(None::<String>) };
+) -> Result<(&'static str, Parameter, Parameter), Failure> {
+    let none = || -> Parameter { Box::new(None::<String>) };
     let by_text = |sql| match after {
         None => Ok((sql, none(), none())),
         Some(CopyKey::Text(key)) => Ok((sql, Box::new(Some(key.clone())) as _, none())),
