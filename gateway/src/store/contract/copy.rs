@@ -181,6 +181,11 @@ pub(crate) fn a_copy_holds_every_record_and_goes_on_from_it(store: &dyn Store) {
             .map(|alert| alert.id),
         Some(made.alert)
     );
+    // Its history too, wherever a backend keeps it.
+    assert_eq!(
+        store.alert(made.alert).unwrap().unwrap().history,
+        [made.processed]
+    );
     let due = store.due_escalations(1 << 50, 10).unwrap();
     assert_eq!(
         due.iter().map(|alert| alert.id).collect::<Vec<_>>(),
