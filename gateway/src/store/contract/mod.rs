@@ -80,6 +80,7 @@ macro_rules! store_contract_tests {
                 prune_by_count_keeps_queued_records,
                 a_flood_of_rejected_records_never_prunes_accepted_history,
                 a_pruned_request_uuid_is_accepted_again,
+                filters_follow_every_status_change_and_prune,
             }
             processing {
                 apply_takes_records_off_the_queue_with_their_results,
@@ -98,6 +99,7 @@ macro_rules! store_contract_tests {
                 list_alerts_pages_and_filters,
                 escalation_steps_come_due_with_the_alert_writes,
                 firing_alerts_are_the_open_and_acknowledged,
+                the_history_is_kept_apart_and_appends_add_to_it,
             }
             deliveries {
                 due_deliveries_come_soonest_first_and_never_early,

@@ -116,6 +116,19 @@ impl Store for PostgresStore {
         Self::list_alerts(self, filter)
     }
 
+    fn alert_history(
+        &self,
+        alert: u64,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Page<u64>, StoreError> {
+        Self::alert_history(self, alert, before, limit)
+    }
+
+    fn alert_history_contains(&self, alert: u64, inbound: u64) -> Result<bool, StoreError> {
+        Self::alert_history_contains(self, alert, inbound)
+    }
+
     fn update_alert(&self, alert: &AlertRecord) -> Result<AlertRecord, StoreError> {
         Self::update_alert(self, alert)
     }

@@ -2,15 +2,17 @@
 //! Bitbucket payloads, and prints one table (rates, p50/p99, CPU, peak memory and the ratios of
 //! the performance targets), all measured in the same run.
 //!
-//! `cargo run --release -p hookgate-tests --bin bench -- all` (or any of `p1 p2 p3 p4 p5`;
+//! `cargo run --release -p hookgate-tests --bin bench -- all` (or any of `p1 p2 p3 p4 p5 p6`;
 //! `--seconds N` per load phase, default 10; `--p4-seconds N`, default 60; `--connections N`,
-//! default 32; `--keep` keeps the work dir with the servers' logs).
+//! default 32; P6's store size `--p6-records N` (1,000,000), `--p6-alerts N` (100,000) and
+//! `--p6-prune N` (500,000); `--keep` keeps the work dir with the servers' logs).
 
 mod alertmanager;
 mod load;
 mod plugin_calls;
 mod process;
 mod report;
+mod scale;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use hookgate_tests::harness::{
@@ -44,7 +46,7 @@ fn main() -> ExitCode {
         Ok(options) => options,
         Err(message) => {
             eprintln!(
-                "{message}\n\nusage: bench all|p1|p2|p3|p4|p5... [--seconds N] [--p4-seconds N] [--connections N] [--keep]"
+                "{message}\n\nusage: bench all|p1|p2|p3|p4|p5|p6... [--seconds N] [--p4-seconds N] [--connections N] [--p6-records N] [--p6-alerts N] [--p6-prune N] [--keep]"
             );
             return ExitCode::from(2);
         }
@@ -75,6 +77,9 @@ fn main() -> ExitCode {
     if options.runs("p5") {
         p5_cold_start(work.path(), &mut report);
     }
+    if options.runs("p6") {
+        scale::p6_scale(&options, work.path(), &mut report);
+    }
     report.print();
     if options.keep {
         println!("\nservers' logs kept in {}", work.keep().display());
@@ -88,6 +93,10 @@ struct Options {
     p4_seconds: u64,
     connections: usize,
     keep: bool,
+    /// P6: inbound records and alerts stored, and records pruned under load.
+    p6_records: u64,
+    p6_alerts: u64,
+    p6_prune: u64,
 }
 
 impl Options {
@@ -98,6 +107,9 @@ impl Options {
             p4_seconds: 60,
             connections: 32,
             keep: false,
+            p6_records: 1_000_000,
+            p6_alerts: 100_000,
+            p6_prune: 500_000,
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
@@ -111,7 +123,10 @@ impl Options {
                 "--p4-seconds" => options.p4_seconds = number("--p4-seconds")?,
                 "--connections" => options.connections = number("--connections")? as usize,
                 "--keep" => options.keep = true,
-                "all" | "p1" | "p2" | "p3" | "p4" | "p5" => options.phases.push(arg.clone()),
+                "--p6-records" => options.p6_records = number("--p6-records")?,
+                "--p6-alerts" => options.p6_alerts = number("--p6-alerts")?,
+                "--p6-prune" => options.p6_prune = number("--p6-prune")?,
+                "all" | "p1" | "p2" | "p3" | "p4" | "p5" | "p6" => options.phases.push(arg.clone()),
                 other => return Err(format!("unknown argument {other:?}")),
             }
         }
