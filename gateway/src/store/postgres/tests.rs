@@ -511,3 +511,45 @@ fn explain(url: &str, script: &str) -> String {
     .join()
     .unwrap()
 }
+
+/// A database of version 3, whose alerts carry their histories inside their records, is
+/// migrated: the histories move to their own table and read back whole, the records keep
+/// none, and an append adds to the moved history.
+#[test]
+fn migration_4_moves_the_histories_out_of_the_alert_records() {
+    use crate::store::contract::open_alert;
+    let database = TestDatabase::create();
+    let id = {
+        let store = PostgresStore::open(&database.url).unwrap();
+        open_alert(&store, "a", "k").id
+    };
+    sql(
+        &database.url,
+        &format!(
+            "UPDATE alerts SET record = jsonb_set(record, '{{history}}', '[3, 1, 2]') \
+             WHERE id = {id}"
+        ),
+    );
+    for undo in [
+        "DROP TABLE alert_history",
+        "DROP INDEX inbound_by_endpoint_status",
+        "DROP INDEX inbound_by_status",
+        "DROP INDEX inbound_by_event",
+        "DELETE FROM schema_version WHERE version = 4",
+    ] {
+        sql(&database.url, undo);
+    }
+    let store = PostgresStore::open(&database.url).unwrap();
+    let alert = store.alert(id).unwrap().expect("the alert");
+    assert_eq!(alert.history, [1, 2, 3]);
+    let inline = sql(
+        &database.url,
+        &format!("SELECT jsonb_array_length(record -> 'history') FROM alerts WHERE id = {id}"),
+    );
+    assert_eq!(inline[0].get::<_, i32>(0), 0);
+    let mut read = store.open_alert("a", "k").unwrap().expect("open");
+    assert_eq!(read.history, [3]);
+    read.history.push(9);
+    store.update_alert(&read).unwrap();
+    assert_eq!(store.alert(id).unwrap().unwrap().history, [1, 2, 3, 9]);
+}

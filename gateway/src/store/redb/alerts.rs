@@ -337,3 +337,51 @@ pub(super) fn write_alert(
     }
     Ok(written)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+    use crate::store::contract::open_alert;
+
+    /// A database whose alerts carry their histories inline (written before the history
+    /// table) has them moved out when opened: they read back whole, and an append adds to them.
+    /// Its acknowledged alerts are counted as such.
+    #[test]
+    fn an_older_database_has_its_histories_moved_and_its_acknowledged_alerts_indexed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.redb");
+        let id = {
+            let store = RedbStore::open(&path).unwrap();
+            let opened = open_alert(&store, "a", "k");
+            store
+                .update_alert(&AlertRecord {
+                    state: AlertState::Acknowledged,
+                    ..opened
+                })
+                .unwrap()
+                .id
+        };
+        {
+            let db = super::super::open_database(&path).unwrap();
+            let txn = db.begin_write().unwrap();
+            {
+                let mut alerts = txn.open_table(tables::ALERTS).unwrap();
+                let mut alert = read_alert(&alerts, id).unwrap().unwrap();
+                alert.history = vec![1, 2, 3];
+                alerts.insert(id, encode(&alert).as_slice()).unwrap();
+            }
+            txn.delete_table(tables::ALERT_HISTORY).unwrap();
+            txn.delete_table(tables::ACKNOWLEDGED_ALERTS).unwrap();
+            txn.commit().unwrap();
+        }
+        let store = RedbStore::open(&path).unwrap();
+        assert_eq!(store.alert(id).unwrap().unwrap().history, [1, 2, 3]);
+        assert_eq!(store.firing_alert_counts().unwrap(), (0, 1));
+        let mut read = Store::open_alert(&store, "a", "k").unwrap().unwrap();
+        assert_eq!(read.history, [3]);
+        read.history.push(9);
+        store.update_alert(&read).unwrap();
+        assert_eq!(store.alert(id).unwrap().unwrap().history, [1, 2, 3, 9]);
+    }
+}
