@@ -143,7 +143,8 @@ pub trait Store: Send + Sync + 'static {
     /// outcomes cleared; `false` when there is no such record.
     fn requeue_inbound(&self, id: u64) -> Result<bool, StoreError>;
     /// Deletes the oldest records past the retention bounds, with their request-UUID entries,
-    /// and returns how many went. Every record received before `older_than_ms` goes. Rejected
+    /// and returns how many went. Backends work in bounded writes (at most a thousand records
+    /// or so each) so ingest is never held up for the whole prune. Every record received before `older_than_ms` goes. Rejected
     /// records and the others are counted apart: beyond the newest `max_rejected_records`
     /// rejected ones, the oldest rejected go, and beyond the newest `max_records` others, the
     /// oldest others go — so rejected records, however many, never push out accepted history.
@@ -220,6 +221,10 @@ pub trait Store: Send + Sync + 'static {
     fn due_escalations(&self, now_ms: u64, limit: usize) -> Result<Vec<AlertRecord>, StoreError>;
     /// When the soonest escalation step is due, if any is.
     fn next_escalation_due_at(&self) -> Result<Option<u64>, StoreError>;
+    /// Deletes the closed alerts that closed before `closed_before_ms`, with their histories,
+    /// in bounded writes (as [`Store::prune_inbound`]); returns how many went. Open and
+    /// acknowledged alerts are never deleted.
+    fn prune_closed_alerts(&self, closed_before_ms: u64) -> Result<u64, StoreError>;
     /// Every open or acknowledged alert (cost follows the firing alerts, not the history:
     /// with only the newest entry of their histories, as [`Store::open_alert`]).
     fn firing_alerts(&self) -> Result<Vec<AlertRecord>, StoreError>;
@@ -254,6 +259,10 @@ pub trait Store: Send + Sync + 'static {
         disable_after_failures: u32,
         durability: Durability,
     ) -> Result<Vec<Option<DestinationHealth>>, StoreError>;
+    /// Deletes the finished deliveries (delivered, or failed for good) made before
+    /// `created_before_ms`, in bounded writes; returns how many went. Pending and retrying
+    /// ones are never deleted.
+    fn prune_finished_deliveries(&self, created_before_ms: u64) -> Result<u64, StoreError>;
     /// Makes a delivery that was not delivered due at `at` (a retry by hand).
     fn schedule_retry(&self, id: u64, at: u64) -> Result<RetryScheduled, StoreError>;
 

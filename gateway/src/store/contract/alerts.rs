@@ -360,3 +360,37 @@ pub(crate) fn the_history_is_kept_apart_and_appends_add_to_it(store: &dyn Store)
     store.update_alert(&firing[0]).unwrap();
     assert_eq!(store.alert(id).unwrap().expect("stored").history, whole);
 }
+
+/// Retention takes the alerts that closed before its cutoff, with their histories; open,
+/// acknowledged and later-closed alerts stay.
+pub(crate) fn retention_takes_closed_alerts_with_their_history(store: &dyn Store) {
+    let opened = open_alert(store, "a", "old");
+    let old = update(store, &opened, |alert| {
+        alert.history.push(4);
+        close(alert);
+    });
+    let opened = open_alert(store, "a", "late");
+    let late = update(store, &opened, |alert| {
+        close(alert);
+        alert.closed_at = Some(20_000);
+    });
+    let open = open_alert(store, "a", "open");
+    let opened = open_alert(store, "a", "acknowledged");
+    let acknowledged = store
+        .update_alert(&AlertRecord {
+            state: AlertState::Acknowledged,
+            ..opened
+        })
+        .unwrap();
+
+    assert_eq!(store.prune_closed_alerts(10_000).unwrap(), 1);
+    assert_eq!(store.alert(old.id).unwrap(), None);
+    assert!(!store.alert_history_contains(old.id, 4).unwrap());
+    for kept in [&late, &open, &acknowledged] {
+        assert!(store.alert(kept.id).unwrap().is_some(), "{kept:?}");
+    }
+    assert_eq!(store.prune_closed_alerts(10_000).unwrap(), 0);
+    assert_eq!(store.prune_closed_alerts(30_000).unwrap(), 1);
+    assert_eq!(store.alert(late.id).unwrap(), None);
+    assert_eq!(store.firing_alert_counts().unwrap(), (1, 1));
+}

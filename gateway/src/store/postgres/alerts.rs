@@ -92,6 +92,43 @@ impl PostgresStore {
         })
     }
 
+    /// Deletes closed alerts closed before `closed_before_ms` with their histories, a
+    /// thousand per transaction.
+    pub(super) fn prune_closed_alerts(&self, closed_before_ms: u64) -> Result<u64, StoreError> {
+        let mut removed = 0;
+        loop {
+            let pool = self.pool.clone();
+            let chunk: u64 = self.run(async move {
+                let mut client = pool.get().await?;
+                let txn = client.transaction().await?;
+                let doomed: Vec<i64> = txn
+                    .query(
+                        "SELECT id FROM alerts
+                         WHERE state = 'closed' AND (record ->> 'closed_at')::BIGINT < $1
+                         ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED",
+                        &[&int(closed_before_ms), &PRUNE_CHUNK],
+                    )
+                    .await?
+                    .iter()
+                    .map(|row| row.try_get(0))
+                    .collect::<Result<_, _>>()?;
+                txn.execute(
+                    "DELETE FROM alert_history WHERE alert_id = ANY($1)",
+                    &[&doomed],
+                )
+                .await?;
+                txn.execute("DELETE FROM alerts WHERE id = ANY($1)", &[&doomed])
+                    .await?;
+                txn.commit().await?;
+                Ok(doomed.len() as u64)
+            })?;
+            removed += chunk;
+            if chunk < PRUNE_CHUNK as u64 {
+                return Ok(removed);
+            }
+        }
+    }
+
     pub(super) fn alert_history_contains(
         &self,
         alert: u64,
@@ -216,6 +253,9 @@ impl PostgresStore {
         })
     }
 }
+
+/// Rows deleted per transaction of retention.
+pub(super) const PRUNE_CHUNK: i64 = 1_000;
 
 /// The column of an alert's whole history (`alerts a`), oldest first.
 const WHOLE_HISTORY: &str = "ARRAY(SELECT h.inbound_id FROM alert_history h \

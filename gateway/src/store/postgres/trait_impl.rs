@@ -141,6 +141,14 @@ impl Store for PostgresStore {
         Self::next_escalation_due_at(self)
     }
 
+    fn prune_closed_alerts(&self, closed_before_ms: u64) -> Result<u64, StoreError> {
+        Self::prune_closed_alerts(self, closed_before_ms)
+    }
+
+    fn prune_finished_deliveries(&self, created_before_ms: u64) -> Result<u64, StoreError> {
+        Self::prune_finished_deliveries(self, created_before_ms)
+    }
+
     fn firing_alerts(&self) -> Result<Vec<AlertRecord>, StoreError> {
         Self::firing_alerts(self)
     }

@@ -1,6 +1,7 @@
 //! Alerts, the index of open ones by endpoint and key, and their histories (a table apart:
 //! an append adds a row, never rewrites the history).
 
+use super::inbound::{PRUNE_CHUNK, PRUNE_PAUSE};
 use super::{RedbStore, decode, encode, newest_first, read_record, scoped_key, tables};
 use crate::store::{AlertFilter, AlertRecord, AlertState, Page, StoreError};
 use redb::{ReadableTable, ReadableTableMetadata, Table, WriteTransaction};
@@ -155,6 +156,69 @@ impl RedbStore {
         }
         firing.sort_by_key(|alert| alert.id);
         Ok(firing)
+    }
+
+    /// Deletes closed alerts closed before `closed_before_ms`, oldest first, a chunk per write
+    /// transaction (see [`RedbStore::prune_inbound`]). Ids follow opening time, so the scan
+    /// stops at the first alert opened after the cutoff.
+    pub(super) fn prune_closed_alerts(&self, closed_before_ms: u64) -> Result<u64, StoreError> {
+        let mut removed = 0;
+        let mut from = 0;
+        loop {
+            let (chunk, next) = self.prune_closed_alerts_chunk(closed_before_ms, from)?;
+            removed += chunk;
+            let Some(next) = next else {
+                return Ok(removed);
+            };
+            from = next;
+            std::thread::sleep(PRUNE_PAUSE);
+        }
+    }
+
+    /// One write of [`RedbStore::prune_closed_alerts`]: looks at up to [`PRUNE_CHUNK`] alerts
+    /// from id `from`; returns how many it deleted and where the next chunk starts (none: done).
+    fn prune_closed_alerts_chunk(
+        &self,
+        closed_before_ms: u64,
+        from: u64,
+    ) -> Result<(u64, Option<u64>), StoreError> {
+        /// What retention reads of an alert, without decoding the rest.
+        #[derive(serde::Deserialize)]
+        struct Closing {
+            state: AlertState,
+            opened_at: u64,
+            closed_at: Option<u64>,
+        }
+        let txn = self.write()?;
+        let mut next = None;
+        let mut doomed = Vec::new();
+        {
+            let mut alerts = txn.open_table(tables::ALERTS)?;
+            let mut history = txn.open_table(tables::ALERT_HISTORY)?;
+            for (scanned, entry) in alerts.range(from..)?.enumerate() {
+                let (id, bytes) = entry?;
+                let id = id.value();
+                if scanned == PRUNE_CHUNK {
+                    next = Some(id);
+                    break;
+                }
+                let alert: Closing = decode("alert", bytes.value())?;
+                if alert.opened_at >= closed_before_ms {
+                    break;
+                }
+                if alert.state == AlertState::Closed
+                    && alert.closed_at.is_some_and(|at| at < closed_before_ms)
+                {
+                    doomed.push(id);
+                }
+            }
+            for &id in &doomed {
+                alerts.remove(id)?;
+                history.retain_in((id, 0)..=(id, u64::MAX), |_, _| false)?;
+            }
+        }
+        self.commit(txn)?;
+        Ok((doomed.len() as u64, next))
     }
 
     /// From the lengths of two indexes, reading no alert: `/metrics` asks on every scrape.
@@ -383,5 +447,27 @@ mod tests {
         read.history.push(9);
         store.update_alert(&read).unwrap();
         assert_eq!(store.alert(id).unwrap().unwrap().history, [1, 2, 3, 9]);
+    }
+
+    /// A backup carries the histories (kept apart from the alerts) and the acknowledged index.
+    #[test]
+    fn a_backup_keeps_the_histories() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RedbStore::open(&dir.path().join("db.redb")).unwrap();
+        let mut read = open_alert(&store, "a", "k");
+        read.history.push(8);
+        let read = store.update_alert(&read).unwrap();
+        store
+            .update_alert(&AlertRecord {
+                state: AlertState::Acknowledged,
+                ..read
+            })
+            .unwrap();
+        let copy = dir.path().join("copy.redb");
+        store.backup_to(&copy).unwrap();
+        let restored = RedbStore::open(&copy).unwrap();
+        let id = Store::open_alert(&store, "a", "k").unwrap().unwrap().id;
+        assert_eq!(restored.alert(id).unwrap().unwrap().history, [8]);
+        assert_eq!(restored.firing_alert_counts().unwrap(), (0, 1));
     }
 }

@@ -330,12 +330,13 @@ impl RedbStore {
     }
 }
 
-/// Records deleted per write transaction of retention.
+/// Records deleted (or, for alerts and deliveries, looked at) per write transaction of
+/// retention.
 pub(super) const PRUNE_CHUNK: usize = 500;
 
 /// The pause between two chunks of retention: long enough for the writers waiting for the
 /// lock (group-commit ingest, processing) to take it first.
-const PRUNE_PAUSE: std::time::Duration = std::time::Duration::from_millis(2);
+pub(super) const PRUNE_PAUSE: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// The filter indexes of the inbound log (`tables::INBOUND_BY_*`), open in a write
 /// transaction: every write of a record's endpoint, status or event goes through here, in the

@@ -189,9 +189,9 @@ pub fn p6_scale(options: &Options, work: &Path, report: &mut Report) {
 }
 
 /// `records` processed or failed records, oldest first: the first tenth on `target` (one in
-/// five failed), the rest on `other`.
+/// five failed), the rest on `other`. Bodies are short (a filtered page never reads them), so a
+/// million records fit the disk.
 fn fill_inbound(store: &RedbStore, records: u64, target: &str, other: &str) {
-    let body = commit_status_payload("FAILED");
     let now = hookgate::store::now_ms();
     let mut batch = Vec::with_capacity(FILL_BATCH);
     for n in 0..records {
@@ -216,7 +216,7 @@ fn fill_inbound(store: &RedbStore, records: u64, target: &str, other: &str) {
             reason: None,
             outcomes: Vec::new(),
             headers: vec![("x-event-key".into(), "repo:push".into())],
-            body: body.clone(),
+            body: format!("{{\"n\":{n}}}"),
             body_truncated: false,
             processed_at: Some(now),
             duplicate_of: None,
