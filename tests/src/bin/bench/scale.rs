@@ -38,8 +38,11 @@ pub fn p6_scale(options: &Options, work: &Path, report: &mut Report) {
     };
     std::fs::create_dir_all(&dir).expect("p6 dir");
 
+    // Until the prune phase, retention keeps everything (its start-up pass would prune past
+    // the default million records).
+    let keep_all = "[retention]\nmax_records = 1000000000\n";
     // The endpoints are made by the gateway (their ids and secrets are its own).
-    let mut gateway = ChildGateway::start(config(""));
+    let mut gateway = ChildGateway::start(config(keep_all));
     let target = gateway.create_endpoint(json!({"name": "p6-old", "events": ["repo:push"]}));
     let target = target["id"].as_str().expect("endpoint id").to_string();
     let other = gateway.create_endpoint(json!({"name": "p6-new", "events": ["repo:push"]}));
@@ -87,7 +90,7 @@ pub fn p6_scale(options: &Options, work: &Path, report: &mut Report) {
     }
 
     // The filtered page, through the API of a gateway on the filled store.
-    let mut gateway = ChildGateway::start(config(""));
+    let mut gateway = ChildGateway::start(config(keep_all));
     let path = format!("/inbound?endpoint={target}&status=failed&limit=50");
     let mut latencies = Vec::new();
     for _ in 0..200 {
