@@ -319,7 +319,7 @@ pub(crate) fn the_history_is_kept_apart_and_appends_add_to_it(store: &dyn Store)
             ..AlertFilter::default()
         })
         .unwrap();
-    assert_eq!(listed.items, [stored.clone()]);
+    assert_eq!(listed.items, std::slice::from_ref(&stored));
 
     let mut paged = Vec::new();
     let mut before = None;
