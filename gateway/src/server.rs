@@ -229,6 +229,8 @@ pub async fn run_until(
         max_age: services.config.retention,
         max_records: services.config.retention_max_records,
         max_rejected_records: services.config.retention_max_rejected_records,
+        closed_alerts: services.config.closed_alert_retention,
+        finished_deliveries: services.config.finished_delivery_retention,
     };
     let workers = [
         tokio::spawn(processing.run()),
@@ -361,18 +363,23 @@ async fn resync_backlog(services: Arc<Services>) {
     }
 }
 
-/// The inbound log's retention bounds, from `[retention]`.
+/// The retention bounds, from `[retention]`.
 struct RetentionBounds {
     max_age: Duration,
     max_records: u64,
     max_rejected_records: u64,
+    /// How long closed alerts are kept; `None`: for good.
+    closed_alerts: Option<Duration>,
+    /// How long finished deliveries are kept; `None`: for good.
+    finished_deliveries: Option<Duration>,
 }
 
 /// Prunes the inbound log to the retention bounds (age; count of accepted records and, apart,
-/// of rejected ones) at start-up and then every `interval` (`[retention] interval`, hourly by
-/// default).
+/// of rejected ones), and the closed alerts and finished deliveries when they are kept for a
+/// time, at start-up and then every `interval` (`[retention] interval`, hourly by default).
 async fn retention(store: SharedStore, bounds: RetentionBounds, interval: Duration) {
     loop {
+        let store_for_history = store.clone();
         let store = store.clone();
         let prune = InboundRetention {
             older_than_ms: now_ms().saturating_sub(bounds.max_age.as_millis() as u64),
@@ -384,6 +391,31 @@ async fn retention(store: SharedStore, bounds: RetentionBounds, interval: Durati
             Ok(Ok(removed)) => tracing::info!("retention: removed {removed} inbound records"),
             Ok(Err(error)) => tracing::error!(%error, "retention failed"),
             Err(_) => return,
+        }
+        if let Some(kept) = bounds.closed_alerts {
+            let store = store_for_history.clone();
+            let before = now_ms().saturating_sub(kept.as_millis() as u64);
+            match tokio::task::spawn_blocking(move || store.prune_closed_alerts(before)).await {
+                Ok(Ok(0)) => {}
+                Ok(Ok(removed)) => tracing::info!("retention: removed {removed} closed alerts"),
+                Ok(Err(error)) => tracing::error!(%error, "retention of closed alerts failed"),
+                Err(_) => return,
+            }
+        }
+        if let Some(kept) = bounds.finished_deliveries {
+            let store = store_for_history.clone();
+            let before = now_ms().saturating_sub(kept.as_millis() as u64);
+            match tokio::task::spawn_blocking(move || store.prune_finished_deliveries(before)).await
+            {
+                Ok(Ok(0)) => {}
+                Ok(Ok(removed)) => {
+                    tracing::info!("retention: removed {removed} finished deliveries")
+                }
+                Ok(Err(error)) => {
+                    tracing::error!(%error, "retention of finished deliveries failed")
+                }
+                Err(_) => return,
+            }
         }
         tokio::time::sleep(interval).await;
     }

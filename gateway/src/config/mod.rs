@@ -156,6 +156,14 @@ impl GatewayConfig {
                 "must be at least 1",
             ));
         }
+        let closed_alert_retention = RetentionConfig::history_days(
+            "retention.closed_alert_days",
+            self.retention.closed_alert_days,
+        )?;
+        let finished_delivery_retention = RetentionConfig::history_days(
+            "retention.finished_delivery_days",
+            self.retention.finished_delivery_days,
+        )?;
         let retention_interval = parse_duration(&self.retention.interval)
             .filter(|interval| !interval.is_zero())
             .ok_or_else(|| {
@@ -192,6 +200,8 @@ impl GatewayConfig {
             retention_max_records: self.retention.max_records,
             retention_max_rejected_records: self.retention.max_rejected_records,
             retention_interval,
+            closed_alert_retention,
+            finished_delivery_retention,
             abuse: self.abuse_limits()?,
             bitbucket_api_url,
             bitbucket_oauth,
@@ -235,8 +245,13 @@ pub struct ValidatedConfig {
     pub retention_max_records: u64,
     /// Rejected records kept, apart from `retention_max_records`.
     pub retention_max_rejected_records: u64,
-    /// How often retention prunes the inbound log.
+    /// How often retention prunes the inbound log (and the closed alerts and finished
+    /// deliveries, when kept for a time).
     pub retention_interval: Duration,
+    /// How long a closed alert is kept after it closed; `None`: for good.
+    pub closed_alert_retention: Option<Duration>,
+    /// How long a finished delivery is kept after it was made; `None`: for good.
+    pub finished_delivery_retention: Option<Duration>,
     /// Rate limits, the rejected-record cap and connection limits.
     pub abuse: AbuseLimits,
     /// Base URL of the Bitbucket Cloud REST API, without a trailing slash.

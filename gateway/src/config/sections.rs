@@ -107,7 +107,29 @@ pub struct RetentionConfig {
     /// How often the bounds are applied (a duration like `1h`, `10m`, `500ms`); the first
     /// pass runs at start-up.
     pub interval: String,
+    /// Days a closed alert is kept after it closed, with its history; 0 keeps them for good.
+    pub closed_alert_days: u64,
+    /// Days a finished delivery (delivered, or failed for good) is kept after it was made, with
+    /// its attempts; 0 keeps them for good.
+    pub finished_delivery_days: u64,
 }
+
+impl RetentionConfig {
+    /// Days of closed alerts or finished deliveries (`key`) as a duration; 0: kept for good.
+    /// More than a century is refused as a slip (the milliseconds would not fit a timestamp).
+    pub(super) fn history_days(key: &str, days: u64) -> Result<Option<Duration>, ConfigError> {
+        if days > MAX_HISTORY_DAYS {
+            return Err(ConfigError::invalid(
+                key,
+                format!("{days} is more than {MAX_HISTORY_DAYS} days; 0 keeps them for good"),
+            ));
+        }
+        Ok((days > 0).then(|| Duration::from_secs(days * 86_400)))
+    }
+}
+
+/// The longest `closed_alert_days` and `finished_delivery_days` taken: a century.
+const MAX_HISTORY_DAYS: u64 = 36_500;
 
 impl Default for RetentionConfig {
     fn default() -> Self {
@@ -116,6 +138,8 @@ impl Default for RetentionConfig {
             max_records: 1_000_000,
             max_rejected_records: 100_000,
             interval: "1h".into(),
+            closed_alert_days: 0,
+            finished_delivery_days: 0,
         }
     }
 }

@@ -206,3 +206,36 @@ fn a_storage_url_chooses_postgres_and_is_never_shown() {
     let unknown = toml::from_str::<GatewayConfig>("[storage]\npath = \"x\"\n");
     assert!(unknown.is_err(), "unknown [storage] keys are refused");
 }
+
+/// Closed alerts and finished deliveries are kept for good unless `[retention]` says for how
+/// long; more than a century is refused naming the key.
+#[test]
+fn closed_alert_and_finished_delivery_retention_default_to_for_good() {
+    let defaults = GatewayConfig::default().validate().unwrap();
+    assert_eq!(defaults.closed_alert_retention, None);
+    assert_eq!(defaults.finished_delivery_retention, None);
+    let parsed: GatewayConfig =
+        toml::from_str("[retention]\nclosed_alert_days = 90\nfinished_delivery_days = 7\n")
+            .unwrap();
+    let validated = parsed.validate().unwrap();
+    assert_eq!(
+        validated.closed_alert_retention,
+        Some(Duration::from_secs(90 * 86_400))
+    );
+    assert_eq!(
+        validated.finished_delivery_retention,
+        Some(Duration::from_secs(7 * 86_400))
+    );
+    let mut config = GatewayConfig::default();
+    config.retention.closed_alert_days = 36_501;
+    assert_eq!(
+        config.validate().unwrap_err().key,
+        "retention.closed_alert_days"
+    );
+    let mut config = GatewayConfig::default();
+    config.retention.finished_delivery_days = u64::MAX;
+    assert_eq!(
+        config.validate().unwrap_err().key,
+        "retention.finished_delivery_days"
+    );
+}

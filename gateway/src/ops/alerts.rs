@@ -23,6 +23,24 @@ pub fn get(services: &Services, id: &str) -> Result<AlertRecord, OpsError> {
     services.store.alert(id)?.ok_or(OpsError::NotFound("alert"))
 }
 
+/// A page of an alert's history by its API id: inbound ids (`in_<n>`), newest first.
+pub fn history(
+    services: &Services,
+    id: &str,
+    before: Option<u64>,
+    limit: usize,
+) -> Result<Page<String>, OpsError> {
+    let id = parse_id("al", id).ok_or(OpsError::NotFound("alert"))?;
+    if services.store.alert(id)?.is_none() {
+        return Err(OpsError::NotFound("alert"));
+    }
+    let page = services.store.alert_history(id, before, limit)?;
+    Ok(Page {
+        items: page.items.into_iter().map(format_inbound_id).collect(),
+        next: page.next,
+    })
+}
+
 /// Acknowledges an alert: `by` is `operator` (the admin token) or a user id. Its escalation
 /// stops, and its endpoint's destinations hear `alert.acknowledged` (by whom).
 pub fn acknowledge(services: &Services, id: &str, by: &str) -> Result<AlertRecord, OpsError> {

@@ -99,6 +99,7 @@ impl Planner<'_> {
                 AlertAction::Open { alert } => {
                     let silenced = self.silencing_window(&endpoint.id, &alert.key)?;
                     let existing = self.open_alert(&endpoint.id, &alert.key)?;
+                    let existing = self.with_replay_known(existing, record.id)?;
                     let mut change = alerts::apply_open(
                         existing,
                         &endpoint.id,
@@ -207,6 +208,28 @@ impl Planner<'_> {
         ));
         self.current.insert(scope, stored.clone());
         Ok(stored)
+    }
+
+    /// The alert with `inbound` in its history when the store has it there. An alert read for
+    /// processing holds only the newest entry of its history, and only a record older than
+    /// that one (a replay) can be among the others: only then is the store asked, so a replay
+    /// of an old record is still seen as applied.
+    fn with_replay_known(
+        &self,
+        existing: Option<AlertRecord>,
+        inbound: u64,
+    ) -> Result<Option<AlertRecord>, StoreError> {
+        let Some(mut alert) = existing else {
+            return Ok(None);
+        };
+        let older_than_newest = alert.history.iter().any(|&id| inbound < id);
+        if older_than_newest
+            && !alert.history.contains(&inbound)
+            && self.store.alert_history_contains(alert.id, inbound)?
+        {
+            alert.history.push(inbound);
+        }
+        Ok(Some(alert))
     }
 
     /// Records an alert change in the batch; opened and closed alerts are notified.

@@ -144,7 +144,8 @@ pub trait Store: Send + Sync + 'static {
     /// outcomes cleared; `false` when there is no such record.
     fn requeue_inbound(&self, id: u64) -> Result<bool, StoreError>;
     /// Deletes the oldest records past the retention bounds, with their request-UUID entries,
-    /// and returns how many went. Every record received before `older_than_ms` goes. Rejected
+    /// and returns how many went. Backends work in bounded writes (at most a thousand records
+    /// or so each) so ingest is never held up for the whole prune. Every record received before `older_than_ms` goes. Rejected
     /// records and the others are counted apart: beyond the newest `max_rejected_records`
     /// rejected ones, the oldest rejected go, and beyond the newest `max_records` others, the
     /// oldest others go — so rejected records, however many, never push out accepted history.
@@ -155,11 +156,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// Hands out `count` consecutive ids of `kind`, never handed out before; returns the first.
     fn reserve_ids(&self, kind: IdKind, count: u64) -> Result<u64, StoreError>;
-    /// The open (or acknowledged) alert with this key on this endpoint.
+    /// The open (or acknowledged) alert with this key on this endpoint, with only the newest
+    /// entry of its history (so reading it costs the same however long the history): a record
+    /// older than that entry may be in the history ([`Store::alert_history_contains`]).
     fn open_alert(&self, endpoint: &str, key: &str) -> Result<Option<AlertRecord>, StoreError>;
     /// Applies a processed batch in one write: the records' results (each leaves the queue),
     /// the alerts (each written with its revision bumped, keeping the open-alert index in step
-    /// with its state) and the new deliveries (due at their `next_attempt_at`). Refused as a
+    /// with its state; the ids of its `history` are added to its stored history, and none is
+    /// removed, so an append costs the same however long the history) and the new deliveries (due at their `next_attempt_at`). Refused as a
     /// whole with [`StoreError::Conflict`] when an expectation of `expected_open`, or the
     /// revision of an updated alert, no longer holds.
     fn apply_processing(
@@ -194,19 +198,36 @@ pub trait Store: Send + Sync + 'static {
 
     // Alerts.
 
-    /// One alert.
+    /// One alert, with its whole history.
     fn alert(&self, id: u64) -> Result<Option<AlertRecord>, StoreError>;
-    /// Alerts, newest first.
+    /// Alerts, newest first, with their whole histories.
     fn list_alerts(&self, filter: &AlertFilter) -> Result<Page<AlertRecord>, StoreError>;
+    /// A page of an alert's history (inbound ids), newest first: ids below `before`, at most
+    /// `limit`, with the cursor of the next page. Empty for an unknown alert.
+    fn alert_history(
+        &self,
+        alert: u64,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Page<u64>, StoreError>;
+    /// Whether inbound record `inbound` is in the history of alert `alert` (a replay of it
+    /// changes nothing).
+    fn alert_history_contains(&self, alert: u64, inbound: u64) -> Result<bool, StoreError>;
     /// Writes an alert changed by an operator, if its revision is still the one it was read
-    /// with (else [`StoreError::Conflict`]); returns it with the new revision.
+    /// with (else [`StoreError::Conflict`]); returns it with the new revision. Its history is
+    /// added to as by [`Store::apply_processing`].
     fn update_alert(&self, alert: &AlertRecord) -> Result<AlertRecord, StoreError>;
     /// Alerts whose escalation has a step due at or before `now_ms`, soonest first, at most
-    /// `limit`.
+    /// `limit`; with only the newest entry of their histories, as [`Store::open_alert`].
     fn due_escalations(&self, now_ms: u64, limit: usize) -> Result<Vec<AlertRecord>, StoreError>;
     /// When the soonest escalation step is due, if any is.
     fn next_escalation_due_at(&self) -> Result<Option<u64>, StoreError>;
-    /// Every open or acknowledged alert (cost follows the firing alerts, not the history).
+    /// Deletes the closed alerts that closed before `closed_before_ms`, with their histories,
+    /// in bounded writes (as [`Store::prune_inbound`]); returns how many went. Open and
+    /// acknowledged alerts are never deleted.
+    fn prune_closed_alerts(&self, closed_before_ms: u64) -> Result<u64, StoreError>;
+    /// Every open or acknowledged alert (cost follows the firing alerts, not the history:
+    /// with only the newest entry of their histories, as [`Store::open_alert`]).
     fn firing_alerts(&self) -> Result<Vec<AlertRecord>, StoreError>;
     /// How many alerts are open and how many acknowledged (cost follows the firing alerts,
     /// not the history).
@@ -239,6 +260,10 @@ pub trait Store: Send + Sync + 'static {
         disable_after_failures: u32,
         durability: Durability,
     ) -> Result<Vec<Option<DestinationHealth>>, StoreError>;
+    /// Deletes the finished deliveries (delivered, or failed for good) made before
+    /// `created_before_ms`, in bounded writes; returns how many went. Pending and retrying
+    /// ones are never deleted.
+    fn prune_finished_deliveries(&self, created_before_ms: u64) -> Result<u64, StoreError>;
     /// Makes a delivery that was not delivered due at `at` (a retry by hand).
     fn schedule_retry(&self, id: u64, at: u64) -> Result<RetryScheduled, StoreError>;
 

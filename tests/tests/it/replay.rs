@@ -69,6 +69,19 @@ fn a_replay_counts_once_while_the_alert_is_open_and_opens_a_new_one_after_it_clo
         serde_json::json!([first, second]),
         "{after}"
     );
+    // The same history a page at a time, newest first.
+    let page = gateway.api_ok("GET", &format!("/alerts/{alert_id}/history?limit=1"), None);
+    assert_eq!(page["items"], serde_json::json!([second]), "{page}");
+    let next = page["next"].as_str().expect("a second page").to_string();
+    let page = gateway.api_ok(
+        "GET",
+        &format!("/alerts/{alert_id}/history?limit=1&before={next}"),
+        None,
+    );
+    assert_eq!(page["items"], serde_json::json!([first]), "{page}");
+    assert_eq!(page["next"], serde_json::Value::Null, "{page}");
+    let (status, answer) = gateway.api("GET", "/alerts/al_999999/history", None);
+    assert_eq!(status, 404, "{answer}");
     // Deliveries are written with the record's outcomes, so once the replays show as processed
     // any notification they caused exists: only the opening one does.
     assert_eq!(gateway.all("/deliveries").len(), 1, "a replay notified");

@@ -14,6 +14,7 @@ use serde::Deserialize;
 pub const ROUTES: &[ApiRoute] = &[
     ApiRoute::documented::<__path_list>(|route| route.to(list)),
     ApiRoute::documented::<__path_show>(|route| route.to(show)),
+    ApiRoute::documented::<__path_history>(|route| route.to(history)),
     ApiRoute::documented::<__path_acknowledge>(|route| route.to(acknowledge)),
     ApiRoute::documented::<__path_close>(|route| route.to(close)),
 ];
@@ -85,6 +86,40 @@ async fn show(
     id: web::Path<String>,
 ) -> Result<HttpResponse, OpsError> {
     Ok(HttpResponse::Ok().json(AlertView::of(&alerts::get(&state.services, &id)?)))
+}
+
+super::list_page! {
+    /// A page of an alert's history: inbound record ids (`in_<n>`).
+    AlertHistoryPage of String
+}
+
+/// An alert's history, newest first, a page at a time: what `GET /alerts/{id}` has in
+/// `history` (whole, oldest first), for an alert with a long one.
+#[utoipa::path(
+    get,
+    path = "/alerts/{id}/history",
+    operation_id = "getAlertHistory",
+    params(
+        ("id" = String, Path, description = "alert id, `al_<n>`"),
+        ("limit" = Option<u32>, Query, description = "page size: default 50, at most 500"),
+        ("before" = Option<String>, Query, description = "the previous page's `next`"),
+    ),
+    responses(
+        (status = 200, description = "`{items, next}`", body = AlertHistoryPage),
+        (status = 404, description = "no such alert", body = ErrorAnswer),
+        (status = 401, description = "no valid admin token", body = ErrorAnswer),
+    )
+)]
+async fn history(
+    state: web::Data<HttpState>,
+    id: web::Path<String>,
+    paging: web::Query<Paging>,
+) -> Result<HttpResponse, OpsError> {
+    let page = alerts::history(&state.services, &id, paging.before(), paging.limit())?;
+    Ok(HttpResponse::Ok().json(AlertHistoryPage {
+        items: page.items,
+        next: page.next,
+    }))
 }
 
 /// Acknowledges an open alert.

@@ -279,3 +279,118 @@ pub(crate) fn escalation_steps_come_due_with_the_alert_writes(store: &dyn Store)
     );
     assert_eq!(store.next_escalation_due_at().unwrap(), Some(3_000));
 }
+
+/// An alert's history is kept apart from the alert: a write adds the ids its record carries
+/// and removes none, so processing, which reads only the newest entry (`open_alert`), appends
+/// by writing that one new id, at a cost that does not grow with the history. `alert` and
+/// `list_alerts` have the whole history, oldest first; `alert_history` pages it newest first;
+/// `alert_history_contains` answers for any entry; an operator's write keeps it whole.
+pub(crate) fn the_history_is_kept_apart_and_appends_add_to_it(store: &dyn Store) {
+    let mut first = new_alert(store, "a", "k");
+    first.history = vec![10];
+    apply(
+        store,
+        ProcessedBatch {
+            expected_open: vec![(("a".into(), "k".into()), None)],
+            alerts: vec![AlertWrite::Insert(first.clone())],
+            ..ProcessedBatch::default()
+        },
+    );
+    let id = first.id;
+    for inbound in 11..=30 {
+        let read = store.open_alert("a", "k").unwrap().expect("open");
+        assert_eq!(
+            read.history,
+            [inbound - 1],
+            "processing reads the newest entry only"
+        );
+        update(store, &read, |alert| {
+            alert.count += 1;
+            alert.history.push(inbound);
+        });
+    }
+    let whole: Vec<u64> = (10..=30).collect();
+    let stored = store.alert(id).unwrap().expect("stored");
+    assert_eq!(stored.history, whole);
+    assert_eq!(stored.count, 21);
+    let listed = store
+        .list_alerts(&AlertFilter {
+            limit: 10,
+            ..AlertFilter::default()
+        })
+        .unwrap();
+    assert_eq!(listed.items, std::slice::from_ref(&stored));
+
+    let mut paged = Vec::new();
+    let mut before = None;
+    loop {
+        let page = store.alert_history(id, before, 6).unwrap();
+        assert!(page.items.len() <= 6);
+        paged.extend(page.items);
+        match page.next {
+            Some(next) => before = Some(next.parse().expect("a cursor")),
+            None => break,
+        }
+    }
+    assert_eq!(paged, whole.iter().rev().copied().collect::<Vec<_>>());
+    assert!(
+        store
+            .alert_history(id + 1_000, None, 6)
+            .unwrap()
+            .items
+            .is_empty()
+    );
+
+    assert!(store.alert_history_contains(id, 10).unwrap());
+    assert!(store.alert_history_contains(id, 30).unwrap());
+    assert!(!store.alert_history_contains(id, 31).unwrap());
+    assert!(!store.alert_history_contains(id + 1_000, 10).unwrap());
+
+    let acknowledged = store
+        .update_alert(&AlertRecord {
+            state: AlertState::Acknowledged,
+            ..stored
+        })
+        .unwrap();
+    assert_eq!(acknowledged.history, whole);
+    assert_eq!(store.alert(id).unwrap().expect("stored").history, whole);
+    // An escalation's write, from a read with only the newest entry, keeps it whole too.
+    let firing = store.firing_alerts().unwrap();
+    assert_eq!(firing[0].history, [30]);
+    store.update_alert(&firing[0]).unwrap();
+    assert_eq!(store.alert(id).unwrap().expect("stored").history, whole);
+}
+
+/// Retention takes the alerts that closed before its cutoff, with their histories; open,
+/// acknowledged and later-closed alerts stay.
+pub(crate) fn retention_takes_closed_alerts_with_their_history(store: &dyn Store) {
+    let opened = open_alert(store, "a", "old");
+    let old = update(store, &opened, |alert| {
+        alert.history.push(4);
+        close(alert);
+    });
+    let opened = open_alert(store, "a", "late");
+    let late = update(store, &opened, |alert| {
+        close(alert);
+        alert.closed_at = Some(20_000);
+    });
+    let open = open_alert(store, "a", "open");
+    let opened = open_alert(store, "a", "acknowledged");
+    let acknowledged = store
+        .update_alert(&AlertRecord {
+            state: AlertState::Acknowledged,
+            ..opened
+        })
+        .unwrap();
+
+    assert_eq!(store.prune_closed_alerts(10_000).unwrap(), 1);
+    assert_eq!(store.alert(old.id).unwrap(), None);
+    assert!(!store.alert_history_contains(old.id, 4).unwrap());
+    for kept in [&late, &open, &acknowledged] {
+        assert!(store.alert(kept.id).unwrap().is_some(), "{kept:?}");
+    }
+    assert_eq!(store.prune_closed_alerts(10_000).unwrap(), 0);
+    assert_eq!(store.prune_closed_alerts(30_000).unwrap(), 1);
+    assert_eq!(store.alert(late.id).unwrap(), None);
+    assert_eq!(store.firing_alert_counts().unwrap(), (1, 1));
+}

@@ -364,3 +364,42 @@ pub(crate) fn list_deliveries_pages_and_filters(store: &dyn Store) {
     });
     assert_eq!(ids(&delivered.items), [written[0].id]);
 }
+
+/// Retention takes the finished deliveries (delivered, failed for good) made before its
+/// cutoff; pending and retrying ones, and later ones, stay.
+pub(crate) fn retention_takes_finished_deliveries_only(store: &dyn Store) {
+    let made = |status: DeliveryStatus, created_at: u64| {
+        let mut delivery = new_delivery(store, "a", None, created_at);
+        delivery.status = status;
+        if matches!(status, DeliveryStatus::Delivered | DeliveryStatus::Failed) {
+            delivery.next_attempt_at = None;
+        }
+        delivery
+    };
+    let written = write_deliveries(
+        store,
+        vec![
+            made(DeliveryStatus::Delivered, 1_000),
+            made(DeliveryStatus::Failed, 2_000),
+            made(DeliveryStatus::Pending, 3_000),
+            made(DeliveryStatus::Retrying, 4_000),
+            made(DeliveryStatus::Delivered, 50_000),
+        ],
+    );
+    assert_eq!(store.prune_finished_deliveries(10_000).unwrap(), 2);
+    let left: Vec<Option<DeliveryStatus>> = written
+        .iter()
+        .map(|delivery| store.delivery(delivery.id).unwrap().map(|d| d.status))
+        .collect();
+    assert_eq!(
+        left,
+        [
+            None,
+            None,
+            Some(DeliveryStatus::Pending),
+            Some(DeliveryStatus::Retrying),
+            Some(DeliveryStatus::Delivered)
+        ]
+    );
+    assert_eq!(store.prune_finished_deliveries(10_000).unwrap(), 0);
+}

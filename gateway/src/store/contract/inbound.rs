@@ -384,3 +384,127 @@ pub(crate) fn a_flood_of_rejected_records_never_prunes_accepted_history(store: &
     );
     assert_eq!(statuses(store), [InboundStatus::Rejected; 3]);
 }
+
+/// Every filter (endpoint, status, event, and each pair) answers what a scan of the whole log
+/// would, page by page, after each kind of write that changes a record's status or removes
+/// it: processing (to processed and to failed), a replay (back to pending), retention. The
+/// filters are served from indexes in some backends; this holds the indexes to the records.
+pub(crate) fn filters_follow_every_status_change_and_prune(store: &dyn Store) {
+    let mut records = Vec::new();
+    for at in 1..=24u64 {
+        let endpoint = if at % 3 == 0 { "b" } else { "a" };
+        let mut record = inbound(endpoint, None, InboundStatus::Pending, at);
+        if at % 4 == 0 {
+            record.event = Some("pullrequest:created".into());
+        }
+        if at % 5 == 0 {
+            record.event = None;
+        }
+        if at % 7 == 0 {
+            record.status = InboundStatus::Rejected;
+        }
+        records.push(record);
+    }
+    let appended: Vec<u64> = store
+        .append_inbound(records)
+        .unwrap()
+        .into_iter()
+        .map(|appended| match appended {
+            Appended::Accepted(id) | Appended::Logged(id) | Appended::Duplicate(id) => id,
+        })
+        .collect();
+    let check = |when: &str| {
+        let everything = {
+            let filter = InboundFilter {
+                limit: 1_000,
+                ..InboundFilter::default()
+            };
+            store.list_inbound(&filter).unwrap().items
+        };
+        let endpoints = [None, Some("a"), Some("b"), Some("c")];
+        let statuses = [
+            None,
+            Some(InboundStatus::Pending),
+            Some(InboundStatus::Processed),
+            Some(InboundStatus::Failed),
+            Some(InboundStatus::Rejected),
+        ];
+        let events = [None, Some("repo:push"), Some("pullrequest:created")];
+        for endpoint in endpoints {
+            for status in statuses {
+                for event in events {
+                    let expected: Vec<u64> = everything
+                        .iter()
+                        .filter(|r| endpoint.is_none_or(|e| r.endpoint == e))
+                        .filter(|r| status.is_none_or(|s| r.status == s))
+                        .filter(|r| event.is_none_or(|e| r.event.as_deref() == Some(e)))
+                        .map(|r| r.id)
+                        .collect();
+                    // Pages of 2, following the cursor, add up to the scan.
+                    let mut listed = Vec::new();
+                    let mut before = None;
+                    loop {
+                        let page = store
+                            .list_inbound(&InboundFilter {
+                                endpoint: endpoint.map(Into::into),
+                                status,
+                                event: event.map(Into::into),
+                                before,
+                                limit: 2,
+                            })
+                            .unwrap();
+                        listed.extend(ids(&page.items));
+                        match page.next {
+                            Some(next) => before = Some(next.parse().expect("a cursor")),
+                            None => break,
+                        }
+                    }
+                    assert_eq!(
+                        listed, expected,
+                        "{when}: endpoint {endpoint:?}, status {status:?}, event {event:?}"
+                    );
+                }
+            }
+        }
+    };
+    check("as appended");
+
+    let accepted: Vec<u64> = appended
+        .iter()
+        .copied()
+        .filter(|id| store.inbound(*id).unwrap().unwrap().status == InboundStatus::Pending)
+        .collect();
+    apply(
+        store,
+        ProcessedBatch {
+            records: accepted
+                .iter()
+                .enumerate()
+                .map(|(n, &id)| {
+                    let status = if n % 2 == 0 {
+                        InboundStatus::Processed
+                    } else {
+                        InboundStatus::Failed
+                    };
+                    processed(id, status)
+                })
+                .collect(),
+            ..ProcessedBatch::default()
+        },
+    );
+    check("after processing");
+
+    assert!(store.requeue_inbound(accepted[1]).unwrap());
+    assert!(store.requeue_inbound(accepted[2]).unwrap());
+    check("after a replay");
+
+    let removed = store
+        .prune_inbound(&InboundRetention {
+            older_than_ms: 9,
+            max_records: 1_000,
+            max_rejected_records: 1_000,
+        })
+        .unwrap();
+    assert!(removed > 0);
+    check("after retention");
+}

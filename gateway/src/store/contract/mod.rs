@@ -81,6 +81,7 @@ macro_rules! store_contract_tests {
                 prune_by_count_keeps_queued_records,
                 a_flood_of_rejected_records_never_prunes_accepted_history,
                 a_pruned_request_uuid_is_accepted_again,
+                filters_follow_every_status_change_and_prune,
             }
             processing {
                 apply_takes_records_off_the_queue_with_their_results,
@@ -99,6 +100,8 @@ macro_rules! store_contract_tests {
                 list_alerts_pages_and_filters,
                 escalation_steps_come_due_with_the_alert_writes,
                 firing_alerts_are_the_open_and_acknowledged,
+                the_history_is_kept_apart_and_appends_add_to_it,
+                retention_takes_closed_alerts_with_their_history,
             }
             deliveries {
                 due_deliveries_come_soonest_first_and_never_early,
@@ -108,6 +111,7 @@ macro_rules! store_contract_tests {
                 schedule_retry_makes_a_delivery_due,
                 deliveries_for_inbound_are_its_own_oldest_first,
                 list_deliveries_pages_and_filters,
+                retention_takes_finished_deliveries_only,
             }
             directory {
                 ids_are_per_kind_and_entries_read_back,

@@ -76,8 +76,9 @@ fn page_query(
              ORDER BY endpoint, request_uuid LIMIT $3",
         ),
         RecordKind::Alert => by_number(
-            "SELECT record FROM alerts WHERE ($1::BIGINT IS NULL OR id > $1)
-             AND $2::TEXT IS NULL ORDER BY id LIMIT $3",
+            "SELECT a.record, ARRAY(SELECT h.inbound_id FROM alert_history h
+             WHERE h.alert_id = a.id ORDER BY h.inbound_id) FROM alerts a
+             WHERE ($1::BIGINT IS NULL OR a.id > $1) AND $2::TEXT IS NULL ORDER BY a.id LIMIT $3",
         ),
         RecordKind::Delivery => by_number(
             "SELECT record FROM deliveries WHERE ($1::BIGINT IS NULL OR id > $1)
@@ -145,7 +146,12 @@ fn copied(kind: RecordKind, row: &Row) -> Result<CopiedRecord, Failure> {
             request_uuid: row.try_get(1)?,
             inbound_id: uint(row.try_get(2)?),
         },
-        RecordKind::Alert => CopiedRecord::Alert(Box::new(decode("alert", row, 0)?)),
+        RecordKind::Alert => {
+            let mut alert: crate::store::AlertRecord = decode("alert", row, 0)?;
+            let history: Vec<i64> = row.try_get(1)?;
+            alert.history = history.into_iter().map(uint).collect();
+            CopiedRecord::Alert(Box::new(alert))
+        }
         RecordKind::Delivery => CopiedRecord::Delivery(Box::new(decode("delivery", row, 0)?)),
         RecordKind::DestinationHealth => CopiedRecord::DestinationHealth {
             endpoint: row.try_get(0)?,

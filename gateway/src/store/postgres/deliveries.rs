@@ -125,6 +125,37 @@ impl PostgresStore {
         })
     }
 
+    /// Deletes finished deliveries made before `created_before_ms`, a thousand per
+    /// transaction.
+    pub(super) fn prune_finished_deliveries(
+        &self,
+        created_before_ms: u64,
+    ) -> Result<u64, StoreError> {
+        let chunk_size = super::alerts::PRUNE_CHUNK;
+        let mut removed = 0;
+        loop {
+            let pool = self.pool.clone();
+            let chunk = self.run(async move {
+                let deleted = pool
+                    .get()
+                    .await?
+                    .execute(
+                        "DELETE FROM deliveries WHERE id IN (
+                             SELECT id FROM deliveries
+                             WHERE status IN ('delivered', 'failed') AND created_at < $1
+                             ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)",
+                        &[&int(created_before_ms), &chunk_size],
+                    )
+                    .await?;
+                Ok(deleted)
+            })?;
+            removed += chunk;
+            if chunk < chunk_size as u64 {
+                return Ok(removed);
+            }
+        }
+    }
+
     pub(super) fn schedule_retry(&self, id: u64, at: u64) -> Result<RetryScheduled, StoreError> {
         let pool = self.pool.clone();
         self.run(async move {

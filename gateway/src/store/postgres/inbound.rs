@@ -137,25 +137,16 @@ impl PostgresStore {
         let pool = self.pool.clone();
         let filter = filter.clone();
         self.run(async move {
-            let rows = pool
-                .get()
-                .await?
-                .query(
-                    "SELECT id, record FROM inbound
-                     WHERE ($1::TEXT IS NULL OR endpoint = $1)
-                       AND ($2::TEXT IS NULL OR status = $2)
-                       AND ($3::TEXT IS NULL OR event = $3)
-                       AND id < $4
-                     ORDER BY id DESC LIMIT $5",
-                    &[
-                        &filter.endpoint,
-                        &filter.status.map(InboundStatus::as_str),
-                        &filter.event,
-                        &before(filter.before),
-                        &page_limit(filter.limit),
-                    ],
-                )
-                .await?;
+            let (sql, endpoint, status, event) = inbound_page_query(&filter);
+            let before = before(filter.before);
+            let limit = page_limit(filter.limit);
+            let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = Vec::new();
+            for value in [&endpoint, &status, &event].into_iter().flatten() {
+                params.push(value);
+            }
+            params.push(&before);
+            params.push(&limit);
+            let rows = pool.get().await?.query(sql.as_str(), &params).await?;
             page("inbound", &rows, filter.limit)
         })
     }
@@ -380,4 +371,32 @@ impl PostgresStore {
             Ok(removed)
         })
     }
+}
+
+/// The query of one filtered page of the log, with only the filters given (so the planner
+/// picks the index that matches them: `inbound_by_endpoint_status`, `inbound_by_endpoint`,
+/// `inbound_by_status`, `inbound_by_event`), and the filters' values in parameter order,
+/// followed by `before` and the limit.
+pub(super) fn inbound_page_query(
+    filter: &InboundFilter,
+) -> (String, Option<String>, Option<String>, Option<String>) {
+    let mut conditions = Vec::new();
+    let mut next = 1;
+    let mut condition = |column: &str, value: Option<String>| {
+        if value.is_some() {
+            conditions.push(format!("{column} = ${next}"));
+            next += 1;
+        }
+        value
+    };
+    let endpoint = condition("endpoint", filter.endpoint.clone());
+    let status = condition("status", filter.status.map(|s| s.as_str().to_string()));
+    let event = condition("event", filter.event.clone());
+    conditions.push(format!("id < ${next}"));
+    let sql = format!(
+        "SELECT id, record FROM inbound WHERE {} ORDER BY id DESC LIMIT ${}",
+        conditions.join(" AND "),
+        next + 1
+    );
+    (sql, endpoint, status, event)
 }

@@ -20,6 +20,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "bitbucket_connections",
         include_str!("../../../migrations/postgres/0003_bitbucket_connections.sql"),
     ),
+    (
+        "scale",
+        include_str!("../../../migrations/postgres/0004_scale.sql"),
+    ),
 ];
 
 /// The schema version this binary writes and reads.

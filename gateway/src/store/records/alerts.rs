@@ -47,7 +47,9 @@ pub struct AlertRecord {
     /// Its endpoint's escalation policy at work on it, when the endpoint has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escalation: Option<Escalation>,
-    /// Inbound records, oldest first.
+    /// Inbound records, oldest first (stored apart from the alert; processing reads only the
+    /// newest, see [`crate::store::Store::open_alert`]).
+    #[serde(default)]
     pub history: Vec<u64>,
     /// Bumped by the store on every write: a write planned from an older revision is refused
     /// ([`crate::store::StoreError::Conflict`]), so a record applied while an operator acted

@@ -45,8 +45,15 @@ impl RedbStore {
         rows += copy_table(&snapshot, &txn, tables::INBOUND_BY_REQUEST)?;
         rows += copy_table(&snapshot, &txn, tables::INBOUND_REJECTED)?;
         rows += copy_table(&snapshot, &txn, tables::PROCESSING_QUEUE)?;
+        // The filter indexes too: a copy without them would rebuild them at its first open.
+        copy_table(&snapshot, &txn, tables::INBOUND_BY_ENDPOINT)?;
+        copy_table(&snapshot, &txn, tables::INBOUND_BY_ENDPOINT_STATUS)?;
+        copy_table(&snapshot, &txn, tables::INBOUND_BY_STATUS)?;
+        copy_table(&snapshot, &txn, tables::INBOUND_BY_EVENT)?;
         rows += copy_table(&snapshot, &txn, tables::ALERTS)?;
+        rows += copy_table(&snapshot, &txn, tables::ALERT_HISTORY)?;
         rows += copy_table(&snapshot, &txn, tables::OPEN_ALERTS)?;
+        copy_table(&snapshot, &txn, tables::ACKNOWLEDGED_ALERTS)?;
         rows += copy_table(&snapshot, &txn, tables::DUE_ESCALATIONS)?;
         rows += copy_table(&snapshot, &txn, tables::DELIVERIES)?;
         rows += copy_table(&snapshot, &txn, tables::DUE_DELIVERIES)?;

@@ -2,8 +2,9 @@
 //! record kind lives in, paged in key order; indexes that follow from the records (rejected
 //! records, open alerts, due timers) are written by the same helpers processing uses.
 
-use super::alerts::write_alert;
+use super::alerts::{AlertIndexes, whole_history, write_alert};
 use super::deliveries::write_delivery;
+use super::inbound::InboundIndexes;
 use super::{ALERT_COUNTER, DELIVERY_COUNTER, RedbStore, decode, encode, scoped_key, tables};
 use crate::store::{
     CopiedRecord, CopyKey, DirectoryKind, InboundRecord, InboundStatus, RecordCounts, RecordKind,
@@ -164,10 +165,15 @@ impl RedbStore {
             }
             RecordKind::Alert => {
                 let after = number(kind, after)?;
+                let history = txn.open_table(tables::ALERT_HISTORY)?;
                 let table = txn.open_table(tables::ALERTS)?;
                 let rows: Vec<Result<_, StoreError>> =
-                    page!(table, u64, after, limit, |_id, value| {
-                        decode("alert", value).map(|alert| CopiedRecord::Alert(Box::new(alert)))
+                    page!(table, u64, after, limit, |id, value| {
+                        (|| {
+                            let mut alert: crate::store::AlertRecord = decode("alert", value)?;
+                            alert.history = whole_history(&history, id)?;
+                            Ok(CopiedRecord::Alert(Box::new(alert)))
+                        })()
                     });
                 rows.into_iter().collect::<Result<_, _>>()?
             }
@@ -270,6 +276,9 @@ impl RedbStore {
             let mut by_request = txn.open_table(tables::INBOUND_BY_REQUEST)?;
             let mut alerts = txn.open_table(tables::ALERTS)?;
             let mut open_alerts = txn.open_table(tables::OPEN_ALERTS)?;
+            let mut acknowledged = txn.open_table(tables::ACKNOWLEDGED_ALERTS)?;
+            let mut history = txn.open_table(tables::ALERT_HISTORY)?;
+            let mut filters = InboundIndexes::open(&txn)?;
             let mut escalations = txn.open_table(tables::DUE_ESCALATIONS)?;
             let mut deliveries = txn.open_table(tables::DELIVERIES)?;
             let mut due = txn.open_table(tables::DUE_DELIVERIES)?;
@@ -313,6 +322,7 @@ impl RedbStore {
                             return Err(exists("inbound record", &id));
                         }
                         bodies.insert(id, body.as_bytes())?;
+                        filters.insert(id, &record)?;
                         if record.status == InboundStatus::Rejected {
                             rejected.insert(id, ())?;
                         }
@@ -335,7 +345,11 @@ impl RedbStore {
                         unwritten.revision = unwritten.revision.saturating_sub(1);
                         write_alert(
                             &mut alerts,
-                            &mut open_alerts,
+                            &mut AlertIndexes {
+                                open: &mut open_alerts,
+                                acknowledged: &mut acknowledged,
+                                history: &mut history,
+                            },
                             &mut escalations,
                             &unwritten,
                             true,

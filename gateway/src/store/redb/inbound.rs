@@ -7,7 +7,7 @@ use super::{
 use crate::store::{
     Appended, InboundFilter, InboundRecord, InboundRetention, InboundStatus, Page, StoreError,
 };
-use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
+use redb::{ReadOnlyTable, ReadableTable, ReadableTableMetadata, Table, WriteTransaction};
 use std::collections::BTreeSet;
 
 impl RedbStore {
@@ -28,6 +28,7 @@ impl RedbStore {
             let mut queue = txn.open_table(tables::PROCESSING_QUEUE)?;
             let mut rejected = txn.open_table(tables::INBOUND_REJECTED)?;
             let mut counters = txn.open_table(tables::COUNTERS)?;
+            let mut indexes = InboundIndexes::open(&txn)?;
             for mut record in records {
                 let id = take_sequence(&mut counters, "inbound")?;
                 record.id = id;
@@ -59,6 +60,7 @@ impl RedbStore {
                 let body = std::mem::take(&mut record.body);
                 bodies.insert(id, body.as_bytes())?;
                 inbound.insert(id, encode(&record).as_slice())?;
+                indexes.insert(id, &record)?;
                 results.push(result);
             }
         }
@@ -95,29 +97,76 @@ impl RedbStore {
     }
 
     /// The log, newest first, filtered; records without their bodies (see [`Store::inbound`]).
+    /// A filtered page walks the narrowest index that covers its filters, so it reads only
+    /// matching records however long the log is.
     pub(super) fn list_inbound(
         &self,
         filter: &InboundFilter,
     ) -> Result<Page<InboundRecord>, StoreError> {
         let txn = self.read()?;
         let table = txn.open_table(tables::INBOUND)?;
-        newest_first(
-            &table,
-            "inbound",
-            filter.before,
-            filter.limit,
-            |record: &InboundRecord| {
-                filter
-                    .endpoint
+        let keep = |record: &InboundRecord| {
+            filter
+                .endpoint
+                .as_ref()
+                .is_none_or(|e| *e == record.endpoint)
+                && filter.status.is_none_or(|s| s == record.status)
+                && filter
+                    .event
                     .as_ref()
-                    .is_none_or(|e| *e == record.endpoint)
-                    && filter.status.is_none_or(|s| s == record.status)
-                    && filter
-                        .event
-                        .as_ref()
-                        .is_none_or(|e| record.event.as_ref() == Some(e))
-            },
-        )
+                    .is_none_or(|e| record.event.as_ref() == Some(e))
+        };
+        let before = filter.before.unwrap_or(u64::MAX);
+        let by_endpoint_status;
+        let by_endpoint;
+        let by_status;
+        let by_event;
+        let ids: Box<dyn Iterator<Item = Result<u64, StoreError>>> =
+            match (&filter.endpoint, filter.status, &filter.event) {
+                (Some(endpoint), Some(status), _) => {
+                    by_endpoint_status = txn.open_table(tables::INBOUND_BY_ENDPOINT_STATUS)?;
+                    let (endpoint, status) = (endpoint.as_str(), status.as_str());
+                    Box::new(
+                        by_endpoint_status
+                            .range((endpoint, status, 0)..(endpoint, status, before))?
+                            .rev()
+                            .map(|entry| Ok(entry?.0.value().2)),
+                    )
+                }
+                (Some(endpoint), None, _) => {
+                    by_endpoint = txn.open_table(tables::INBOUND_BY_ENDPOINT)?;
+                    Box::new(index_range(&by_endpoint, endpoint, before)?)
+                }
+                (None, Some(status), _) => {
+                    by_status = txn.open_table(tables::INBOUND_BY_STATUS)?;
+                    Box::new(index_range(&by_status, status.as_str(), before)?)
+                }
+                (None, None, Some(event)) => {
+                    by_event = txn.open_table(tables::INBOUND_BY_EVENT)?;
+                    Box::new(index_range(&by_event, event, before)?)
+                }
+                (None, None, None) => {
+                    return newest_first(&table, "inbound", filter.before, filter.limit, keep);
+                }
+            };
+        let mut items = Vec::new();
+        let mut next = None;
+        for id in ids {
+            let id = id?;
+            // An index entry without its record would be a damaged file: skip it.
+            let Some(record) = read_inbound(&table, id)? else {
+                continue;
+            };
+            if !keep(&record) {
+                continue;
+            }
+            if items.len() == filter.limit {
+                next = Some((id + 1).to_string());
+                break;
+            }
+            items.push(record);
+        }
+        Ok(Page { items, next })
     }
 
     /// Queued records with their bodies, oldest first.
@@ -171,6 +220,8 @@ impl RedbStore {
             let Some(mut record) = read_inbound(&inbound, id)? else {
                 return Ok(false);
             };
+            let mut indexes = InboundIndexes::open(&txn)?;
+            indexes.change_status(id, &record, InboundStatus::Pending)?;
             record.status = InboundStatus::Pending;
             record.outcomes.clear();
             record.processed_at = None;
@@ -182,9 +233,29 @@ impl RedbStore {
     }
 
     /// Deletes the oldest records past the retention bounds (age; the count of rejected
-    /// records and, apart, of the others), with their request-UUID index entries; records
-    /// still queued are kept.
+    /// records and, apart, of the others), with their index entries; records still queued are
+    /// kept. Works in write transactions of at most [`PRUNE_CHUNK`] records with a pause
+    /// between them, so ingest (waiting for redb's one write lock) waits for one chunk at most,
+    /// never for the whole prune.
     pub(super) fn prune_inbound(&self, bounds: &InboundRetention) -> Result<u64, StoreError> {
+        let mut removed = 0;
+        loop {
+            let chunk = self.prune_inbound_chunk(bounds, PRUNE_CHUNK)?;
+            removed += chunk;
+            if chunk < PRUNE_CHUNK as u64 {
+                return Ok(removed);
+            }
+            std::thread::sleep(PRUNE_PAUSE);
+        }
+    }
+
+    /// One write transaction of [`RedbStore::prune_inbound`]: deletes at most `limit` records,
+    /// the oldest due to go; fewer means none is left to go.
+    fn prune_inbound_chunk(
+        &self,
+        bounds: &InboundRetention,
+        limit: usize,
+    ) -> Result<u64, StoreError> {
         let txn = self.write()?;
         let mut removed = 0;
         {
@@ -193,17 +264,21 @@ impl RedbStore {
             let mut by_request = txn.open_table(tables::INBOUND_BY_REQUEST)?;
             let mut rejected = txn.open_table(tables::INBOUND_REJECTED)?;
             let queue = txn.open_table(tables::PROCESSING_QUEUE)?;
+            let mut indexes = InboundIndexes::open(&txn)?;
             // Rejected records past their own bound, oldest first, from their index (they are
             // never queued).
             let rejected_total = rejected.len()?;
             let over = rejected_total.saturating_sub(bounds.max_rejected_records);
             let mut doomed = BTreeSet::new();
-            for entry in rejected.iter()?.take(over as usize) {
+            for entry in rejected.iter()?.take((over as usize).min(limit)) {
                 doomed.insert(entry?.0.value());
             }
             // Then, oldest first: anything too old, and other records past `max_records`.
             let mut others_left = inbound.len()? - rejected_total;
             for entry in inbound.iter()? {
+                if doomed.len() >= limit {
+                    break;
+                }
                 let (id, bytes) = entry?;
                 let id = id.value();
                 if doomed.contains(&id) {
@@ -237,6 +312,7 @@ impl RedbStore {
                 drop(bytes);
                 bodies.remove(id)?;
                 rejected.remove(id)?;
+                indexes.remove(id, &record)?;
                 if let Some(uuid) = &record.request_uuid {
                     let key = scoped_key(&record.endpoint, uuid);
                     if by_request
@@ -252,6 +328,114 @@ impl RedbStore {
         self.commit(txn)?;
         Ok(removed)
     }
+}
+
+/// Records deleted (or, for alerts and deliveries, looked at) per write transaction of
+/// retention.
+pub(super) const PRUNE_CHUNK: usize = 500;
+
+/// The pause between two chunks of retention: long enough for the writers waiting for the
+/// lock (group-commit ingest, processing) to take it first.
+pub(super) const PRUNE_PAUSE: std::time::Duration = std::time::Duration::from_millis(2);
+
+/// The filter indexes of the inbound log (`tables::INBOUND_BY_*`), open in a write
+/// transaction: every write of a record's endpoint, status or event goes through here, in the
+/// transaction that writes the record.
+pub(super) struct InboundIndexes<'txn> {
+    by_endpoint: Table<'txn, (&'static str, u64), ()>,
+    by_endpoint_status: Table<'txn, (&'static str, &'static str, u64), ()>,
+    by_status: Table<'txn, (&'static str, u64), ()>,
+    by_event: Table<'txn, (&'static str, u64), ()>,
+}
+
+impl<'txn> InboundIndexes<'txn> {
+    pub(super) fn open(txn: &'txn WriteTransaction) -> Result<Self, StoreError> {
+        Ok(Self {
+            by_endpoint: txn.open_table(tables::INBOUND_BY_ENDPOINT)?,
+            by_endpoint_status: txn.open_table(tables::INBOUND_BY_ENDPOINT_STATUS)?,
+            by_status: txn.open_table(tables::INBOUND_BY_STATUS)?,
+            by_event: txn.open_table(tables::INBOUND_BY_EVENT)?,
+        })
+    }
+
+    /// Indexes record `id` as it is written.
+    pub(super) fn insert(&mut self, id: u64, record: &InboundRecord) -> Result<(), StoreError> {
+        let (endpoint, status) = (record.endpoint.as_str(), record.status.as_str());
+        self.by_endpoint.insert((endpoint, id), ())?;
+        self.by_endpoint_status.insert((endpoint, status, id), ())?;
+        self.by_status.insert((status, id), ())?;
+        if let Some(event) = &record.event {
+            self.by_event.insert((event.as_str(), id), ())?;
+        }
+        Ok(())
+    }
+
+    /// Removes the entries of record `id` as it was stored (before a change or a delete).
+    pub(super) fn remove(&mut self, id: u64, record: &InboundRecord) -> Result<(), StoreError> {
+        let (endpoint, status) = (record.endpoint.as_str(), record.status.as_str());
+        self.by_endpoint.remove((endpoint, id))?;
+        self.by_endpoint_status.remove((endpoint, status, id))?;
+        self.by_status.remove((status, id))?;
+        if let Some(event) = &record.event {
+            self.by_event.remove((event.as_str(), id))?;
+        }
+        Ok(())
+    }
+
+    /// Moves record `id` from its stored status to `status` (endpoint and event never change).
+    pub(super) fn change_status(
+        &mut self,
+        id: u64,
+        stored: &InboundRecord,
+        status: InboundStatus,
+    ) -> Result<(), StoreError> {
+        if stored.status == status {
+            return Ok(());
+        }
+        let endpoint = stored.endpoint.as_str();
+        let (from, to) = (stored.status.as_str(), status.as_str());
+        self.by_endpoint_status.remove((endpoint, from, id))?;
+        self.by_status.remove((from, id))?;
+        self.by_endpoint_status.insert((endpoint, to, id), ())?;
+        self.by_status.insert((to, id), ())?;
+        Ok(())
+    }
+}
+
+/// Whether a database lacks the filter indexes (written before they existed).
+pub(super) fn filter_indexes_missing(txn: &WriteTransaction) -> Result<bool, StoreError> {
+    let name = redb::TableHandle::name(&tables::INBOUND_BY_ENDPOINT);
+    Ok(!txn
+        .list_tables()?
+        .any(|table| redb::TableHandle::name(&table) == name))
+}
+
+/// Builds the filter indexes of a database written before they existed, from the log; returns
+/// how many records it indexed.
+pub(super) fn index_filters(txn: &WriteTransaction) -> Result<u64, StoreError> {
+    let inbound = txn.open_table(tables::INBOUND)?;
+    let mut indexes = InboundIndexes::open(txn)?;
+    let mut indexed = 0;
+    for entry in inbound.iter()? {
+        let (id, bytes) = entry?;
+        let record: InboundRecord = decode("inbound", bytes.value())?;
+        indexes.insert(id.value(), &record)?;
+        indexed += 1;
+    }
+    Ok(indexed)
+}
+
+/// The sequences of one value's entries in a `(value, sequence)` index below `before`, newest
+/// first.
+fn index_range<'table>(
+    index: &'table ReadOnlyTable<(&'static str, u64), ()>,
+    value: &str,
+    before: u64,
+) -> Result<impl Iterator<Item = Result<u64, StoreError>> + 'table, StoreError> {
+    Ok(index
+        .range((value, 0)..(value, before))?
+        .rev()
+        .map(|entry| Ok(entry?.0.value().1)))
 }
 
 /// Builds the rejected-record index of a database written before it existed.
@@ -321,5 +505,84 @@ mod tests {
             statuses(&store as &dyn crate::store::Store),
             [InboundStatus::Filtered, InboundStatus::Rejected]
         );
+    }
+
+    /// A prune of more records than one chunk takes them all, over several write
+    /// transactions, oldest first, and leaves the newest within the bound.
+    #[test]
+    fn a_prune_larger_than_a_chunk_takes_every_record_due() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RedbStore::open(&dir.path().join("db.redb")).unwrap();
+        let total = PRUNE_CHUNK as u64 * 2 + 137;
+        let records = (1..=total)
+            .map(|at| record(InboundStatus::Filtered, at))
+            .collect();
+        store.append_inbound(records).unwrap();
+        assert_eq!(store.prune_inbound(&bounds(100, 10)).unwrap(), total - 100);
+        let left = store
+            .list_inbound(&InboundFilter {
+                endpoint: Some("ep".into()),
+                limit: 1_000,
+                ..InboundFilter::default()
+            })
+            .unwrap();
+        let oldest_left = left.items.iter().map(|r| r.received_at).min();
+        assert_eq!(left.items.len(), 100);
+        assert_eq!(oldest_left, Some(total - 99));
+    }
+
+    /// A database written before the filter indexes gets them when opened, and its filtered
+    /// pages then answer as before.
+    #[test]
+    fn the_filter_indexes_are_built_for_an_older_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.redb");
+        let failed_b = {
+            let store = RedbStore::open(&path).unwrap();
+            let mut other = record(InboundStatus::Rejected, 2);
+            other.endpoint = "b".into();
+            let appended = store
+                .append_inbound(vec![
+                    record(InboundStatus::Pending, 1),
+                    other,
+                    record(InboundStatus::Filtered, 3),
+                ])
+                .unwrap();
+            let Appended::Logged(failed_b) = appended[1] else {
+                panic!("{appended:?}")
+            };
+            failed_b
+        };
+        {
+            let db = super::super::open_database(&path).unwrap();
+            let txn = db.begin_write().unwrap();
+            txn.delete_table(tables::INBOUND_BY_ENDPOINT).unwrap();
+            txn.delete_table(tables::INBOUND_BY_ENDPOINT_STATUS)
+                .unwrap();
+            txn.delete_table(tables::INBOUND_BY_STATUS).unwrap();
+            txn.delete_table(tables::INBOUND_BY_EVENT).unwrap();
+            txn.commit().unwrap();
+        }
+        let store = RedbStore::open(&path).unwrap();
+        let page = store
+            .list_inbound(&InboundFilter {
+                endpoint: Some("b".into()),
+                status: Some(InboundStatus::Rejected),
+                limit: 10,
+                ..InboundFilter::default()
+            })
+            .unwrap();
+        assert_eq!(
+            page.items.iter().map(|r| r.id).collect::<Vec<_>>(),
+            [failed_b]
+        );
+        let by_endpoint = store
+            .list_inbound(&InboundFilter {
+                endpoint: Some("ep".into()),
+                limit: 10,
+                ..InboundFilter::default()
+            })
+            .unwrap();
+        assert_eq!(by_endpoint.items.len(), 2);
     }
 }

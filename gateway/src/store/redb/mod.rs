@@ -149,6 +149,9 @@ impl RedbStore {
         let rejected_index_missing = !txn.list_tables()?.any(|table| {
             redb::TableHandle::name(&table) == redb::TableHandle::name(&tables::INBOUND_REJECTED)
         });
+        let filter_indexes_missing = inbound::filter_indexes_missing(&txn)?;
+        let acknowledged_index_missing = alerts::acknowledged_index_missing(&txn)?;
+        let history_table_missing = alerts::history_table_missing(&txn)?;
         {
             txn.open_table(tables::ENDPOINTS)?;
             txn.open_table(tables::INBOUND)?;
@@ -171,6 +174,29 @@ impl RedbStore {
             txn.open_table(tables::PLUGIN_COMPONENTS)?;
             if rejected_index_missing {
                 inbound::index_rejected(&txn)?;
+            }
+            if history_table_missing {
+                // A file whose alerts carry their histories inline: move them out, once.
+                let started = Instant::now();
+                let moved = alerts::move_histories(&txn)?;
+                tracing::info!(
+                    alerts = moved,
+                    took_ms = started.elapsed().as_millis() as u64,
+                    "moved the alerts' histories into their own table"
+                );
+            }
+            if acknowledged_index_missing {
+                alerts::index_acknowledged(&txn)?;
+            }
+            if filter_indexes_missing {
+                // A file written before the filter indexes: build them once, from the log.
+                let started = Instant::now();
+                let indexed = inbound::index_filters(&txn)?;
+                tracing::info!(
+                    records = indexed,
+                    took_ms = started.elapsed().as_millis() as u64,
+                    "built the inbound filter indexes of a database written before them"
+                );
             }
         }
         txn.commit()?;

@@ -1,9 +1,9 @@
 //! Applying processed batches: one write for the records' results, their alert changes and
 //! the deliveries they created, refused whole when the alerts it was planned on changed.
 
-use super::alerts::{read_alert, write_alert};
+use super::alerts::{AlertIndexes, read_alert, write_alert};
 use super::deliveries::write_delivery;
-use super::inbound::read_inbound;
+use super::inbound::{InboundIndexes, read_inbound};
 use super::{
     ALERT_COUNTER, DELIVERY_COUNTER, RedbStore, advance_counter, encode, scoped_key, tables,
 };
@@ -30,6 +30,9 @@ impl RedbStore {
             let mut deliveries = txn.open_table(tables::DELIVERIES)?;
             let mut due = txn.open_table(tables::DUE_DELIVERIES)?;
             let mut counters = txn.open_table(tables::COUNTERS)?;
+            let mut inbound_indexes = InboundIndexes::open(&txn)?;
+            let mut acknowledged = txn.open_table(tables::ACKNOWLEDGED_ALERTS)?;
+            let mut history = txn.open_table(tables::ALERT_HISTORY)?;
 
             for ((endpoint, key), expected) in &batch.expected_open {
                 let found = match open_alerts.get(scoped_key(endpoint, key).as_str())? {
@@ -45,9 +48,14 @@ impl RedbStore {
             }
             for write in &batch.alerts {
                 let new = matches!(write, AlertWrite::Insert(_));
+                let mut indexes = AlertIndexes {
+                    open: &mut open_alerts,
+                    acknowledged: &mut acknowledged,
+                    history: &mut history,
+                };
                 let alert = write_alert(
                     &mut alerts,
-                    &mut open_alerts,
+                    &mut indexes,
                     &mut escalations,
                     write.record(),
                     new,
@@ -64,6 +72,7 @@ impl RedbStore {
                 if let Some(status) = result.status
                     && let Some(mut record) = read_inbound(&inbound, result.id)?
                 {
+                    inbound_indexes.change_status(result.id, &record, status)?;
                     record.status = status;
                     record.outcomes = result.outcomes.clone();
                     record.processed_at = Some(result.processed_at);

@@ -16,12 +16,35 @@ pub const INBOUND_BY_REQUEST: TableDefinition<&str, u64> =
 /// Inbound sequences of rejected records, so retention counts and prunes them apart from the
 /// others without reading the log.
 pub const INBOUND_REJECTED: TableDefinition<u64, ()> = TableDefinition::new("inbound_rejected");
+/// `(endpoint, sequence)` of every inbound record: the endpoint filter of the log reads only
+/// its own records. Like the three below, kept in step with the record by every write of it
+/// (append, status change, prune), in the same transaction.
+pub const INBOUND_BY_ENDPOINT: TableDefinition<(&str, u64), ()> =
+    TableDefinition::new("inbound_by_endpoint");
+/// `(endpoint, status, sequence)`: the endpoint and status filters together (`failed` of one
+/// endpoint) read only matching records.
+pub const INBOUND_BY_ENDPOINT_STATUS: TableDefinition<(&str, &str, u64), ()> =
+    TableDefinition::new("inbound_by_endpoint_status");
+/// `(status, sequence)`: the status filter alone.
+pub const INBOUND_BY_STATUS: TableDefinition<(&str, u64), ()> =
+    TableDefinition::new("inbound_by_status");
+/// `(event key, sequence)` of records with an event key: the event filter alone.
+pub const INBOUND_BY_EVENT: TableDefinition<(&str, u64), ()> =
+    TableDefinition::new("inbound_by_event");
 /// The durable processing queue: inbound sequences still to run through the plugins.
 pub const PROCESSING_QUEUE: TableDefinition<u64, ()> = TableDefinition::new("processing_queue");
 /// Alert sequence → alert record.
 pub const ALERTS: TableDefinition<u64, &[u8]> = TableDefinition::new("alerts");
 /// `endpoint \n key` → sequence of the open (or acknowledged) alert with that key.
 pub const OPEN_ALERTS: TableDefinition<&str, u64> = TableDefinition::new("open_alerts");
+/// `(alert sequence, inbound sequence)` for each inbound record in an alert's history, apart
+/// from the alert record (stored with an empty history): an append adds one row and never
+/// rewrites the history, and a page of it reads only its own rows.
+pub const ALERT_HISTORY: TableDefinition<(u64, u64), ()> = TableDefinition::new("alert_history");
+/// Sequences of the acknowledged alerts (a subset of `open_alerts`' values): `/metrics` counts
+/// open and acknowledged alerts from the two tables' lengths, reading no alert.
+pub const ACKNOWLEDGED_ALERTS: TableDefinition<u64, ()> =
+    TableDefinition::new("acknowledged_alerts");
 /// `(due at ms, alert sequence)` for alerts whose escalation has a step due: kept in step with
 /// the alert's `escalation.next_due_at` by every alert write.
 pub const DUE_ESCALATIONS: TableDefinition<(u64, u64), ()> =

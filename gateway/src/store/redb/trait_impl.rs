@@ -108,6 +108,19 @@ impl Store for RedbStore {
         Self::list_alerts(self, filter)
     }
 
+    fn alert_history(
+        &self,
+        alert: u64,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Page<u64>, StoreError> {
+        Self::alert_history(self, alert, before, limit)
+    }
+
+    fn alert_history_contains(&self, alert: u64, inbound: u64) -> Result<bool, StoreError> {
+        Self::alert_history_contains(self, alert, inbound)
+    }
+
     fn update_alert(&self, alert: &AlertRecord) -> Result<AlertRecord, StoreError> {
         Self::update_alert(self, alert)
     }
@@ -118,6 +131,14 @@ impl Store for RedbStore {
 
     fn next_escalation_due_at(&self) -> Result<Option<u64>, StoreError> {
         Self::next_escalation_due_at(self)
+    }
+
+    fn prune_closed_alerts(&self, closed_before_ms: u64) -> Result<u64, StoreError> {
+        Self::prune_closed_alerts(self, closed_before_ms)
+    }
+
+    fn prune_finished_deliveries(&self, created_before_ms: u64) -> Result<u64, StoreError> {
+        Self::prune_finished_deliveries(self, created_before_ms)
     }
 
     fn firing_alerts(&self) -> Result<Vec<AlertRecord>, StoreError> {

@@ -2,10 +2,12 @@
 //! Bitbucket payloads, and prints one table (rates, p50/p99, CPU, peak memory and the ratios of
 //! the performance targets), all measured in the same run.
 //!
-//! `cargo run --release -p hookgate-tests --bin bench -- all` (or any of `p1 p2 p3 p4 p5 pg`;
+//! `cargo run --release -p hookgate-tests --bin bench -- all` (or any of `p1 p2 p3 p4 p5 p6 pg`;
 //! `--seconds N` per load phase, default 10; `--p4-seconds N`, default 60; `--connections N`,
-//! default 32; `--keep` keeps the work dir with the servers' logs; `--database-url URL` runs P1
-//! and P2 on PostgreSQL too, phase `pg`, with one gateway and with two).
+//! default 32; P6's store size `--p6-records N` (1,000,000), `--p6-alerts N` (100,000) and
+//! `--p6-prune N` (500,000); `--keep` keeps the work dir with the servers' logs;
+//! `--database-url URL` runs P1 and P2 on PostgreSQL too, phase `pg`, with one gateway and with
+//! two).
 
 mod alertmanager;
 mod load;
@@ -13,6 +15,7 @@ mod plugin_calls;
 mod postgres;
 mod process;
 mod report;
+mod scale;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use hookgate_tests::harness::{
@@ -46,7 +49,7 @@ fn main() -> ExitCode {
         Ok(options) => options,
         Err(message) => {
             eprintln!(
-                "{message}\n\nusage: bench all|p1|p2|p3|p4|p5|pg... [--seconds N] [--p4-seconds N] [--connections N] [--keep] [--database-url URL]"
+                "{message}\n\nusage: bench all|p1|p2|p3|p4|p5|p6|pg... [--seconds N] [--p4-seconds N] [--connections N] [--p6-records N] [--p6-alerts N] [--p6-prune N] [--keep] [--database-url URL]"
             );
             return ExitCode::from(2);
         }
@@ -77,6 +80,9 @@ fn main() -> ExitCode {
     if options.runs("p5") {
         p5_cold_start(work.path(), &mut report);
     }
+    if options.runs("p6") {
+        scale::p6_scale(&options, work.path(), &mut report);
+    }
     if options.runs("pg") {
         postgres::pg_phases(&options, work.path(), &mut report);
     }
@@ -95,6 +101,10 @@ struct Options {
     keep: bool,
     /// A PostgreSQL server to run `pg` on (databases are made next to the one it names).
     database_url: Option<String>,
+    /// P6: inbound records and alerts stored, and records pruned under load.
+    p6_records: u64,
+    p6_alerts: u64,
+    p6_prune: u64,
 }
 
 impl Options {
@@ -106,6 +116,9 @@ impl Options {
             connections: 32,
             keep: false,
             database_url: None,
+            p6_records: 1_000_000,
+            p6_alerts: 100_000,
+            p6_prune: 500_000,
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
@@ -123,7 +136,12 @@ impl Options {
                     options.database_url =
                         Some(args.next().ok_or("--database-url needs a URL")?.clone())
                 }
-                "all" | "p1" | "p2" | "p3" | "p4" | "p5" | "pg" => options.phases.push(arg.clone()),
+                "--p6-records" => options.p6_records = number("--p6-records")?,
+                "--p6-alerts" => options.p6_alerts = number("--p6-alerts")?,
+                "--p6-prune" => options.p6_prune = number("--p6-prune")?,
+                "all" | "p1" | "p2" | "p3" | "p4" | "p5" | "p6" | "pg" => {
+                    options.phases.push(arg.clone())
+                }
                 other => return Err(format!("unknown argument {other:?}")),
             }
         }
