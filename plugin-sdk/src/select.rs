@@ -61,8 +61,8 @@ pub fn template_paths(template: &str) -> Vec<&str> {
             rest = &tail[2..];
             continue;
         }
-        if tail.starts_with('}') {
-            rest = &tail[1..];
+        if let Some(after) = tail.strip_prefix('}') {
+            rest = after;
             continue;
         }
         let Some(end) = tail.find('}') else {
