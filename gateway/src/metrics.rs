@@ -98,6 +98,9 @@ pub struct Metrics {
     /// Destinations disabled after consecutive failures: ever, and now.
     destinations_disabled_total: AtomicU64,
     destinations_disabled: AtomicU64,
+    plugins_quarantined_total: AtomicU64,
+    plugins_quarantined: AtomicU64,
+    quarantined_records_total: AtomicU64,
 }
 
 impl Metrics {
@@ -162,6 +165,33 @@ impl Metrics {
         );
     }
 
+    /// Sets how many (endpoint, plugin) pairs are quarantined (at start, from the store).
+    pub fn set_quarantined_plugins(&self, count: u64) {
+        self.plugins_quarantined.store(count, Ordering::Relaxed);
+    }
+
+    /// Counts a plugin quarantined for an endpoint.
+    pub fn plugin_quarantined(&self) {
+        self.plugins_quarantined_total
+            .fetch_add(1, Ordering::Relaxed);
+        self.plugins_quarantined.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a quarantined plugin released by an operator.
+    pub fn plugin_released(&self) {
+        let _ =
+            self.plugins_quarantined
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |count| {
+                    count.checked_sub(1)
+                });
+    }
+
+    /// Counts a record failed because its plugin is quarantined (the plugin did not run).
+    pub fn quarantined_record(&self) {
+        self.quarantined_records_total
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
     /// The destination-health part of the exposition.
     pub fn render_destinations(&self) -> String {
         format!(
@@ -170,9 +200,21 @@ impl Metrics {
              hookgate_destinations_disabled_total {}\n\
              # HELP hookgate_destinations_disabled Destinations disabled now.\n\
              # TYPE hookgate_destinations_disabled gauge\n\
-             hookgate_destinations_disabled {}\n",
+             hookgate_destinations_disabled {}\n\
+             # HELP hookgate_plugins_quarantined_total Plugins quarantined for an endpoint after hitting their limits on record after record.\n\
+             # TYPE hookgate_plugins_quarantined_total counter\n\
+             hookgate_plugins_quarantined_total {}\n\
+             # HELP hookgate_plugins_quarantined Endpoint plugins quarantined now.\n\
+             # TYPE hookgate_plugins_quarantined gauge\n\
+             hookgate_plugins_quarantined {}\n\
+             # HELP hookgate_plugin_quarantined_records_total Records failed without running their quarantined plugin.\n\
+             # TYPE hookgate_plugin_quarantined_records_total counter\n\
+             hookgate_plugin_quarantined_records_total {}\n",
             self.destinations_disabled_total.load(Ordering::Relaxed),
             self.destinations_disabled.load(Ordering::Relaxed),
+            self.plugins_quarantined_total.load(Ordering::Relaxed),
+            self.plugins_quarantined.load(Ordering::Relaxed),
+            self.quarantined_records_total.load(Ordering::Relaxed),
         )
     }
 

@@ -127,6 +127,14 @@ pub async fn run_until(
     }
     match store.endpoints() {
         Ok(endpoints) => {
+            let quarantined: usize = endpoints.iter().map(|e| e.quarantined.len()).sum();
+            if quarantined > 0 {
+                tracing::warn!(
+                    "{quarantined} plugins are quarantined for an endpoint; release them \
+                     (POST /api/v1/endpoints/{{id}}/plugins/{{name}}/release) once fixed"
+                );
+            }
+            metrics.set_quarantined_plugins(quarantined as u64);
             for endpoint in endpoints.iter().filter(|endpoint| {
                 endpoint.secret.as_deref().is_some_and(|secret| {
                     crate::verify::secret_key_bytes(secret)
@@ -187,6 +195,11 @@ pub async fn run_until(
         queue: services.queue.clone(),
         outbox: services.outbox.clone(),
         twilio: services.config.twilio.clone(),
+        quarantines: crate::pipeline::Quarantines::new(
+            services.config.quarantine_after,
+            services.store.clone(),
+            services.metrics.clone(),
+        ),
     };
     let mailer = services
         .config

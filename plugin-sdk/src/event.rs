@@ -53,6 +53,22 @@ impl Event {
             .map_err(Clone::clone)
     }
 
+    /// The body with only the values at `paths` and what leads to them, read without building
+    /// the rest (see [`select_paths`](crate::select_paths)): for a plugin that reads a few
+    /// fields of a large event, several times cheaper than [`Event::json`]. Look the paths up
+    /// on the result as on the whole body.
+    ///
+    /// ```
+    /// use hookgate_plugin_sdk::prelude::*;
+    /// let event = Event::new("repo:push", r#"{"repository": {"full_name": "acme/widgets", "size": 9}}"#);
+    /// let body = event.select(&["repository.full_name"]).unwrap();
+    /// assert_eq!(body.str_at("repository.full_name"), Some("acme/widgets"));
+    /// assert_eq!(event.render_in(&body, "{repository.full_name} {event_key}").unwrap(), "acme/widgets repo:push");
+    /// ```
+    pub fn select(&self, paths: &[&str]) -> Result<Value, PluginError> {
+        crate::select_paths(&self.body, paths)
+    }
+
     /// A header's value, by case-insensitive name.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -64,7 +80,12 @@ impl Event {
     /// Fills a template such as `{repository.full_name}:{commit_status.refname}` from the body
     /// (see [`render_template`](crate::render_template)). `{event_key}` is also available.
     pub fn render(&self, template: &str) -> Result<String, PluginError> {
-        let body = self.json()?;
+        self.render_in(self.json()?, template)
+    }
+
+    /// [`Event::render`] from `body`, a document such as [`Event::select`] answers (selected
+    /// with the template's [`template_paths`](crate::template_paths)).
+    pub fn render_in(&self, body: &Value, template: &str) -> Result<String, PluginError> {
         match render_template(template, body) {
             Ok(text) => Ok(text),
             Err(error) if template.contains("{event_key") && body.lookup("event_key").is_none() => {

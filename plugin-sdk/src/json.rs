@@ -9,7 +9,7 @@ use crate::PluginError;
 use serde_json::Value;
 
 /// Splits a path into its segments (see the module docs for the rules).
-fn segments(path: &str) -> impl Iterator<Item = &str> {
+pub(crate) fn segments(path: &str) -> impl Iterator<Item = &str> {
     let separator = if path.contains('^') { '^' } else { '.' };
     path.split(separator).filter(|segment| !segment.is_empty())
 }

@@ -31,7 +31,7 @@
 //! ```
 //!
 //! Helpers every plugin needs are here once: JSON access by `a^b^c` / `a.b.c` path
-//! ([`JsonPath`]), key templates ([`render_template`]), typed config access ([`Config`]), an
+//! ([`JsonPath`]; [`Event::select`] reads only the paths it is given, skipping the rest), key templates ([`render_template`]), typed config access ([`Config`]), an
 //! embed builder that keeps to Discord's limits ([`Message`], [`Embed`], [`limits`]) and colour
 //! constants ([`colour`]), text helpers ([`truncate`], [`first_line`], [`short_hash`]) and time
 //! conversions ([`time`]). See the crate's README for building, testing and dropping in.
@@ -41,6 +41,8 @@
 extern crate self as hookgate_plugin_sdk;
 
 mod alert;
+#[cfg(any(all(feature = "arena", target_arch = "wasm32"), test))]
+mod arena;
 #[doc(hidden)]
 pub mod bindings;
 mod config;
@@ -54,6 +56,7 @@ pub mod log;
 mod message;
 mod notify;
 mod provider;
+mod select;
 mod text;
 pub mod time;
 
@@ -72,6 +75,7 @@ pub use notify::{
 pub use provider::{
     DigestEncoding, EventType, HmacAlgorithm, ProviderDescription, SignatureScheme,
 };
+pub use select::{select_paths, template_paths};
 /// The `serde_json` crate, so plugins need no direct dependency to build or read JSON.
 pub use serde_json;
 pub use text::{first_line, short_hash, truncate};
@@ -84,7 +88,7 @@ pub mod prelude {
         NotificationContext, Notifier, Outbound, PluginError, PluginInfo, Provider,
         ProviderDescription, Severity, SignatureScheme, colour, display_value, export_alert_mapper,
         export_formatter, export_notifier, export_provider, first_line, limits, render_template,
-        short_hash, truncate,
+        select_paths, short_hash, template_paths, truncate,
     };
     pub use serde_json::{self, Value, json};
 }

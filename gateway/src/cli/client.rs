@@ -80,6 +80,9 @@ pub enum EndpointCommand {
     /// Enable a destination disabled after consecutive failed deliveries (by its index in the
     /// endpoint's destinations, from 0); retry its failed deliveries afterwards.
     EnableDestination { id: String, index: usize },
+    /// Release a plugin quarantined for the endpoint after hitting its limits on record after
+    /// record; replay the records it failed meanwhile afterwards.
+    ReleasePlugin { id: String, plugin: String },
     /// Send one real test notification to a destination (by its index, from 0) and print its
     /// attempt; exits non-zero when it was not delivered.
     SendTest { id: String, index: usize },
@@ -405,6 +408,16 @@ pub fn print_endpoint(endpoint: &Value) {
             health
         );
     }
+    for entry in endpoint["quarantined"].as_array().into_iter().flatten() {
+        println!(
+            "{:12} {}: {} (hookgate endpoint release-plugin {} {})",
+            "QUARANTINED",
+            text(&entry["plugin"]),
+            text(&entry["reason"]),
+            text(&endpoint["id"]),
+            text(&entry["plugin"])
+        );
+    }
     if let Some(link) = endpoint["bitbucket"].as_object() {
         println!(
             "{:12} {}/{} (webhook {})",
@@ -500,6 +513,27 @@ pub fn endpoint(command: EndpointCommand, connection: Connection) -> Result<(), 
             )?;
             api.print(&answer, |_| {
                 println!("enabled destination {index} of {id}; retry its failed deliveries with POST /api/v1/deliveries/{{id}}/retry")
+            });
+        }
+        EndpointCommand::ReleasePlugin { id, plugin } => {
+            // Plugin names are a-z, 0-9, '-' and '_': anything else names no plugin and must
+            // not reach the path.
+            if plugin.is_empty()
+                || !plugin
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+            {
+                return Err(CliError::input(format!(
+                    "{plugin:?} is not a plugin name (a-z, 0-9, '-' or '_')"
+                )));
+            }
+            let answer = api.call(
+                "POST",
+                &format!("/endpoints/{id}/plugins/{plugin}/release"),
+                None,
+            )?;
+            api.print(&answer, |_| {
+                println!("released {plugin} for {id}; replay the records it failed meanwhile with POST /api/v1/inbound/{{id}}/replay")
             });
         }
         EndpointCommand::SendTest { id, index } => {

@@ -19,6 +19,10 @@ const SDK_FILES: &[(&str, &str)] = &[
         include_str!("../../../plugin-sdk/src/alert.rs"),
     ),
     (
+        "src/arena.rs",
+        include_str!("../../../plugin-sdk/src/arena.rs"),
+    ),
+    (
         "src/bindings.rs",
         include_str!("../../../plugin-sdk/src/bindings.rs"),
     ),
@@ -63,6 +67,10 @@ const SDK_FILES: &[(&str, &str)] = &[
     (
         "src/provider.rs",
         include_str!("../../../plugin-sdk/src/provider.rs"),
+    ),
+    (
+        "src/select.rs",
+        include_str!("../../../plugin-sdk/src/select.rs"),
     ),
     (
         "src/text.rs",

@@ -191,6 +191,7 @@ impl GatewayConfig {
             max_body_bytes: self.ingest.max_body_bytes,
             max_backlog: self.ingest.max_backlog,
             plugin_limits: self.plugins.limits()?,
+            quarantine_after: self.plugins.quarantine_after,
             delivery_timeout,
             retry_schedule,
             allow_private_destinations: self.delivery.allow_private_destinations,
@@ -229,6 +230,8 @@ pub struct ValidatedConfig {
     pub max_backlog: u64,
     /// Per-call plugin limits.
     pub plugin_limits: PluginLimits,
+    /// Limit hits in a row that quarantine a plugin for an endpoint; 0 = never.
+    pub quarantine_after: u32,
     /// Delivery request timeout.
     pub delivery_timeout: Duration,
     /// Delays between delivery attempts.

@@ -361,6 +361,9 @@ pub struct PluginsConfig {
     pub output_kib: u64,
     /// Size of a drop-in `.wasm` file, in MiB; a larger file is refused before it is read.
     pub max_file_mib: u64,
+    /// Records in a row on which a plugin hits its time or memory limit before it is
+    /// quarantined for that endpoint; 0 = never.
+    pub quarantine_after: u32,
 }
 
 impl PluginsConfig {
@@ -373,6 +376,9 @@ impl PluginsConfig {
     /// Default drop-in file size: room for an interpreter built into a component
     /// (componentize-py's CPython is some 40 MB), far below what would strain memory.
     pub const DEFAULT_MAX_FILE_MIB: u64 = 64;
+    /// Default limit hits in a row before a quarantine: a plugin that loops on one odd
+    /// payload is not quarantined, one that loops on every record is within seconds.
+    pub const DEFAULT_QUARANTINE_AFTER: u32 = 5;
 
     /// The limits as the runtime applies them, or an error naming the bad key.
     pub fn limits(&self) -> Result<PluginLimits, ConfigError> {
@@ -416,6 +422,7 @@ impl Default for PluginsConfig {
             memory_mib: Self::DEFAULT_MEMORY_MIB,
             output_kib: Self::DEFAULT_OUTPUT_KIB,
             max_file_mib: Self::DEFAULT_MAX_FILE_MIB,
+            quarantine_after: Self::DEFAULT_QUARANTINE_AFTER,
         }
     }
 }

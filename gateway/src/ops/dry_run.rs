@@ -96,6 +96,7 @@ pub fn preview_template(
         bitbucket: None,
         escalation_policy: None,
         auto_close_after: None,
+        quarantined: Vec::new(),
     };
     let event = test_event(&endpoint, event.to_string(), payload);
     crate::template::render(template, &endpoint, &event).map_err(OpsError::Invalid)

@@ -8,7 +8,7 @@ use crate::ids::{random_hex, random_id};
 use crate::runtime::{PluginKind, PluginSet};
 use crate::store::{
     BitbucketLink, Destination, DirectoryKind, EndpointRecord, EventSelection, FormatSpec,
-    PluginRef, now_ms,
+    PluginQuarantine, PluginRef, QuarantineChange, now_ms,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -233,6 +233,7 @@ pub fn new_endpoint(
         bitbucket: None,
         escalation_policy: input.escalation_policy,
         auto_close_after: input.auto_close_after,
+        quarantined: Vec::new(),
     };
     Ok((endpoint, secret))
 }
@@ -342,6 +343,23 @@ pub fn enable_destination(
     Ok(endpoint)
 }
 
+/// Releases a plugin quarantined for an endpoint: its next records run it again (those failed
+/// meanwhile stay failed; replay them). Releasing a plugin that is not quarantined changes
+/// nothing.
+pub fn release_plugin(
+    services: &Services,
+    id: &str,
+    plugin: &str,
+) -> Result<EndpointRecord, OpsError> {
+    get(services, id)?;
+    let release = QuarantineChange::Release(plugin.to_string());
+    if services.store.change_quarantine(id, &release)? {
+        services.metrics.plugin_released();
+        tracing::info!(endpoint = %id, plugin, "quarantined plugin released");
+    }
+    get(services, id)
+}
+
 /// Disables an endpoint: history is kept; its URL answers 410.
 pub fn disable(services: &Services, id: &str) -> Result<EndpointRecord, OpsError> {
     let mut endpoint = get(services, id)?;
@@ -407,6 +425,11 @@ pub struct EndpointView {
     /// Alerts without an open for this long are closed by timeout (`30m`, `2h`).
     #[schema(required = true)]
     pub auto_close_after: Option<String>,
+    /// Plugins quarantined here after hitting their time or memory limit on
+    /// `[plugins] quarantine_after` records in a row: its records fail with "plugin
+    /// quarantined" without running them until released
+    /// (`POST /endpoints/{id}/plugins/{name}/release`).
+    pub quarantined: Vec<PluginQuarantine>,
     /// The signing secret: only in the answers of a create and a secret rotation, shown that
     /// once.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -503,6 +526,7 @@ impl EndpointView {
                 }),
             escalation_policy: endpoint.escalation_policy.clone(),
             auto_close_after: endpoint.auto_close_after.clone(),
+            quarantined: endpoint.quarantined.clone(),
             secret: None,
         }
     }

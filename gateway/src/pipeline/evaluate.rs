@@ -2,6 +2,7 @@
 //! template). Pure: nothing is stored, so a record interrupted before its results are durable
 //! is simply evaluated again. Also the dry run, which adds what the notifier would send.
 
+use super::quarantine::Quarantines;
 use crate::alerts::{self, AlertChange};
 use crate::config::TwilioSettings;
 use crate::ids::{format_alert_id, format_delivery_id, format_inbound_id};
@@ -30,11 +31,15 @@ pub(super) type BatchWork = [(u64, Option<(Arc<EndpointRecord>, PluginEvent)>)];
 
 /// Evaluates a batch spread over the machine's cores: plugin calls are most of the work and
 /// independent of each other, since their results are applied in order afterwards.
-pub(super) fn evaluate_batch(plugins: &PluginSet, work: &BatchWork) -> Vec<Option<Evaluation>> {
+pub(super) fn evaluate_batch(
+    plugins: &PluginSet,
+    work: &BatchWork,
+    quarantines: &Quarantines,
+) -> Vec<Option<Evaluation>> {
     let evaluate_one = |(id, event): &(u64, Option<(Arc<EndpointRecord>, PluginEvent)>)| {
         event.as_ref().map(|(endpoint, event)| {
             let _record = record_span(*id, &endpoint.id).entered();
-            evaluate(plugins, endpoint, event)
+            evaluate_watched(plugins, endpoint, event, Some(quarantines))
         })
     };
     let threads = std::thread::available_parallelism()
@@ -71,8 +76,27 @@ pub struct Evaluation {
     pub calls: Vec<PluginCall>,
 }
 
-/// Runs the endpoint's mapper and formatter (or template) on an event. Pure: nothing stored.
+/// Runs the endpoint's mapper and formatter (or template) on an event, quarantined plugins
+/// too (a dry run shows what they would do). Pure: nothing stored.
 pub fn evaluate(plugins: &PluginSet, endpoint: &EndpointRecord, event: &PluginEvent) -> Evaluation {
+    evaluate_watched(plugins, endpoint, event, None)
+}
+
+/// [`evaluate`], with quarantined plugins failing the record without running, and each call's
+/// limit hits counted towards a quarantine.
+fn evaluate_watched(
+    plugins: &PluginSet,
+    endpoint: &EndpointRecord,
+    event: &PluginEvent,
+    quarantines: Option<&Quarantines>,
+) -> Evaluation {
+    let quarantined =
+        |plugin: &str| quarantines.is_some_and(|q| q.is_quarantined(endpoint, plugin));
+    let observe = |plugin: &str, error: Option<&RuntimeError>| {
+        if let Some(quarantines) = quarantines {
+            quarantines.observe(&endpoint.id, plugin, error);
+        }
+    };
     let mut evaluation = Evaluation {
         outcomes: Vec::new(),
         actions: Vec::new(),
@@ -80,7 +104,11 @@ pub fn evaluate(plugins: &PluginSet, endpoint: &EndpointRecord, event: &PluginEv
         failed: false,
         calls: Vec::new(),
     };
-    if let Some(mapping) = &endpoint.alerts {
+    if let Some(mapping) = &endpoint.alerts
+        && quarantined(&mapping.plugin)
+    {
+        evaluation.quarantined(&mapping.plugin);
+    } else if let Some(mapping) = &endpoint.alerts {
         let _call = tracing::debug_span!("plugin", plugin = %mapping.plugin, kind = "alert-mapper")
             .entered();
         let started = std::time::Instant::now();
@@ -92,6 +120,7 @@ pub fn evaluate(plugins: &PluginSet, endpoint: &EndpointRecord, event: &PluginEv
             duration: started.elapsed(),
             failure: result.as_ref().err().map(RuntimeError::failure_kind),
         });
+        observe(&mapping.plugin, result.as_ref().err());
         match result {
             Ok(actions) => {
                 tracing::debug!(actions = actions.len(), "mapped");
@@ -102,6 +131,9 @@ pub fn evaluate(plugins: &PluginSet, endpoint: &EndpointRecord, event: &PluginEv
     }
     match &endpoint.format {
         None => {}
+        Some(FormatSpec::Plugin(format)) if quarantined(&format.plugin) => {
+            evaluation.quarantined(&format.plugin);
+        }
         Some(FormatSpec::Plugin(format)) => {
             let _call = tracing::debug_span!("plugin", plugin = %format.plugin, kind = "formatter")
                 .entered();
@@ -114,6 +146,7 @@ pub fn evaluate(plugins: &PluginSet, endpoint: &EndpointRecord, event: &PluginEv
                 duration: started.elapsed(),
                 failure: result.as_ref().err().map(RuntimeError::failure_kind),
             });
+            observe(&format.plugin, result.as_ref().err());
             match result {
                 Ok(Some(message)) => {
                     tracing::debug!("formatted");
@@ -152,6 +185,14 @@ impl Evaluation {
             detail,
             alert: None,
         });
+    }
+
+    /// Fails the record without running `plugin` (counted in `/metrics`, not logged: the
+    /// quarantine was, once).
+    fn quarantined(&mut self, plugin: &str) {
+        self.failed = true;
+        let error = RuntimeError::Quarantined;
+        self.outcome(plugin, &format!("Plugin Failed: {error}"), None);
     }
 
     fn plugin_failed(&mut self, plugin: &str, error: &RuntimeError) {

@@ -13,11 +13,13 @@ mod escalation;
 mod evaluate;
 mod notify;
 mod plan;
+mod quarantine;
 pub mod queue;
 
 pub use escalation::{Escalating, PAGE_DESTINATION, start_escalation, user_from_body};
 pub use evaluate::{Evaluation, dry_run, evaluate, notice, plugin_destination, plugin_event};
 pub use notify::{ShapeFailure, plan_notification};
+pub use quarantine::Quarantines;
 pub use queue::ProcessingQueue;
 
 use crate::config::TwilioSettings;
@@ -49,6 +51,8 @@ pub struct Processing {
     pub outbox: Arc<Outbox>,
     /// `[twilio]`, whose non-secret settings the notifier gets for sms and voice.
     pub twilio: Option<TwilioSettings>,
+    /// Plugins' limit hits in a row, and the quarantines they lead to.
+    pub quarantines: Quarantines,
 }
 
 impl Processing {
@@ -98,6 +102,7 @@ impl Processing {
     /// again when an operator changed one of its alerts meanwhile.
     fn process_batch(&self, records: Vec<crate::store::InboundRecord>) -> Result<(), StoreError> {
         let plugins = self.registry.snapshot();
+        self.quarantines.start_batch();
         let mut work = Vec::with_capacity(records.len());
         for record in &records {
             let endpoint = self.store.endpoint(&record.endpoint)?;
@@ -107,7 +112,7 @@ impl Processing {
             });
             work.push((record.id, event));
         }
-        let evaluations = evaluate_batch(&plugins, &work);
+        let evaluations = evaluate_batch(&plugins, &work, &self.quarantines);
         for evaluation in evaluations.iter().flatten() {
             for call in &evaluation.calls {
                 self.metrics.observe_plugin_call(call);

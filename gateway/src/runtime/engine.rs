@@ -20,6 +20,10 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(1);
 /// rather than the process growing.
 const MAX_CONCURRENT_INSTANCES: u32 = 256;
 
+/// Pool slots kept warm while unused: room for each of a few plugins (the four built-ins and
+/// some drop-ins) on each of the threads that call them at once.
+const MAX_UNUSED_WARM_SLOTS: u32 = 32;
+
 /// Linear memory kept resident between calls in a pool slot (only dirty pages are reset).
 const KEEP_RESIDENT_BYTES: usize = 4 << 20;
 /// Table bytes kept resident likewise.
@@ -65,9 +69,12 @@ impl PluginEngine {
         pool.pagemap_scan(Enabled::Auto);
         pool.linear_memory_keep_resident(KEEP_RESIDENT_BYTES.min(limits.memory_bytes));
         pool.table_keep_resident(KEEP_RESIDENT_TABLE_BYTES);
-        // Reuse the slots a plugin ran in before taking fresh ones, so the memory kept resident
-        // stays that of the calls running at once, not of every slot ever used.
-        pool.max_unused_warm_slots(0);
+        // A freed slot stays warm for the plugin that ran in it (its memory image mapped, its
+        // touched pages resident), so the next call of that plugin skips mapping it again. With
+        // none kept, plugins called in turn (a mapper, then a formatter, then a notifier)
+        // evicted each other's slots on every call. Bounded, so the memory kept resident is
+        // that of a few slots per plugin, not of every slot ever used.
+        pool.max_unused_warm_slots(MAX_UNUSED_WARM_SLOTS);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
 
         let mut cache = None;

@@ -92,6 +92,10 @@ pub enum RuntimeError {
     /// No plugin of that name is loaded.
     #[error("no plugin named {0:?} is loaded")]
     NotFound(String),
+    /// The plugin is quarantined for the endpoint (after hitting its limits on record after
+    /// record) and was not run.
+    #[error("plugin quarantined")]
+    Quarantined,
     /// Reading a plugin file failed.
     #[error("cannot read {path}: {reason}")]
     Io {
@@ -114,6 +118,7 @@ impl RuntimeError {
             Self::OutputTooLarge { .. } => "output",
             Self::Plugin(_) => "error",
             Self::NotFound(_) => "not_loaded",
+            Self::Quarantined => "quarantined",
             Self::WrongKind { .. } => "wrong_kind",
             Self::Engine(_)
             | Self::Cache(_)

@@ -123,6 +123,15 @@ pub trait Store: Send + Sync + 'static {
     fn endpoint(&self, id: &str) -> Result<Option<Arc<EndpointRecord>>, StoreError>;
     /// Every endpoint, newest first.
     fn endpoints(&self) -> Result<Vec<EndpointRecord>, StoreError>;
+    /// Quarantines a plugin for an endpoint, or releases it, in one read-modify-write of the
+    /// endpoint ([`Durability::BeforeAnswer`]), so an operator's change saved meanwhile is
+    /// neither lost nor undone. Whether anything changed: `false` when the endpoint is gone,
+    /// the plugin already quarantined, or (releasing) not quarantined.
+    fn change_quarantine(
+        &self,
+        endpoint: &str,
+        change: &QuarantineChange,
+    ) -> Result<bool, StoreError>;
 
     // The inbound log and the processing queue.
 

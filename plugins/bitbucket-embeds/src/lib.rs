@@ -54,6 +54,13 @@ const COMMENT_CHARS: usize = 2000;
 /// The first line of a commit message is a subject; long ones are cut to keep the list legible.
 const COMMIT_SUBJECT_CHARS: usize = 100;
 const BITBUCKET_WEB: &str = "https://bitbucket.org";
+/// What every family reads: the acting user and the repository's name and page.
+const COMMON_FIELDS: [&str; 4] = [
+    "actor",
+    "repository.full_name",
+    "repository.name",
+    "repository.links.html.href",
+];
 
 /// The formatter.
 pub struct Embeds;
@@ -77,19 +84,45 @@ impl Formatter for Embeds {
 
     fn format(event: &Event, config: &Config) -> Result<Option<Message>, PluginError> {
         let settings = Settings::from_config(config)?;
-        let payload = event.json()?;
+        // Only what each family reads is parsed out of the body (the repository object is
+        // mostly links and ids no embed shows), and nothing for events that post nothing.
+        let payload = |family: &[&str]| {
+            let mut paths = COMMON_FIELDS.to_vec();
+            paths.extend_from_slice(family);
+            event.select(&paths)
+        };
         let embeds = match event.event_key.split_once(':') {
-            Some(("repo", "push")) => push_embeds(payload, &settings)?,
-            Some(("pullrequest", action)) => vec![pull_request_embed(payload, action, &settings)?],
-            Some(("issue", action)) => vec![issue_embed(payload, action, &settings)?],
+            Some(("repo", "push")) => push_embeds(&payload(&["push"])?, &settings)?,
+            Some(("pullrequest", action)) => vec![pull_request_embed(
+                &payload(&["pullrequest", "comment", "approval", "changes_request"])?,
+                action,
+                &settings,
+            )?],
+            Some(("issue", action)) => vec![issue_embed(
+                &payload(&["issue", "comment", "changes"])?,
+                action,
+                &settings,
+            )?],
             Some(("repo", "commit_status_created" | "commit_status_updated")) => {
                 if settings.commit_statuses {
-                    vec![commit_status_embed(payload)?]
+                    vec![commit_status_embed(&payload(&["commit_status"])?)?]
                 } else {
                     Vec::new()
                 }
             }
-            Some(("repo", action)) => repository_embed(payload, action).into_iter().collect(),
+            Some(("repo", action)) => repository_embed(
+                &payload(&[
+                    "fork",
+                    "changes",
+                    "previous_workspace",
+                    "previous_owner",
+                    "commit",
+                    "comment",
+                ])?,
+                action,
+            )
+            .into_iter()
+            .collect(),
             _ => Vec::new(),
         };
         if embeds.is_empty() {

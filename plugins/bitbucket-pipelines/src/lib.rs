@@ -22,6 +22,18 @@ const DEFAULT_OPEN: &[&str] = &["FAILED"];
 const DEFAULT_CLOSE: &[&str] = &["SUCCESSFUL", "INPROGRESS"];
 const DEFAULT_KEY: &str = "{repository.full_name}:{commit_status.refname}";
 const DEFAULT_SEVERITY: Severity = Severity::Error;
+/// What `default_title` and `alert_from` read.
+const ALERT_FIELDS: [&str; 9] = [
+    "commit_status.name",
+    "commit_status.url",
+    "commit_status.description",
+    "commit_status.commit.hash",
+    "commit_status.commit.message",
+    "commit_status.commit.author.user.display_name",
+    "commit_status.refname",
+    "actor.display_name",
+    "repository.full_name",
+];
 
 /// One `filters` entry: the value at `field` must match `regex`.
 #[derive(serde::Deserialize)]
@@ -65,12 +77,21 @@ impl AlertMapper for Pipelines {
     }
 
     fn map(event: &Event, config: &Config) -> Result<Vec<Action>, PluginError> {
-        let payload = event.json()?;
         let status_field = config.str_or("status_field", DEFAULT_STATUS_FIELD)?;
         let open = config.list_or("open", DEFAULT_OPEN)?;
         let close = config.list_or("close", DEFAULT_CLOSE)?;
         let filters: Vec<Filter> = config.get("filters")?.unwrap_or_default();
         let severity = severity(config)?;
+        let key_template = config.str_or("key", DEFAULT_KEY)?;
+        let title_template = config.get_str("title")?;
+
+        // Only the fields read below are parsed out of the body; the rest is skipped.
+        let mut paths: Vec<&str> = vec![status_field];
+        paths.extend(filters.iter().map(|filter| filter.field.as_str()));
+        paths.extend(template_paths(key_template));
+        paths.extend(title_template.map(template_paths).unwrap_or_default());
+        paths.extend(ALERT_FIELDS);
+        let payload = &event.select(&paths)?;
 
         for filter in &filters {
             let pattern = Regex::new(&filter.regex).map_err(|error| {
@@ -100,11 +121,11 @@ impl AlertMapper for Pipelines {
                 event.event_key
             ))]);
         };
-        let key = event.render(config.str_or("key", DEFAULT_KEY)?)?;
+        let key = event.render_in(payload, key_template)?;
 
         if open.contains(&status) {
-            let title = match config.get_str("title")? {
-                Some(template) => event.render(template)?,
+            let title = match title_template {
+                Some(template) => event.render_in(payload, template)?,
                 None => default_title(payload, &status),
             };
             Ok(vec![Action::open(

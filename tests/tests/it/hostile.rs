@@ -252,3 +252,156 @@ fn files_environment_and_sockets_fail_inside_the_sandbox_and_the_plugin_sees_it(
         );
     }
 }
+
+/// The value of an unlabelled series in a `/metrics` text.
+fn metric(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("no {name} in /metrics"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// How many times the hostile plugin was called, from `/metrics`.
+fn hostile_calls(text: &str) -> u64 {
+    text.lines()
+        .find_map(|line| {
+            line.strip_prefix("hookgate_plugin_call_duration_seconds_count{plugin=\"hostile\"} ")
+        })
+        .map_or(0, |count| count.trim().parse().unwrap())
+}
+
+#[test]
+fn a_plugin_looping_record_after_record_is_quarantined_for_its_endpoint_until_released() {
+    const AFTER: usize = 3;
+    let gateway = TestGateway::start(|config| {
+        config.plugins.quarantine_after = AFTER as u32;
+        let plugins = config.data_dir.join("plugins");
+        std::fs::create_dir_all(&plugins).unwrap();
+        std::fs::copy(plugin_file("hostile"), plugins.join("hostile.wasm")).unwrap();
+    });
+    let looping = gateway.create_endpoint(json!({
+        "name": "looping",
+        "events": ["repo:push"],
+        "alerts": {"plugin": "hostile", "config": {"behaviour": "loop"}},
+    }));
+    let healthy = gateway.create_endpoint(json!({
+        "name": "healthy",
+        "events": ["repo:commit_status_updated"],
+        "alerts": {"plugin": "bitbucket-pipelines"},
+    }));
+    let looping_id = looping["id"].as_str().unwrap().to_string();
+    let post = |endpoint: &Value, event: &str, body: &str, n: usize| -> Value {
+        let (status, answer) = gateway.post_hook(
+            endpoint["url"].as_str().unwrap(),
+            event,
+            body,
+            endpoint["secret"].as_str(),
+            &uuid(n),
+        );
+        assert_eq!(status, 202, "{answer}");
+        gateway.processed(answer["id"].as_str().unwrap())
+    };
+    let endpoint = || gateway.api_ok("GET", &format!("/endpoints/{looping_id}"), None);
+
+    // N records in a row hit the time limit: each fails with its reason, and the Nth
+    // quarantines the plugin for this endpoint.
+    for n in 0..AFTER {
+        assert!(endpoint()["quarantined"].as_array().unwrap().is_empty());
+        let record = post(&looping, "repo:push", "{}", n);
+        assert_eq!(record["status"], "failed", "{record}");
+        assert!(
+            first_outcome(&record).starts_with("Plugin Failed: timeout"),
+            "{record}"
+        );
+    }
+    let quarantined = endpoint()["quarantined"].clone();
+    assert_eq!(quarantined.as_array().unwrap().len(), 1, "{quarantined}");
+    assert_eq!(quarantined[0]["plugin"], "hostile");
+    assert!(
+        quarantined[0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("Plugin Failed: timeout"),
+        "{quarantined}"
+    );
+    let metrics = gateway.metrics();
+    assert_eq!(metric(&metrics, "hookgate_plugins_quarantined"), 1);
+    assert_eq!(metric(&metrics, "hookgate_plugins_quarantined_total"), 1);
+    let calls_before = hostile_calls(&metrics);
+    assert_eq!(calls_before, AFTER as u64);
+
+    // The next record fails at once, without running the plugin.
+    let refused = post(&looping, "repo:push", "{}", 10);
+    assert_eq!(refused["status"], "failed", "{refused}");
+    assert_eq!(first_outcome(&refused), "Plugin Failed: plugin quarantined");
+    let metrics = gateway.metrics();
+    assert_eq!(hostile_calls(&metrics), calls_before, "the plugin ran");
+    assert_eq!(
+        metric(&metrics, "hookgate_plugin_quarantined_records_total"),
+        1
+    );
+
+    // Other endpoints keep processing.
+    let other = post(
+        &healthy,
+        "repo:commit_status_updated",
+        &commit_status_payload("FAILED"),
+        11,
+    );
+    assert_eq!(other["status"], "processed", "{other}");
+    assert_eq!(first_outcome(&other), "Mapped Opened");
+
+    // The console shows it with a Release button.
+    let session = crate::bitbucket_oauth::ConsoleSession::sign_in(&gateway.url);
+    let (_, sources) = session.get("/ui/sources");
+    assert!(sources.contains("hostile quarantined"), "{sources}");
+    let release_path = format!("/ui/sources/{looping_id}/plugins/hostile/release");
+    assert!(sources.contains(&release_path), "no Release form");
+
+    // Fixing the config does not release it: only an operator's release does.
+    gateway.api_ok(
+        "PATCH",
+        &format!("/endpoints/{looping_id}"),
+        Some(json!({"alerts": {"plugin": "hostile", "config": {"behaviour": "behave"}}})),
+    );
+    assert_eq!(endpoint()["quarantined"].as_array().unwrap().len(), 1);
+    let still = post(&looping, "repo:push", "{}", 12);
+    assert_eq!(first_outcome(&still), "Plugin Failed: plugin quarantined");
+
+    // Released from the console; the record failed meanwhile is replayed and now runs.
+    let (status, location, _) = session.post(&release_path, &[]);
+    assert_eq!((status, location.as_str()), (303, "/ui/sources"));
+    assert!(endpoint()["quarantined"].as_array().unwrap().is_empty());
+    assert_eq!(
+        metric(&gateway.metrics(), "hookgate_plugins_quarantined"),
+        0
+    );
+    let replayed = gateway.api_ok(
+        "POST",
+        &format!("/inbound/{}/replay", refused["id"].as_str().unwrap()),
+        None,
+    );
+    let replayed = gateway.processed(replayed["id"].as_str().unwrap());
+    assert_eq!(replayed["status"], "processed", "{replayed}");
+    assert_eq!(first_outcome(&replayed), "Ignored: behaved");
+    assert_eq!(hostile_calls(&gateway.metrics()), calls_before + 1);
+}
+
+#[test]
+fn releasing_through_the_api_answers_the_endpoint_and_an_unknown_endpoint_is_404() {
+    let gateway = TestGateway::start(|_| {});
+    let endpoint = gateway.create_endpoint(json!({"name": "plain", "events": ["repo:push"]}));
+    let id = endpoint["id"].as_str().unwrap();
+    // Nothing quarantined: nothing changes, and the answer is the endpoint.
+    let answer = gateway.api_ok(
+        "POST",
+        &format!("/endpoints/{id}/plugins/hostile/release"),
+        None,
+    );
+    assert_eq!(answer["id"], id);
+    assert_eq!(answer["quarantined"], json!([]));
+    let (status, refused) = gateway.api("POST", "/endpoints/nope/plugins/hostile/release", None);
+    assert_eq!(status, 404, "{refused}");
+}

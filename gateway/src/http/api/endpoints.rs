@@ -1,5 +1,6 @@
 //! Endpoints: create (secret shown once), list, show, change, disable, rotate the secret,
-//! enable a destination disabled after failures, and the dry run.
+//! enable a destination disabled after failures, release a quarantined plugin, and the dry
+//! run.
 
 use super::ApiRoute;
 use crate::http::HttpState;
@@ -20,6 +21,7 @@ pub const ROUTES: &[ApiRoute] = &[
     ApiRoute::documented::<__path_disable>(|route| route.to(disable)),
     ApiRoute::documented::<__path_rotate_secret>(|route| route.to(rotate_secret)),
     ApiRoute::documented::<__path_enable_destination>(|route| route.to(enable_destination)),
+    ApiRoute::documented::<__path_release_plugin>(|route| route.to(release_plugin)),
     ApiRoute::documented::<__path_send_test>(|route| route.to(send_test)),
     ApiRoute::documented::<__path_test>(|route| route.to(test)),
 ];
@@ -199,6 +201,31 @@ async fn enable_destination(
         .parse::<usize>()
         .map_err(|_| OpsError::NotFound("destination"))?;
     let endpoint = endpoints::enable_destination(&state.services, &id, index)?;
+    Ok(HttpResponse::Ok().json(EndpointView::of(&state.services, &endpoint)))
+}
+
+/// Releases a plugin quarantined for the endpoint: its next records run it again. Records
+/// failed with "plugin quarantined" meanwhile stay failed; replay them.
+#[utoipa::path(
+    post,
+    path = "/endpoints/{id}/plugins/{name}/release",
+    operation_id = "releaseEndpointPlugin",
+    params(
+        ("id" = String, Path, description = "endpoint id"),
+        ("name" = String, Path, description = "the quarantined plugin's name"),
+    ),
+    responses(
+        (status = 200, description = "the endpoint, the plugin no longer in `quarantined` (also when it was not)", body = EndpointView),
+        (status = 404, description = "no such endpoint", body = ErrorAnswer),
+        (status = 401, description = "no valid admin token", body = ErrorAnswer),
+    )
+)]
+async fn release_plugin(
+    state: web::Data<HttpState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, OpsError> {
+    let (id, name) = path.into_inner();
+    let endpoint = endpoints::release_plugin(&state.services, &id, &name)?;
     Ok(HttpResponse::Ok().json(EndpointView::of(&state.services, &endpoint)))
 }
 

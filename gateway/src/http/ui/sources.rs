@@ -64,6 +64,11 @@ pub const ROUTES: &[RouteRow] = &[
     },
     RouteRow {
         method: Method::POST,
+        path: "/sources/{id}/plugins/{name}/release",
+        handler: |route| route.to(release_plugin),
+    },
+    RouteRow {
+        method: Method::POST,
         path: "/sources/{id}/destinations/{index}/test",
         handler: |route| route.to(send_test),
     },
@@ -376,6 +381,18 @@ async fn enable_destination(
         .map_err(|_| OpsError::NotFound("destination"))
         .and_then(|index| endpoints::enable_destination(&state.services, &id, index));
     match result {
+        Ok(_) => see_other("/ui/sources"),
+        Err(error) => refused_page(&state, &session, error),
+    }
+}
+
+async fn release_plugin(
+    state: web::Data<HttpState>,
+    session: Session,
+    path: web::Path<(String, String)>,
+) -> HttpResponse {
+    let (id, name) = path.into_inner();
+    match endpoints::release_plugin(&state.services, &id, &name) {
         Ok(_) => see_other("/ui/sources"),
         Err(error) => refused_page(&state, &session, error),
     }

@@ -128,12 +128,14 @@ macro_rules! store_contract_tests {
                 a_fresh_store_is_healthy,
                 endpoints_are_listed_newest_first,
                 a_saved_change_is_seen_at_once,
+                a_quarantine_is_read_back_until_released,
             }
         );
         $crate::store::contract::store_contract_tests!(@restarts
             inbound::repeats_are_detected_after_a_restart,
             processing::written_ids_are_not_handed_out_after_a_restart,
             endpoints::endpoints_survive_a_restart,
+            endpoints::quarantines_survive_a_restart,
             directory::the_directory_survives_a_restart,
             directory::secret_keys_are_made_once,
             bitbucket::connections_survive_a_restart,
@@ -345,5 +347,6 @@ pub(crate) fn endpoint(id: &str, created_at: u64) -> EndpointRecord {
         bitbucket: None,
         escalation_policy: None,
         auto_close_after: None,
+        quarantined: Vec::new(),
     }
 }

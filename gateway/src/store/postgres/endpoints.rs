@@ -2,7 +2,7 @@
 
 use super::cluster::{ENDPOINT_CHANNEL, notify};
 use super::{ENDPOINT_CACHE_TTL, PostgresStore, decode, encode, int};
-use crate::store::{EndpointRecord, StoreError};
+use crate::store::{EndpointRecord, QuarantineChange, StoreError};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -35,6 +35,55 @@ impl PostgresStore {
             );
         }
         Ok(())
+    }
+
+    /// Quarantines or releases a plugin: the row is locked from the read to the commit, so a
+    /// `save_endpoint` of another gateway waits for it, and every gateway drops its cached
+    /// copy at commit.
+    pub(super) fn change_quarantine(
+        &self,
+        id: &str,
+        change: &QuarantineChange,
+    ) -> Result<bool, StoreError> {
+        if id.contains('\0') {
+            return Ok(false);
+        }
+        self.forget_endpoint(id);
+        let pool = self.pool.clone();
+        let key = id.to_string();
+        let change = change.clone();
+        let changed: Option<EndpointRecord> = self.run(async move {
+            let mut client = pool.get().await?;
+            let txn = client.transaction().await?;
+            let row = txn
+                .query_opt(
+                    "SELECT record FROM endpoints WHERE id = $1 FOR UPDATE",
+                    &[&key],
+                )
+                .await?;
+            let Some(row) = row else {
+                return Ok(None);
+            };
+            let mut endpoint: EndpointRecord = decode("endpoint", &row, 0)?;
+            if !change.apply(&mut endpoint) {
+                return Ok(None);
+            }
+            txn.execute(
+                "UPDATE endpoints SET record = $2 WHERE id = $1",
+                &[&key, &encode(&endpoint)],
+            )
+            .await?;
+            notify(&*txn, ENDPOINT_CHANNEL, &key).await?;
+            txn.commit().await?;
+            Ok(Some(endpoint))
+        })?;
+        let Some(endpoint) = changed else {
+            return Ok(false);
+        };
+        if let Ok(mut cache) = self.shared.endpoint_cache.write() {
+            cache.insert(endpoint.id.clone(), (Instant::now(), Arc::new(endpoint)));
+        }
+        Ok(true)
     }
 
     pub(super) fn endpoint(&self, id: &str) -> Result<Option<Arc<EndpointRecord>>, StoreError> {

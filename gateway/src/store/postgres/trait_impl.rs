@@ -5,8 +5,8 @@ use crate::store::InboundRetention;
 use crate::store::{
     AlertFilter, AlertRecord, Appended, CopiedRecord, CopyKey, DeliveryFilter, DeliveryRecord,
     DestinationHealth, DirectoryEntry, DirectoryKind, Durability, EndpointRecord, IdKind,
-    InboundFilter, InboundRecord, Page, ProcessedBatch, RecordCounts, RecordKind, RecordedAttempt,
-    RetryScheduled, SessionRecord, Store, StoreError, StoreEvents, StoredPlugin,
+    InboundFilter, InboundRecord, Page, ProcessedBatch, QuarantineChange, RecordCounts, RecordKind,
+    RecordedAttempt, RetryScheduled, SessionRecord, Store, StoreError, StoreEvents, StoredPlugin,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -34,6 +34,14 @@ impl Store for PostgresStore {
 
     fn endpoints(&self) -> Result<Vec<EndpointRecord>, StoreError> {
         Self::endpoints(self)
+    }
+
+    fn change_quarantine(
+        &self,
+        endpoint: &str,
+        change: &QuarantineChange,
+    ) -> Result<bool, StoreError> {
+        Self::change_quarantine(self, endpoint, change)
     }
 
     fn append_inbound(&self, records: Vec<InboundRecord>) -> Result<Vec<Appended>, StoreError> {

@@ -113,9 +113,60 @@ pub struct EndpointRecord {
     /// operator wrote it (`30m`, `2h`, like the retry schedule's). Never when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_close_after: Option<String>,
+    /// Plugins quarantined for this endpoint after hitting their time or memory limit on
+    /// `[plugins] quarantine_after` records in a row: its records fail without running them
+    /// until an operator releases them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quarantined: Vec<PluginQuarantine>,
+}
+
+/// A plugin quarantined for one endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PluginQuarantine {
+    /// The plugin's name.
+    pub plugin: String,
+    /// When it was quarantined, ms.
+    pub at: u64,
+    /// The last limit it hit, as the inbound record's outcome says it.
+    pub reason: String,
+}
+
+/// What [`Store::change_quarantine`](crate::store::Store::change_quarantine) does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QuarantineChange {
+    /// Quarantine this plugin (unless it already is).
+    Quarantine(PluginQuarantine),
+    /// Release the named plugin.
+    Release(String),
+}
+
+impl QuarantineChange {
+    /// Applies the change to an endpoint; whether it changed it.
+    pub fn apply(&self, endpoint: &mut EndpointRecord) -> bool {
+        match self {
+            Self::Quarantine(entry) => {
+                if endpoint.is_quarantined(&entry.plugin) {
+                    return false;
+                }
+                endpoint.quarantined.push(entry.clone());
+                true
+            }
+            Self::Release(plugin) => {
+                let before = endpoint.quarantined.len();
+                endpoint.quarantined.retain(|entry| &entry.plugin != plugin);
+                endpoint.quarantined.len() != before
+            }
+        }
+    }
 }
 
 impl EndpointRecord {
+    /// Whether `plugin` is quarantined for this endpoint.
+    pub fn is_quarantined(&self, plugin: &str) -> bool {
+        self.quarantined.iter().any(|entry| entry.plugin == plugin)
+    }
+
     /// Whether the endpoint takes `event_key`: `"all"` means every event its provider knows
     /// now, also those a newer provider added after the endpoint was saved; any other
     /// selection is the list resolved when it was saved.

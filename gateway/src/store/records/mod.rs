@@ -22,7 +22,8 @@ pub use deliveries::{
 pub use destinations::{AttemptOutcome, DestinationHealth, RecordedAttempt};
 pub use directory::{DirectoryEntry, DirectoryKind};
 pub use endpoints::{
-    BitbucketLink, Destination, EndpointRecord, EventSelection, FormatSpec, PluginRef,
+    BitbucketLink, Destination, EndpointRecord, EventSelection, FormatSpec, PluginQuarantine,
+    PluginRef, QuarantineChange,
 };
 pub use inbound::{Appended, InboundFilter, InboundRecord, InboundStatus, Outcome};
 pub use processing::{AlertScope, AlertVersion, AlertWrite, ProcessedBatch, ProcessedRecord};

@@ -1,7 +1,7 @@
 //! Endpoints, and the cache of them that ingest reads on every request.
 
 use super::{RedbStore, decode, encode, tables};
-use crate::store::{EndpointRecord, StoreError};
+use crate::store::{EndpointRecord, QuarantineChange, StoreError};
 use redb::ReadableTable;
 use std::sync::Arc;
 
@@ -18,6 +18,43 @@ impl RedbStore {
             cache.insert(endpoint.id.clone(), Arc::new(endpoint.clone()));
         }
         Ok(())
+    }
+
+    /// Quarantines or releases a plugin inside one write transaction (redb has one writer at a
+    /// time, so no `save_endpoint` can come between the read and the write).
+    pub(super) fn change_quarantine(
+        &self,
+        id: &str,
+        change: &QuarantineChange,
+    ) -> Result<bool, StoreError> {
+        self.forget_endpoint(id);
+        let txn = self.write()?;
+        let changed = {
+            let mut table = txn.open_table(tables::ENDPOINTS)?;
+            let current = match table.get(id)? {
+                Some(bytes) => Some(decode::<EndpointRecord>("endpoint", bytes.value())?),
+                None => None,
+            };
+            match current {
+                Some(mut endpoint) => {
+                    if change.apply(&mut endpoint) {
+                        table.insert(id, encode(&endpoint).as_slice())?;
+                        Some(endpoint)
+                    } else {
+                        None
+                    }
+                }
+                None => None,
+            }
+        };
+        let Some(endpoint) = changed else {
+            return Ok(false);
+        };
+        self.commit(txn)?;
+        if let Ok(mut cache) = self.endpoint_cache.write() {
+            cache.insert(endpoint.id.clone(), Arc::new(endpoint));
+        }
+        Ok(true)
     }
 
     /// The endpoint with this id, shared with the cache (no copy).

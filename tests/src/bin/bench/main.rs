@@ -489,6 +489,17 @@ fn p3_plugin_calls(report: &mut Report) {
             target,
         );
     }
+    let (rss, peak) = plugin_calls::own_rss();
+    report.row(
+        "P3 bench process memory after the calls (RSS now, peak)",
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        format!("{} now, {} peak", mebibytes(rss), mebibytes(peak)),
+        String::new(),
+        "",
+    );
     if let (Some(mapper), Some(native)) = (mapper, native) {
         let ratio = mapper.as_secs_f64() / native.as_secs_f64();
         report.row(

@@ -111,5 +111,35 @@ pub fn measure() -> Vec<CallTime> {
         time("bitbucket (provider) description, cached", || {
             black_box(provider.description().expect("description").events.len());
         }),
+        // What processing a pushed record does: each plugin in turn, so a pool that keeps no
+        // slot warm for a plugin maps its memory again on every call.
+        time("mapper, formatter and notifier in turn (one each)", || {
+            black_box(mapper.map_event(black_box(&failed), "{}").expect("map"));
+            black_box(embeds.format(black_box(&push), "{}").expect("format"));
+            black_box(
+                notifier
+                    .notify(&notification, &context, &discord)
+                    .expect("notify"),
+            );
+        }),
     ]
+}
+
+/// This process's resident memory now and at its peak, bytes (`VmRSS`, `VmHWM`).
+pub fn own_rss() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|rest| {
+                rest.trim()
+                    .trim_end_matches("kB")
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+            })
+            .map_or(0, |kib| kib * 1024)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
 }
