@@ -143,6 +143,13 @@ proptest! {
             verify_standard_webhooks(&wrong_key, &id, &sent_at.to_string(), &body, &signature, now),
             Err(SignatureError::Mismatch)
         );
+        // A right signature on a timestamp past the five-minute tolerance, either side: stale.
+        let stale_at = if skew < 0 { now - 301 + skew } else { now + 301 + skew };
+        let stale = sign_standard_webhooks(&secret, &id, stale_at, &body);
+        prop_assert_eq!(
+            verify_standard_webhooks(&secret, &id, &stale_at.to_string(), &body, &stale, now),
+            Err(SignatureError::Stale)
+        );
         // Random timestamps and signature lists: refused, never a panic (i64::MIN included).
         let answer = verify_standard_webhooks(&secret, &id, &timestamp, &body, &signatures, now);
         prop_assert!(answer.is_err());
