@@ -89,7 +89,15 @@ proptest! {
 
     #[test]
     fn any_signature_header_is_answered_without_panic(
-        value in prop_oneof![".{0,200}", "sha(1|256|512)=[0-9a-fA-F]{0,140}", "[A-Za-z0-9+/=]{0,100}"],
+        value in prop_oneof![
+            ".{0,200}",
+            "sha(1|256|512)=[0-9a-fA-F]{0,140}",
+            "[A-Za-z0-9+/=]{0,100}",
+            // Empty and prefix-only headers: the edges a parser slices past.
+            Just(String::new()),
+            Just("sha256=".to_string()),
+            " {0,3}",
+        ],
         prefix in prop_oneof![Just(String::new()), Just("sha256=".to_string()), ".{0,8}"],
         secret in ".{0,40}",
         body in prop::collection::vec(any::<u8>(), 0..512),
@@ -142,6 +150,13 @@ proptest! {
         prop_assert_eq!(
             verify_standard_webhooks(&wrong_key, &id, &sent_at.to_string(), &body, &signature, now),
             Err(SignatureError::Mismatch)
+        );
+        // A right signature on a timestamp past the five-minute tolerance, either side: stale.
+        let stale_at = if skew < 0 { now - 301 + skew } else { now + 301 + skew };
+        let stale = sign_standard_webhooks(&secret, &id, stale_at, &body);
+        prop_assert_eq!(
+            verify_standard_webhooks(&secret, &id, &stale_at.to_string(), &body, &stale, now),
+            Err(SignatureError::Stale)
         );
         // Random timestamps and signature lists: refused, never a panic (i64::MIN included).
         let answer = verify_standard_webhooks(&secret, &id, &timestamp, &body, &signatures, now);
@@ -296,19 +311,31 @@ fn fuzz_request() -> impl Strategy<Value = FuzzRequest> {
         Just(fixture("repo_push.json").into_bytes()),
         Just(b"{\"a\":".repeat(200)),
     ];
+    // Most requests are signed and name an event, so they get past the signature check to
+    // the body's checks (UTF-8, JSON) instead of stopping at the first refusal.
+    let event_key = prop::option::weighted(
+        0.8,
+        prop_oneof![Just("repo:push".to_string()), "[ -~]{0,30}"],
+    );
     (
         method,
-        0u8..3,
+        prop_oneof![3 => Just(0u8), 1 => Just(1u8), 1 => Just(2u8)],
+        event_key,
         prop::collection::vec(header(), 0..8),
         body,
-        any::<bool>(),
+        prop::bool::weighted(0.8),
     )
-        .prop_map(|(method, target, headers, body, signed)| FuzzRequest {
-            method,
-            target,
-            headers,
-            body,
-            signed,
+        .prop_map(|(method, target, event_key, mut headers, body, signed)| {
+            if let Some(event_key) = event_key {
+                headers.insert(0, ("x-event-key".to_string(), event_key));
+            }
+            FuzzRequest {
+                method,
+                target,
+                headers,
+                body,
+                signed,
+            }
         })
 }
 
@@ -325,7 +352,7 @@ fn the_ingest_handler_answers_any_request_with_a_status_and_a_reason() {
     // The runner takes a `Fn`: the counts live in cells.
     let recorded_requests = Cell::new(0u64);
     let sent = Cell::new(0usize);
-    let mut runner = proptest::test_runner::TestRunner::new(config(96));
+    let mut runner = proptest::test_runner::TestRunner::new(config(160));
     runner
         .run(&fuzz_request(), |request| {
             sent.set(sent.get() + 1);

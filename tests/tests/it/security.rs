@@ -245,6 +245,18 @@ fn a_debug_log_carries_no_console_secrets() {
         }
     }
     assert!(csrf.len() >= 20, "a CSRF token from the console: {csrf:?}");
+    // A form posted with it (signing out), so the token also passes the CSRF check once.
+    let signed_out = client
+        .post(format!("{}/ui/logout", gateway.url))
+        .header("Cookie", &cookie)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .unwrap();
+    assert_eq!(
+        signed_out.status(),
+        303,
+        "signed out with the session's CSRF token"
+    );
 
     let log = stop(gateway);
     assert!(log.contains("DEBUG"), "the run logged at debug");
