@@ -5,7 +5,7 @@
 
 use crate::load;
 use crate::report::{Report, millis, verdict};
-use crate::{Options, endpoint, signed_requests};
+use crate::{Options, endpoint, signed_requests_named};
 use hookgate::runtime::Alert;
 use hookgate::store::redb::RedbStore;
 use hookgate::store::{
@@ -125,8 +125,9 @@ pub fn p6_scale(options: &Options, work: &Path, report: &mut Report) {
     let mut gateway = ChildGateway::start(config(&format!(
         "[retention]\nmax_records = {keep}\ndays = 36500\n"
     )));
-    let requests = || {
-        signed_requests(
+    // Each load with its own request UUIDs: a repeat would be a cheap duplicate, not an ingest.
+    let requests = |prefix: &str| {
+        signed_requests_named(
             gateway.process().address,
             ingest_path.clone(),
             &ingest_secret,
@@ -134,6 +135,7 @@ pub fn p6_scale(options: &Options, work: &Path, report: &mut Report) {
                 "repo:commit_status_updated",
                 commit_status_payload("FAILED"),
             )],
+            prefix,
         )
     };
     let prune_started = Instant::now();
@@ -142,7 +144,7 @@ pub fn p6_scale(options: &Options, work: &Path, report: &mut Report) {
         options.connections,
         options.load_time(),
         202,
-        requests(),
+        requests("p6-during"),
     );
     let pruned_in =
         wait_for_prune(&gateway, Duration::from_secs(1_200)).map(|_| prune_started.elapsed());
@@ -151,7 +153,7 @@ pub fn p6_scale(options: &Options, work: &Path, report: &mut Report) {
         options.connections,
         options.load_time(),
         202,
-        requests(),
+        requests("p6-baseline"),
     );
     report.load(
         "P6 P1 ingest without pruning (baseline)",
