@@ -634,7 +634,16 @@ fn oauth_connect_and_disconnect_in_a_real_browser() {
                     );
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
-                let shown = crate::console::api(&gateway.url, &format!("/endpoints/{id}")).await?;
+                // The gateway deletes the webhook first and saves the endpoint after, so the
+                // endpoint is read until it shows the disconnect (a busy machine shows the gap).
+                let shown = loop {
+                    let shown =
+                        crate::console::api(&gateway.url, &format!("/endpoints/{id}")).await?;
+                    if shown["enabled"] == false || started.elapsed() > Duration::from_secs(30) {
+                        break shown;
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                };
                 ensure!(shown["enabled"] == false, "{shown}");
                 ensure!(shown["bitbucket_connection"].is_null(), "{shown}");
                 let page = client.source().await?;
