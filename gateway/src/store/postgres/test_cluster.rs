@@ -112,37 +112,38 @@ fn query_number<T: Send + 'static>(
     sql: &str,
     then: impl FnOnce(i64) -> T + Send + 'static,
 ) -> Result<T, String> {
-    let (url, sql) = (url.to_string(), sql.to_string());
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|error| error.to_string())?;
-        runtime.block_on(async move {
-            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-                .await
-                .map_err(|error| error.to_string())?;
-            tokio::spawn(connection);
-            let row = client
-                .query_one(&sql, &[])
-                .await
-                .map_err(|error| error.to_string())?;
-            let number = row
-                .try_get::<_, i32>(0)
-                .map(i64::from)
-                .or_else(|_| row.try_get::<_, i64>(0))
-                .map_err(|error| error.to_string())?;
-            Ok(then(number))
-        })
+    let sql = sql.to_string();
+    with_connection(url, move |client| async move {
+        let row = client.query_one(&sql, &[]).await?;
+        let number = match row.try_get::<_, i32>(0) {
+            Ok(number) => i64::from(number),
+            Err(_) => row.try_get::<_, i64>(0)?,
+        };
+        Ok(then(number))
     })
-    .join()
-    .map_err(|_| "the query thread panicked".to_string())?
 }
 
 /// Runs one statement on the database of `url`.
 fn admin_at(url: &str, sql: &str) -> Result<(), String> {
-    let url = url.to_string();
     let sql = sql.to_string();
+    with_connection(url, move |client| async move {
+        client.batch_execute(&sql).await
+    })
+}
+
+/// Runs `work` on a connection to the database at `url`, on a runtime of its own (tests are
+/// not inside one); a failure as the server's message.
+pub fn with_connection<T, Work, Done>(url: &str, work: Work) -> Result<T, String>
+where
+    T: Send + 'static,
+    Work: FnOnce(tokio_postgres::Client) -> Done + Send + 'static,
+    Done: std::future::Future<Output = Result<T, tokio_postgres::Error>>,
+{
+    let url = url.to_string();
+    let message = |error: tokio_postgres::Error| match error.as_db_error() {
+        Some(db) => db.message().to_string(),
+        None => error.to_string(),
+    };
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -151,19 +152,13 @@ fn admin_at(url: &str, sql: &str) -> Result<(), String> {
         runtime.block_on(async move {
             let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
                 .await
-                .map_err(|error| error.to_string())?;
+                .map_err(message)?;
             tokio::spawn(connection);
-            client
-                .batch_execute(&sql)
-                .await
-                .map_err(|error| match error.as_db_error() {
-                    Some(db) => db.message().to_string(),
-                    None => error.to_string(),
-                })
+            work(client).await.map_err(message)
         })
     })
     .join()
-    .map_err(|_| "the admin thread panicked".to_string())?
+    .map_err(|_| "the database thread panicked".to_string())?
 }
 
 impl Server {

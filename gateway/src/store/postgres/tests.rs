@@ -1,7 +1,7 @@
 //! The contract suite on PostgreSQL, and what only this backend promises: migrations, the
 //! refusal of a newer schema, claims shared out between stores on one database.
 
-use super::test_cluster::TestDatabase;
+use super::test_cluster::{TestDatabase, with_connection};
 use super::{Leases, PostgresStore, SCHEMA_VERSION};
 use crate::store::contract::{Subject, append_pending, processed, store_contract_tests};
 use crate::store::{Durability, ProcessedBatch, Store, StoreError};
@@ -21,23 +21,13 @@ fn postgres_subject() -> Subject {
 
 store_contract_tests!(postgres_subject);
 
-/// Runs `sql` on the database at `url` from a runtime of its own.
+/// Runs `sql` on the database at `url`.
 fn sql(url: &str, sql: &str) -> Vec<tokio_postgres::Row> {
-    let (url, sql) = (url.to_string(), sql.to_string());
-    std::thread::spawn(move || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(async move {
-                let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-                    .await
-                    .unwrap();
-                tokio::spawn(connection);
-                client.query(&sql, &[]).await.unwrap()
-            })
-    })
-    .join()
+    let sql = sql.to_string();
+    with_connection(
+        url,
+        move |client| async move { client.query(&sql, &[]).await },
+    )
     .unwrap()
 }
 
@@ -574,28 +564,17 @@ fn filtered_inbound_pages_use_their_indexes() {
 
 /// The plan text of the last statement of `script`, run in one session.
 fn explain(url: &str, script: &str) -> String {
-    let (url, script) = (url.to_string(), script.to_string());
-    std::thread::spawn(move || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(async move {
-                let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-                    .await
-                    .unwrap();
-                tokio::spawn(connection);
-                let mut plan = String::new();
-                for message in client.simple_query(&script).await.unwrap() {
-                    if let tokio_postgres::SimpleQueryMessage::Row(row) = message {
-                        plan.push_str(row.get(0).unwrap_or_default());
-                        plan.push('\n');
-                    }
-                }
-                plan
-            })
+    let script = script.to_string();
+    with_connection(url, move |client| async move {
+        let mut plan = String::new();
+        for message in client.simple_query(&script).await? {
+            if let tokio_postgres::SimpleQueryMessage::Row(row) = message {
+                plan.push_str(row.get(0).unwrap_or_default());
+                plan.push('\n');
+            }
+        }
+        Ok(plan)
     })
-    .join()
     .unwrap()
 }
 

@@ -14,8 +14,9 @@ use redb::{ReadableTable, ReadableTableMetadata};
 use std::ops::Bound;
 use std::sync::atomic::Ordering;
 
-/// Up to `$limit` entries of `$table` (keyed `$key_type`) after the key `$after` (an `Option`), each made into a
-/// record by `$make` from its key and value.
+/// Up to `$limit` entries of `$table` (keyed `$key_type`) after the key `$after` (an
+/// `Option`), each made into a record by `$make` from its key and value (`?` in it returns
+/// from the calling function).
 macro_rules! page {
     ($table:expr, $key_type:ty, $after:expr, $limit:expr, |$key:ident, $value:ident| $make:expr) => {{
         let table = $table;
@@ -110,12 +111,9 @@ impl RedbStore {
             RecordKind::Endpoint => {
                 let after = text(kind, after)?;
                 let table = txn.open_table(tables::ENDPOINTS)?;
-                let rows: Vec<Result<_, StoreError>> =
-                    page!(table, &str, after.as_deref(), limit, |_id, value| {
-                        decode("endpoint", value)
-                            .map(|record| CopiedRecord::Endpoint(Box::new(record)))
-                    });
-                rows.into_iter().collect::<Result<_, _>>()?
+                page!(table, &str, after.as_deref(), limit, |_id, value| {
+                    CopiedRecord::Endpoint(Box::new(decode("endpoint", value)?))
+                })
             }
             RecordKind::DirectoryEntry => {
                 let after = match after {
@@ -124,87 +122,69 @@ impl RedbStore {
                     Some(_) => return Err(wrong_cursor(kind)),
                 };
                 let table = txn.open_table(tables::DIRECTORY)?;
-                let rows: Vec<Result<_, StoreError>> =
-                    page!(table, &str, after.as_deref(), limit, |_key, value| {
-                        decode("directory entry", value).map(CopiedRecord::DirectoryEntry)
-                    });
-                rows.into_iter().collect::<Result<_, _>>()?
+                page!(table, &str, after.as_deref(), limit, |_key, value| {
+                    CopiedRecord::DirectoryEntry(decode("directory entry", value)?)
+                })
             }
             RecordKind::Inbound => {
                 let after = number(kind, after)?;
                 let bodies = txn.open_table(tables::INBOUND_BODIES)?;
                 let queue = txn.open_table(tables::PROCESSING_QUEUE)?;
                 let table = txn.open_table(tables::INBOUND)?;
-                let rows: Vec<Result<_, StoreError>> =
-                    page!(table, u64, after, limit, |id, value| {
-                        (|| {
-                            let mut record: InboundRecord = decode("inbound", value)?;
-                            if let Some(body) = bodies.get(id)? {
-                                record.body = String::from_utf8_lossy(body.value()).into_owned();
-                            }
-                            Ok(CopiedRecord::Inbound {
-                                record: Box::new(record),
-                                queued: queue.get(id)?.is_some(),
-                            })
-                        })()
-                    });
-                rows.into_iter().collect::<Result<_, _>>()?
+                page!(table, u64, after, limit, |id, value| {
+                    let mut record: InboundRecord = decode("inbound", value)?;
+                    if let Some(body) = bodies.get(id)? {
+                        record.body = String::from_utf8_lossy(body.value()).into_owned();
+                    }
+                    CopiedRecord::Inbound {
+                        record: Box::new(record),
+                        queued: queue.get(id)?.is_some(),
+                    }
+                })
             }
             RecordKind::RequestId => {
                 let after = text(kind, after)?;
                 let table = txn.open_table(tables::INBOUND_BY_REQUEST)?;
-                let rows: Vec<Result<_, StoreError>> =
-                    page!(table, &str, after.as_deref(), limit, |key, inbound_id| {
-                        scoped_parts(key).map(|(endpoint, request_uuid)| CopiedRecord::RequestId {
-                            endpoint,
-                            request_uuid,
-                            inbound_id,
-                        })
-                    });
-                rows.into_iter().collect::<Result<_, _>>()?
+                page!(table, &str, after.as_deref(), limit, |key, inbound_id| {
+                    let (endpoint, request_uuid) = scoped_parts(key)?;
+                    CopiedRecord::RequestId {
+                        endpoint,
+                        request_uuid,
+                        inbound_id,
+                    }
+                })
             }
             RecordKind::Alert => {
                 let after = number(kind, after)?;
                 let history = txn.open_table(tables::ALERT_HISTORY)?;
                 let table = txn.open_table(tables::ALERTS)?;
-                let rows: Vec<Result<_, StoreError>> =
-                    page!(table, u64, after, limit, |id, value| {
-                        (|| {
-                            let mut alert: crate::store::AlertRecord = decode("alert", value)?;
-                            alert.history = whole_history(&history, id)?;
-                            Ok(CopiedRecord::Alert(Box::new(alert)))
-                        })()
-                    });
-                rows.into_iter().collect::<Result<_, _>>()?
+                page!(table, u64, after, limit, |id, value| {
+                    let mut alert: crate::store::AlertRecord = decode("alert", value)?;
+                    alert.history = whole_history(&history, id)?;
+                    CopiedRecord::Alert(Box::new(alert))
+                })
             }
             RecordKind::Delivery => {
                 let after = number(kind, after)?;
                 let table = txn.open_table(tables::DELIVERIES)?;
-                let rows: Vec<Result<_, StoreError>> =
-                    page!(table, u64, after, limit, |_id, value| {
-                        decode("delivery", value)
-                            .map(|delivery| CopiedRecord::Delivery(Box::new(delivery)))
-                    });
-                rows.into_iter().collect::<Result<_, _>>()?
+                page!(table, u64, after, limit, |_id, value| {
+                    CopiedRecord::Delivery(Box::new(decode("delivery", value)?))
+                })
             }
             RecordKind::DestinationHealth => {
                 let after = text(kind, after)?;
                 let table = txn.open_table(tables::DESTINATION_HEALTH)?;
-                let rows: Vec<Result<_, StoreError>> =
-                    page!(table, &str, after.as_deref(), limit, |key, value| {
-                        (|| {
-                            let (endpoint, destination) = scoped_parts(key)?;
-                            let destination = destination
-                                .parse()
-                                .map_err(|_| StoreError::Corrupt(format!("health key {key:?}")))?;
-                            Ok(CopiedRecord::DestinationHealth {
-                                endpoint,
-                                destination,
-                                health: decode("destination health", value)?,
-                            })
-                        })()
-                    });
-                rows.into_iter().collect::<Result<_, _>>()?
+                page!(table, &str, after.as_deref(), limit, |key, value| {
+                    let (endpoint, destination) = scoped_parts(key)?;
+                    let destination = destination
+                        .parse()
+                        .map_err(|_| StoreError::Corrupt(format!("health key {key:?}")))?;
+                    CopiedRecord::DestinationHealth {
+                        endpoint,
+                        destination,
+                        health: decode("destination health", value)?,
+                    }
+                })
             }
             RecordKind::BitbucketConnection => {
                 let after = text(kind, after)?;
@@ -228,35 +208,27 @@ impl RedbStore {
                     Some(_) => return Err(wrong_cursor(kind)),
                 };
                 let table = txn.open_table(tables::SESSIONS)?;
-                let rows: Vec<Result<_, StoreError>> =
-                    page!(table, &[u8], after.as_deref(), limit, |digest, value| {
-                        (|| {
-                            let digest = <[u8; 32]>::try_from(digest)
-                                .map_err(|_| StoreError::Corrupt("a session digest".into()))?;
-                            Ok(CopiedRecord::Session {
-                                digest,
-                                session: decode("session", value)?,
-                            })
-                        })()
-                    });
-                rows.into_iter().collect::<Result<_, _>>()?
+                page!(table, &[u8], after.as_deref(), limit, |digest, value| {
+                    let digest = <[u8; 32]>::try_from(digest)
+                        .map_err(|_| StoreError::Corrupt("a session digest".into()))?;
+                    CopiedRecord::Session {
+                        digest,
+                        session: decode("session", value)?,
+                    }
+                })
             }
             RecordKind::Plugin => {
                 let after = text(kind, after)?;
                 let components = txn.open_table(tables::PLUGIN_COMPONENTS)?;
                 let table = txn.open_table(tables::PLUGINS)?;
-                let rows: Vec<Result<_, StoreError>> =
-                    page!(table, &str, after.as_deref(), limit, |name, value| {
-                        (|| {
-                            let mut plugin: StoredPlugin = decode("plugin", value)?;
-                            plugin.wasm = components
-                                .get(name)?
-                                .map(|wasm| wasm.value().to_vec())
-                                .unwrap_or_default();
-                            Ok(CopiedRecord::Plugin(plugin))
-                        })()
-                    });
-                rows.into_iter().collect::<Result<_, _>>()?
+                page!(table, &str, after.as_deref(), limit, |name, value| {
+                    let mut plugin: StoredPlugin = decode("plugin", value)?;
+                    plugin.wasm = components
+                        .get(name)?
+                        .map(|wasm| wasm.value().to_vec())
+                        .unwrap_or_default();
+                    CopiedRecord::Plugin(plugin)
+                })
             }
         };
         Ok(records)
