@@ -1,7 +1,7 @@
 //! Alerts, the index of open ones by endpoint and key, and their histories (a table apart:
 //! an append adds a row, never rewrites the history).
 
-use super::inbound::{PRUNE_CHUNK, PRUNE_PAUSE};
+use super::retention::{Chunk, PRUNE_CHUNK, Slice};
 use super::{RedbStore, decode, encode, newest_first, read_record, scoped_key, tables};
 use crate::store::{AlertFilter, AlertRecord, AlertState, Page, StoreError};
 use redb::{ReadableTable, ReadableTableMetadata, Table, WriteTransaction};
@@ -158,67 +158,13 @@ impl RedbStore {
         Ok(firing)
     }
 
-    /// Deletes closed alerts closed before `closed_before_ms`, oldest first, a chunk per write
-    /// transaction (see [`RedbStore::prune_inbound`]). Ids follow opening time, so the scan
-    /// stops at the first alert opened after the cutoff.
+    /// Deletes closed alerts closed before `closed_before_ms`, oldest first, at retention's
+    /// pace ([`RedbStore::prune_paced`]). Ids follow opening time, so the scan stops at the
+    /// first alert opened after the cutoff.
     pub(super) fn prune_closed_alerts(&self, closed_before_ms: u64) -> Result<u64, StoreError> {
-        let mut removed = 0;
-        let mut from = 0;
-        loop {
-            let (chunk, next) = self.prune_closed_alerts_chunk(closed_before_ms, from)?;
-            removed += chunk;
-            let Some(next) = next else {
-                return Ok(removed);
-            };
-            from = next;
-            std::thread::sleep(PRUNE_PAUSE);
-        }
-    }
-
-    /// One write of [`RedbStore::prune_closed_alerts`]: looks at up to [`PRUNE_CHUNK`] alerts
-    /// from id `from`; returns how many it deleted and where the next chunk starts (none: done).
-    fn prune_closed_alerts_chunk(
-        &self,
-        closed_before_ms: u64,
-        from: u64,
-    ) -> Result<(u64, Option<u64>), StoreError> {
-        /// What retention reads of an alert, without decoding the rest.
-        #[derive(serde::Deserialize)]
-        struct Closing {
-            state: AlertState,
-            opened_at: u64,
-            closed_at: Option<u64>,
-        }
-        let txn = self.write()?;
-        let mut next = None;
-        let mut doomed = Vec::new();
-        {
-            let mut alerts = txn.open_table(tables::ALERTS)?;
-            let mut history = txn.open_table(tables::ALERT_HISTORY)?;
-            for (scanned, entry) in alerts.range(from..)?.enumerate() {
-                let (id, bytes) = entry?;
-                let id = id.value();
-                if scanned == PRUNE_CHUNK {
-                    next = Some(id);
-                    break;
-                }
-                let alert: Closing = decode("alert", bytes.value())?;
-                if alert.opened_at >= closed_before_ms {
-                    break;
-                }
-                if alert.state == AlertState::Closed
-                    && alert.closed_at.is_some_and(|at| at < closed_before_ms)
-                {
-                    doomed.push(id);
-                }
-            }
-            for &id in &doomed {
-                alerts.remove(id)?;
-                history.retain_in((id, 0)..=(id, u64::MAX), |_, _| false)?;
-            }
-        }
-        self.commit(txn)?;
-        Ok((doomed.len() as u64, next))
+        self.prune_paced(0, |txn, slice, from| {
+            prune_closed_alerts_chunk(txn, slice, closed_before_ms, from)
+        })
     }
 
     /// From the lengths of two indexes, reading no alert: `/metrics` asks on every scrape.
@@ -228,6 +174,52 @@ impl RedbStore {
         let acknowledged = txn.open_table(tables::ACKNOWLEDGED_ALERTS)?.len()?;
         Ok((firing.saturating_sub(acknowledged), acknowledged))
     }
+}
+
+/// One chunk of [`RedbStore::prune_closed_alerts`]: looks at up to [`PRUNE_CHUNK`] alerts from
+/// id `from`, fewer once the slice is spent.
+fn prune_closed_alerts_chunk(
+    txn: &WriteTransaction,
+    slice: &Slice,
+    closed_before_ms: u64,
+    from: u64,
+) -> Result<Chunk<u64>, StoreError> {
+    /// What retention reads of an alert, without decoding the rest.
+    #[derive(serde::Deserialize)]
+    struct Closing {
+        state: AlertState,
+        opened_at: u64,
+        closed_at: Option<u64>,
+    }
+    let mut next = None;
+    let mut doomed = Vec::new();
+    let mut alerts = txn.open_table(tables::ALERTS)?;
+    let mut history = txn.open_table(tables::ALERT_HISTORY)?;
+    for (scanned, entry) in alerts.range(from..)?.enumerate() {
+        let (id, bytes) = entry?;
+        let id = id.value();
+        if scanned == PRUNE_CHUNK || (scanned > 0 && slice.spent()) {
+            next = Some(id);
+            break;
+        }
+        let alert: Closing = decode("alert", bytes.value())?;
+        if alert.opened_at >= closed_before_ms {
+            break;
+        }
+        if alert.state == AlertState::Closed
+            && alert.closed_at.is_some_and(|at| at < closed_before_ms)
+        {
+            doomed.push(id);
+        }
+    }
+    for &id in &doomed {
+        alerts.remove(id)?;
+        history.retain_in((id, 0)..=(id, u64::MAX), |_, _| false)?;
+    }
+    Ok(Chunk {
+        removed: doomed.len() as u64,
+        next,
+    })
 }
 
 /// What every alert write keeps in step with the alert: the open (or acknowledged) alert of

@@ -1,11 +1,11 @@
 //! Deliveries, and the index of those due for an attempt.
 
-use super::inbound::{PRUNE_CHUNK, PRUNE_PAUSE};
+use super::retention::{Chunk, PRUNE_CHUNK, Slice};
 use super::{RedbStore, decode, encode, newest_first, read_record, tables};
 use crate::store::{
     DeliveryFilter, DeliveryRecord, DeliveryStatus, Page, RetryScheduled, StoreError,
 };
-use redb::{ReadableTable, Table};
+use redb::{ReadableTable, Table, WriteTransaction};
 
 impl RedbStore {
     /// One delivery.
@@ -115,75 +115,65 @@ impl RedbStore {
 }
 
 impl RedbStore {
-    /// Deletes finished deliveries made before `created_before_ms`, oldest first, a chunk per
-    /// write transaction (see [`RedbStore::prune_inbound`]). Ids follow creation time, so the
-    /// scan stops at the first delivery made after the cutoff.
+    /// Deletes finished deliveries made before `created_before_ms`, oldest first, at
+    /// retention's pace ([`RedbStore::prune_paced`]). Ids follow creation time, so the scan
+    /// stops at the first delivery made after the cutoff.
     pub(super) fn prune_finished_deliveries(
         &self,
         created_before_ms: u64,
     ) -> Result<u64, StoreError> {
-        let mut removed = 0;
-        let mut from = 0;
-        loop {
-            let (chunk, next) = self.prune_finished_deliveries_chunk(created_before_ms, from)?;
-            removed += chunk;
-            let Some(next) = next else {
-                return Ok(removed);
-            };
-            from = next;
-            std::thread::sleep(PRUNE_PAUSE);
-        }
+        self.prune_paced(0, |txn, slice, from| {
+            prune_finished_deliveries_chunk(txn, slice, created_before_ms, from)
+        })
     }
+}
 
-    /// One write of [`RedbStore::prune_finished_deliveries`], as for alerts.
-    fn prune_finished_deliveries_chunk(
-        &self,
-        created_before_ms: u64,
-        from: u64,
-    ) -> Result<(u64, Option<u64>), StoreError> {
-        /// What retention reads of a delivery, without decoding its request.
-        #[derive(serde::Deserialize)]
-        struct Finishing {
-            status: DeliveryStatus,
-            created_at: u64,
-            next_attempt_at: Option<u64>,
-        }
-        let txn = self.write()?;
-        let mut next = None;
-        let mut removed = 0;
-        {
-            let mut deliveries = txn.open_table(tables::DELIVERIES)?;
-            let mut due = txn.open_table(tables::DUE_DELIVERIES)?;
-            let mut doomed = Vec::new();
-            for (scanned, entry) in deliveries.range(from..)?.enumerate() {
-                let (id, bytes) = entry?;
-                let id = id.value();
-                if scanned == PRUNE_CHUNK {
-                    next = Some(id);
-                    break;
-                }
-                let delivery: Finishing = decode("delivery", bytes.value())?;
-                if delivery.created_at >= created_before_ms {
-                    break;
-                }
-                if matches!(
-                    delivery.status,
-                    DeliveryStatus::Delivered | DeliveryStatus::Failed
-                ) {
-                    doomed.push((id, delivery.next_attempt_at));
-                }
-            }
-            for (id, due_at) in doomed {
-                deliveries.remove(id)?;
-                if let Some(at) = due_at {
-                    due.remove((at, id))?;
-                }
-                removed += 1;
-            }
-        }
-        self.commit(txn)?;
-        Ok((removed, next))
+/// One chunk of [`RedbStore::prune_finished_deliveries`], as for alerts.
+fn prune_finished_deliveries_chunk(
+    txn: &WriteTransaction,
+    slice: &Slice,
+    created_before_ms: u64,
+    from: u64,
+) -> Result<Chunk<u64>, StoreError> {
+    /// What retention reads of a delivery, without decoding its request.
+    #[derive(serde::Deserialize)]
+    struct Finishing {
+        status: DeliveryStatus,
+        created_at: u64,
+        next_attempt_at: Option<u64>,
     }
+    let mut next = None;
+    let mut deliveries = txn.open_table(tables::DELIVERIES)?;
+    let mut due = txn.open_table(tables::DUE_DELIVERIES)?;
+    let mut doomed = Vec::new();
+    for (scanned, entry) in deliveries.range(from..)?.enumerate() {
+        let (id, bytes) = entry?;
+        let id = id.value();
+        if scanned == PRUNE_CHUNK || (scanned > 0 && slice.spent()) {
+            next = Some(id);
+            break;
+        }
+        let delivery: Finishing = decode("delivery", bytes.value())?;
+        if delivery.created_at >= created_before_ms {
+            break;
+        }
+        if matches!(
+            delivery.status,
+            DeliveryStatus::Delivered | DeliveryStatus::Failed
+        ) {
+            doomed.push((id, delivery.next_attempt_at));
+        }
+    }
+    for &(id, due_at) in &doomed {
+        deliveries.remove(id)?;
+        if let Some(at) = due_at {
+            due.remove((at, id))?;
+        }
+    }
+    Ok(Chunk {
+        removed: doomed.len() as u64,
+        next,
+    })
 }
 
 pub(super) fn read_delivery(

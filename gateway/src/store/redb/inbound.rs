@@ -1,6 +1,7 @@
 //! The inbound log: records, their bodies (a table apart, never rewritten), the request-UUID
 //! index and the processing queue.
 
+use super::retention::{Chunk, PRUNE_CHUNK, Slice};
 use super::{
     RedbStore, decode, encode, newest_first, read_record, scoped_key, tables, take_sequence,
 };
@@ -8,7 +9,7 @@ use crate::store::{
     Appended, InboundFilter, InboundRecord, InboundRetention, InboundStatus, Page, StoreError,
 };
 use redb::{ReadOnlyTable, ReadableTable, ReadableTableMetadata, Table, WriteTransaction};
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 impl RedbStore {
     /// Appends records in one transaction and one durable commit (group commit): each gets the
@@ -234,109 +235,110 @@ impl RedbStore {
 
     /// Deletes the oldest records past the retention bounds (age; the count of rejected
     /// records and, apart, of the others), with their index entries; records still queued are
-    /// kept. Works in write transactions of at most [`PRUNE_CHUNK`] records with a pause
-    /// between them, so ingest (waiting for redb's one write lock) waits for one chunk at most,
-    /// never for the whole prune.
+    /// kept. Works at retention's pace ([`RedbStore::prune_paced`]), so ingest waiting for
+    /// redb's one write lock waits for a short chunk at most, never for the whole prune.
     pub(super) fn prune_inbound(&self, bounds: &InboundRetention) -> Result<u64, StoreError> {
-        let mut removed = 0;
-        loop {
-            let chunk = self.prune_inbound_chunk(bounds, PRUNE_CHUNK)?;
-            removed += chunk;
-            if chunk < PRUNE_CHUNK as u64 {
-                return Ok(removed);
-            }
-            std::thread::sleep(PRUNE_PAUSE);
-        }
-    }
-
-    /// One write transaction of [`RedbStore::prune_inbound`]: deletes at most `limit` records,
-    /// the oldest due to go; fewer means none is left to go.
-    fn prune_inbound_chunk(
-        &self,
-        bounds: &InboundRetention,
-        limit: usize,
-    ) -> Result<u64, StoreError> {
-        let txn = self.write()?;
-        let mut removed = 0;
-        {
-            let mut inbound = txn.open_table(tables::INBOUND)?;
-            let mut bodies = txn.open_table(tables::INBOUND_BODIES)?;
-            let mut by_request = txn.open_table(tables::INBOUND_BY_REQUEST)?;
-            let mut rejected = txn.open_table(tables::INBOUND_REJECTED)?;
-            let queue = txn.open_table(tables::PROCESSING_QUEUE)?;
-            let mut indexes = InboundIndexes::open(&txn)?;
-            // Rejected records past their own bound, oldest first, from their index (they are
-            // never queued).
-            let rejected_total = rejected.len()?;
-            let over = rejected_total.saturating_sub(bounds.max_rejected_records);
-            let mut doomed = BTreeSet::new();
-            for entry in rejected.iter()?.take((over as usize).min(limit)) {
-                doomed.insert(entry?.0.value());
-            }
-            // Then, oldest first: anything too old, and other records past `max_records`.
-            let mut others_left = inbound.len()? - rejected_total;
-            for entry in inbound.iter()? {
-                if doomed.len() >= limit {
-                    break;
-                }
-                let (id, bytes) = entry?;
-                let id = id.value();
-                if doomed.contains(&id) {
-                    continue;
-                }
-                let is_rejected = rejected.get(id)?.is_some();
-                let record: InboundRecord = decode("inbound", bytes.value())?;
-                let too_old = record.received_at < bounds.older_than_ms;
-                let over_count = !is_rejected && others_left > bounds.max_records;
-                if !too_old && !over_count {
-                    // Oldest first: once a record is young and the others are within their
-                    // bound, nothing later goes.
-                    if others_left <= bounds.max_records {
-                        break;
-                    }
-                    continue;
-                }
-                if queue.get(id)?.is_some() {
-                    continue;
-                }
-                if !is_rejected {
-                    others_left -= 1;
-                }
-                doomed.insert(id);
-            }
-            for id in doomed {
-                let Some(bytes) = inbound.remove(id)? else {
-                    continue;
-                };
-                let record: InboundRecord = decode("inbound", bytes.value())?;
-                drop(bytes);
-                bodies.remove(id)?;
-                rejected.remove(id)?;
-                indexes.remove(id, &record)?;
-                if let Some(uuid) = &record.request_uuid {
-                    let key = scoped_key(&record.endpoint, uuid);
-                    if by_request
-                        .get(key.as_str())?
-                        .is_some_and(|owner| owner.value() == id)
-                    {
-                        by_request.remove(key.as_str())?;
-                    }
-                }
-                removed += 1;
-            }
-        }
-        self.commit(txn)?;
-        Ok(removed)
+        self.prune_paced(0, |txn, slice, from| {
+            prune_inbound_chunk(txn, slice, bounds, from)
+        })
     }
 }
 
-/// Records deleted (or, for alerts and deliveries, looked at) per write transaction of
-/// retention.
-pub(super) const PRUNE_CHUNK: usize = 500;
+/// What retention reads of a record: enough to judge it and to remove its index entries,
+/// without decoding its headers and outcomes.
+#[derive(serde::Deserialize)]
+struct Retained {
+    endpoint: String,
+    received_at: u64,
+    event: Option<String>,
+    request_uuid: Option<String>,
+    status: InboundStatus,
+}
 
-/// The pause between two chunks of retention: long enough for the writers waiting for the
-/// lock (group-commit ingest, processing) to take it first.
-pub(super) const PRUNE_PAUSE: std::time::Duration = std::time::Duration::from_millis(2);
+/// One chunk of [`RedbStore::prune_inbound`]: rejected records past their own bound (from
+/// their index, oldest first), then records from id `from` on that are too old or past
+/// `max_records`; at most [`PRUNE_CHUNK`], and no more once the slice is spent.
+fn prune_inbound_chunk(
+    txn: &WriteTransaction,
+    slice: &Slice,
+    bounds: &InboundRetention,
+    from: u64,
+) -> Result<Chunk<u64>, StoreError> {
+    let mut inbound = txn.open_table(tables::INBOUND)?;
+    let mut bodies = txn.open_table(tables::INBOUND_BODIES)?;
+    let mut by_request = txn.open_table(tables::INBOUND_BY_REQUEST)?;
+    let mut rejected = txn.open_table(tables::INBOUND_REJECTED)?;
+    let queue = txn.open_table(tables::PROCESSING_QUEUE)?;
+    let mut indexes = InboundIndexes::open(txn)?;
+    // Rejected records past their own bound, oldest first, from their index (they are never
+    // queued); records the scan below judges are kept decoded.
+    let rejected_total = rejected.len()?;
+    let over = rejected_total.saturating_sub(bounds.max_rejected_records);
+    let mut doomed: BTreeMap<u64, Option<Retained>> = BTreeMap::new();
+    for entry in rejected.iter()?.take((over as usize).min(PRUNE_CHUNK)) {
+        doomed.insert(entry?.0.value(), None);
+    }
+    let mut next = (over > doomed.len() as u64).then_some(from);
+    // Then, oldest first from the cursor: anything too old, and other records past
+    // `max_records`. Records before the cursor were kept by an earlier chunk (queued, or
+    // rejected within their bound).
+    // At least one record is judged per chunk, so a prune always moves on.
+    let mut others_left = inbound.len()? - rejected_total;
+    for (scanned, entry) in inbound.range(from..)?.enumerate() {
+        let (id, bytes) = entry?;
+        let id = id.value();
+        if doomed.len() >= PRUNE_CHUNK || (scanned > 0 && slice.spent()) {
+            next = Some(id);
+            break;
+        }
+        if doomed.contains_key(&id) {
+            continue;
+        }
+        let is_rejected = rejected.get(id)?.is_some();
+        let record: Retained = decode("inbound", bytes.value())?;
+        let too_old = record.received_at < bounds.older_than_ms;
+        let over_count = !is_rejected && others_left > bounds.max_records;
+        if !too_old && !over_count {
+            // Oldest first: once a record is young and the others are within their bound,
+            // nothing later goes.
+            if others_left <= bounds.max_records {
+                break;
+            }
+            continue;
+        }
+        if queue.get(id)?.is_some() {
+            continue;
+        }
+        if !is_rejected {
+            others_left -= 1;
+        }
+        doomed.insert(id, Some(record));
+    }
+    let removed = doomed.len() as u64;
+    for (id, judged) in doomed {
+        let Some(bytes) = inbound.remove(id)? else {
+            continue;
+        };
+        let record = match judged {
+            Some(record) => record,
+            None => decode("inbound", bytes.value())?,
+        };
+        drop(bytes);
+        bodies.remove(id)?;
+        rejected.remove(id)?;
+        indexes.remove(id, &record.endpoint, record.status, record.event.as_deref())?;
+        if let Some(uuid) = &record.request_uuid {
+            let key = scoped_key(&record.endpoint, uuid);
+            if by_request
+                .get(key.as_str())?
+                .is_some_and(|owner| owner.value() == id)
+            {
+                by_request.remove(key.as_str())?;
+            }
+        }
+    }
+    Ok(Chunk { removed, next })
+}
 
 /// The filter indexes of the inbound log (`tables::INBOUND_BY_*`), open in a write
 /// transaction: every write of a record's endpoint, status or event goes through here, in the
@@ -370,14 +372,21 @@ impl<'txn> InboundIndexes<'txn> {
         Ok(())
     }
 
-    /// Removes the entries of record `id` as it was stored (before a change or a delete).
-    pub(super) fn remove(&mut self, id: u64, record: &InboundRecord) -> Result<(), StoreError> {
-        let (endpoint, status) = (record.endpoint.as_str(), record.status.as_str());
+    /// Removes the entries of record `id` as it was stored (before a delete), given the fields
+    /// they are keyed by.
+    pub(super) fn remove(
+        &mut self,
+        id: u64,
+        endpoint: &str,
+        status: InboundStatus,
+        event: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let status = status.as_str();
         self.by_endpoint.remove((endpoint, id))?;
         self.by_endpoint_status.remove((endpoint, status, id))?;
         self.by_status.remove((status, id))?;
-        if let Some(event) = &record.event {
-            self.by_event.remove((event.as_str(), id))?;
+        if let Some(event) = event {
+            self.by_event.remove((event, id))?;
         }
         Ok(())
     }

@@ -16,6 +16,7 @@ mod directory;
 mod endpoints;
 mod inbound;
 mod processing;
+mod retention;
 mod shared;
 mod tables;
 mod trait_impl;
