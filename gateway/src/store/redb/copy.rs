@@ -3,6 +3,7 @@
 //! records, open alerts, due timers) are written by the same helpers processing uses.
 
 use super::alerts::{AlertIndexes, whole_history, write_alert};
+use super::bodies::{decode_body, encode_body};
 use super::deliveries::write_delivery;
 use super::inbound::InboundIndexes;
 use super::{ALERT_COUNTER, DELIVERY_COUNTER, RedbStore, decode, encode, scoped_key, tables};
@@ -134,7 +135,7 @@ impl RedbStore {
                 page!(table, u64, after, limit, |id, value| {
                     let mut record: InboundRecord = decode("inbound", value)?;
                     if let Some(body) = bodies.get(id)? {
-                        record.body = String::from_utf8_lossy(body.value()).into_owned();
+                        record.body = decode_body(body.value())?;
                     }
                     CopiedRecord::Inbound {
                         record: Box::new(record),
@@ -293,7 +294,7 @@ impl RedbStore {
                         if inbound.insert(id, encode(&record).as_slice())?.is_some() {
                             return Err(exists("inbound record", &id));
                         }
-                        bodies.insert(id, body.as_bytes())?;
+                        bodies.insert(id, encode_body(&body).as_slice())?;
                         filters.insert(id, &record)?;
                         if record.status == InboundStatus::Rejected {
                             rejected.insert(id, ())?;

@@ -1,6 +1,7 @@
 //! The inbound log: records, their bodies (a table apart, never rewritten), the request-UUID
 //! index and the processing queue.
 
+use super::bodies::{decode_body, encode_body};
 use super::retention::{Chunk, PRUNE_CHUNK, Slice};
 use super::{
     RedbStore, decode, encode, newest_first, read_record, scoped_key, tables, take_sequence,
@@ -59,7 +60,7 @@ impl RedbStore {
                     rejected.insert(id, ())?;
                 }
                 let body = std::mem::take(&mut record.body);
-                bodies.insert(id, body.as_bytes())?;
+                bodies.insert(id, encode_body(&body).as_slice())?;
                 inbound.insert(id, encode(&record).as_slice())?;
                 indexes.insert(id, &record)?;
                 results.push(result);
@@ -90,7 +91,7 @@ impl RedbStore {
             };
             let mut record: InboundRecord = decode("inbound", bytes.value())?;
             if let Some(body) = bodies.get(id)? {
-                record.body = String::from_utf8_lossy(body.value()).into_owned();
+                record.body = decode_body(body.value())?;
             }
             records.push(Some(record));
         }

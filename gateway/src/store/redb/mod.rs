@@ -9,6 +9,7 @@
 mod alerts;
 mod backup;
 mod bitbucket;
+mod bodies;
 mod copy;
 mod deliveries;
 mod destinations;
