@@ -1,7 +1,7 @@
 //! Alerts, the index of open ones by endpoint and key, and their histories (a table apart:
 //! an append adds a row, never rewrites the history).
 
-use super::retention::{Chunk, PRUNE_CHUNK, Slice};
+use super::retention::{Chunk, PRUNE_CHUNK, RETENTION_PACE, Slice};
 use super::{RedbStore, decode, encode, newest_first, read_record, scoped_key, tables};
 use crate::store::{AlertFilter, AlertRecord, AlertState, Page, StoreError};
 use redb::{ReadableTable, ReadableTableMetadata, Table, WriteTransaction};
@@ -162,7 +162,7 @@ impl RedbStore {
     /// pace ([`RedbStore::prune_paced`]). Ids follow opening time, so the scan stops at the
     /// first alert opened after the cutoff.
     pub(super) fn prune_closed_alerts(&self, closed_before_ms: u64) -> Result<u64, StoreError> {
-        self.prune_paced(0, |txn, slice, from| {
+        self.prune_paced(RETENTION_PACE, 0, |txn, slice, from| {
             prune_closed_alerts_chunk(txn, slice, closed_before_ms, from)
         })
     }

@@ -1,6 +1,6 @@
 //! Deliveries, and the index of those due for an attempt.
 
-use super::retention::{Chunk, PRUNE_CHUNK, Slice};
+use super::retention::{Chunk, PRUNE_CHUNK, RETENTION_PACE, Slice};
 use super::{RedbStore, decode, encode, newest_first, read_record, tables};
 use crate::store::{
     DeliveryFilter, DeliveryRecord, DeliveryStatus, Page, RetryScheduled, StoreError,
@@ -122,7 +122,7 @@ impl RedbStore {
         &self,
         created_before_ms: u64,
     ) -> Result<u64, StoreError> {
-        self.prune_paced(0, |txn, slice, from| {
+        self.prune_paced(RETENTION_PACE, 0, |txn, slice, from| {
             prune_finished_deliveries_chunk(txn, slice, created_before_ms, from)
         })
     }

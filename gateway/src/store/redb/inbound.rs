@@ -2,7 +2,7 @@
 //! index and the processing queue.
 
 use super::bodies::{decode_body, encode_body};
-use super::retention::{Chunk, PRUNE_CHUNK, Slice};
+use super::retention::{Chunk, PRUNE_CHUNK, Pace, RETENTION_PACE, Slice};
 use super::{
     RedbStore, decode, encode, newest_first, read_record, scoped_key, tables, take_sequence,
 };
@@ -239,7 +239,12 @@ impl RedbStore {
     /// kept. Works at retention's pace ([`RedbStore::prune_paced`]), so ingest waiting for
     /// redb's one write lock waits for a short chunk at most, never for the whole prune.
     pub(super) fn prune_inbound(&self, bounds: &InboundRetention) -> Result<u64, StoreError> {
-        self.prune_paced(0, |txn, slice, from| {
+        self.prune_inbound_at(bounds, RETENTION_PACE)
+    }
+
+    /// [`RedbStore::prune_inbound`] at a given pace.
+    fn prune_inbound_at(&self, bounds: &InboundRetention, pace: Pace) -> Result<u64, StoreError> {
+        self.prune_paced(pace, 0, |txn, slice, from| {
             prune_inbound_chunk(txn, slice, bounds, from)
         })
     }
@@ -515,6 +520,48 @@ mod tests {
             statuses(&store as &dyn crate::store::Store),
             [InboundStatus::Filtered, InboundStatus::Rejected]
         );
+    }
+
+    /// However short its chunks (here each judges one record), a prune moves on past the
+    /// records it keeps (queued, rejected within their bound) and removes what a prune at the
+    /// usual pace removes.
+    #[test]
+    fn a_prune_in_the_shortest_chunks_removes_what_one_at_the_usual_pace_does() {
+        let fill = |store: &RedbStore| {
+            let mut records = Vec::new();
+            for at in 1..=60 {
+                let status = match at % 4 {
+                    0 => InboundStatus::Pending,
+                    1 => InboundStatus::Rejected,
+                    _ => InboundStatus::Filtered,
+                };
+                records.push(record(status, at));
+            }
+            store.append_inbound(records).unwrap();
+        };
+        let shortest = Pace {
+            slice: std::time::Duration::ZERO,
+            yield_factor: 0,
+            min_pause: std::time::Duration::ZERO,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let (usual, short) = (
+            RedbStore::open(&dir.path().join("usual.redb")).unwrap(),
+            RedbStore::open(&dir.path().join("short.redb")).unwrap(),
+        );
+        fill(&usual);
+        fill(&short);
+        let removed = usual.prune_inbound(&bounds(10, 5)).unwrap();
+        assert_eq!(
+            short.prune_inbound_at(&bounds(10, 5), shortest).unwrap(),
+            removed
+        );
+        let kept = statuses(&short as &dyn crate::store::Store);
+        assert_eq!(kept, statuses(&usual as &dyn crate::store::Store));
+        // The 15 queued records stay (past max_records, but never pruned), and the newest 5 of
+        // the 15 rejected; the 30 filtered ones go.
+        assert_eq!(removed, 40, "{kept:?}");
+        assert_eq!(kept.len(), 20);
     }
 
     /// A prune of more records than one chunk takes them all, over several write

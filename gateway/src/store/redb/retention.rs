@@ -1,8 +1,8 @@
 //! Retention's pace on redb's one write lock. Ingest's group commit and processing wait for the
 //! same lock a prune holds, so a prune works in short chunks: each stops taking records once it
-//! has held the lock for [`SLICE`], commits without an fsync of its own (ingest's next durable
-//! commit carries it to disk), and the next chunk waits [`YIELD_FACTOR`] times as long as this
-//! one held the lock. The writers waiting keep about eight ninths of the lock however large the
+//! has held the lock for a millisecond, commits without an fsync of its own (ingest's next durable
+//! commit carries it to disk), and the next chunk waits eight times as long as this one held
+//! the lock ([`RETENTION_PACE`]). The writers waiting keep about eight ninths of the lock however large the
 //! prune; a prune of 500,000 records takes about a minute (bench P6) instead of stalling ingest
 //! for ten seconds.
 
@@ -14,26 +14,37 @@ use std::time::{Duration, Instant};
 /// Records deleted (or, for alerts and deliveries, looked at) per chunk at most.
 pub(super) const PRUNE_CHUNK: usize = 500;
 
-/// How long a chunk takes records while holding the write lock; deleting them and committing
-/// take about as long again.
-const SLICE: Duration = Duration::from_millis(1);
+/// How a prune shares the write lock.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Pace {
+    /// How long a chunk takes records while holding the lock; deleting them and committing
+    /// take about as long again.
+    pub(super) slice: Duration,
+    /// The pause after a chunk, as a multiple of the time it held the lock.
+    pub(super) yield_factor: u32,
+    /// The shortest pause after a chunk: long enough for a waiting writer to take the lock.
+    pub(super) min_pause: Duration,
+}
 
-/// The pause after a chunk, as a multiple of the time it held the lock.
-const YIELD_FACTOR: u32 = 8;
-
-/// The shortest pause after a chunk: long enough for a waiting writer to take the lock first.
-const MIN_PAUSE: Duration = Duration::from_millis(1);
+/// Retention's pace.
+pub(super) const RETENTION_PACE: Pace = Pace {
+    slice: Duration::from_millis(1),
+    yield_factor: 8,
+    min_pause: Duration::from_millis(1),
+};
 
 /// The lock time of one chunk, from when it holds the write transaction.
 pub(super) struct Slice {
     started: Instant,
+    length: Duration,
 }
 
 impl Slice {
     /// Whether the chunk has taken records for its share of the lock: it stops, deletes what
-    /// it took and commits.
+    /// it took and commits. A chunk judges at least one record whatever this says, so a prune
+    /// always moves on.
     pub(super) fn spent(&self) -> bool {
-        self.started.elapsed() >= SLICE
+        self.started.elapsed() >= self.length
     }
 }
 
@@ -46,10 +57,11 @@ pub(super) struct Chunk<C> {
 
 impl RedbStore {
     /// Runs `chunk` (one write transaction each, from the cursor it returned last, `start`
-    /// first) until it says nothing is left, at retention's pace; returns the records deleted.
-    /// Once done, the prune is durable before this returns.
+    /// first) until it says nothing is left, at `pace`; returns the records deleted. Once done,
+    /// the prune is durable before this returns.
     pub(super) fn prune_paced<C>(
         &self,
+        pace: Pace,
         start: C,
         mut chunk: impl FnMut(&WriteTransaction, &Slice, C) -> Result<Chunk<C>, StoreError>,
     ) -> Result<u64, StoreError> {
@@ -61,6 +73,7 @@ impl RedbStore {
                 .map_err(|error| StoreError::Database(error.to_string()))?;
             let slice = Slice {
                 started: Instant::now(),
+                length: pace.slice,
             };
             let done = chunk(&txn, &slice, from)?;
             self.commit(txn)?;
@@ -70,7 +83,7 @@ impl RedbStore {
                 Some(next) => from = next,
                 None => break,
             }
-            std::thread::sleep((held * YIELD_FACTOR).max(MIN_PAUSE));
+            std::thread::sleep((held * pace.yield_factor).max(pace.min_pause));
         }
         self.wait_durable(self.commit_mark())?;
         Ok(removed)
