@@ -16,6 +16,8 @@ pub struct TestGateway {
     /// Stops the gateway when sent to (or dropped).
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// Its redb file (`None` on PostgreSQL), waited for at drop until released.
+    database: Option<PathBuf>,
 }
 
 impl TestGateway {
@@ -40,6 +42,10 @@ impl TestGateway {
         config.plugins.timeout_ms = 5000;
         adjust(&mut config);
         let config = config.validate().expect("valid test config");
+        let database = config
+            .database_url
+            .is_none()
+            .then(|| config.data_dir.join(hookgate::datadir::DATABASE_FILE));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -63,6 +69,7 @@ impl TestGateway {
             client: GatewayClient::new(format!("http://{address}"), ADMIN_TOKEN),
             stop: Some(stop),
             thread: Some(thread),
+            database,
         };
         wait_for("the gateway to be ready", Duration::from_secs(60), || {
             assert!(
@@ -130,6 +137,27 @@ impl Drop for TestGateway {
             if thread.is_finished() {
                 let _ = thread.join();
             }
+        }
+        if let Some(database) = self.database.take() {
+            wait_for_release(&database);
+        }
+    }
+}
+
+/// Waits (boundedly) until no thread of a stopped gateway holds its redb file. The store's
+/// commit threads end only once the runtime that fed them has gone, a moment after `run_until`
+/// returns, and until then the file is locked: a test that opens it next (a restart on the same
+/// data dir, `hookgate storage copy`) found it "in use by another process" on a busy machine.
+fn wait_for_release(database: &std::path::Path) {
+    let started = Instant::now();
+    while database.exists() && started.elapsed() < Duration::from_secs(30) {
+        match hookgate::store::redb::RedbStore::open(database) {
+            Err(error) if error.to_string().contains("is in use by another process") => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            // Released (the probe closes it again at once), or unreadable for another reason
+            // that the next open reports itself.
+            _ => return,
         }
     }
 }
