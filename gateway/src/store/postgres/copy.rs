@@ -5,6 +5,7 @@
 
 use super::alerts::write_alert;
 use super::deliveries::write_delivery;
+use super::inbound::insert_inbound;
 use super::{Failure, PostgresStore, decode, encode, int, text, uint};
 use crate::store::{
     CopiedRecord, CopyKey, InboundRecord, RecordCounts, RecordKind, StoreError, StoredPlugin,
@@ -250,27 +251,14 @@ impl PostgresStore {
                         )
                         .await?;
                     }
-                    CopiedRecord::Inbound { mut record, queued } => {
-                        let body = std::mem::take(&mut record.body).into_bytes();
-                        txn.execute(
-                            "INSERT INTO inbound (id, endpoint, received_at, status, event,
-                             record, body) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                            &[
-                                &int(record.id),
-                                &record.endpoint,
-                                &int(record.received_at),
-                                &record.status.as_str(),
-                                &record.event,
-                                &encode(&record),
-                                &body,
-                            ],
-                        )
-                        .await?;
+                    CopiedRecord::Inbound { record, queued } => {
+                        let (id, endpoint) = (record.id, record.endpoint.clone());
+                        insert_inbound(&txn, *record).await?;
                         if queued {
                             txn.execute(
                                 "INSERT INTO processing_queue (inbound_id, endpoint)
                                  VALUES ($1, $2)",
-                                &[&int(record.id), &record.endpoint],
+                                &[&int(id), &endpoint],
                             )
                             .await?;
                         }

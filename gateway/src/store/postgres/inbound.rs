@@ -9,6 +9,7 @@ use crate::store::{
     now_ms,
 };
 use std::collections::BTreeSet;
+use tokio_postgres::Transaction;
 
 /// Serializes retention runs of the gateways sharing a database (an arbitrary constant).
 const PRUNE_LOCK: i64 = 0x686f_6f6b_7072_756e;
@@ -74,21 +75,7 @@ impl PostgresStore {
                         result = Appended::Accepted(record.id);
                     }
                 }
-                let body = std::mem::take(&mut record.body).into_bytes();
-                txn.execute(
-                    "INSERT INTO inbound (id, endpoint, received_at, status, event, record, body)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                    &[
-                        &int(record.id),
-                        &record.endpoint,
-                        &int(record.received_at),
-                        &record.status.as_str(),
-                        &record.event,
-                        &encode(&record),
-                        &body,
-                    ],
-                )
-                .await?;
+                insert_inbound(&txn, record).await?;
                 results.push(result);
             }
             if queued {
@@ -399,4 +386,27 @@ pub(super) fn inbound_page_query(
         next + 1
     );
     (sql, endpoint, status, event)
+}
+
+/// Inserts a record, its body in a column of its own and the columns its queries filter on.
+pub(super) async fn insert_inbound(
+    txn: &Transaction<'_>,
+    mut record: InboundRecord,
+) -> Result<(), Failure> {
+    let body = std::mem::take(&mut record.body).into_bytes();
+    txn.execute(
+        "INSERT INTO inbound (id, endpoint, received_at, status, event, record, body)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &[
+            &int(record.id),
+            &record.endpoint,
+            &int(record.received_at),
+            &record.status.as_str(),
+            &record.event,
+            &encode(&record),
+            &body,
+        ],
+    )
+    .await?;
+    Ok(())
 }

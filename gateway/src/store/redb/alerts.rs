@@ -1,10 +1,11 @@
 //! Alerts, the index of open ones by endpoint and key, and their histories (a table apart:
 //! an append adds a row, never rewrites the history).
 
-use super::retention::{Chunk, PRUNE_CHUNK, RETENTION_PACE, Slice};
+use super::retention::{Chunk, RETENTION_PACE, Slice, walk_oldest};
 use super::{RedbStore, decode, encode, newest_first, read_record, scoped_key, tables};
 use crate::store::{AlertFilter, AlertRecord, AlertState, Page, StoreError};
 use redb::{ReadableTable, ReadableTableMetadata, Table, WriteTransaction};
+use std::ops::ControlFlow;
 
 impl RedbStore {
     /// One alert, with its whole history.
@@ -176,8 +177,7 @@ impl RedbStore {
     }
 }
 
-/// One chunk of [`RedbStore::prune_closed_alerts`]: looks at up to [`PRUNE_CHUNK`] alerts from
-/// id `from`, fewer once the slice is spent.
+/// One chunk of [`RedbStore::prune_closed_alerts`], from alert `from`.
 fn prune_closed_alerts_chunk(
     txn: &WriteTransaction,
     slice: &Slice,
@@ -191,27 +191,20 @@ fn prune_closed_alerts_chunk(
         opened_at: u64,
         closed_at: Option<u64>,
     }
-    let mut next = None;
     let mut doomed = Vec::new();
     let mut alerts = txn.open_table(tables::ALERTS)?;
     let mut history = txn.open_table(tables::ALERT_HISTORY)?;
-    for (scanned, entry) in alerts.range(from..)?.enumerate() {
-        let (id, bytes) = entry?;
-        let id = id.value();
-        if scanned == PRUNE_CHUNK || (scanned > 0 && slice.spent()) {
-            next = Some(id);
-            break;
-        }
-        let alert: Closing = decode("alert", bytes.value())?;
+    let next = walk_oldest(&alerts, "alert", slice, from, |id, alert: Closing| {
         if alert.opened_at >= closed_before_ms {
-            break;
+            return ControlFlow::Break(());
         }
         if alert.state == AlertState::Closed
             && alert.closed_at.is_some_and(|at| at < closed_before_ms)
         {
             doomed.push(id);
         }
-    }
+        ControlFlow::Continue(())
+    })?;
     for &id in &doomed {
         alerts.remove(id)?;
         history.retain_in((id, 0)..=(id, u64::MAX), |_, _| false)?;

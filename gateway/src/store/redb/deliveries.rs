@@ -1,11 +1,12 @@
 //! Deliveries, and the index of those due for an attempt.
 
-use super::retention::{Chunk, PRUNE_CHUNK, RETENTION_PACE, Slice};
+use super::retention::{Chunk, RETENTION_PACE, Slice, walk_oldest};
 use super::{RedbStore, decode, encode, newest_first, read_record, tables};
 use crate::store::{
     DeliveryFilter, DeliveryRecord, DeliveryStatus, Page, RetryScheduled, StoreError,
 };
 use redb::{ReadableTable, Table, WriteTransaction};
+use std::ops::ControlFlow;
 
 impl RedbStore {
     /// One delivery.
@@ -142,28 +143,27 @@ fn prune_finished_deliveries_chunk(
         created_at: u64,
         next_attempt_at: Option<u64>,
     }
-    let mut next = None;
     let mut deliveries = txn.open_table(tables::DELIVERIES)?;
     let mut due = txn.open_table(tables::DUE_DELIVERIES)?;
     let mut doomed = Vec::new();
-    for (scanned, entry) in deliveries.range(from..)?.enumerate() {
-        let (id, bytes) = entry?;
-        let id = id.value();
-        if scanned == PRUNE_CHUNK || (scanned > 0 && slice.spent()) {
-            next = Some(id);
-            break;
-        }
-        let delivery: Finishing = decode("delivery", bytes.value())?;
-        if delivery.created_at >= created_before_ms {
-            break;
-        }
-        if matches!(
-            delivery.status,
-            DeliveryStatus::Delivered | DeliveryStatus::Failed
-        ) {
-            doomed.push((id, delivery.next_attempt_at));
-        }
-    }
+    let next = walk_oldest(
+        &deliveries,
+        "delivery",
+        slice,
+        from,
+        |id, delivery: Finishing| {
+            if delivery.created_at >= created_before_ms {
+                return ControlFlow::Break(());
+            }
+            if matches!(
+                delivery.status,
+                DeliveryStatus::Delivered | DeliveryStatus::Failed
+            ) {
+                doomed.push((id, delivery.next_attempt_at));
+            }
+            ControlFlow::Continue(())
+        },
+    )?;
     for &(id, due_at) in &doomed {
         deliveries.remove(id)?;
         if let Some(at) = due_at {

@@ -20,6 +20,11 @@ impl RedbStore {
         &self,
         records: Vec<InboundRecord>,
     ) -> Result<Vec<Appended>, StoreError> {
+        // Bodies are compressed before the write lock is taken: every other writer waits for it.
+        let bodies_stored: Vec<Vec<u8>> = records
+            .iter()
+            .map(|record| encode_body(&record.body))
+            .collect();
         // Ingest's hot path: only the tables it touches, not a whole StoreTxn.
         let (txn, ticket) = self.durable_write()?;
         let mut results = Vec::with_capacity(records.len());
@@ -31,7 +36,7 @@ impl RedbStore {
             let mut rejected = txn.open_table(tables::INBOUND_REJECTED)?;
             let mut counters = txn.open_table(tables::COUNTERS)?;
             let mut indexes = InboundIndexes::open(&txn)?;
-            for mut record in records {
+            for (mut record, body) in records.into_iter().zip(bodies_stored) {
                 let id = take_sequence(&mut counters, "inbound")?;
                 record.id = id;
                 let mut result = Appended::Logged(id);
@@ -59,8 +64,8 @@ impl RedbStore {
                 if record.status == InboundStatus::Rejected {
                     rejected.insert(id, ())?;
                 }
-                let body = std::mem::take(&mut record.body);
-                bodies.insert(id, encode_body(&body).as_slice())?;
+                record.body.clear();
+                bodies.insert(id, body.as_slice())?;
                 inbound.insert(id, encode(&record).as_slice())?;
                 indexes.insert(id, &record)?;
                 results.push(result);
@@ -288,12 +293,11 @@ fn prune_inbound_chunk(
     // Then, oldest first from the cursor: anything too old, and other records past
     // `max_records`. Records before the cursor were kept by an earlier chunk (queued, or
     // rejected within their bound).
-    // At least one record is judged per chunk, so a prune always moves on.
     let mut others_left = inbound.len()? - rejected_total;
-    for (scanned, entry) in inbound.range(from..)?.enumerate() {
+    for (judged, entry) in inbound.range(from..)?.enumerate() {
         let (id, bytes) = entry?;
         let id = id.value();
-        if doomed.len() >= PRUNE_CHUNK || (scanned > 0 && slice.spent()) {
+        if doomed.len() >= PRUNE_CHUNK || slice.ends_after(judged) {
             next = Some(id);
             break;
         }

@@ -6,12 +6,14 @@
 //! prune; a prune of 500,000 records takes about a minute (bench P6) instead of stalling ingest
 //! for ten seconds.
 
-use super::RedbStore;
+use super::{RedbStore, decode};
 use crate::store::StoreError;
-use redb::WriteTransaction;
+use redb::{ReadableTable, WriteTransaction};
+use serde::de::DeserializeOwned;
+use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
-/// Records deleted (or, for alerts and deliveries, looked at) per chunk at most.
+/// Records judged per chunk at most.
 pub(super) const PRUNE_CHUNK: usize = 500;
 
 /// How a prune shares the write lock.
@@ -40,12 +42,34 @@ pub(super) struct Slice {
 }
 
 impl Slice {
-    /// Whether the chunk has taken records for its share of the lock: it stops, deletes what
-    /// it took and commits. A chunk judges at least one record whatever this says, so a prune
-    /// always moves on.
-    pub(super) fn spent(&self) -> bool {
-        self.started.elapsed() >= self.length
+    /// Whether a chunk that has judged `judged` records stops before the next: at
+    /// [`PRUNE_CHUNK`], or once it has held the lock for its share — but never before its
+    /// first record, so a prune always moves on.
+    pub(super) fn ends_after(&self, judged: usize) -> bool {
+        judged >= PRUNE_CHUNK || (judged > 0 && self.started.elapsed() >= self.length)
     }
+}
+
+/// One chunk's walk of a table keyed by ids in creation order (alerts, deliveries), from id
+/// `from`: decodes each record as `T` for `judge`, which breaks once records are too young to
+/// go; returns where the next chunk starts (none: the walk is done).
+pub(super) fn walk_oldest<T: DeserializeOwned>(
+    table: &impl ReadableTable<u64, &'static [u8]>,
+    what: &str,
+    slice: &Slice,
+    from: u64,
+    mut judge: impl FnMut(u64, T) -> ControlFlow<()>,
+) -> Result<Option<u64>, StoreError> {
+    for (judged, entry) in table.range(from..)?.enumerate() {
+        let (id, bytes) = entry?;
+        if slice.ends_after(judged) {
+            return Ok(Some(id.value()));
+        }
+        if judge(id.value(), decode(what, bytes.value())?).is_break() {
+            break;
+        }
+    }
+    Ok(None)
 }
 
 /// What one chunk did: how many records it deleted, and where the next chunk starts (none:
