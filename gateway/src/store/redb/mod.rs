@@ -71,8 +71,8 @@ fn open_error(path: &Path, error: DatabaseError) -> StoreError {
 
 /// Memory for redb's page cache. Ingest appends and processing reads the newest records, so a
 /// small cache holds the working set (older pages are read from the kernel's page cache);
-/// redb's default (1 GiB) would let the process grow with the log. Bench P4: 64 MiB held the
-/// peak at 216–220 MiB, 24 MiB at the rates of 64.
+/// redb's default (1 GiB) would let the process grow with the log. Bench P4's peak RSS was
+/// 216–220 MiB with 64 MiB of cache and 132–150 MiB with 24, at the same rates.
 const CACHE_BYTES: usize = 24 << 20;
 
 /// The redb store.
