@@ -295,12 +295,14 @@ impl RedbStore {
                             return Err(exists("inbound record", &id));
                         }
                         bodies.insert(id, encode_body(&body).as_slice())?;
-                        filters.insert(id, &record)?;
                         if record.status == InboundStatus::Rejected {
                             rejected.insert(id, ())?;
                         }
+                        // Indexed once settled, as processing does.
                         if queued {
                             queue.insert(id, ())?;
+                        } else {
+                            filters.insert(id, &record)?;
                         }
                     }
                     CopiedRecord::RequestId {

@@ -35,7 +35,9 @@ impl RedbStore {
             let mut queue = txn.open_table(tables::PROCESSING_QUEUE)?;
             let mut rejected = txn.open_table(tables::INBOUND_REJECTED)?;
             let mut counters = txn.open_table(tables::COUNTERS)?;
-            let mut indexes = InboundIndexes::open(&txn)?;
+            // Only records settled on arrival (rejected, filtered, duplicates) are indexed
+            // here; a group of accepted ones leaves the four index trees untouched.
+            let mut indexes = None;
             for (mut record, body) in records.into_iter().zip(bodies_stored) {
                 let id = take_sequence(&mut counters, "inbound")?;
                 record.id = id;
@@ -67,7 +69,14 @@ impl RedbStore {
                 record.body.clear();
                 bodies.insert(id, body.as_slice())?;
                 inbound.insert(id, encode(&record).as_slice())?;
-                indexes.insert(id, &record)?;
+                if !matches!(result, Appended::Accepted(_)) {
+                    if indexes.is_none() {
+                        indexes = Some(InboundIndexes::open(&txn)?);
+                    }
+                    if let Some(indexes) = &mut indexes {
+                        indexes.insert(id, &record)?;
+                    }
+                }
                 results.push(result);
             }
         }
@@ -104,8 +113,9 @@ impl RedbStore {
     }
 
     /// The log, newest first, filtered; records without their bodies (see [`Store::inbound`]).
-    /// A filtered page walks the narrowest index that covers its filters, so it reads only
-    /// matching records however long the log is.
+    /// A filtered page walks the narrowest index that covers its filters, merged with the
+    /// processing queue when pending records can match (queued records are not indexed), so it
+    /// reads only matching records, and the queued ones, however long the log is.
     pub(super) fn list_inbound(
         &self,
         filter: &InboundFilter,
@@ -128,7 +138,7 @@ impl RedbStore {
         let by_endpoint;
         let by_status;
         let by_event;
-        let ids: Box<dyn Iterator<Item = Result<u64, StoreError>>> =
+        let settled: Box<dyn Iterator<Item = Result<u64, StoreError>>> =
             match (&filter.endpoint, filter.status, &filter.event) {
                 (Some(endpoint), Some(status), _) => {
                     by_endpoint_status = txn.open_table(tables::INBOUND_BY_ENDPOINT_STATUS)?;
@@ -156,6 +166,16 @@ impl RedbStore {
                     return newest_first(&table, "inbound", filter.before, filter.limit, keep);
                 }
             };
+        let queue = txn.open_table(tables::PROCESSING_QUEUE)?;
+        let ids = if filter.status.is_none_or(|s| s == InboundStatus::Pending) {
+            let queued = queue
+                .range(..before)?
+                .rev()
+                .map(|entry| Ok(entry?.0.value()));
+            Box::new(NewestFirst::merge(settled, queued))
+        } else {
+            settled
+        };
         let mut items = Vec::new();
         let mut next = None;
         for id in ids {
@@ -227,13 +247,19 @@ impl RedbStore {
             let Some(mut record) = read_inbound(&inbound, id)? else {
                 return Ok(false);
             };
-            let mut indexes = InboundIndexes::open(&txn)?;
-            indexes.change_status(id, &record, InboundStatus::Pending)?;
+            // A settled record leaves the indexes as it joins the queue.
+            if txn
+                .open_table(tables::PROCESSING_QUEUE)?
+                .insert(id, ())?
+                .is_none()
+            {
+                let mut indexes = InboundIndexes::open(&txn)?;
+                indexes.remove(id, &record.endpoint, record.status, record.event.as_deref())?;
+            }
             record.status = InboundStatus::Pending;
             record.outcomes.clear();
             record.processed_at = None;
             inbound.insert(id, encode(&record).as_slice())?;
-            txn.open_table(tables::PROCESSING_QUEUE)?.insert(id, ())?;
         }
         self.commit_durable(txn, ticket)?;
         Ok(true)
@@ -351,8 +377,10 @@ fn prune_inbound_chunk(
 }
 
 /// The filter indexes of the inbound log (`tables::INBOUND_BY_*`), open in a write
-/// transaction: every write of a record's endpoint, status or event goes through here, in the
-/// transaction that writes the record.
+/// transaction. They hold every settled record, none queued: the write that takes a record out
+/// of the queue (processing) indexes it, the one that puts it back (requeue) unindexes it, and
+/// a prune (which never takes queued records) removes its entries; each in the transaction that
+/// writes the record.
 pub(super) struct InboundIndexes<'txn> {
     by_endpoint: Table<'txn, (&'static str, u64), ()>,
     by_endpoint_status: Table<'txn, (&'static str, &'static str, u64), ()>,
@@ -421,7 +449,8 @@ impl<'txn> InboundIndexes<'txn> {
     }
 }
 
-/// Whether a database lacks the filter indexes (written before they existed).
+/// Whether a database lacks the filter indexes (written before they existed, or before they
+/// left queued records out).
 pub(super) fn filter_indexes_missing(txn: &WriteTransaction) -> Result<bool, StoreError> {
     let name = redb::TableHandle::name(&tables::INBOUND_BY_ENDPOINT);
     Ok(!txn
@@ -429,19 +458,84 @@ pub(super) fn filter_indexes_missing(txn: &WriteTransaction) -> Result<bool, Sto
         .any(|table| redb::TableHandle::name(&table) == name))
 }
 
-/// Builds the filter indexes of a database written before they existed, from the log; returns
-/// how many records it indexed.
+/// Deletes the filter indexes of a database written before they left queued records out;
+/// returns how many it deleted.
+pub(super) fn drop_former_filter_indexes(txn: &WriteTransaction) -> Result<usize, StoreError> {
+    let former: Vec<_> = txn
+        .list_tables()?
+        .filter(|table| tables::FORMER_FILTER_INDEXES.contains(&redb::TableHandle::name(table)))
+        .collect();
+    let dropped = former.len();
+    for table in former {
+        txn.delete_table(table)?;
+    }
+    Ok(dropped)
+}
+
+/// Builds the filter indexes of a database written before them, from the log (settled records
+/// only); returns how many records it indexed.
 pub(super) fn index_filters(txn: &WriteTransaction) -> Result<u64, StoreError> {
     let inbound = txn.open_table(tables::INBOUND)?;
+    let queue = txn.open_table(tables::PROCESSING_QUEUE)?;
     let mut indexes = InboundIndexes::open(txn)?;
     let mut indexed = 0;
     for entry in inbound.iter()? {
         let (id, bytes) = entry?;
+        let id = id.value();
+        if queue.get(id)?.is_some() {
+            continue;
+        }
         let record: InboundRecord = decode("inbound", bytes.value())?;
-        indexes.insert(id.value(), &record)?;
+        indexes.insert(id, &record)?;
         indexed += 1;
     }
     Ok(indexed)
+}
+
+/// Two streams of sequences, each newest first and without repeats, as one newest-first stream
+/// (an id in both is given once); an error ends it.
+struct NewestFirst<A: Iterator, B: Iterator> {
+    a: std::iter::Peekable<A>,
+    b: std::iter::Peekable<B>,
+}
+
+impl<A, B> NewestFirst<A, B>
+where
+    A: Iterator<Item = Result<u64, StoreError>>,
+    B: Iterator<Item = Result<u64, StoreError>>,
+{
+    fn merge(a: A, b: B) -> Self {
+        Self {
+            a: a.peekable(),
+            b: b.peekable(),
+        }
+    }
+}
+
+impl<A, B> Iterator for NewestFirst<A, B>
+where
+    A: Iterator<Item = Result<u64, StoreError>>,
+    B: Iterator<Item = Result<u64, StoreError>>,
+{
+    type Item = Result<u64, StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match (self.a.peek(), self.b.peek()) {
+            (None, _) => self.b.next(),
+            (_, None) | (Some(Err(_)), _) => self.a.next(),
+            (_, Some(Err(_))) => self.b.next(),
+            (Some(Ok(a)), Some(Ok(b))) => {
+                if a == b {
+                    self.b.next();
+                    self.a.next()
+                } else if a > b {
+                    self.a.next()
+                } else {
+                    self.b.next()
+                }
+            }
+        }
+    }
 }
 
 /// The sequences of one value's entries in a `(value, sequence)` index below `before`, newest
@@ -590,6 +684,133 @@ mod tests {
         let oldest_left = left.items.iter().map(|r| r.received_at).min();
         assert_eq!(left.items.len(), 100);
         assert_eq!(oldest_left, Some(total - 99));
+    }
+
+    /// How many entries the endpoint filter's index holds.
+    fn indexed(store: &RedbStore) -> u64 {
+        let txn = store.read().unwrap();
+        txn.open_table(tables::INBOUND_BY_ENDPOINT)
+            .unwrap()
+            .len()
+            .unwrap()
+    }
+
+    /// Ingest's commit leaves the filter indexes alone for accepted records (queued, found
+    /// through the queue); processing indexes each once, with its final status, and a replay
+    /// takes it out again.
+    #[test]
+    fn a_record_is_indexed_once_it_leaves_the_queue() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RedbStore::open(&dir.path().join("db.redb")).unwrap();
+        let appended = store
+            .append_inbound(vec![
+                record(InboundStatus::Pending, 1),
+                record(InboundStatus::Pending, 2),
+                record(InboundStatus::Rejected, 3),
+            ])
+            .unwrap();
+        let [
+            Appended::Accepted(first),
+            Appended::Accepted(second),
+            Appended::Logged(_),
+        ] = appended[..]
+        else {
+            panic!("{appended:?}")
+        };
+        assert_eq!(indexed(&store), 1, "only the rejected record is indexed");
+        let list = |status: Option<InboundStatus>| {
+            let filter = InboundFilter {
+                endpoint: Some("ep".into()),
+                status,
+                limit: 10,
+                ..InboundFilter::default()
+            };
+            let page = store.list_inbound(&filter).unwrap();
+            page.items.iter().map(|r| r.id).collect::<Vec<_>>()
+        };
+        assert_eq!(list(Some(InboundStatus::Pending)), [second, first]);
+        assert_eq!(list(None).len(), 3);
+
+        let settled = |id| crate::store::ProcessedRecord {
+            id,
+            status: Some(InboundStatus::Failed),
+            outcomes: Vec::new(),
+            processed_at: 10,
+        };
+        let batch = crate::store::ProcessedBatch {
+            records: vec![settled(first)],
+            ..Default::default()
+        };
+        store
+            .apply_processing(&batch, crate::store::Durability::BeforeAnswer)
+            .unwrap();
+        assert_eq!(indexed(&store), 2);
+        assert_eq!(list(Some(InboundStatus::Failed)), [first]);
+        assert_eq!(list(Some(InboundStatus::Pending)), [second]);
+        assert_eq!(list(None).len(), 3, "a settled record is listed once");
+
+        assert!(store.requeue_inbound(first).unwrap());
+        assert_eq!(indexed(&store), 1);
+        assert_eq!(list(Some(InboundStatus::Failed)), Vec::<u64>::new());
+        assert_eq!(list(Some(InboundStatus::Pending)), [second, first]);
+    }
+
+    /// A file whose filter indexes held queued records (written before they left them out)
+    /// has those indexes dropped and rebuilt from its settled records when opened.
+    #[test]
+    fn former_filter_indexes_are_replaced_at_open() {
+        const FORMER: redb::TableDefinition<(&str, u64), ()> =
+            redb::TableDefinition::new("inbound_by_endpoint");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.redb");
+        let queued = {
+            let store = RedbStore::open(&path).unwrap();
+            let appended = store
+                .append_inbound(vec![
+                    record(InboundStatus::Pending, 1),
+                    record(InboundStatus::Filtered, 2),
+                ])
+                .unwrap();
+            let Appended::Accepted(queued) = appended[0] else {
+                panic!("{appended:?}")
+            };
+            queued
+        };
+        {
+            let db = super::super::open_database(&path).unwrap();
+            let txn = db.begin_write().unwrap();
+            txn.delete_table(tables::INBOUND_BY_ENDPOINT).unwrap();
+            txn.open_table(FORMER)
+                .unwrap()
+                .insert(("ep", queued), ())
+                .unwrap();
+            txn.commit().unwrap();
+        }
+        let store = RedbStore::open(&path).unwrap();
+        assert_eq!(
+            indexed(&store),
+            1,
+            "the filtered record, not the queued one"
+        );
+        let txn = store.read().unwrap();
+        let names: Vec<String> = txn
+            .list_tables()
+            .unwrap()
+            .map(|table| redb::TableHandle::name(&table).to_string())
+            .collect();
+        assert!(
+            !names.iter().any(|name| name == "inbound_by_endpoint"),
+            "{names:?}"
+        );
+        drop(txn);
+        let page = store
+            .list_inbound(&InboundFilter {
+                endpoint: Some("ep".into()),
+                limit: 10,
+                ..InboundFilter::default()
+            })
+            .unwrap();
+        assert_eq!(page.items.len(), 2);
     }
 
     /// A database written before the filter indexes gets them when opened, and its filtered

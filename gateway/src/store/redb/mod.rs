@@ -192,11 +192,14 @@ impl RedbStore {
                 alerts::index_acknowledged(&txn)?;
             }
             if filter_indexes_missing {
-                // A file written before the filter indexes: build them once, from the log.
+                // A file written before the filter indexes, or before they left queued records
+                // out: build them once, from the log.
                 let started = Instant::now();
+                let dropped = inbound::drop_former_filter_indexes(&txn)?;
                 let indexed = inbound::index_filters(&txn)?;
                 tracing::info!(
                     records = indexed,
+                    former_indexes_dropped = dropped,
                     took_ms = started.elapsed().as_millis() as u64,
                     "built the inbound filter indexes of a database written before them"
                 );

@@ -69,16 +69,29 @@ impl RedbStore {
                 advance_counter(&mut counters, DELIVERY_COUNTER, delivery.id)?;
             }
             for result in &batch.records {
-                if let Some(status) = result.status
-                    && let Some(mut record) = read_inbound(&inbound, result.id)?
-                {
+                // A record leaving the queue is settled: indexed here, once, with its final
+                // status (queued records are not indexed; see `tables::INBOUND_BY_ENDPOINT`).
+                let was_queued = queue.remove(result.id)?.is_some();
+                let Some(mut record) = read_inbound(&inbound, result.id)? else {
+                    continue;
+                };
+                let Some(status) = result.status else {
+                    // Its endpoint is gone: it leaves the queue as it was.
+                    if was_queued {
+                        inbound_indexes.insert(result.id, &record)?;
+                    }
+                    continue;
+                };
+                if was_queued {
+                    record.status = status;
+                    inbound_indexes.insert(result.id, &record)?;
+                } else {
                     inbound_indexes.change_status(result.id, &record, status)?;
                     record.status = status;
-                    record.outcomes = result.outcomes.clone();
-                    record.processed_at = Some(result.processed_at);
-                    inbound.insert(result.id, encode(&record).as_slice())?;
                 }
-                queue.remove(result.id)?;
+                record.outcomes = result.outcomes.clone();
+                record.processed_at = Some(result.processed_at);
+                inbound.insert(result.id, encode(&record).as_slice())?;
             }
         }
         self.commit_with(txn, ticket)

@@ -16,21 +16,31 @@ pub const INBOUND_BY_REQUEST: TableDefinition<&str, u64> =
 /// Inbound sequences of rejected records, so retention counts and prunes them apart from the
 /// others without reading the log.
 pub const INBOUND_REJECTED: TableDefinition<u64, ()> = TableDefinition::new("inbound_rejected");
-/// `(endpoint, sequence)` of every inbound record: the endpoint filter of the log reads only
-/// its own records. Like the three below, kept in step with the record by every write of it
-/// (append, status change, prune), in the same transaction.
+/// `(endpoint, sequence)` of every settled inbound record (one no longer in the processing
+/// queue): the endpoint filter of the log reads only its own records. A queued record is
+/// pending by definition and a filtered page finds it through the queue, so ingest's commit
+/// writes none of these four trees: a record is indexed once, when processing settles it, by
+/// the write that settles it (and unindexed by requeue and prune, in their own writes).
 pub const INBOUND_BY_ENDPOINT: TableDefinition<(&str, u64), ()> =
-    TableDefinition::new("inbound_by_endpoint");
+    TableDefinition::new("settled_by_endpoint");
 /// `(endpoint, status, sequence)`: the endpoint and status filters together (`failed` of one
 /// endpoint) read only matching records.
 pub const INBOUND_BY_ENDPOINT_STATUS: TableDefinition<(&str, &str, u64), ()> =
-    TableDefinition::new("inbound_by_endpoint_status");
+    TableDefinition::new("settled_by_endpoint_status");
 /// `(status, sequence)`: the status filter alone.
 pub const INBOUND_BY_STATUS: TableDefinition<(&str, u64), ()> =
-    TableDefinition::new("inbound_by_status");
+    TableDefinition::new("settled_by_status");
 /// `(event key, sequence)` of records with an event key: the event filter alone.
 pub const INBOUND_BY_EVENT: TableDefinition<(&str, u64), ()> =
-    TableDefinition::new("inbound_by_event");
+    TableDefinition::new("settled_by_event");
+/// The names of the filter indexes before they left queued records out (they indexed every
+/// record at append): a file that has them is reindexed once at open and they are dropped.
+pub const FORMER_FILTER_INDEXES: [&str; 4] = [
+    "inbound_by_endpoint",
+    "inbound_by_endpoint_status",
+    "inbound_by_status",
+    "inbound_by_event",
+];
 /// The durable processing queue: inbound sequences still to run through the plugins.
 pub const PROCESSING_QUEUE: TableDefinition<u64, ()> = TableDefinition::new("processing_queue");
 /// Alert sequence → alert record.

@@ -364,10 +364,10 @@ fn p1_ingest(options: &Options, work: &Path, report: &mut Report) {
         String::new(),
         format!(
             "ratio {}, p99 {}",
-            verdict(ratio >= 0.25),
+            verdict(ratio >= 0.30),
             verdict(p99 <= Duration::from_millis(5))
         ),
-        "≥ 0.25, p99 ≤ 5 ms",
+        "≥ 0.30, p99 ≤ 5 ms",
     );
     gateway.terminate();
 }
