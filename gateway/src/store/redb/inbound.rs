@@ -36,8 +36,8 @@ impl RedbStore {
             let mut rejected = txn.open_table(tables::INBOUND_REJECTED)?;
             let mut counters = txn.open_table(tables::COUNTERS)?;
             // Only records settled on arrival (rejected, filtered, duplicates) are indexed
-            // here; a group of accepted ones leaves the four index trees untouched.
-            let mut indexes = None;
+            // here, after the loop; a group of accepted ones leaves the four index trees alone.
+            let mut settled = Vec::new();
             for (mut record, body) in records.into_iter().zip(bodies_stored) {
                 let id = take_sequence(&mut counters, "inbound")?;
                 record.id = id;
@@ -70,14 +70,15 @@ impl RedbStore {
                 bodies.insert(id, body.as_slice())?;
                 inbound.insert(id, encode(&record).as_slice())?;
                 if !matches!(result, Appended::Accepted(_)) {
-                    if indexes.is_none() {
-                        indexes = Some(InboundIndexes::open(&txn)?);
-                    }
-                    if let Some(indexes) = &mut indexes {
-                        indexes.insert(id, &record)?;
-                    }
+                    settled.push(record);
                 }
                 results.push(result);
+            }
+            if !settled.is_empty() {
+                let mut indexes = InboundIndexes::open(&txn)?;
+                for record in &settled {
+                    indexes.insert(record.id, record)?;
+                }
             }
         }
         self.commit_durable(txn, ticket)?;
@@ -166,8 +167,9 @@ impl RedbStore {
                     return newest_first(&table, "inbound", filter.before, filter.limit, keep);
                 }
             };
-        let queue = txn.open_table(tables::PROCESSING_QUEUE)?;
+        let queue;
         let ids = if filter.status.is_none_or(|s| s == InboundStatus::Pending) {
+            queue = txn.open_table(tables::PROCESSING_QUEUE)?;
             let queued = queue
                 .range(..before)?
                 .rev()
@@ -429,18 +431,19 @@ impl<'txn> InboundIndexes<'txn> {
         Ok(())
     }
 
-    /// Moves record `id` from its stored status to `status` (endpoint and event never change).
+    /// Moves settled record `id` from status `from` to the one it is now written with (endpoint
+    /// and event never change).
     pub(super) fn change_status(
         &mut self,
         id: u64,
-        stored: &InboundRecord,
-        status: InboundStatus,
+        record: &InboundRecord,
+        from: InboundStatus,
     ) -> Result<(), StoreError> {
-        if stored.status == status {
+        if record.status == from {
             return Ok(());
         }
-        let endpoint = stored.endpoint.as_str();
-        let (from, to) = (stored.status.as_str(), status.as_str());
+        let endpoint = record.endpoint.as_str();
+        let (from, to) = (from.as_str(), record.status.as_str());
         self.by_endpoint_status.remove((endpoint, from, id))?;
         self.by_status.remove((from, id))?;
         self.by_endpoint_status.insert((endpoint, to, id), ())?;
@@ -686,6 +689,28 @@ mod tests {
         assert_eq!(oldest_left, Some(total - 99));
     }
 
+    /// Opens a store at `path`, appends `records` and closes it again.
+    fn append_and_close(path: &std::path::Path, records: Vec<InboundRecord>) -> Vec<Appended> {
+        RedbStore::open(path)
+            .unwrap()
+            .append_inbound(records)
+            .unwrap()
+    }
+
+    /// Deletes the four filter indexes, as in a file written before them; `then` writes more
+    /// in the same transaction.
+    fn delete_filter_indexes(path: &std::path::Path, then: impl FnOnce(&WriteTransaction)) {
+        let db = super::super::open_database(path).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.delete_table(tables::INBOUND_BY_ENDPOINT).unwrap();
+        txn.delete_table(tables::INBOUND_BY_ENDPOINT_STATUS)
+            .unwrap();
+        txn.delete_table(tables::INBOUND_BY_STATUS).unwrap();
+        txn.delete_table(tables::INBOUND_BY_EVENT).unwrap();
+        then(&txn);
+        txn.commit().unwrap();
+    }
+
     /// How many entries the endpoint filter's index holds.
     fn indexed(store: &RedbStore) -> u64 {
         let txn = store.read().unwrap();
@@ -760,32 +785,23 @@ mod tests {
     #[test]
     fn former_filter_indexes_are_replaced_at_open() {
         const FORMER: redb::TableDefinition<(&str, u64), ()> =
-            redb::TableDefinition::new("inbound_by_endpoint");
+            redb::TableDefinition::new(tables::FORMER_FILTER_INDEXES[0]);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db.redb");
-        let queued = {
-            let store = RedbStore::open(&path).unwrap();
-            let appended = store
-                .append_inbound(vec![
-                    record(InboundStatus::Pending, 1),
-                    record(InboundStatus::Filtered, 2),
-                ])
-                .unwrap();
-            let Appended::Accepted(queued) = appended[0] else {
-                panic!("{appended:?}")
-            };
-            queued
+        let appended = append_and_close(
+            &path,
+            vec![
+                record(InboundStatus::Pending, 1),
+                record(InboundStatus::Filtered, 2),
+            ],
+        );
+        let Appended::Accepted(queued) = appended[0] else {
+            panic!("{appended:?}")
         };
-        {
-            let db = super::super::open_database(&path).unwrap();
-            let txn = db.begin_write().unwrap();
-            txn.delete_table(tables::INBOUND_BY_ENDPOINT).unwrap();
-            txn.open_table(FORMER)
-                .unwrap()
-                .insert(("ep", queued), ())
-                .unwrap();
-            txn.commit().unwrap();
-        }
+        delete_filter_indexes(&path, |txn| {
+            let mut former = txn.open_table(FORMER).unwrap();
+            former.insert(("ep", queued), ()).unwrap();
+        });
         let store = RedbStore::open(&path).unwrap();
         assert_eq!(
             indexed(&store),
@@ -799,7 +815,9 @@ mod tests {
             .map(|table| redb::TableHandle::name(&table).to_string())
             .collect();
         assert!(
-            !names.iter().any(|name| name == "inbound_by_endpoint"),
+            !names
+                .iter()
+                .any(|name| name == tables::FORMER_FILTER_INDEXES[0]),
             "{names:?}"
         );
         drop(txn);
@@ -819,32 +837,20 @@ mod tests {
     fn the_filter_indexes_are_built_for_an_older_database() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db.redb");
-        let failed_b = {
-            let store = RedbStore::open(&path).unwrap();
-            let mut other = record(InboundStatus::Rejected, 2);
-            other.endpoint = "b".into();
-            let appended = store
-                .append_inbound(vec![
-                    record(InboundStatus::Pending, 1),
-                    other,
-                    record(InboundStatus::Filtered, 3),
-                ])
-                .unwrap();
-            let Appended::Logged(failed_b) = appended[1] else {
-                panic!("{appended:?}")
-            };
-            failed_b
+        let mut other = record(InboundStatus::Rejected, 2);
+        other.endpoint = "b".into();
+        let appended = append_and_close(
+            &path,
+            vec![
+                record(InboundStatus::Pending, 1),
+                other,
+                record(InboundStatus::Filtered, 3),
+            ],
+        );
+        let Appended::Logged(failed_b) = appended[1] else {
+            panic!("{appended:?}")
         };
-        {
-            let db = super::super::open_database(&path).unwrap();
-            let txn = db.begin_write().unwrap();
-            txn.delete_table(tables::INBOUND_BY_ENDPOINT).unwrap();
-            txn.delete_table(tables::INBOUND_BY_ENDPOINT_STATUS)
-                .unwrap();
-            txn.delete_table(tables::INBOUND_BY_STATUS).unwrap();
-            txn.delete_table(tables::INBOUND_BY_EVENT).unwrap();
-            txn.commit().unwrap();
-        }
+        delete_filter_indexes(&path, |_| {});
         let store = RedbStore::open(&path).unwrap();
         let page = store
             .list_inbound(&InboundFilter {

@@ -75,23 +75,19 @@ impl RedbStore {
                 let Some(mut record) = read_inbound(&inbound, result.id)? else {
                     continue;
                 };
-                let Some(status) = result.status else {
-                    // Its endpoint is gone: it leaves the queue as it was.
-                    if was_queued {
-                        inbound_indexes.insert(result.id, &record)?;
-                    }
-                    continue;
-                };
-                if was_queued {
+                let stored_status = record.status;
+                // Without a status (its endpoint is gone) it leaves the queue as it was.
+                if let Some(status) = result.status {
                     record.status = status;
+                    record.outcomes = result.outcomes.clone();
+                    record.processed_at = Some(result.processed_at);
+                    inbound.insert(result.id, encode(&record).as_slice())?;
+                }
+                if was_queued {
                     inbound_indexes.insert(result.id, &record)?;
                 } else {
-                    inbound_indexes.change_status(result.id, &record, status)?;
-                    record.status = status;
+                    inbound_indexes.change_status(result.id, &record, stored_status)?;
                 }
-                record.outcomes = result.outcomes.clone();
-                record.processed_at = Some(result.processed_at);
-                inbound.insert(result.id, encode(&record).as_slice())?;
             }
         }
         self.commit_with(txn, ticket)
