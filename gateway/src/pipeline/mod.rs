@@ -2,8 +2,10 @@
 //! formatter (or template) on every core, plans the alert changes and the deliveries (the
 //! notifier included) outside any transaction, and has the store apply each batch in one write
 //! — so each record is applied exactly once, even across a crash (plugins are pure: a record
-//! interrupted before its results are durable is simply run again). Those writes are durable
-//! with the next commit rather than an fsync each ([`Durability::WithNextCommit`]).
+//! interrupted before its results are durable is simply run again). On a store whose writes
+//! take turns on one lock (redb) a batch rides in ingest's next group commit, so each cycle
+//! makes one durable write for both; elsewhere its write is durable with the next commit rather
+//! than an fsync each ([`Durability::WithNextCommit`]).
 //!
 //! One worker, in arrival order: a FAILED and the SUCCESSFUL after it must reach alert state in
 //! that order. An operator acting on an alert while its batch was planned makes the write a
@@ -139,16 +141,20 @@ impl Processing {
                 self.twilio.as_ref(),
                 &evaluated,
             )?;
-            match self
-                .store
-                .apply_processing(&batch, Durability::WithNextCommit)
-            {
+            let records = batch.records.len();
+            let applied = if self.store.commits_processing_with_ingest() {
+                self.queue.apply_with_ingest(batch)
+            } else {
+                self.store
+                    .apply_processing(&batch, Durability::WithNextCommit)
+            };
+            match applied {
                 Err(StoreError::Conflict(reason)) if plans < PLANS_PER_BATCH => {
                     tracing::debug!(%reason, "an alert changed while its batch was planned; planning again");
                 }
                 result => {
                     if result.is_ok() {
-                        tracing::debug!(records = batch.records.len(), "batch applied");
+                        tracing::debug!(records, "batch applied");
                     }
                     return result;
                 }

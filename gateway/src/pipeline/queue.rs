@@ -1,8 +1,9 @@
-//! The processing queue as ingest and replay see it: records appended by group commit, a
-//! count of those waiting (the backlog bound), and the worker's wake-up.
+//! The processing queue as ingest and replay see it: records appended by group commit (with
+//! processing's results, on a store that commits them together), a count of those waiting
+//! (the backlog bound), and the worker's wake-up.
 
 use crate::store::group_commit::InboundCommitter;
-use crate::store::{Appended, InboundRecord, SharedStore, StoreError};
+use crate::store::{Appended, InboundRecord, ProcessedBatch, SharedStore, StoreError};
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::Notify;
 
@@ -44,6 +45,13 @@ impl ProcessingQueue {
             }
         }
         appended
+    }
+
+    /// Applies a processed batch in ingest's next group commit (on a store that
+    /// [commits processing with ingest](crate::store::Store::commits_processing_with_ingest)):
+    /// one durable write per cycle carries both. Blocks until it is on disk or refused.
+    pub fn apply_with_ingest(&self, batch: ProcessedBatch) -> Result<(), StoreError> {
+        self.committer.apply_blocking(batch)
     }
 
     /// Queues a stored record again through `requeue` (the store's), counted like an append.

@@ -3,8 +3,8 @@
 //! would cap ingest at the disk's commit rate.
 
 use super::{
-    Appended, DestinationHealth, Durability, InboundRecord, RecordedAttempt, SharedStore,
-    StoreError,
+    Appended, DestinationHealth, Durability, InboundRecord, ProcessedBatch, RecordedAttempt,
+    SharedStore, StoreError,
 };
 use std::sync::mpsc;
 use tokio::sync::oneshot;
@@ -69,32 +69,103 @@ impl<T: Send + 'static, R: Send + 'static> GroupCommitter<T, R> {
 
     /// Submits one write; returns its result once its batch is committed.
     pub async fn submit(&self, write: T) -> Result<R, StoreError> {
-        let (reply, answer) = oneshot::channel();
-        self.queue
-            .send((write, reply))
-            .map_err(|_| StoreError::Database("the commit thread stopped".into()))?;
+        let answer = self.send(write)?;
         answer
             .await
-            .map_err(|_| StoreError::Database("the commit thread stopped".into()))?
+            .map_err(|_| stopped())?
             .map_err(StoreError::Database)
+    }
+
+    /// [`GroupCommitter::submit`] for a thread that may block (never an async task's).
+    pub fn submit_blocking(&self, write: T) -> Result<R, StoreError> {
+        let answer = self.send(write)?;
+        answer
+            .blocking_recv()
+            .map_err(|_| stopped())?
+            .map_err(StoreError::Database)
+    }
+
+    fn send(&self, write: T) -> Result<oneshot::Receiver<Result<R, String>>, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.queue.send((write, reply)).map_err(|_| stopped())?;
+        Ok(answer)
     }
 }
 
-/// Ingest's committer: inbound records, durably appended.
-pub type InboundCommitter = GroupCommitter<InboundRecord, Appended>;
+fn stopped() -> StoreError {
+    StoreError::Database("the commit thread stopped".into())
+}
+
+/// What ingest's committer writes: inbound records and, on a store that commits processing
+/// with ingest ([`crate::store::Store::commits_processing_with_ingest`]), processed batches.
+pub enum GroupWrite {
+    /// A record to append.
+    Record(InboundRecord),
+    /// A batch to apply.
+    Batch(ProcessedBatch),
+}
+
+/// A [`GroupWrite`]'s result.
+pub enum GroupResult {
+    /// The record's, as appended.
+    Record(Appended),
+    /// The batch's: applied, or refused with nothing of it written.
+    Batch(Result<(), StoreError>),
+}
+
+/// Ingest's committer: inbound records, durably appended, each group in one write with the
+/// processed batches waiting ([`crate::store::Store::commit_group`]).
+pub type InboundCommitter = GroupCommitter<GroupWrite, GroupResult>;
 
 impl InboundCommitter {
     /// Starts the inbound log's writer thread.
     pub fn start(store: SharedStore) -> Self {
-        Self::spawn("hookgate-commit", move |records| {
-            store.append_inbound(records)
+        Self::spawn("hookgate-commit", move |writes| {
+            let mut records = Vec::with_capacity(writes.len());
+            let mut batches = Vec::new();
+            // Which writes were records, to answer each in the order it came.
+            let mut record_at = Vec::with_capacity(writes.len());
+            for write in writes {
+                record_at.push(matches!(write, GroupWrite::Record(_)));
+                match write {
+                    GroupWrite::Record(record) => records.push(record),
+                    GroupWrite::Batch(batch) => batches.push(batch),
+                }
+            }
+            let committed = store.commit_group(records, &batches)?;
+            let mut appended = committed.appended.into_iter();
+            let mut applied = committed.applied.into_iter();
+            record_at
+                .into_iter()
+                .map(|is_record| match is_record {
+                    true => appended.next().map(GroupResult::Record),
+                    false => applied.next().map(GroupResult::Batch),
+                })
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| StoreError::Database("a group commit lost a result".into()))
         })
     }
 
     /// Appends one record durably; returns once it is on disk.
     pub async fn append(&self, record: InboundRecord) -> Result<Appended, StoreError> {
-        self.submit(record).await
+        match self.submit(GroupWrite::Record(record)).await? {
+            GroupResult::Record(appended) => Ok(appended),
+            GroupResult::Batch(_) => Err(mismatched()),
+        }
     }
+
+    /// Applies a processed batch in the next group commit, durably; returns once it is on
+    /// disk, or with the reason it was refused.
+    pub fn apply_blocking(&self, batch: ProcessedBatch) -> Result<(), StoreError> {
+        match self.submit_blocking(GroupWrite::Batch(batch))? {
+            GroupResult::Batch(applied) => applied,
+            GroupResult::Record(_) => Err(mismatched()),
+        }
+    }
+}
+
+fn mismatched() -> StoreError {
+    StoreError::Database("a group commit answered a write with another's result".into())
 }
 
 /// The outbox's committer: delivery attempts, recorded in batches and counted against their

@@ -180,6 +180,34 @@ pub trait Store: Send + Sync + 'static {
         batch: &ProcessedBatch,
         durability: Durability,
     ) -> Result<(), StoreError>;
+    /// Whether processing's batches should reach the store through ingest's group commit
+    /// ([`Store::commit_group`]): true for a backend whose writes take turns on one lock, where
+    /// two commits per cycle (ingest's and processing's) cost more than one; false (the
+    /// default) for one whose writers run side by side.
+    fn commits_processing_with_ingest(&self) -> bool {
+        false
+    }
+    /// Appends `records` as [`Store::append_inbound`] does and applies `batches` as
+    /// [`Store::apply_processing`] does, all in one [`Durability::BeforeAnswer`] write where
+    /// the backend can. Each batch has its own result: one refused (a conflict, or a failure
+    /// part-way) is left out without taking the records or the other batches with it; an `Err`
+    /// of the whole means nothing was written. The default makes one write per part.
+    fn commit_group(
+        &self,
+        records: Vec<InboundRecord>,
+        batches: &[ProcessedBatch],
+    ) -> Result<GroupCommitted, StoreError> {
+        let appended = if records.is_empty() {
+            Vec::new()
+        } else {
+            self.append_inbound(records)?
+        };
+        let applied = batches
+            .iter()
+            .map(|batch| self.apply_processing(batch, Durability::BeforeAnswer))
+            .collect();
+        Ok(GroupCommitted { appended, applied })
+    }
 
     /// The gateway's key named `name` (32 random bytes made on first use, then the same for
     /// good): what signs acknowledge links, so they work across restarts (and, on a shared

@@ -89,6 +89,7 @@ macro_rules! store_contract_tests {
                 a_changed_open_alert_refuses_the_whole_batch,
                 an_unexpected_open_alert_refuses_the_whole_batch,
                 a_stale_alert_revision_refuses_the_whole_batch,
+                a_group_commit_appends_and_applies_each_batch_on_its_own,
             }
             alerts {
                 an_inserted_alert_is_the_open_one,

@@ -1,12 +1,13 @@
-//! Processing: `reserve_ids` and `apply_processing`, applied whole or refused whole.
+//! Processing: `reserve_ids` and `apply_processing`, applied whole or refused whole, alone or
+//! in a group commit (`commit_group`).
 
 use super::{
-    Subject, append_pending, apply, new_alert, new_delivery, open_alert, processed,
+    Subject, append_pending, apply, inbound, new_alert, new_delivery, open_alert, processed,
     write_deliveries,
 };
 use crate::store::{
-    AlertRecord, AlertState, AlertWrite, DeliveryFilter, Durability, IdKind, InboundStatus,
-    ProcessedBatch, ProcessedRecord, Store, StoreError,
+    AlertRecord, AlertState, AlertWrite, Appended, DeliveryFilter, Durability, IdKind,
+    InboundStatus, ProcessedBatch, ProcessedRecord, Store, StoreError,
 };
 
 /// Results land on their records, which leave the queue (a record whose endpoint is gone only
@@ -200,4 +201,57 @@ pub(crate) fn a_stale_alert_revision_refuses_the_whole_batch(store: &dyn Store) 
     apply(store, planned.batch);
     assert_eq!(store.open_alert("a", "k").unwrap(), None);
     assert_eq!(store.queue_depth().unwrap(), 0);
+}
+
+/// A group commit appends its records and applies each batch on its own, in order: a batch
+/// refused (here: planned on no open alert for a key that the batch before it opened) leaves
+/// nothing behind, and takes neither the records nor the other batch with it.
+pub(crate) fn a_group_commit_appends_and_applies_each_batch_on_its_own(store: &dyn Store) {
+    let first = planned(store, None, AlertWrite::Insert(new_alert(store, "a", "k")));
+    let second = planned(store, None, AlertWrite::Insert(new_alert(store, "a", "k")));
+    let records = vec![
+        inbound("a", Some("u-1"), InboundStatus::Pending, 7),
+        inbound("a", None, InboundStatus::Rejected, 8),
+    ];
+    let committed = store
+        .commit_group(records, &[first.batch.clone(), second.batch.clone()])
+        .unwrap();
+
+    let [Appended::Accepted(accepted), Appended::Logged(rejected)] = committed.appended[..] else {
+        panic!("one accepted, one logged: {:?}", committed.appended);
+    };
+    assert!(accepted > second.record && rejected == accepted + 1);
+    assert!(matches!(
+        committed.applied[..],
+        [Ok(()), Err(StoreError::Conflict(_))]
+    ));
+
+    let opened = store
+        .open_alert("a", "k")
+        .unwrap()
+        .expect("the first batch's alert");
+    assert_eq!(opened.id, first.batch.alerts[0].record().id);
+    let done = store.inbound(first.record).unwrap().unwrap();
+    assert_eq!(done.status, InboundStatus::Processed);
+    let delivery = first.batch.deliveries[0].id;
+    assert!(store.delivery(delivery).unwrap().is_some());
+
+    let untouched = store.inbound(second.record).unwrap().unwrap();
+    assert_eq!(untouched.status, InboundStatus::Pending);
+    assert_eq!(untouched.outcomes, []);
+    let refused_alert = second.batch.alerts[0].record().id;
+    assert_eq!(store.alert(refused_alert).unwrap(), None);
+    assert_eq!(store.delivery(second.batch.deliveries[0].id).unwrap(), None);
+
+    let queued: Vec<u64> = store
+        .claim_queued(10)
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(queued, [second.record, accepted]);
+    assert_eq!(
+        store.inbound(rejected).unwrap().unwrap().status,
+        InboundStatus::Rejected
+    );
 }

@@ -26,7 +26,9 @@ pub use endpoints::{
     PluginRef, QuarantineChange,
 };
 pub use inbound::{Appended, InboundFilter, InboundRecord, InboundStatus, Outcome};
-pub use processing::{AlertScope, AlertVersion, AlertWrite, ProcessedBatch, ProcessedRecord};
+pub use processing::{
+    AlertScope, AlertVersion, AlertWrite, GroupCommitted, ProcessedBatch, ProcessedRecord,
+};
 pub use shared::{SessionRecord, StoredPlugin};
 
 use serde::Serialize;

@@ -1,7 +1,8 @@
 //! What processing a batch of queued records writes: planned outside the store (plugins and
 //! the notifier ran first), applied in one write by [`crate::store::Store::apply_processing`].
 
-use super::{AlertRecord, DeliveryRecord, InboundStatus, Outcome};
+use super::{AlertRecord, Appended, DeliveryRecord, InboundStatus, Outcome};
+use crate::store::StoreError;
 
 /// The results of processing queued records, applied all together or not at all.
 #[derive(Debug, Clone, Default)]
@@ -16,6 +17,16 @@ pub struct ProcessedBatch {
     pub alerts: Vec<AlertWrite>,
     /// New deliveries, each with an id from [`crate::store::Store::reserve_ids`].
     pub deliveries: Vec<DeliveryRecord>,
+}
+
+/// What one group commit ([`crate::store::Store::commit_group`]) did.
+#[derive(Debug)]
+pub struct GroupCommitted {
+    /// Per record appended, in order.
+    pub appended: Vec<Appended>,
+    /// Per batch, in order: applied, or refused as [`crate::store::Store::apply_processing`]
+    /// refuses (nothing of it written).
+    pub applied: Vec<Result<(), StoreError>>,
 }
 
 /// `(endpoint, key)`: where an alert key is unique.

@@ -13,76 +13,13 @@ use redb::{ReadOnlyTable, ReadableTable, ReadableTableMetadata, Table, WriteTran
 use std::collections::BTreeMap;
 
 impl RedbStore {
-    /// Appends records in one transaction and one durable commit (group commit): each gets the
-    /// next sequence; a `pending` record whose request UUID was already accepted for its
-    /// endpoint is stored as `duplicate` instead, and accepted ones join the processing queue.
+    /// Appends records in one transaction and one durable commit (group commit): see
+    /// [`append_records`].
     pub(super) fn append_inbound(
         &self,
         records: Vec<InboundRecord>,
     ) -> Result<Vec<Appended>, StoreError> {
-        // Bodies are compressed before the write lock is taken: every other writer waits for it.
-        let bodies_stored: Vec<Vec<u8>> = records
-            .iter()
-            .map(|record| encode_body(&record.body))
-            .collect();
-        // Ingest's hot path: only the tables it touches, not a whole StoreTxn.
-        let (txn, ticket) = self.durable_write()?;
-        let mut results = Vec::with_capacity(records.len());
-        {
-            let mut inbound = txn.open_table(tables::INBOUND)?;
-            let mut bodies = txn.open_table(tables::INBOUND_BODIES)?;
-            let mut by_request = txn.open_table(tables::INBOUND_BY_REQUEST)?;
-            let mut queue = txn.open_table(tables::PROCESSING_QUEUE)?;
-            let mut rejected = txn.open_table(tables::INBOUND_REJECTED)?;
-            let mut counters = txn.open_table(tables::COUNTERS)?;
-            // Only records settled on arrival (rejected, filtered, duplicates) are indexed
-            // here, after the loop; a group of accepted ones leaves the four index trees alone.
-            let mut settled = Vec::new();
-            for (mut record, body) in records.into_iter().zip(bodies_stored) {
-                let id = take_sequence(&mut counters, "inbound")?;
-                record.id = id;
-                let mut result = Appended::Logged(id);
-                if record.status == InboundStatus::Pending {
-                    let request_key = record
-                        .request_uuid
-                        .as_deref()
-                        .map(|uuid| scoped_key(&record.endpoint, uuid));
-                    let original = match &request_key {
-                        Some(key) => by_request.get(key.as_str())?.map(|id| id.value()),
-                        None => None,
-                    };
-                    if let Some(original) = original {
-                        record.status = InboundStatus::Duplicate;
-                        record.duplicate_of = Some(original);
-                        result = Appended::Duplicate(original);
-                    } else {
-                        if let Some(key) = &request_key {
-                            by_request.insert(key.as_str(), id)?;
-                        }
-                        queue.insert(id, ())?;
-                        result = Appended::Accepted(id);
-                    }
-                }
-                if record.status == InboundStatus::Rejected {
-                    rejected.insert(id, ())?;
-                }
-                record.body.clear();
-                bodies.insert(id, body.as_slice())?;
-                inbound.insert(id, encode(&record).as_slice())?;
-                if !matches!(result, Appended::Accepted(_)) {
-                    settled.push(record);
-                }
-                results.push(result);
-            }
-            if !settled.is_empty() {
-                let mut indexes = InboundIndexes::open(&txn)?;
-                for record in &settled {
-                    indexes.insert(record.id, record)?;
-                }
-            }
-        }
-        self.commit_durable(txn, ticket)?;
-        Ok(results)
+        Ok(self.commit_group(records, &[])?.appended)
     }
 
     /// One record, with its body.
@@ -566,6 +503,79 @@ pub(super) fn index_rejected(txn: &WriteTransaction) -> Result<(), StoreError> {
         }
     }
     Ok(())
+}
+
+/// Each record's body as stored, compressed before the write lock is taken: every other
+/// writer waits for it.
+pub(super) fn stored_bodies(records: &[InboundRecord]) -> Vec<Vec<u8>> {
+    records
+        .iter()
+        .map(|record| encode_body(&record.body))
+        .collect()
+}
+
+/// Writes appended records (`bodies` from [`stored_bodies`]): each gets the next sequence; a
+/// `pending` record whose request UUID was already accepted for its endpoint is stored as
+/// `duplicate` instead, and accepted ones join the processing queue.
+pub(super) fn append_records(
+    txn: &WriteTransaction,
+    records: Vec<InboundRecord>,
+    bodies: Vec<Vec<u8>>,
+) -> Result<Vec<Appended>, StoreError> {
+    // Ingest's hot path: only the tables it touches, not a whole StoreTxn.
+    let mut inbound = txn.open_table(tables::INBOUND)?;
+    let mut stored_bodies = txn.open_table(tables::INBOUND_BODIES)?;
+    let mut by_request = txn.open_table(tables::INBOUND_BY_REQUEST)?;
+    let mut queue = txn.open_table(tables::PROCESSING_QUEUE)?;
+    let mut rejected = txn.open_table(tables::INBOUND_REJECTED)?;
+    let mut counters = txn.open_table(tables::COUNTERS)?;
+    let mut results = Vec::with_capacity(records.len());
+    // Only records settled on arrival (rejected, filtered, duplicates) are indexed here, after
+    // the loop; a group of accepted ones leaves the four index trees alone.
+    let mut settled = Vec::new();
+    for (mut record, body) in records.into_iter().zip(bodies) {
+        let id = take_sequence(&mut counters, "inbound")?;
+        record.id = id;
+        let mut result = Appended::Logged(id);
+        if record.status == InboundStatus::Pending {
+            let request_key = record
+                .request_uuid
+                .as_deref()
+                .map(|uuid| scoped_key(&record.endpoint, uuid));
+            let original = match &request_key {
+                Some(key) => by_request.get(key.as_str())?.map(|id| id.value()),
+                None => None,
+            };
+            if let Some(original) = original {
+                record.status = InboundStatus::Duplicate;
+                record.duplicate_of = Some(original);
+                result = Appended::Duplicate(original);
+            } else {
+                if let Some(key) = &request_key {
+                    by_request.insert(key.as_str(), id)?;
+                }
+                queue.insert(id, ())?;
+                result = Appended::Accepted(id);
+            }
+        }
+        if record.status == InboundStatus::Rejected {
+            rejected.insert(id, ())?;
+        }
+        record.body.clear();
+        stored_bodies.insert(id, body.as_slice())?;
+        inbound.insert(id, encode(&record).as_slice())?;
+        if !matches!(result, Appended::Accepted(_)) {
+            settled.push(record);
+        }
+        results.push(result);
+    }
+    if !settled.is_empty() {
+        let mut indexes = InboundIndexes::open(txn)?;
+        for record in &settled {
+            indexes.insert(record.id, record)?;
+        }
+    }
+    Ok(results)
 }
 
 pub(super) fn read_inbound(

@@ -4,9 +4,9 @@ use super::RedbStore;
 use crate::store::InboundRetention;
 use crate::store::{
     AlertFilter, AlertRecord, Appended, CopiedRecord, CopyKey, DeliveryFilter, DeliveryRecord,
-    DestinationHealth, DirectoryEntry, DirectoryKind, Durability, EndpointRecord, IdKind,
-    InboundFilter, InboundRecord, Page, ProcessedBatch, QuarantineChange, RecordCounts, RecordKind,
-    RecordedAttempt, RetryScheduled, SessionRecord, Store, StoreError, StoredPlugin,
+    DestinationHealth, DirectoryEntry, DirectoryKind, Durability, EndpointRecord, GroupCommitted,
+    IdKind, InboundFilter, InboundRecord, Page, ProcessedBatch, QuarantineChange, RecordCounts,
+    RecordKind, RecordedAttempt, RetryScheduled, SessionRecord, Store, StoreError, StoredPlugin,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -78,6 +78,18 @@ impl Store for RedbStore {
         durability: Durability,
     ) -> Result<(), StoreError> {
         Self::apply_processing(self, batch, durability)
+    }
+
+    fn commits_processing_with_ingest(&self) -> bool {
+        true
+    }
+
+    fn commit_group(
+        &self,
+        records: Vec<InboundRecord>,
+        batches: &[ProcessedBatch],
+    ) -> Result<GroupCommitted, StoreError> {
+        Self::commit_group(self, records, batches)
     }
 
     fn secret_key(&self, name: &str) -> Result<Vec<u8>, StoreError> {
