@@ -45,12 +45,7 @@ pub(crate) fn apply_takes_records_off_the_queue_with_their_results(store: &dyn S
     assert_eq!(untouched.outcomes, []);
 
     assert_eq!(store.queue_depth().unwrap(), 1);
-    let left: Vec<u64> = store
-        .claim_queued(10)
-        .unwrap()
-        .iter()
-        .map(|r| r.id)
-        .collect();
+    let left = claimed_ids(store);
     assert_eq!(left, [ids[3]]);
 }
 
@@ -121,12 +116,7 @@ fn assert_refused_whole(store: &dyn Store, planned: &Planned, alerts_before: &[A
     );
     assert_eq!(record.outcomes, []);
     assert_eq!(record.processed_at, None);
-    let queued: Vec<u64> = store
-        .claim_queued(10)
-        .unwrap()
-        .iter()
-        .map(|r| r.id)
-        .collect();
+    let queued = claimed_ids(store);
     assert_eq!(queued, [planned.record], "the record is still queued");
 
     let delivery = planned.batch.deliveries[0].id;
@@ -243,15 +233,20 @@ pub(crate) fn a_group_commit_appends_and_applies_each_batch_on_its_own(store: &d
     assert_eq!(store.alert(refused_alert).unwrap(), None);
     assert_eq!(store.delivery(second.batch.deliveries[0].id).unwrap(), None);
 
-    let queued: Vec<u64> = store
-        .claim_queued(10)
-        .unwrap()
-        .iter()
-        .map(|r| r.id)
-        .collect();
+    let queued = claimed_ids(store);
     assert_eq!(queued, [second.record, accepted]);
     assert_eq!(
         store.inbound(rejected).unwrap().unwrap().status,
         InboundStatus::Rejected
     );
+}
+
+/// The ids `claim_queued` hands out now (up to 10), oldest first.
+fn claimed_ids(store: &dyn Store) -> Vec<u64> {
+    store
+        .claim_queued(10)
+        .unwrap()
+        .iter()
+        .map(|record| record.id)
+        .collect()
 }

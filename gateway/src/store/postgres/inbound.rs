@@ -62,9 +62,7 @@ impl PostgresStore {
                         None => None,
                     };
                     if let Some(original) = original {
-                        record.status = InboundStatus::Duplicate;
-                        record.duplicate_of = Some(original);
-                        result = Appended::Duplicate(original);
+                        result = record.mark_duplicate_of(original);
                     } else {
                         txn.execute(
                             "INSERT INTO processing_queue (inbound_id, endpoint) VALUES ($1, $2)",

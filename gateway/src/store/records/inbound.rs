@@ -85,6 +85,15 @@ pub struct InboundRecord {
     pub duplicate_of: Option<u64>,
 }
 
+impl InboundRecord {
+    /// Stores this record as a repeat of `original` (its request UUID was accepted before).
+    pub fn mark_duplicate_of(&mut self, original: u64) -> Appended {
+        self.status = InboundStatus::Duplicate;
+        self.duplicate_of = Some(original);
+        Appended::Duplicate(original)
+    }
+}
+
 /// What `append_inbound` did with one record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Appended {

@@ -547,9 +547,7 @@ pub(super) fn append_records(
                 None => None,
             };
             if let Some(original) = original {
-                record.status = InboundStatus::Duplicate;
-                record.duplicate_of = Some(original);
-                result = Appended::Duplicate(original);
+                result = record.mark_duplicate_of(original);
             } else {
                 if let Some(key) = &request_key {
                     by_request.insert(key.as_str(), id)?;
